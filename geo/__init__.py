@@ -1,0 +1,13 @@
+"""madoguchi's geography library: layers, road graphs, distances and closure scenarios."""
+
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
+
+from . import errors as errors
+from . import layers as layers
+from . import settings as settings
+
+try:
+    __version__ = _version("madoguchi")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0"

@@ -1,0 +1,35 @@
+"""Error types raised by the madoguchi library.
+
+Every error subclasses ``ValueError`` so a caller can catch bad input in one place,
+and carries a message that names the file, row and problem where there is one.
+"""
+
+from __future__ import annotations
+
+
+class MadoguchiError(ValueError):
+    """Base class of every error raised by ``geo``."""
+
+
+class DataMissingError(MadoguchiError):
+    """The data directory or one of its files is absent."""
+
+
+class LayerError(MadoguchiError):
+    """A layer file is present but its content is invalid."""
+
+
+class CRSError(LayerError):
+    """A layer has no coordinate reference system, or the wrong one."""
+
+
+class UnknownOfficeError(MadoguchiError):
+    """An office id does not exist in the office register."""
+
+
+class UnreachableError(MadoguchiError):
+    """No open facility can be reached from an origin."""
+
+
+class FetchError(MadoguchiError):
+    """Downloading or unpacking an open-data source failed."""

@@ -1,0 +1,502 @@
+"""Load and validate the layers of the Kumamoto data bundle.
+
+Every loader returns a GeoDataFrame in the metric CRS ``EPSG:6670`` (JGD2011 / Japan
+Plane Rectangular CS II) with the documented columns, or raises one error listing every
+problem found in the file (row numbers count features / data lines from 1).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from .errors import CRSError, DataMissingError, LayerError
+from .settings import DATA_ENV_VAR, data_dir
+
+logger = logging.getLogger(__name__)
+
+METRIC_CRS = "EPSG:6670"
+DISPLAY_CRS = "EPSG:4326"
+OUTSIDE_CITY_TOLERANCE_M = 1_000.0
+"""Points farther than this outside the ward polygons are rejected (coast, border slop)."""
+STORE_DEDUP_RADIUS_M = 40.0
+
+OFFICE_KINDS = ("ward_office", "general_branch", "branch", "annex", "service_corner")
+STORE_SOURCES = ("osm", "overture", "lawson2013", "union")
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    """One file of the data bundle: where it lives and where it comes from."""
+
+    key: str
+    relpath: str
+    description: str
+    source: str
+    licence: str
+    attribution: str
+
+
+OSM_ATTRIBUTION = "© OpenStreetMap contributors (ODbL 1.0)"
+ESTAT_ATTRIBUTION = (
+    "出典：政府統計の総合窓口(e-Stat) 平成27年国勢調査 小地域集計・境界データを加工して作成"
+)
+KSJ_ATTRIBUTION = "出典：国土数値情報（行政区域データ）（国土交通省）を加工して作成"
+MLIT_ROADS_ATTRIBUTION = "出典：国土交通省 通れる道マップ"
+
+BUNDLE_FILES: dict[str, BundleFile] = {
+    f.key: f
+    for f in (
+        BundleFile("wards", "boundaries/wards_n03_2020.geojson", "ward boundaries (5)",
+                   "国土数値情報 行政区域 N03 2020", "政府標準利用規約 (CC BY 4.0 compatible)",
+                   KSJ_ATTRIBUTION),
+        BundleFile("small_areas", "boundaries/small_areas_2015.geojson",
+                   "2015 census small areas with population", "e-Stat 平成27年国勢調査 小地域",
+                   "政府標準利用規約 (CC BY 4.0 compatible)", ESTAT_ATTRIBUTION),
+        BundleFile("schools", "boundaries/elementary_schools_2026.geojson",
+                   "elementary school points", "熊本県 防災情報くまもと 避難所一覧 (2026-08-01)",
+                   "reuse terms not verified", "出典：熊本県 防災情報くまもと"),
+        BundleFile("attendance_zones", "boundaries/school_attendance_zones_2026.json",
+                   "elementary/junior-high attendance zones (school -> town)",
+                   "熊本市教育委員会 通学区域 (effective 2026-04-01)", "no licence stated",
+                   "出典：熊本市教育委員会 通学区域一覧"),
+        BundleFile("offices", "offices/offices.csv", "ward offices, branches, corners (24)",
+                   "OSM, Overture Maps, Wikipedia, 熊本県 shelter list",
+                   "ODbL / CDLA-Permissive-2.0 / CC BY-SA", OSM_ATTRIBUTION),
+        BundleFile("stores_osm", "stores/convenience_osm_2026-07-30.geojson",
+                   "convenience stores, OSM 2026-07-30", "OpenStreetMap", "ODbL 1.0",
+                   OSM_ATTRIBUTION),
+        BundleFile("stores_overture", "stores/convenience_overture_2026-07.geojson",
+                   "convenience stores, Overture 2026-07", "Overture Maps Foundation places",
+                   "CDLA-Permissive-2.0", "© Overture Maps Foundation (CDLA-Permissive-2.0)"),
+        BundleFile("stores_lawson2013", "stores/lawson_2013-08.geojson",
+                   "Lawson stores, August 2013", "Lawson store list (OSM import)", "ODbL 1.0",
+                   "© Lawson (ODbL)"),
+        BundleFile("roads", "roads/mlit_passable_roads_2026-08-04.geojson",
+                   "city-wide road lines with observed traffic", "国土交通省 通れる道マップ 通行実績",
+                   "MLIT terms", MLIT_ROADS_ATTRIBUTION),
+        BundleFile("osm_drive_chuo", "roads/osm_chuo-ku_drive_2023-01-05.osm",
+                   "OSM drivable roads, 中央区 only", "OpenStreetMap (Overpass 2023-01-05)",
+                   "ODbL 1.0", OSM_ATTRIBUTION),
+        BundleFile("osm_walk_chuo", "roads/osm_chuo-ku_all_2023-01-04.osm",
+                   "OSM all paths, 中央区 only", "OpenStreetMap (Overpass 2023-01-04)",
+                   "ODbL 1.0", OSM_ATTRIBUTION),
+    )
+}
+REQUIRED_FOR_ENGINE = ("wards", "small_areas", "offices", "roads")
+
+
+def bundle_path(key: str, data: str | os.PathLike[str] | None = None) -> Path:
+    """Return the path of one bundle file, raising ``DataMissingError`` if it is absent."""
+    root = data_dir(data)
+    path = root / BUNDLE_FILES[key].relpath
+    if not path.is_file():
+        raise DataMissingError(_missing_message(root, [key]))
+    return path
+
+
+def check_bundle(
+    data: str | os.PathLike[str] | None = None, *, keys: Iterable[str] = REQUIRED_FOR_ENGINE
+) -> Path:
+    """Check that the data directory holds the files the engine needs.
+
+    Returns
+    -------
+    pathlib.Path
+        The data directory.
+
+    Raises
+    ------
+    DataMissingError
+        One message naming the directory, every missing file and how to get it.
+    """
+    root = data_dir(data)
+    missing = [k for k in keys if not (root / BUNDLE_FILES[k].relpath).is_file()]
+    if missing:
+        raise DataMissingError(_missing_message(root, missing))
+    return root
+
+
+def _missing_message(root: Path, keys: list[str]) -> str:
+    files = ", ".join(BUNDLE_FILES[k].relpath for k in keys)
+    where = "does not exist" if not root.is_dir() else "lacks " + files
+    return (
+        f"data directory {root} {where}. Point {DATA_ENV_VAR} (or --data) at the Kumamoto "
+        f"bundle (for example ../shared/data/kumamoto), or run `python -m geo fetch` "
+        f"online to download the open sources into it."
+    )
+
+
+def _problems_error(path: Path, problems: list[str], error: type[LayerError] = LayerError):
+    shown = problems[:20]
+    more = f"; and {len(problems) - 20} more" if len(problems) > 20 else ""
+    return error(f"{path}: " + "; ".join(shown) + more)
+
+
+def _read_vector(path: Path) -> gpd.GeoDataFrame:
+    try:
+        frame = gpd.read_file(path)
+    except Exception as e:
+        msg = f"{path}: cannot be read as a vector layer ({e})"
+        raise LayerError(msg) from e
+    return frame
+
+
+def _to_metric(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+    if frame.crs is None:
+        msg = f"{path}: the layer has no CRS; declare one (e.g. EPSG:4326) instead of guessing"
+        raise CRSError(msg)
+    crs = CRS.from_user_input(frame.crs)
+    if crs.is_geographic:
+        bounds = frame.geometry.dropna().total_bounds
+        if len(frame.geometry.dropna()) and (np.abs(bounds[[0, 2]]).max() > 180
+                                             or np.abs(bounds[[1, 3]]).max() > 90):
+            msg = (f"{path}: the CRS {crs.to_string()} is geographic but the coordinates are "
+                   f"not degrees (bounds {bounds.round(1).tolist()}); the declared CRS is wrong")
+            raise CRSError(msg)
+    return frame.to_crs(METRIC_CRS)
+
+
+def _check_columns(frame: pd.DataFrame, required: Iterable[str]) -> list[str]:
+    missing = [c for c in required if c not in frame.columns]
+    return [f"missing column(s) {', '.join(missing)}"] if missing else []
+
+
+def _check_geometry(frame: gpd.GeoDataFrame, allowed: tuple[str, ...]) -> list[str]:
+    problems = []
+    for row, geom in enumerate(frame.geometry, start=1):
+        if geom is None or geom.is_empty:
+            problems.append(f"row {row}: missing or unparsable geometry")
+        elif geom.geom_type not in allowed:
+            problems.append(f"row {row}: geometry is {geom.geom_type}, expected {'/'.join(allowed)}")
+    return problems
+
+
+def _check_unique(frame: pd.DataFrame, column: str) -> list[str]:
+    if column not in frame.columns:
+        return []
+    dup = frame[column].duplicated(keep="first")
+    return [f"row {i + 1}: duplicate {column} {frame[column].iloc[i]!r}"
+            for i in np.flatnonzero(dup.to_numpy())]
+
+
+def _check_inside(points: gpd.GeoSeries, city: shapely.Geometry, label: str) -> list[str]:
+    area = shapely.buffer(city, OUTSIDE_CITY_TOLERANCE_M)
+    shapely.prepare(area)
+    outside = ~shapely.contains(area, points.to_numpy())
+    return [f"row {i + 1}: {label} point is outside Kumamoto City (check the coordinates and CRS)"
+            for i in np.flatnonzero(outside)]
+
+
+def city_polygon(data: str | os.PathLike[str] | None = None) -> shapely.Geometry:
+    """Return the city's land area (union of the N03 ward polygons), EPSG:6670."""
+    return shapely.union_all(load_wards(data).geometry.to_numpy())
+
+
+def load_wards(data: str | os.PathLike[str] | None = None) -> gpd.GeoDataFrame:
+    """Load the 5 ward polygons (国土数値情報 N03 2020).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``ward_code`` (str, 43101-43105), ``ward`` (Japanese name), ``geometry``
+        (Polygon / MultiPolygon, EPSG:6670).
+    """
+    path = bundle_path("wards", data)
+    frame = _read_vector(path)
+    problems = _check_columns(frame, ["ward_code", "ward"])
+    problems += _check_geometry(frame, ("Polygon", "MultiPolygon"))
+    problems += _check_unique(frame, "ward_code")
+    if problems:
+        raise _problems_error(path, problems)
+    frame = _to_metric(frame, path)
+    frame["ward_code"] = frame["ward_code"].astype(str)
+    return frame[["ward_code", "ward", "geometry"]].sort_values("ward_code").reset_index(drop=True)
+
+
+def load_small_areas(data: str | os.PathLike[str] | None = None) -> gpd.GeoDataFrame:
+    """Load the 2015 census small areas (町丁・字) with population.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``key_code`` (str), ``ward_code``, ``ward``, ``name`` (census spelling),
+        ``name_nfkc``, ``population`` (float, 0 where the census gives none),
+        ``households`` (float), ``geometry`` (Polygon / MultiPolygon, EPSG:6670).
+    """
+    path = bundle_path("small_areas", data)
+    frame = _read_vector(path)
+    required = ["key_code_2015", "ward_code", "ward", "name", "name_nfkc",
+                "population_2015", "households_2015"]
+    problems = _check_columns(frame, required)
+    problems += _check_geometry(frame, ("Polygon", "MultiPolygon"))
+    problems += _check_unique(frame, "key_code_2015")
+    if "population_2015" in frame.columns:
+        pop = pd.to_numeric(frame["population_2015"], errors="coerce")
+        for i in np.flatnonzero((pop < 0).to_numpy()):
+            problems.append(f"row {i + 1}: negative population {pop.iloc[i]}")
+    if problems:
+        raise _problems_error(path, problems)
+    frame = _to_metric(frame, path)
+    frame = frame.rename(columns={"key_code_2015": "key_code", "population_2015": "population",
+                                  "households_2015": "households"})
+    frame["key_code"] = frame["key_code"].astype(str)
+    frame["ward_code"] = frame["ward_code"].astype(str)
+    frame["population"] = pd.to_numeric(frame["population"], errors="coerce").fillna(0.0)
+    frame["households"] = pd.to_numeric(frame["households"], errors="coerce").fillna(0.0)
+    columns = ["key_code", "ward_code", "ward", "name", "name_nfkc", "population",
+               "households", "geometry"]
+    return frame[columns].reset_index(drop=True)
+
+
+def load_schools(
+    data: str | os.PathLike[str] | None = None, *, current_only: bool = True
+) -> gpd.GeoDataFrame:
+    """Load elementary school points.
+
+    Parameters
+    ----------
+    current_only
+        Keep only schools whose ``status_guess`` is ``current`` (92 in 2026).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``school_id``, ``name`` (e.g. 一新小学校), ``ward``, ``ward_code``, ``status``,
+        ``geometry`` (Point, EPSG:6670).
+    """
+    path = bundle_path("schools", data)
+    frame = _read_vector(path)
+    problems = _check_columns(frame, ["portal_shelter_id", "name", "ward", "status_guess"])
+    problems += _check_geometry(frame, ("Point",))
+    if problems:
+        raise _problems_error(path, problems)
+    frame = _to_metric(frame, path)
+    problems = _check_inside(frame.geometry, city_polygon(data), "school")
+    if problems:
+        raise _problems_error(path, problems)
+    frame = frame.rename(columns={"portal_shelter_id": "school_id", "status_guess": "status"})
+    if current_only:
+        frame = frame[frame["status"] == "current"]
+    frame["ward_code"] = frame["ward_code"].astype(str)
+    return frame[["school_id", "name", "ward", "ward_code", "status", "geometry"]].reset_index(
+        drop=True)
+
+
+def load_attendance_zones(data: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """Load the city's attendance-zone table (school -> town), effective 2026-04-01.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``school``, ``ward``, ``town``, ``residence``, ``lot``, ``kind`` (primary | secondary).
+    """
+    path = bundle_path("attendance_zones", data)
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))["rows"]
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        msg = f"{path}: expected a JSON object with a 'rows' list ({e})"
+        raise LayerError(msg) from e
+    frame = pd.DataFrame(rows)
+    problems = _check_columns(frame, ["school", "ward", "town", "residence", "lot", "kind"])
+    if problems:
+        raise _problems_error(path, problems)
+    bad_kind = ~frame["kind"].isin(["primary", "secondary"])
+    problems = [f"row {i + 1}: kind {frame['kind'].iloc[i]!r} is not primary/secondary"
+                for i in np.flatnonzero(bad_kind.to_numpy())]
+    if problems:
+        raise _problems_error(path, problems)
+    return frame.fillna("")
+
+
+def _parse_flag(value: object) -> bool | None:
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    return None
+
+
+def load_offices(
+    data: str | os.PathLike[str] | None = None, *, path: str | os.PathLike[str] | None = None
+) -> gpd.GeoDataFrame:
+    """Load the office register (ward offices, branches, annex, service corners).
+
+    Parameters
+    ----------
+    path
+        Read this CSV instead of the bundle's ``offices/offices.csv``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``office_id``, ``name_ja``, ``name_en``, ``kind`` (one of ``OFFICE_KINDS``),
+        ``ward``, ``address_ja``, ``precision``, ``counter_fy2015`` (bool),
+        ``counter_now`` (bool; ``unknown`` in the register is read as open and
+        recorded in ``counter_now_known`` = False), ``geometry`` (Point, EPSG:6670).
+    """
+    csv_path = Path(path) if path is not None else bundle_path("offices", data)
+    try:
+        frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    except Exception as e:
+        msg = f"{csv_path}: cannot be read as CSV ({e})"
+        raise LayerError(msg) from e
+    required = ["office_id", "name_ja", "name_en", "kind", "ward", "lat", "lon",
+                "counter_fy2015", "counter_now"]
+    problems = _check_columns(frame, required)
+    if problems:
+        raise _problems_error(csv_path, problems)
+    problems += _check_unique(frame, "office_id")
+    lat = pd.to_numeric(frame["lat"], errors="coerce")
+    lon = pd.to_numeric(frame["lon"], errors="coerce")
+    for i in np.flatnonzero((lat.isna() | lon.isna()).to_numpy()):
+        problems.append(f"row {i + 1}: unparsable coordinates lat={frame['lat'].iloc[i]!r} "
+                        f"lon={frame['lon'].iloc[i]!r}")
+    for i in np.flatnonzero((~frame["kind"].isin(OFFICE_KINDS)).to_numpy()):
+        problems.append(f"row {i + 1}: unknown kind {frame['kind'].iloc[i]!r} "
+                        f"(expected one of {', '.join(OFFICE_KINDS)})")
+    for column in ("counter_fy2015", "counter_now"):
+        parsed = frame[column].map(_parse_flag)
+        bad = parsed.isna() & (frame[column].str.lower() != "unknown")
+        for i in np.flatnonzero(bad.to_numpy()):
+            problems.append(f"row {i + 1}: {column} {frame[column].iloc[i]!r} is not true/false/unknown")
+    if problems:
+        raise _problems_error(csv_path, problems)
+    offices = gpd.GeoDataFrame(
+        frame.drop(columns=["lat", "lon"]),
+        geometry=gpd.points_from_xy(lon, lat), crs=DISPLAY_CRS,
+    ).to_crs(METRIC_CRS)
+    problems = _check_inside(offices.geometry, city_polygon(data), "office")
+    if problems:
+        raise _problems_error(csv_path, problems)
+    offices["counter_now_known"] = offices["counter_now"].map(_parse_flag).notna()
+    offices["counter_fy2015"] = offices["counter_fy2015"].map(_parse_flag).astype(bool)
+    offices["counter_now"] = offices["counter_now"].map(_parse_flag).fillna(True).astype(bool)
+    for column in ("address_ja", "precision", "note"):
+        if column not in offices.columns:
+            offices[column] = ""
+    columns = ["office_id", "name_ja", "name_en", "kind", "ward", "address_ja", "precision",
+               "counter_fy2015", "counter_now", "counter_now_known", "note", "geometry"]
+    return offices[columns].reset_index(drop=True)
+
+
+_STORE_COLUMNS = {
+    "osm": {"id": "osm_id", "name": "name_repo", "brand": "brand"},
+    "overture": {"id": "id", "name": "name", "brand": "brand"},
+    "lawson2013": {"id": "ref", "name": "name", "brand": None},
+}
+
+
+def _load_store_source(source: str, data) -> gpd.GeoDataFrame:
+    path = bundle_path(f"stores_{source}", data)
+    frame = _read_vector(path)
+    spec = _STORE_COLUMNS[source]
+    problems = _check_columns(frame, [c for c in spec.values() if c])
+    problems += _check_geometry(frame, ("Point",))
+    if source != "overture":  # Overture repeats ids on duplicate points: merged below instead
+        problems += _check_unique(frame, spec["id"])
+    if problems:
+        raise _problems_error(path, problems)
+    frame = _to_metric(frame, path)
+    problems = _check_inside(frame.geometry, city_polygon(data), "store")
+    if problems:
+        raise _problems_error(path, problems)
+    brand = frame[spec["brand"]] if spec["brand"] else pd.Series("ローソン", index=frame.index)
+    ids = source + ":" + frame[spec["id"]].astype(str)
+    repeat = ids.groupby(ids).cumcount()
+    ids = ids.where(repeat == 0, ids + "#" + (repeat + 1).astype(str))
+    return gpd.GeoDataFrame(
+        {
+            "store_id": ids,
+            "name": frame[spec["name"]].fillna("").astype(str),
+            "brand": brand.fillna("").astype(str),
+            "source": source,
+        },
+        geometry=frame.geometry, crs=METRIC_CRS,
+    )
+
+
+def dedupe_stores(stores: gpd.GeoDataFrame, *, radius_m: float = STORE_DEDUP_RADIUS_M
+                  ) -> gpd.GeoDataFrame:
+    """Merge points of the same brand closer than ``radius_m`` (keep the first of each group).
+
+    Groups are connected components of the "same brand and within radius" relation, so a
+    chain of three points 30 m apart becomes one store.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    if stores.empty:
+        return stores.copy()
+    xy = np.column_stack([stores.geometry.x, stores.geometry.y])
+    pairs = cKDTree(xy).query_pairs(radius_m, output_type="ndarray")
+    brands = stores["brand"].to_numpy()
+    pairs = pairs[brands[pairs[:, 0]] == brands[pairs[:, 1]]]
+    n = len(stores)
+    adjacency = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, labels = connected_components(adjacency, directed=False)
+    keep = ~pd.Series(labels).duplicated(keep="first").to_numpy()
+    return stores[keep].reset_index(drop=True)
+
+
+def load_stores(data: str | os.PathLike[str] | None = None, *, source: str = "union"
+                ) -> gpd.GeoDataFrame:
+    """Load convenience stores that issue certificates with the My Number card.
+
+    Parameters
+    ----------
+    source
+        ``osm`` (OSM 2026-07-30, under-mapped), ``overture`` (Overture 2026-07, merged
+        within 40 m of the same brand; no coverage north of 32.85°N), ``lawson2013``
+        (one chain, 2013), or ``union`` (OSM 2026 and Overture 2026 merged within 40 m of
+        the same brand; Lawson 2013 is left out as it is 13 years old).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``store_id`` (source-prefixed), ``name``, ``brand``, ``source``, ``geometry``
+        (Point, EPSG:6670).
+    """
+    if source not in STORE_SOURCES:
+        msg = f"unknown store source {source!r}; choose one of {', '.join(STORE_SOURCES)}"
+        raise LayerError(msg)
+    if source == "union":
+        both = pd.concat([_load_store_source("osm", data), _load_store_source("overture", data)],
+                         ignore_index=True)
+        return dedupe_stores(gpd.GeoDataFrame(both, crs=METRIC_CRS))
+    stores = _load_store_source(source, data)
+    return dedupe_stores(stores) if source == "overture" else stores
+
+
+def load_roads(data: str | os.PathLike[str] | None = None) -> gpd.GeoDataFrame:
+    """Load the MLIT city-wide road lines (通れる道マップ) as LineStrings in EPSG:6670.
+
+    MultiLineStrings are exploded into their parts; the lines carry no attributes.
+    """
+    path = bundle_path("roads", data)
+    frame = _read_vector(path)
+    problems = _check_geometry(frame, ("LineString", "MultiLineString"))
+    if problems:
+        raise _problems_error(path, problems)
+    frame = _to_metric(frame, path)
+    city = shapely.buffer(city_polygon(data), 5_000.0)
+    shapely.prepare(city)
+    outside = ~shapely.intersects(city, frame.geometry.to_numpy())
+    if outside.any():
+        rows = ", ".join(str(i + 1) for i in np.flatnonzero(outside)[:10])
+        msg = (f"{path}: {int(outside.sum())} road line(s) lie wholly outside the city "
+               f"(rows {rows}); check the coordinates and CRS")
+        raise LayerError(msg)
+    return frame[["geometry"]].explode(index_parts=False).reset_index(drop=True)
