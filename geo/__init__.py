@@ -3,8 +3,12 @@
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
+from . import distance as distance
+from . import engine as engine
 from . import errors as errors
+from . import graph as graph
 from . import layers as layers
+from . import scenarios as scenarios
 from . import settings as settings
 
 try:

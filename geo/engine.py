@@ -1,0 +1,151 @@
+"""Assemble the coverage engine from a data directory: layers, road graph, distances."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from . import distance, layers
+from .graph import RoadGraph, build_graph_from_lines, graph_from_osm_xml
+from .scenarios import AccessModel
+
+logger = logging.getLogger(__name__)
+
+NETWORKS = ("mlit", "osm-chuo-drive", "osm-chuo-walk")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Everything the CLI and the dashboard compute from: layers, graph and distances."""
+
+    data: Path
+    graph: RoadGraph
+    model: AccessModel
+    wards: gpd.GeoDataFrame
+    small_areas: gpd.GeoDataFrame
+    offices: gpd.GeoDataFrame
+    stores: gpd.GeoDataFrame
+    timings: dict[str, float]
+
+
+def origin_points(small_areas: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """Return one origin point per small area: a point guaranteed inside its polygon.
+
+    Parameters
+    ----------
+    small_areas
+        Polygons in EPSG:6670.
+    """
+    return small_areas.geometry.representative_point()
+
+
+def build_access_model(
+    graph: RoadGraph, offices: gpd.GeoDataFrame, small_areas: gpd.GeoDataFrame,
+    stores: gpd.GeoDataFrame, *, store_source: str,
+) -> AccessModel:
+    """Precompute road distances from every office and the nearest store to every origin.
+
+    Parameters
+    ----------
+    graph
+        Road graph (EPSG:6670).
+    offices, small_areas, stores
+        Layers as returned by ``geo.layers`` (EPSG:6670).
+    store_source
+        Name of the store layer, recorded in the model.
+
+    Returns
+    -------
+    AccessModel
+    """
+    origins_xy = origin_points(small_areas)
+    origin_anchors = distance.snap_points(origins_xy, graph)
+    office_anchors = distance.snap_points(offices, graph)
+    store_anchors = distance.snap_points(stores, graph)
+    office_groups = [distance._single(office_anchors, i) for i in range(len(office_anchors))]
+    office_nodes = distance.node_distances(graph, office_groups)
+    office_origin = distance.distances_to_anchors(office_nodes, origin_anchors,
+                                                  sources=office_groups)
+    office_office = distance.distances_to_anchors(office_nodes, office_anchors,
+                                                  sources=office_groups)
+    store_origin = distance.nearest_distance(graph, store_anchors, origin_anchors)
+    origins = pd.DataFrame(small_areas.drop(columns="geometry")).reset_index(drop=True)
+    origins["snap_m"] = origin_anchors.snap_m
+    office_snap = distance.snap_table(offices, office_anchors, id_column="office_id")
+    for anchors, table, label in ((office_anchors, office_snap, "office"),):
+        far = table[table["far"]]
+        for row in far.itertuples():
+            logger.warning("%s %s snaps %.0f m from the nearest road", label, row.office_id,
+                           row.snap_m)
+    return AccessModel(
+        offices=pd.DataFrame(offices.drop(columns="geometry")).reset_index(drop=True),
+        origins=origins, office_origin_m=office_origin, store_origin_m=store_origin,
+        office_office_m=office_office, office_snap=office_snap,
+        store_snap=distance.snap_table(stores, store_anchors, id_column="store_id"),
+        store_source=store_source, graph_summary=graph.report.summary(),
+    )
+
+
+def build_graph(data: str | os.PathLike[str] | None = None, *, network: str = "mlit") -> RoadGraph:
+    """Build the road graph named by ``network`` from the data directory.
+
+    Parameters
+    ----------
+    network
+        ``mlit`` (city-wide MLIT lines, the default), ``osm-chuo-drive`` or
+        ``osm-chuo-walk`` (OSM extracts of 中央区 only, through osmnx).
+    """
+    if network == "mlit":
+        return build_graph_from_lines(layers.load_roads(data), source="MLIT 通れる道マップ")
+    if network == "osm-chuo-drive":
+        return graph_from_osm_xml(layers.bundle_path("osm_drive_chuo", data), network_type="drive")
+    if network == "osm-chuo-walk":
+        return graph_from_osm_xml(layers.bundle_path("osm_walk_chuo", data), network_type="walk")
+    msg = f"unknown network {network!r}; choose one of {', '.join(NETWORKS)}"
+    raise ValueError(msg)
+
+
+def load_engine(
+    data: str | os.PathLike[str] | None = None, *, store_source: str = "union",
+    network: str = "mlit",
+) -> Engine:
+    """Load every layer, build the graph and precompute distances.
+
+    Parameters
+    ----------
+    data
+        Data directory (default: ``MADOGUCHI_DATA`` or ``data/bundle``).
+    store_source
+        Convenience-store layer: ``osm``, ``overture``, ``lawson2013`` or ``union``.
+    network
+        Road network, see ``build_graph``.
+
+    Raises
+    ------
+    geo.errors.DataMissingError
+        When the data directory lacks a file the engine needs.
+    """
+    root = layers.check_bundle(data)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    wards = layers.load_wards(root)
+    small_areas = layers.load_small_areas(root)
+    offices = layers.load_offices(root)
+    stores = layers.load_stores(root, source=store_source)
+    timings["load_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    graph = build_graph(root, network=network)
+    timings["graph_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    model = build_access_model(graph, offices, small_areas, stores, store_source=store_source)
+    timings["precompute_s"] = time.perf_counter() - started
+    logger.info("engine ready: %s", {k: round(v, 2) for k, v in timings.items()})
+    return Engine(data=root, graph=graph, model=model, wards=wards, small_areas=small_areas,
+                  offices=offices, stores=stores, timings=timings)

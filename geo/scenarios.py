@@ -1,0 +1,273 @@
+"""Closure scenarios: which counters are open, and each zone's distance before and after.
+
+Distances from every office to every origin are computed once (``AccessModel``); a scenario
+is then a mask over offices, evaluated with array minima and no new shortest-path runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .errors import UnknownOfficeError
+
+logger = logging.getLogger(__name__)
+
+BASES = ("fy2015", "now")
+MEASURES = ("counter", "certificate")
+FULL_COUNTER_KINDS = frozenset({"ward_office", "general_branch", "branch", "annex"})
+"""Kinds that take family-register and resident-registration applications (the annex
+relays them to 河内). Service corners and convenience stores issue certificates only."""
+DEFAULT_THRESHOLDS_M = (1_000.0, 2_000.0, 5_000.0)
+NO_FACILITY = "no facility reachable"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A set of offices closed or downgraded, relative to a base office set.
+
+    Attributes
+    ----------
+    base
+        ``fy2015`` (the 19 counters + annex + 森都心 of FY2015) or ``now`` (today's).
+    closed
+        Office ids whose counter closes.
+    downgraded
+        Office ids turned into certificate-only service corners.
+    """
+
+    base: str = "now"
+    closed: frozenset[str] = field(default_factory=frozenset)
+    downgraded: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if self.base not in BASES:
+            msg = f"unknown office set {self.base!r}; choose one of {', '.join(BASES)}"
+            raise ValueError(msg)
+        object.__setattr__(self, "closed", frozenset(self.closed))
+        object.__setattr__(self, "downgraded", frozenset(self.downgraded) - frozenset(self.closed))
+
+    @property
+    def baseline(self) -> Scenario:
+        """The same base office set with nothing closed or downgraded."""
+        return Scenario(base=self.base)
+
+
+@dataclass(frozen=True)
+class AccessModel:
+    """Precomputed road distances from offices and stores to origins (small areas).
+
+    Attributes
+    ----------
+    offices
+        Office register (``geo.layers.load_offices`` columns, no geometry needed).
+    origins
+        One row per origin: ``key_code``, ``name``, ``ward_code``, ``ward``,
+        ``population``, ``households``, ``snap_m``.
+    office_origin_m
+        ``(n_offices, n_origins)`` float32 road distance, metres.
+    store_origin_m
+        ``(n_origins,)`` float32 road distance to the nearest convenience store, metres.
+    office_office_m
+        ``(n_offices, n_offices)`` float32 road distance between offices, metres.
+    office_snap, store_snap
+        Snap distance per office / store with a ``far`` flag (beyond 300 m).
+    store_source
+        Which store layer ``store_origin_m`` was computed from.
+    """
+
+    offices: pd.DataFrame
+    origins: pd.DataFrame
+    office_origin_m: np.ndarray
+    store_origin_m: np.ndarray
+    office_office_m: np.ndarray
+    office_snap: pd.DataFrame
+    store_snap: pd.DataFrame
+    store_source: str
+    graph_summary: str
+
+    def office_index(self, ids: Iterable[str]) -> np.ndarray:
+        """Return row positions of office ids, raising ``UnknownOfficeError`` for unknown ones."""
+        position = {oid: i for i, oid in enumerate(self.offices["office_id"])}
+        ids = list(ids)
+        unknown = [oid for oid in ids if oid not in position]
+        if unknown:
+            msg = (f"unknown office id(s): {', '.join(unknown)}; known ids are "
+                   f"{', '.join(self.offices['office_id'])}")
+            raise UnknownOfficeError(msg)
+        return np.array([position[oid] for oid in ids], dtype=np.int64)
+
+
+def open_mask(model: AccessModel, scenario: Scenario, *, measure: str) -> np.ndarray:
+    """Return a boolean mask of offices serving ``measure`` under ``scenario``.
+
+    ``counter``: offices of a full-counter kind, open in the base set, neither closed nor
+    downgraded. ``certificate``: every office open in the base set and not closed
+    (downgraded offices still issue certificates).
+    """
+    if measure not in MEASURES:
+        msg = f"unknown measure {measure!r}; choose one of {', '.join(MEASURES)}"
+        raise ValueError(msg)
+    offices = model.offices
+    column = "counter_fy2015" if scenario.base == "fy2015" else "counter_now"
+    mask = offices[column].to_numpy(dtype=bool).copy()
+    mask[model.office_index(scenario.closed)] = False
+    if measure == "counter":
+        mask &= offices["kind"].isin(FULL_COUNTER_KINDS).to_numpy()
+        mask[model.office_index(scenario.downgraded)] = False
+    else:
+        model.office_index(scenario.downgraded)
+    return mask
+
+
+def origin_distances(model: AccessModel, scenario: Scenario, *, measure: str) -> np.ndarray:
+    """Distance from each origin to its nearest open facility, metres (``inf`` if none).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_origins,)`` float32.
+    """
+    mask = open_mask(model, scenario, measure=measure)
+    if mask.any():
+        best = model.office_origin_m[mask].min(axis=0)
+    else:
+        best = np.full(model.office_origin_m.shape[1], np.inf, dtype=np.float32)
+    if measure == "certificate":
+        best = np.minimum(best, model.store_origin_m)
+    return best
+
+
+def nearest_office(model: AccessModel, scenario: Scenario, *, measure: str) -> np.ndarray:
+    """Office id of each origin's nearest open office (empty string if none is open)."""
+    mask = open_mask(model, scenario, measure=measure)
+    if not mask.any():
+        return np.full(model.office_origin_m.shape[1], "", dtype=object)
+    rows = np.flatnonzero(mask)
+    best = rows[np.argmin(model.office_origin_m[rows], axis=0)]
+    return model.offices["office_id"].to_numpy()[best]
+
+
+def zone_membership(model: AccessModel, *, by: str) -> pd.DataFrame:
+    """Return ``origin, zone_id, zone_name, ward, population`` rows for a zone layer.
+
+    Parameters
+    ----------
+    by
+        ``small-area`` or ``ward``. (School districts supply their own membership, with
+        split small areas shared between districts: see ``geo.districts``.)
+    """
+    origins = model.origins
+    if by == "small-area":
+        zone_id, zone_name = origins["key_code"], origins["name"]
+    elif by == "ward":
+        zone_id, zone_name = origins["ward_code"], origins["ward"]
+    else:
+        msg = f"unknown zone layer {by!r}; choose small-area or ward (or district)"
+        raise ValueError(msg)
+    return pd.DataFrame({
+        "origin": np.arange(len(origins)), "zone_id": zone_id.to_numpy(),
+        "zone_name": zone_name.to_numpy(), "ward": origins["ward"].to_numpy(),
+        "population": origins["population"].to_numpy(dtype=float),
+    })
+
+
+def _weighted_stats(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    finite = np.isfinite(frame[column])
+    reachable = frame[finite]
+    weighted = (reachable[column] * reachable["population"]).groupby(reachable["zone_id"]).sum()
+    people = reachable.groupby("zone_id")["population"].sum()
+    populated = reachable[reachable["population"] > 0]
+    return pd.DataFrame({
+        "mean": (weighted / people.where(people > 0)) / 1000.0,
+        "max": populated.groupby("zone_id")[column].max() / 1000.0,
+    })
+
+
+def compare(
+    model: AccessModel, scenario: Scenario, *, measure: str = "counter",
+    membership: pd.DataFrame | None = None, by: str = "small-area",
+    thresholds_m: tuple[float, ...] = DEFAULT_THRESHOLDS_M,
+) -> pd.DataFrame:
+    """Compare each zone's distance to the nearest facility before and after a scenario.
+
+    Parameters
+    ----------
+    model
+        Precomputed distances.
+    scenario
+        Offices closed / downgraded; "before" is its base set with nothing closed.
+    measure
+        ``counter`` (full counters) or ``certificate`` (also corners and stores).
+    membership
+        Zone membership rows (``zone_membership`` or a district table); default ``by``.
+    thresholds_m
+        Distances (metres) for the "people beyond" columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per zone: ``zone_id, zone_name, ward, population, before_km,
+        before_max_km, after_km, after_max_km, delta_km, people_farther,
+        beyond_<k>km_before, beyond_<k>km_after`` for each threshold, and ``status``
+        (``ok`` or ``no facility reachable``). Means are population-weighted over the
+        origins that can reach a facility; unreachable people count as beyond every
+        threshold.
+    """
+    members = zone_membership(model, by=by) if membership is None else membership
+    frame = members.copy()
+    frame["before"] = origin_distances(model, scenario.baseline, measure=measure)[frame["origin"]]
+    frame["after"] = origin_distances(model, scenario, measure=measure)[frame["origin"]]
+    grouped = frame.groupby("zone_id", sort=False)
+    table = grouped.agg(zone_name=("zone_name", "first"), ward=("ward", "first"),
+                        population=("population", "sum"))
+    before = _weighted_stats(frame, "before")
+    after = _weighted_stats(frame, "after")
+    table["before_km"] = before["mean"]
+    table["before_max_km"] = before["max"]
+    table["after_km"] = after["mean"]
+    table["after_max_km"] = after["max"]
+    table["delta_km"] = table["after_km"] - table["before_km"]
+    farther = frame["after"] > frame["before"] + 1.0
+    table["people_farther"] = (frame["population"] * farther).groupby(frame["zone_id"]).sum()
+    for limit in thresholds_m:
+        label = f"{limit / 1000:g}km"
+        for when in ("before", "after"):
+            beyond = frame["population"] * (frame[when] > limit)
+            table[f"beyond_{label}_{when}"] = beyond.groupby(frame["zone_id"]).sum()
+    unreachable = (frame["population"] * ~np.isfinite(frame["after"])).groupby(
+        frame["zone_id"]).sum()
+    table["status"] = np.where(unreachable.reindex(table.index) > 0, NO_FACILITY, "ok")
+    return table.reset_index()
+
+
+def summary(table: pd.DataFrame) -> dict[str, float | str]:
+    """City-wide figures from a ``compare`` table (zones must partition the population).
+
+    Returns
+    -------
+    dict
+        ``population``, ``before_km``, ``after_km`` (population-weighted means),
+        ``before_max_km``, ``after_max_km``, ``people_farther``, every ``beyond_*``
+        column summed, and ``status``.
+    """
+    population = float(table["population"].sum())
+    result: dict[str, float | str] = {"population": population}
+    for when in ("before", "after"):
+        mean = table[f"{when}_km"]
+        known = mean.notna()
+        weight = table.loc[known, "population"].sum()
+        result[f"{when}_km"] = (float((mean[known] * table.loc[known, "population"]).sum() / weight)
+                                if weight > 0 else float("nan"))
+        result[f"{when}_max_km"] = float(table[f"{when}_max_km"].max())
+    result["delta_km"] = result["after_km"] - result["before_km"]
+    result["people_farther"] = float(table["people_farther"].sum())
+    for column in table.columns:
+        if column.startswith("beyond_"):
+            result[column] = float(table[column].sum())
+    result["status"] = NO_FACILITY if (table["status"] == NO_FACILITY).any() else "ok"
+    return result
