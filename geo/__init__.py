@@ -7,6 +7,7 @@ from . import distance as distance
 from . import engine as engine
 from . import errors as errors
 from . import graph as graph
+from . import io as io
 from . import layers as layers
 from . import scenarios as scenarios
 from . import settings as settings
