@@ -16,7 +16,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from .errors import LayerError
+from .errors import FetchError, LayerError
 from .layers import METRIC_CRS
 
 logger = logging.getLogger(__name__)
@@ -258,21 +258,49 @@ def graph_from_networkx(graph: nx.MultiDiGraph, *, source: str) -> RoadGraph:
     """Convert an osmnx graph (unprojected or projected) to an undirected ``RoadGraph``.
 
     One-way restrictions are dropped: distances to a counter are treated as the same in
-    both directions. Edge lengths are recomputed in EPSG:6670 from the edge geometry.
+    both directions. A two-way street, which osmnx holds as two opposite directed edges,
+    becomes one edge (parallel streets with different geometry are kept). Edge
+    geometries run from ``edge_u`` to ``edge_v`` and edge lengths are recomputed in
+    EPSG:6670 metres from them.
+
+    Parameters
+    ----------
+    graph
+        An osmnx ``MultiDiGraph`` with a ``crs`` graph attribute and node ``x``/``y``.
+    source
+        Name of the input, for the report.
+
+    Returns
+    -------
+    RoadGraph
+
+    Raises
+    ------
+    LayerError
+        The graph has no edges.
     """
     import osmnx as ox
 
     started = time.perf_counter()
-    nodes, edges = ox.convert.graph_to_gdfs(graph, nodes=True, edges=True, fill_edge_geometry=True)
+    if graph.number_of_edges() == 0:
+        msg = f"{source}: the OSM graph has no edges"
+        raise LayerError(msg)
+    undirected = ox.convert.to_undirected(graph)
+    nodes, edges = ox.convert.graph_to_gdfs(undirected, nodes=True, edges=True,
+                                            fill_edge_geometry=True)
     nodes = nodes.to_crs(METRIC_CRS)
     edges = edges.to_crs(METRIC_CRS).reset_index()
     index = {osmid: i for i, osmid in enumerate(nodes.index)}
     xy = np.column_stack([nodes.geometry.x, nodes.geometry.y])
     edge_u = edges["u"].map(index).to_numpy(dtype=np.int64)
     edge_v = edges["v"].map(index).to_numpy(dtype=np.int64)
+    # an undirected edge keeps the geometry of the directed edge it came from ("from" ->
+    # "to"), which may run v -> u: reverse those so every geometry starts at u.
+    geometry = edges.geometry.to_numpy()
+    backwards = (edges["from"] != edges["u"]).to_numpy()
+    geometry[backwards] = shapely.reverse(geometry[backwards])
     return graph_from_edges(
-        xy, edge_u, edge_v, edges.geometry.to_numpy(), source=source,
-        input_lines=len(edges), started=started,
+        xy, edge_u, edge_v, geometry, source=source, input_lines=len(edges), started=started,
     )
 
 
@@ -306,10 +334,20 @@ def graph_from_place(place: str, *, network_type: str = "drive") -> RoadGraph:
         For example ``"熊本市, 熊本県, 日本"``.
     network_type
         osmnx network type: ``drive``, ``walk``, ...
+
+    Raises
+    ------
+    FetchError
+        The download failed (no internet, unknown place, Overpass error).
     """
     import osmnx as ox
 
-    graph = ox.graph_from_place(place, network_type=network_type, simplify=True)
+    try:
+        graph = ox.graph_from_place(place, network_type=network_type, simplify=True)
+    except Exception as e:  # osmnx raises requests, geocoding and Overpass response errors
+        msg = (f"could not download the OSM {network_type} network of {place!r} ({e}); "
+               f"this needs internet access to Nominatim and Overpass")
+        raise FetchError(msg) from e
     return graph_from_networkx(graph, source=f"OSM {network_type} ({place})")
 
 

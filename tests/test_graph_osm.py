@@ -1,0 +1,207 @@
+"""Tests of the OSM road-graph path of geo.graph (osmnx graphs -> RoadGraph)."""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import osmnx as ox
+import pytest
+import shapely
+from pyproj import Geod, Transformer
+from scipy.sparse.csgraph import connected_components
+
+from geo import graph as graph_module
+from geo.errors import FetchError, LayerError
+from geo.graph import RoadGraph, graph_from_networkx, graph_from_osm_xml, graph_from_place
+from geo.layers import BUNDLE_FILES, METRIC_CRS
+from geo.settings import DATA_ENV_VAR, data_dir
+
+FIXTURE = Path(__file__).parent / "fixtures" / "tiny_drive.osm"
+TO_METRIC = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
+GEOD = Geod(ellps="GRS80")
+
+# Streets of the hand-written fixture after osmnx simplification, as OSM node sequences:
+# node 6 is a bend (not an intersection) so 3 -> 6 -> 7 is one edge; 9 - 10 is a
+# separate component and is dropped; the two-way street 1-2-3 gives two edges, not four.
+EXPECTED_STREETS = [(1, 2), (2, 3), (4, 2), (3, 8), (3, 6, 7)]
+
+
+def _fixture_lonlat() -> dict[int, tuple[float, float]]:
+    root = ET.parse(FIXTURE).getroot()
+    return {int(n.get("id")): (float(n.get("lon")), float(n.get("lat")))
+            for n in root.iter("node")}
+
+
+def _metric(lonlat: tuple[float, float]) -> np.ndarray:
+    return np.array(TO_METRIC.transform(*lonlat))
+
+
+def _node_ids(graph: RoadGraph, lonlat: dict[int, tuple[float, float]]) -> list[int]:
+    """Map each RoadGraph node back to the fixture node at the same place (within 1 cm)."""
+    ids = []
+    for x, y in graph.xy:
+        matches = [k for k, ll in lonlat.items() if np.hypot(*(_metric(ll) - (x, y))) < 0.01]
+        assert len(matches) == 1, f"node at {(x, y)} matches fixture nodes {matches}"
+        ids.append(matches[0])
+    return ids
+
+
+@pytest.fixture(scope="module")
+def tiny() -> RoadGraph:
+    return graph_from_osm_xml(FIXTURE)
+
+
+def test_tiny_fixture_gives_the_expected_nodes(tiny: RoadGraph):
+    ids = _node_ids(tiny, _fixture_lonlat())
+    assert sorted(ids) == [1, 2, 3, 4, 7, 8]
+
+
+def test_tiny_fixture_gives_one_edge_per_street(tiny: RoadGraph):
+    ids = np.array(_node_ids(tiny, _fixture_lonlat()))
+    pairs = sorted(tuple(sorted(p)) for p in zip(ids[tiny.edge_u], ids[tiny.edge_v]))
+    expected = sorted(tuple(sorted((s[0], s[-1]))) for s in EXPECTED_STREETS)
+    assert pairs == expected
+    assert tiny.report.edges == len(EXPECTED_STREETS)
+
+
+def test_tiny_fixture_lengths_follow_the_street_in_metres(tiny: RoadGraph):
+    lonlat = _fixture_lonlat()
+    ids = np.array(_node_ids(tiny, lonlat))
+    got = {tuple(sorted(p)): length
+           for p, length in zip(zip(ids[tiny.edge_u], ids[tiny.edge_v]), tiny.edge_length)}
+    for street in EXPECTED_STREETS:
+        points = np.array([_metric(lonlat[k]) for k in street])
+        planar = np.hypot(*np.diff(points, axis=0).T).sum()
+        lons, lats = zip(*(lonlat[k] for k in street))
+        geodesic = GEOD.line_length(lons, lats)
+        length = got[tuple(sorted((street[0], street[-1])))]
+        assert length == pytest.approx(planar, abs=1e-6)
+        assert length == pytest.approx(geodesic, rel=5e-4)  # metres on the ground
+    assert tiny.report.length_km * 1000 == pytest.approx(tiny.edge_length.sum())
+
+
+def _assert_geometry_runs_u_to_v(graph: RoadGraph) -> None:
+    start = shapely.get_coordinates(shapely.get_point(graph.edge_geometry, 0))
+    end = shapely.get_coordinates(shapely.get_point(graph.edge_geometry, -1))
+    np.testing.assert_allclose(start, graph.xy[graph.edge_u], atol=1e-6)
+    np.testing.assert_allclose(end, graph.xy[graph.edge_v], atol=1e-6)
+
+
+def test_tiny_fixture_edge_geometry_runs_from_u_to_v(tiny: RoadGraph):
+    _assert_geometry_runs_u_to_v(tiny)
+
+
+def _edge_table(graph: RoadGraph) -> np.ndarray:
+    """Rows ``x_u, y_u, x_v, y_v, length`` with ends ordered, sorted: order-free comparison."""
+    a, b = graph.xy[graph.edge_u], graph.xy[graph.edge_v]
+    swap = (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
+    a[swap], b[swap] = b[swap], a[swap].copy()
+    rows = np.column_stack([a, b, graph.edge_length])
+    return rows[np.lexsort(rows.T[::-1])]
+
+
+def test_projected_input_gives_the_same_graph(tiny: RoadGraph):
+    projected = ox.project_graph(ox.graph_from_xml(FIXTURE), to_crs=METRIC_CRS)
+    again = graph_from_networkx(projected, source="projected")
+    assert again.n_nodes == tiny.n_nodes
+    np.testing.assert_allclose(_edge_table(again), _edge_table(tiny), atol=1e-6)
+
+
+def test_graph_from_place_uses_the_same_conversion(monkeypatch, tiny: RoadGraph):
+    calls = []
+
+    def fake_graph_from_place(query, **kwargs):
+        calls.append((query, kwargs))
+        return ox.graph_from_xml(FIXTURE)
+
+    monkeypatch.setattr(ox, "graph_from_place", fake_graph_from_place)
+    placed = graph_from_place("熊本市, 熊本県, 日本", network_type="drive")
+    assert calls == [("熊本市, 熊本県, 日本", {"network_type": "drive", "simplify": True})]
+    np.testing.assert_array_equal(placed.xy, tiny.xy)
+    np.testing.assert_array_equal(placed.edge_u, tiny.edge_u)
+    np.testing.assert_array_equal(placed.edge_v, tiny.edge_v)
+    np.testing.assert_array_equal(placed.edge_length, tiny.edge_length)
+    assert (placed.adjacency != tiny.adjacency).nnz == 0
+    assert "熊本市" in placed.report.source
+
+
+def test_graph_from_place_network_failure_is_a_fetch_error(monkeypatch):
+    def offline(query, **kwargs):
+        raise ConnectionError("Max retries exceeded with url: /search")
+
+    monkeypatch.setattr(ox, "graph_from_place", offline)
+    with pytest.raises(FetchError, match="could not download the OSM drive network.*internet"):
+        graph_from_place("熊本市, 熊本県, 日本")
+
+
+def test_graph_without_edges_is_a_layer_error():
+    empty = ox.graph_from_xml(FIXTURE)
+    empty.remove_edges_from(list(empty.edges))
+    with pytest.raises(LayerError, match="no edges"):
+        graph_from_networkx(empty, source="empty")
+
+
+def test_unreadable_osm_file_is_a_layer_error(tmp_path):
+    broken = tmp_path / "broken.osm"
+    broken.write_text("<osm><node id='1'", encoding="utf-8")
+    with pytest.raises(LayerError, match="cannot be read as OSM XML"):
+        graph_from_osm_xml(broken)
+
+
+# --- the bundle's 中央区 drive extract -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chuo() -> tuple[RoadGraph, shapely.Geometry]:
+    if not os.environ.get(DATA_ENV_VAR):
+        pytest.skip(f"{DATA_ENV_VAR} is not set (the Kumamoto data bundle)")
+    from geo.layers import load_wards
+
+    path = data_dir() / BUNDLE_FILES["osm_drive_chuo"].relpath
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    wards = load_wards()
+    ward = wards.loc[wards["ward_code"] == "43101", "geometry"].iloc[0]
+    return graph_module.graph_from_osm_xml(path), ward
+
+
+@pytest.mark.bundle
+def test_chuo_drive_graph_is_connected_and_plausible(chuo):
+    graph, ward = chuo
+    components, _ = connected_components(graph.adjacency, directed=False)
+    assert components == 1
+    # 中央区 is 25 km2; the extract holds whole ways, some running a few km past the border
+    assert 2_000 < graph.n_nodes < 50_000
+    assert 300 < graph.report.length_km < 1_500
+    assert graph.edge_length.sum() == pytest.approx(shapely.length(graph.edge_geometry).sum())
+    assert graph.report.length_km * 1000 == pytest.approx(graph.edge_length.sum())
+
+
+@pytest.mark.bundle
+def test_chuo_drive_graph_counts_each_street_once(chuo):
+    graph, _ = chuo
+    low = np.minimum(graph.edge_u, graph.edge_v)
+    high = np.maximum(graph.edge_u, graph.edge_v)
+    keys = np.column_stack([low, high, np.round(graph.edge_length, 1)])
+    assert len(np.unique(keys, axis=0)) == len(keys)
+    _assert_geometry_runs_u_to_v(graph)
+
+
+@pytest.mark.bundle
+def test_chuo_drive_graph_lies_on_the_ward_in_metres(chuo):
+    graph, ward = chuo
+    minx, miny, maxx, maxy = ward.bounds
+    margin = 4_000.0
+    x, y = graph.xy[:, 0], graph.xy[:, 1]
+    assert ((x > minx - margin) & (x < maxx + margin)).all()
+    assert ((y > miny - margin) & (y < maxy + margin)).all()
+    assert shapely.contains_xy(ward, x, y).mean() > 0.5
+    # lengths are metres on the ground: compare with geodesic lengths of a sample
+    to_lonlat = Transformer.from_crs(METRIC_CRS, "EPSG:4326", always_xy=True)
+    sample = np.random.default_rng(0).choice(len(graph.edge_length), 200, replace=False)
+    for i in sample:
+        lon, lat = to_lonlat.transform(*shapely.get_coordinates(graph.edge_geometry[i]).T)
+        assert graph.edge_length[i] == pytest.approx(GEOD.line_length(lon, lat), rel=5e-4)
