@@ -87,7 +87,9 @@ def build_access_model(
     return AccessModel(
         offices=pd.DataFrame(offices.drop(columns="geometry")).reset_index(drop=True),
         origins=origins, office_origin_m=office_origin, store_origin_m=store_origin,
-        office_office_m=office_office, office_snap=office_snap,
+        office_office_m=office_office,
+        office_straight_m=distance.straight_distances(offices.geometry, offices.geometry),
+        office_snap=office_snap,
         store_snap=distance.snap_table(stores, store_anchors, id_column="store_id"),
         store_source=store_source, graph_summary=graph.report.summary(),
     )

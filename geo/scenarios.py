@@ -74,6 +74,8 @@ class AccessModel:
         ``(n_origins,)`` float32 road distance to the nearest convenience store, metres.
     office_office_m
         ``(n_offices, n_offices)`` float32 road distance between offices, metres.
+    office_straight_m
+        ``(n_offices, n_offices)`` straight-line distance between offices, metres.
     office_snap, store_snap
         Snap distance per office / store with a ``far`` flag (beyond 300 m).
     store_source
@@ -85,14 +87,29 @@ class AccessModel:
     office_origin_m: np.ndarray
     store_origin_m: np.ndarray
     office_office_m: np.ndarray
+    office_straight_m: np.ndarray
     office_snap: pd.DataFrame
     store_snap: pd.DataFrame
     store_source: str
     graph_summary: str
+    _position: dict[str, int] = field(init=False, repr=False, compare=False)
+    _base_open: dict[str, np.ndarray] = field(init=False, repr=False, compare=False)
+    _full_counter: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        offices = self.offices
+        object.__setattr__(self, "_position",
+                           {oid: i for i, oid in enumerate(offices["office_id"])})
+        object.__setattr__(self, "_base_open", {
+            "fy2015": offices["counter_fy2015"].to_numpy(dtype=bool),
+            "now": offices["counter_now"].to_numpy(dtype=bool),
+        })
+        object.__setattr__(self, "_full_counter",
+                           offices["kind"].isin(FULL_COUNTER_KINDS).to_numpy())
 
     def office_index(self, ids: Iterable[str]) -> np.ndarray:
         """Return row positions of office ids, raising ``UnknownOfficeError`` for unknown ones."""
-        position = {oid: i for i, oid in enumerate(self.offices["office_id"])}
+        position = self._position
         ids = list(ids)
         unknown = [oid for oid in ids if oid not in position]
         if unknown:
@@ -112,12 +129,10 @@ def open_mask(model: AccessModel, scenario: Scenario, *, measure: str) -> np.nda
     if measure not in MEASURES:
         msg = f"unknown measure {measure!r}; choose one of {', '.join(MEASURES)}"
         raise ValueError(msg)
-    offices = model.offices
-    column = "counter_fy2015" if scenario.base == "fy2015" else "counter_now"
-    mask = offices[column].to_numpy(dtype=bool).copy()
+    mask = model._base_open[scenario.base].copy()
     mask[model.office_index(scenario.closed)] = False
     if measure == "counter":
-        mask &= offices["kind"].isin(FULL_COUNTER_KINDS).to_numpy()
+        mask &= model._full_counter
         mask[model.office_index(scenario.downgraded)] = False
     else:
         model.office_index(scenario.downgraded)
@@ -176,16 +191,19 @@ def zone_membership(model: AccessModel, *, by: str) -> pd.DataFrame:
     })
 
 
-def _weighted_stats(frame: pd.DataFrame, column: str) -> pd.DataFrame:
-    finite = np.isfinite(frame[column])
-    reachable = frame[finite]
-    weighted = (reachable[column] * reachable["population"]).groupby(reachable["zone_id"]).sum()
-    people = reachable.groupby("zone_id")["population"].sum()
-    populated = reachable[reachable["population"] > 0]
-    return pd.DataFrame({
-        "mean": (weighted / people.where(people > 0)) / 1000.0,
-        "max": populated.groupby("zone_id")[column].max() / 1000.0,
-    })
+def _per_zone(zone: np.ndarray, n_zones: int, population: np.ndarray, dist: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Population-weighted mean and populated maximum per zone, km (NaN where none)."""
+    reachable = np.isfinite(dist)
+    weight = np.where(reachable, population, 0.0)
+    people = np.bincount(zone, weight, minlength=n_zones)
+    total = np.bincount(zone, weight * np.where(reachable, dist, 0.0), minlength=n_zones)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(people > 0, total / people, np.nan)
+    counted = reachable & (population > 0)
+    peak = np.full(n_zones, -np.inf)
+    np.maximum.at(peak, zone[counted], dist[counted])
+    return mean / 1000.0, np.where(np.isfinite(peak), peak / 1000.0, np.nan)
 
 
 def compare(
@@ -211,38 +229,63 @@ def compare(
     Returns
     -------
     pandas.DataFrame
-        One row per zone: ``zone_id, zone_name, ward, population, before_km,
-        before_max_km, after_km, after_max_km, delta_km, people_farther,
-        beyond_<k>km_before, beyond_<k>km_after`` for each threshold, and ``status``
-        (``ok`` or ``no facility reachable``). Means are population-weighted over the
-        origins that can reach a facility; unreachable people count as beyond every
-        threshold.
+        One row per zone, in order of first appearance in the membership:
+        ``zone_id, zone_name, ward, population, before_km, before_max_km, after_km,
+        after_max_km, delta_km, people_farther, beyond_<k>km_before,
+        beyond_<k>km_after`` for each threshold, and ``status`` (``ok`` or
+        ``no facility reachable``). Means are population-weighted over the origins that
+        can reach a facility; unreachable people count as beyond every threshold.
     """
     members = zone_membership(model, by=by) if membership is None else membership
-    frame = members.copy()
-    frame["before"] = origin_distances(model, scenario.baseline, measure=measure)[frame["origin"]]
-    frame["after"] = origin_distances(model, scenario, measure=measure)[frame["origin"]]
-    grouped = frame.groupby("zone_id", sort=False)
-    table = grouped.agg(zone_name=("zone_name", "first"), ward=("ward", "first"),
-                        population=("population", "sum"))
-    before = _weighted_stats(frame, "before")
-    after = _weighted_stats(frame, "after")
-    table["before_km"] = before["mean"]
-    table["before_max_km"] = before["max"]
-    table["after_km"] = after["mean"]
-    table["after_max_km"] = after["max"]
-    table["delta_km"] = table["after_km"] - table["before_km"]
-    farther = frame["after"] > frame["before"] + 1.0
-    table["people_farther"] = (frame["population"] * farther).groupby(frame["zone_id"]).sum()
+    before = origin_distances(model, scenario.baseline, measure=measure)
+    after = origin_distances(model, scenario, measure=measure)
+    return zone_table(members, before, after, thresholds_m=thresholds_m)
+
+
+def zone_table(
+    members: pd.DataFrame, before_m: np.ndarray, after_m: np.ndarray, *,
+    thresholds_m: tuple[float, ...] = DEFAULT_THRESHOLDS_M,
+) -> pd.DataFrame:
+    """Aggregate per-origin distances (metres, ``inf`` = unreachable) to zones.
+
+    Parameters
+    ----------
+    members
+        ``origin, zone_id, zone_name, ward, population`` rows (``zone_membership``).
+    before_m, after_m
+        ``(n_origins,)`` distance to the nearest facility before / after, metres.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table described in ``compare``.
+    """
+    zone, zone_ids = pd.factorize(members["zone_id"])
+    n_zones = len(zone_ids)
+    origin = members["origin"].to_numpy()
+    population = members["population"].to_numpy(dtype=float)
+    before = np.asarray(before_m, dtype=float)[origin]
+    after = np.asarray(after_m, dtype=float)[origin]
+    first = np.unique(zone, return_index=True)[1]
+    columns: dict[str, object] = {
+        "zone_id": np.asarray(zone_ids, dtype=object),
+        "zone_name": members["zone_name"].to_numpy(dtype=object)[first],
+        "ward": members["ward"].to_numpy(dtype=object)[first],
+        "population": np.bincount(zone, population, minlength=n_zones),
+    }
+    columns["before_km"], columns["before_max_km"] = _per_zone(zone, n_zones, population, before)
+    columns["after_km"], columns["after_max_km"] = _per_zone(zone, n_zones, population, after)
+    columns["delta_km"] = columns["after_km"] - columns["before_km"]
+    columns["people_farther"] = np.bincount(zone, population * (after > before + 1.0),
+                                            minlength=n_zones)
     for limit in thresholds_m:
         label = f"{limit / 1000:g}km"
-        for when in ("before", "after"):
-            beyond = frame["population"] * (frame[when] > limit)
-            table[f"beyond_{label}_{when}"] = beyond.groupby(frame["zone_id"]).sum()
-    unreachable = (frame["population"] * ~np.isfinite(frame["after"])).groupby(
-        frame["zone_id"]).sum()
-    table["status"] = np.where(unreachable.reindex(table.index) > 0, NO_FACILITY, "ok")
-    return table.reset_index()
+        for when, dist in (("before", before), ("after", after)):
+            columns[f"beyond_{label}_{when}"] = np.bincount(zone, population * (dist > limit),
+                                                            minlength=n_zones)
+    unreachable = np.bincount(zone, population * ~np.isfinite(after), minlength=n_zones)
+    columns["status"] = np.where(unreachable > 0, NO_FACILITY, "ok").astype(object)
+    return pd.DataFrame(columns, copy=False)
 
 
 def summary(table: pd.DataFrame) -> dict[str, float | str]:

@@ -1,0 +1,171 @@
+"""Benchmark the engine against a straightforward networkx approach, in the same run."""
+
+from __future__ import annotations
+
+import logging
+import os
+import statistics
+import time
+
+import networkx as nx
+import numpy as np
+
+from . import distance, engine, scenarios
+from .graph import to_networkx
+from .reorganisation import BRANCH_KINDS
+
+logger = logging.getLogger(__name__)
+
+VIRTUAL_SOURCE = -1
+
+
+def _random_closures(model: scenarios.AccessModel, count: int, seed: int) -> list[scenarios.Scenario]:
+    rng = np.random.default_rng(seed)
+    offices = model.offices
+    closable = offices.loc[offices["counter_fy2015"] & offices["kind"].isin(BRANCH_KINDS),
+                           "office_id"].to_numpy()
+    result = []
+    for _ in range(count):
+        size = int(rng.integers(1, len(closable) + 1))
+        closed = frozenset(rng.choice(closable, size=size, replace=False).tolist())
+        result.append(scenarios.Scenario(base="fy2015", closed=closed))
+    return result
+
+
+def _same_edge_direct(office_anchors: distance.Anchors, origin_anchors: distance.Anchors,
+                      rows: np.ndarray) -> np.ndarray:
+    direct = np.full(len(origin_anchors), np.inf)
+    for i in rows:
+        same = origin_anchors.edge == office_anchors.edge[i]
+        along = np.abs(origin_anchors.to_u[same] - office_anchors.to_u[i])
+        direct[same] = np.minimum(direct[same], along + origin_anchors.snap_m[same]
+                                  + office_anchors.snap_m[i])
+    return direct
+
+
+def _networkx_from(nx_graph: nx.Graph, office_anchors: distance.Anchors,
+                   origin_anchors: distance.Anchors, rows: np.ndarray) -> np.ndarray:
+    """Distance from the nearest of ``rows`` offices to each origin, via a virtual source."""
+    nx_graph.add_node(VIRTUAL_SOURCE)
+    for i in rows:
+        for end, along in ((office_anchors.u[i], office_anchors.to_u[i]),
+                           (office_anchors.v[i], office_anchors.to_v[i])):
+            weight = float(office_anchors.snap_m[i] + along)
+            if nx_graph.has_edge(VIRTUAL_SOURCE, int(end)):
+                weight = min(weight, nx_graph[VIRTUAL_SOURCE][int(end)]["length"])
+            nx_graph.add_edge(VIRTUAL_SOURCE, int(end), length=weight)
+    try:
+        lengths = nx.single_source_dijkstra_path_length(nx_graph, VIRTUAL_SOURCE, weight="length")
+    finally:
+        nx_graph.remove_node(VIRTUAL_SOURCE)
+    node = np.full(nx_graph.number_of_nodes(), np.inf)
+    for key, value in lengths.items():
+        if key >= 0:
+            node[key] = value
+    via_u = node[origin_anchors.u] + origin_anchors.to_u
+    via_v = node[origin_anchors.v] + origin_anchors.to_v
+    best = np.minimum(via_u, via_v) + origin_anchors.snap_m
+    return np.minimum(best, _same_edge_direct(office_anchors, origin_anchors, rows))
+
+
+def networkx_origin_distances(
+    nx_graph: nx.Graph, office_anchors: distance.Anchors, origin_anchors: distance.Anchors,
+    open_rows: np.ndarray, *, multi_source: bool = False,
+) -> np.ndarray:
+    """Nearest open office per origin computed from scratch with networkx (the baselines).
+
+    The straightforward approach runs one Dijkstra per open office and takes the
+    minimum; ``multi_source`` joins all open offices to one virtual source instead (one
+    run per scenario, a stronger baseline). Snap legs are the engine's, so both
+    approaches answer the same question.
+    """
+    if len(open_rows) == 0:
+        return np.full(len(origin_anchors), np.inf)
+    if multi_source:
+        return _networkx_from(nx_graph, office_anchors, origin_anchors, open_rows)
+    per_office = [_networkx_from(nx_graph, office_anchors, origin_anchors, np.array([i]))
+                  for i in open_rows]
+    return np.min(per_office, axis=0)
+
+
+def _time_networkx(eng: engine.Engine, closures: list[scenarios.Scenario],
+                   members, *, multi_source: bool) -> tuple[list[float], float]:
+    model = eng.model
+    nx_graph = to_networkx(eng.graph)
+    office_anchors = distance.snap_points(eng.offices, eng.graph)
+    origin_anchors = distance.snap_points(engine.origin_points(eng.small_areas), eng.graph)
+    before = scenarios.origin_distances(model, closures[0].baseline, measure="counter")
+    timings, worst = [], 0.0
+    for scenario in closures:
+        open_rows = np.flatnonzero(scenarios.open_mask(model, scenario, measure="counter"))
+        t0 = time.perf_counter()
+        after = networkx_origin_distances(nx_graph, office_anchors, origin_anchors, open_rows,
+                                          multi_source=multi_source)
+        scenarios.zone_table(members, before, after)
+        timings.append((time.perf_counter() - t0) * 1000)
+        ours = scenarios.origin_distances(model, scenario, measure="counter")
+        worst = max(worst, float(np.max(np.abs(ours - after))))
+    return timings, worst
+
+
+def run_benchmark(
+    data: str | os.PathLike[str] | None = None, *, scenarios_count: int = 50, seed: int = 2015,
+) -> dict[str, float]:
+    """Time a cold build, the precompute, and scenario re-evaluation vs networkx.
+
+    A re-evaluation is a scenario's small-area table (``scenarios.compare``, counter
+    measure). The networkx approaches compute the same per-origin distances from
+    scratch for each scenario and pass them through the same table aggregation.
+
+    Returns
+    -------
+    dict
+        Graph size, ``build_s`` (layers + graph + precompute from the bundle),
+        ``graph_s``, ``precompute_s``, ``reevaluate_median_ms``,
+        ``networkx_median_ms`` (one Dijkstra per open office) and
+        ``networkx_multisource_median_ms`` (one run per scenario), the ``speedup``
+        ratios and ``max_abs_diff_m`` between the engine's and networkx's answers.
+    """
+    started = time.perf_counter()
+    eng = engine.load_engine(data)
+    build_s = time.perf_counter() - started
+    model = eng.model
+    closures = _random_closures(model, scenarios_count, seed)
+    members = scenarios.zone_membership(model, by="small-area")
+    ours_ms = []
+    for scenario in closures:
+        t0 = time.perf_counter()
+        scenarios.compare(model, scenario, measure="counter", membership=members)
+        ours_ms.append((time.perf_counter() - t0) * 1000)
+    plain_ms, plain_diff = _time_networkx(eng, closures, members, multi_source=False)
+    multi_ms, multi_diff = _time_networkx(eng, closures, members, multi_source=True)
+    ours = statistics.median(ours_ms)
+    return {
+        "nodes": eng.graph.n_nodes, "edges": len(eng.graph.edge_u),
+        "length_km": round(eng.graph.report.length_km, 1),
+        "build_s": round(build_s, 2), "graph_s": round(eng.timings["graph_s"], 2),
+        "precompute_s": round(eng.timings["precompute_s"], 2), "scenarios": scenarios_count,
+        "reevaluate_median_ms": round(ours, 2),
+        "networkx_median_ms": round(statistics.median(plain_ms), 1),
+        "speedup": round(statistics.median(plain_ms) / ours, 1),
+        "networkx_multisource_median_ms": round(statistics.median(multi_ms), 1),
+        "speedup_multisource": round(statistics.median(multi_ms) / ours, 1),
+        "max_abs_diff_m": round(max(plain_diff, multi_diff), 3),
+    }
+
+
+def format_figures(figures: dict[str, float]) -> list[str]:
+    """Human-readable lines for the benchmark figures."""
+    return [
+        f"graph: {figures['nodes']:,} nodes, {figures['edges']:,} edges, {figures['length_km']} km",
+        f"cold build from the bundle: {figures['build_s']} s (graph {figures['graph_s']} s, "
+        f"precompute {figures['precompute_s']} s)",
+        f"scenario re-evaluation, median of {figures['scenarios']}: "
+        f"{figures['reevaluate_median_ms']} ms",
+        f"networkx, one Dijkstra per open office, same scenarios: "
+        f"{figures['networkx_median_ms']} ms -> engine {figures['speedup']}x faster",
+        f"networkx, one multi-source Dijkstra per scenario: "
+        f"{figures['networkx_multisource_median_ms']} ms -> engine "
+        f"{figures['speedup_multisource']}x faster",
+        f"largest difference between the engine and networkx: {figures['max_abs_diff_m']} m",
+    ]

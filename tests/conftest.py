@@ -1,0 +1,27 @@
+"""Shared fixtures: the real data bundle (skipped when absent) and the engine built on it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from geo.settings import DATA_ENV_VAR
+
+
+@pytest.fixture(scope="session")
+def bundle_dir() -> Path:
+    """The real Kumamoto bundle named by MADOGUCHI_DATA; skip the test when it is not set."""
+    value = os.environ.get(DATA_ENV_VAR)
+    if not value or not (Path(value) / "offices" / "offices.csv").is_file():
+        pytest.skip(f"{DATA_ENV_VAR} does not point at the Kumamoto data bundle")
+    return Path(value)
+
+
+@pytest.fixture(scope="session")
+def engine(bundle_dir: Path):
+    """The coverage engine built once from the real bundle (MLIT roads, union stores)."""
+    from geo.engine import load_engine
+
+    return load_engine(bundle_dir)
