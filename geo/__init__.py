@@ -4,6 +4,7 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
 from . import distance as distance
+from . import districts as districts
 from . import engine as engine
 from . import errors as errors
 from . import graph as graph

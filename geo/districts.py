@@ -1,0 +1,793 @@
+"""Elementary school districts (小学校区) built from the attendance-zone table and 2015 small areas.
+
+The official district polygons (国土数値情報 A27) are not in the bundle, so districts are
+assembled the way a city GIS team would: every town (町丁) named in the city's
+attendance-zone table (通学区域, effective 2026-04-01) is matched by normalised name to the
+2015 census small areas; a small area claimed by one school goes to that school; a small
+area claimed by several schools (a town split by address or lot ranges) is divided among
+them by the nearest school point, its population shared by area; small areas no school
+claims go to the neighbouring district with the longest shared border. The pieces are then
+cleaned into a coverage (overlaps resolved, slivers and gaps closed) and dissolved.
+
+All geometry is EPSG:6670; exports to GeoJSON are WGS84 (RFC 7946).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import layers
+from .errors import LayerError
+from .scenarios import AccessModel
+
+logger = logging.getLogger(__name__)
+
+METRIC_CRS = layers.METRIC_CRS
+GAP_WIDTH_M = 50.0
+"""Gaps narrower than this between small-area polygons are merged into a neighbour
+(the widest artefact gap in the 2015 small areas is about 17 m; no real hole is that thin)."""
+MIN_FRAGMENT_M2 = 2_000.0
+"""Detached district parts smaller than this (left by cleaning or splitting) join a neighbour."""
+STORE_THRESHOLDS_M = (500.0, 1_000.0, 2_000.0)
+REFERENCE_2015 = {"stores": 262, "blank_districts": 12}
+"""The 2015 reorganisation study: 262 certificate-issuing stores, 12 blank school districts."""
+
+QUALITY_EXACT = "exact"
+QUALITY_SPLIT = "split-approx"
+QUALITY_FILLED = "filled"
+
+CENTRES: dict[str, tuple[str, ...]] = {
+    "中央": ("黒髪", "壺川", "城東", "碩台"),
+    "五福": ("一新", "慶徳", "向山", "五福", "春竹", "本荘"),
+    "大江": ("出水", "出水南", "大江", "帯山", "帯山西", "白川", "砂取", "託麻原", "白山"),
+    "託麻": ("託麻北", "託麻西", "託麻東", "託麻南", "長嶺", "西原"),
+    "秋津": ("秋津", "桜木", "桜木東", "若葉"),
+    "東部": ("泉ヶ丘", "画図", "尾ノ上", "健軍", "健軍東", "月出", "東町", "山ノ内"),
+    "西部": ("池上", "小島", "春日", "白坪", "城山", "高橋", "中島", "古町", "松尾北", "松尾西",
+             "松尾東"),
+    "河内": ("河内", "芳野"),
+    "花園": ("池田", "城西", "花園"),
+    "富合": ("富合",),
+    "飽田": ("飽田西", "飽田東", "飽田南"),
+    "天明": ("奥古閑", "川口", "銭塘", "中緑"),
+    "幸田": ("田迎", "田迎南", "田迎西", "御幸"),
+    "城南": ("隈庄", "杉上", "豊田"),
+    "南部": ("川尻", "城南", "日吉", "日吉東", "力合", "力合西"),
+    "植木": ("植木", "桜井", "山東", "田底", "田原", "菱形", "山本", "吉松"),
+    "北部": ("西里", "北部東", "川上"),
+    "清水": ("麻生田", "清水", "城北", "高平台"),
+    "龍田": ("楠", "龍田", "楡木", "武蔵", "弓削"),
+}
+"""まちづくりセンター (community centre) -> school districts, FY2015 (domain brief)."""
+
+_KANJI_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_VARIANTS = (
+    ("壼", "壺"),  # the school list writes 壼川, the city 壺川
+    ("ヶ", "ケ"), ("ヵ", "カ"), ("が丘", "ケ丘"),  # 武蔵ヶ丘 / 武蔵ケ丘, 錦ヶ丘 / 錦ケ丘
+    ("ノ", "の"),  # 二の丸 / 二ノ丸, 山ノ内 / 山の内
+    ("後古関", "後古閑"),  # census 植木町後古関, city 植木町後古閑
+)
+_CENSUS_ALIASES: dict[str, tuple[str, ...]] = {
+    "龍田町弓削": tuple(f"弓削{k}丁目" for k in range(1, 7)),  # renamed after 2015
+    "松尾町上松尾": ("上松尾町",),
+}
+"""Census small-area keys whose town the 2026 table names differently."""
+_QUALIFIER = re.compile(r"\(([^)]*)\)$")
+_CHOME = re.compile(r"([一二三四五六七八九十]+)丁目")
+_TOWN_RANGE = re.compile(r"^(.*?)(\d+)丁目[~〜-](\d+)丁目$")
+_WHOLE = "全域"
+
+
+# --------------------------------------------------------------------------- names
+
+
+def _kanji_number(text: str) -> int:
+    if "十" not in text:
+        return _KANJI_DIGITS[text]
+    tens, _, ones = text.partition("十")
+    return (_KANJI_DIGITS[tens] if tens else 1) * 10 + (_KANJI_DIGITS[ones] if ones else 0)
+
+
+def normalise_town(name: str) -> str:
+    """Return the joining key of a town (町丁) name.
+
+    NFKC (full-width digits and brackets to half width), whitespace removed, a trailing
+    qualifier in brackets dropped (see ``split_qualifier``), 丁目 numerals in kanji turned
+    into digits (一丁目 -> 1丁目, 十二丁目 -> 12丁目), 大字 and a 字 right after 町 removed
+    (画図町大字上無田 -> 画図町上無田), and known spelling variants unified (ヶ/ケ, ノ/の,
+    壼/壺).
+
+    Parameters
+    ----------
+    name
+        A town name as the census or the attendance-zone table writes it.
+
+    Returns
+    -------
+    str
+    """
+    text = unicodedata.normalize("NFKC", str(name))
+    text = re.sub(r"\s+", "", text)
+    text = _QUALIFIER.sub("", text)
+    text = _CHOME.sub(lambda m: f"{_kanji_number(m.group(1))}丁目", text)
+    text = text.replace("大字", "")
+    text = re.sub(r"町字(?=.)", "町", text)
+    for old, new in _VARIANTS:
+        text = text.replace(old, new)
+    return text
+
+
+def split_qualifier(name: str) -> tuple[str, str]:
+    """Split a census name into its base and bracketed qualifier.
+
+    The census writes towns divided between school districts with the district in
+    brackets: ``春竹町大字春竹（向山）`` -> (``春竹町大字春竹``, ``向山``).
+    """
+    text = unicodedata.normalize("NFKC", str(name)).strip()
+    match = _QUALIFIER.search(text)
+    if not match:
+        return text, ""
+    return text[: match.start()], match.group(1)
+
+
+def school_key(name: str) -> str:
+    """Return the joining key of a school name.
+
+    ``壼川小学校`` (school points), ``壺川小`` (the table) and ``壺川`` (the domain brief)
+    all give ``壺川小``; ``泉ヶ丘小`` gives ``泉ケ丘小`` (see ``normalise_town``).
+    """
+    text = normalise_town(name).replace("小学校", "小")
+    return text if text.endswith("小") else text + "小"
+
+
+def expand_town(town: str) -> list[str]:
+    """Expand a town range such as ``弓削1丁目～6丁目`` into single towns (NFKC applied)."""
+    text = unicodedata.normalize("NFKC", str(town)).strip()
+    match = _TOWN_RANGE.match(text)
+    if not match:
+        return [text]
+    stem, first, last = match.group(1), int(match.group(2)), int(match.group(3))
+    return [f"{stem}{k}丁目" for k in range(first, last + 1)]
+
+
+def is_whole(residence: str, lot: str) -> bool:
+    """Whether a table row gives the whole town (全域 in either column, with no exception)."""
+    values = [unicodedata.normalize("NFKC", str(v)).strip() for v in (residence, lot)]
+    return _WHOLE in values
+
+
+def town_claims(zones: pd.DataFrame) -> pd.DataFrame:
+    """Return one row per (primary school, town) claim of the attendance-zone table.
+
+    Parameters
+    ----------
+    zones
+        ``geo.layers.load_attendance_zones`` rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``school``, ``ward``, ``town`` (as written, ranges expanded), ``key``
+        (``normalise_town``), ``whole`` (the row gives the whole town), ``n_schools``
+        (schools claiming the town) and ``split`` (claimed by two or more schools: the
+        town is divided by address or lot ranges). The bundle README calls a town split
+        when both ``residence`` and ``lot`` are ranges; in the 2026 table most divided
+        towns give residence ranges only, so the claim count is used instead.
+    """
+    primary = zones[zones["kind"] == "primary"]
+    rows = []
+    for row in primary.itertuples(index=False):
+        whole = is_whole(row.residence, row.lot)
+        for town in expand_town(row.town):
+            school = unicodedata.normalize("NFKC", str(row.school)).strip()
+            rows.append({"school": school, "ward": row.ward, "town": town,
+                         "key": normalise_town(town), "whole": whole})
+    claims = pd.DataFrame(rows, columns=["school", "ward", "town", "key", "whole"])
+    claims = claims.drop_duplicates(["school", "key"]).reset_index(drop=True)
+    claims["n_schools"] = claims.groupby("key")["school"].transform("nunique")
+    claims["split"] = claims["n_schools"] > 1
+    return claims
+
+
+# --------------------------------------------------------------------------- matching
+
+
+def match_small_areas(small_areas: pd.DataFrame, claims: pd.DataFrame
+                      ) -> tuple[dict[str, list[str]], pd.DataFrame]:
+    """Match small areas to the schools claiming them.
+
+    A small area matches a town with the same key; failing that, the longest town ending
+    in 町 that prefixes it (``富合町`` claims ``富合町硴江``); failing that, every
+    town that extends it with a 丁目 (``三郎`` in the census, ``三郎1丁目`` in the table).
+    A bracketed census qualifier naming one of the claimants narrows the claim to it.
+
+    Returns
+    -------
+    dict, pandas.DataFrame
+        ``key_code -> sorted claiming schools`` (small areas no school claims are absent),
+        and the claims that matched no small area (``school, ward, town, key``).
+    """
+    by_key: dict[str, set[str]] = defaultdict(set)
+    for key, school in zip(claims["key"], claims["school"]):
+        by_key[key].add(school)
+    keys = sorted(by_key, key=len, reverse=True)
+    used: set[str] = set()
+    claimed: dict[str, list[str]] = {}
+    for code, name in zip(small_areas["key_code"], small_areas["name"]):
+        base, qualifier = split_qualifier(name)
+        key = normalise_town(base)
+        if key in by_key:
+            towns = [key]
+        elif key in _CENSUS_ALIASES:
+            towns = [t for t in _CENSUS_ALIASES[key] if t in by_key]
+        else:
+            towns = [k for k in keys if k.endswith("町") and key.startswith(k)][:1]
+            if not towns:
+                towns = [k for k in keys if re.fullmatch(re.escape(key) + r"\d+丁目", k)]
+        if not towns:
+            continue
+        used.update(towns)
+        schools = set().union(*(by_key[t] for t in towns))
+        narrowed = {s for s in schools if qualifier and school_key(s) == school_key(qualifier)}
+        if narrowed:
+            schools = narrowed
+        claimed[code] = sorted(schools)
+    unmatched = claims[~claims["key"].isin(used)][["school", "ward", "town", "key"]]
+    return claimed, unmatched.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def split_polygon(polygon: shapely.Geometry, points: np.ndarray) -> np.ndarray:
+    """Divide a polygon among points, each part holding the places nearest its point.
+
+    Parameters
+    ----------
+    polygon
+        Polygon or MultiPolygon (metric CRS).
+    points
+        Shapely Points, one per claimant.
+
+    Returns
+    -------
+    numpy.ndarray
+        One (possibly empty) geometry per point, in the order of ``points``: the
+        Voronoi cell of the point clipped to ``polygon``. Coincident points share
+        their cell: the first gets it, the others get an empty geometry.
+    """
+    points = np.asarray(points, dtype=object)
+    if len(points) == 1:
+        return np.array([polygon], dtype=object)
+    xy = shapely.get_coordinates(points)
+    _, first = np.unique(xy.round(3), axis=0, return_index=True)
+    first = np.sort(first)
+    parts = np.array([shapely.Polygon()] * len(points), dtype=object)
+    if len(first) == 1:
+        parts[first[0]] = polygon
+        return parts
+    cells = shapely.voronoi_polygons(shapely.multipoints(points[first]), extend_to=polygon,
+                                     ordered=True)
+    parts[first] = shapely.intersection(np.asarray(cells.geoms, dtype=object), polygon)
+    return parts
+
+
+def _school_points(schools: gpd.GeoDataFrame, names: list[str]) -> dict[str, shapely.Point]:
+    by_key = {school_key(n): g for n, g in zip(schools["name"], schools.geometry)}
+    missing = [n for n in names if school_key(n) not in by_key]
+    if missing:
+        msg = f"no school point for {', '.join(missing)} in the elementary-school layer"
+        raise LayerError(msg)
+    return {n: by_key[school_key(n)] for n in names}
+
+
+def _pieces(small_areas: gpd.GeoDataFrame, claimed: dict[str, list[str]],
+            points: dict[str, shapely.Point]) -> pd.DataFrame:
+    """One row per (small area, district) piece: key_code, district_id, kind, share, geometry."""
+    rows = []
+    for code, geom in zip(small_areas["key_code"], small_areas.geometry):
+        schools = claimed.get(code)
+        if not schools:
+            rows.append((code, "", QUALITY_FILLED, 1.0, geom))
+            continue
+        if len(schools) == 1:
+            rows.append((code, schools[0], QUALITY_EXACT, 1.0, geom))
+            continue
+        parts = split_polygon(geom, np.array([points[s] for s in schools], dtype=object))
+        areas = shapely.area(parts)
+        for school, part, area in zip(schools, parts, areas):
+            if area > 0:
+                rows.append((code, school, QUALITY_SPLIT, float(area / areas.sum()), part))
+    return pd.DataFrame(rows, columns=["key_code", "district_id", "kind", "share", "geometry"])
+
+
+def _fill_unclaimed(pieces: pd.DataFrame, points: dict[str, shapely.Point]) -> pd.DataFrame:
+    """Give unclaimed pieces to the neighbouring district with the longest shared border."""
+    pieces = pieces.copy()
+    geoms = pieces["geometry"].to_numpy()
+    tree = shapely.STRtree(geoms)
+    boundaries = shapely.boundary(geoms)
+    for _ in range(len(pieces)):
+        open_rows = np.flatnonzero(pieces["district_id"].to_numpy() == "")
+        if not len(open_rows):
+            break
+        changed = False
+        for i in open_rows:
+            shared: dict[str, float] = defaultdict(float)
+            for j in tree.query(geoms[i], predicate="intersects"):
+                owner = pieces.at[j, "district_id"]
+                if j != i and owner:
+                    length = shapely.length(shapely.intersection(boundaries[i], boundaries[j]))
+                    shared[owner] += float(length)
+            if shared and max(shared.values()) > 0:
+                pieces.at[i, "district_id"] = max(sorted(shared), key=shared.__getitem__)
+                changed = True
+        if not changed:
+            break
+    for i in np.flatnonzero(pieces["district_id"].to_numpy() == ""):  # islands: nearest school
+        names = sorted(points)
+        dist = shapely.distance(geoms[i], np.array([points[n] for n in names], dtype=object))
+        pieces.at[i, "district_id"] = names[int(np.argmin(dist))]
+    return pieces
+
+
+def clean_coverage(geometries: np.ndarray, *, gap_width: float = GAP_WIDTH_M) -> np.ndarray:
+    """Turn overlapping, gappy polygons into a coverage with exactly shared edges.
+
+    Overlaps go to the polygon with the longest shared border; gaps narrower than
+    ``gap_width`` metres are merged into a neighbour (GEOS CoverageCleaner).
+
+    Parameters
+    ----------
+    geometries
+        Polygons / MultiPolygons in a metric CRS.
+    gap_width
+        Metres.
+
+    Returns
+    -------
+    numpy.ndarray
+        Cleaned geometries in the same order (a fully covered-over input comes back empty).
+    """
+    return shapely.coverage_clean(np.asarray(geometries, dtype=object), gap_width=gap_width)
+
+
+# --------------------------------------------------------------------------- layer
+
+
+@dataclass(frozen=True)
+class DistrictLayer:
+    """Elementary school districts with 2015 population, and how they were made.
+
+    Treat the frames as read-only: the layer is meant to be built once and cached.
+
+    Attributes
+    ----------
+    polygons
+        One row per current primary school of the attendance-zone table:
+        ``district_id`` (the school as the table writes it, e.g. ``壺川小``; stable),
+        ``school``, ``ward``, ``ward_code`` (of the school's location), ``population``,
+        ``households`` (2015 census, split small areas shared by area), ``area_km2``,
+        ``centre`` (まちづくりセンター of FY2015 from the domain brief, ``''`` when the
+        district is not in that list), ``quality``, ``split_population`` (people in small
+        areas divided between schools), ``filled_population`` (people in small areas no
+        school claims by name), ``geometry`` (EPSG:6670, a clean coverage).
+
+        ``quality`` is ``exact`` when every small area of the district is claimed by this
+        school alone (the district is the union of whole census small areas); it holds
+        ``split-approx`` when some small area is claimed by several schools (a town divided
+        by address or lot ranges), divided here by nearest school point with population
+        shared by area; and ``filled`` when some small area matched no town in the table
+        and was given to the neighbour with the longest shared border. Flags combine with
+        ``+`` (``split-approx+filled``).
+    membership
+        ``key_code, district_id, share``: share of the small area's population counted in
+        the district (shares of a small area sum to 1), ``kind`` (``exact``,
+        ``split-approx`` or ``filled``) and ``population`` (2015 people counted in the
+        district from that small area: its population times ``share``).
+    unmatched_towns
+        Table claims (``school, ward, town, key``) that matched no 2015 small area (towns
+        created or renamed since 2015; their land lies in an older small area).
+    unassigned_small_areas
+        Small areas no school claims by name (``key_code, name, ward, population,
+        district_id``, the district they were filled into).
+    """
+
+    polygons: gpd.GeoDataFrame
+    membership: pd.DataFrame
+    unmatched_towns: pd.DataFrame
+    unassigned_small_areas: pd.DataFrame
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _centre_of(district_id: str) -> str:
+    for centre, members in CENTRES.items():
+        if school_key(district_id) in {school_key(m) for m in members}:
+            return centre
+    return ""
+
+
+def _quality(kinds: set[str]) -> str:
+    flags = [k for k in (QUALITY_SPLIT, QUALITY_FILLED) if k in kinds]
+    return "+".join(flags) if flags else QUALITY_EXACT
+
+
+def assemble(small_areas: gpd.GeoDataFrame, zones: pd.DataFrame, schools: gpd.GeoDataFrame, *,
+             gap_width: float = GAP_WIDTH_M) -> DistrictLayer:
+    """Build the district layer from loaded layers (see ``build_districts``).
+
+    Parameters
+    ----------
+    small_areas
+        ``geo.layers.load_small_areas`` columns, EPSG:6670.
+    zones
+        ``geo.layers.load_attendance_zones`` rows.
+    schools
+        ``geo.layers.load_schools`` points, EPSG:6670.
+    gap_width
+        Gaps between small areas narrower than this (metres) are closed.
+
+    Returns
+    -------
+    DistrictLayer
+    """
+    for frame, label in ((small_areas, "small areas"), (schools, "schools")):
+        if frame.crs is None or not frame.crs.equals(METRIC_CRS):
+            msg = f"{label} must be in {METRIC_CRS} (got {frame.crs}); load them with geo.layers"
+            raise LayerError(msg)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    claims = town_claims(zones)
+    district_ids = sorted(claims["school"].unique())
+    points = _school_points(schools, district_ids)
+    claimed, unmatched = match_small_areas(small_areas, claims)
+    pieces = _pieces(small_areas, claimed, points)
+    timings["match_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    pieces["geometry"] = clean_coverage(pieces["geometry"].to_numpy(), gap_width=gap_width)
+    pieces = _fill_unclaimed(pieces, points)
+    timings["clean_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    attrs = small_areas.set_index("key_code")[["name", "ward", "population", "households"]]
+    pieces = pieces.join(attrs, on="key_code")
+    pieces["population"] *= pieces["share"]
+    pieces["households"] *= pieces["share"]
+    polygons = _dissolve(pieces, district_ids, schools, points)
+    timings["dissolve_s"] = time.perf_counter() - started
+    unassigned = pieces[pieces["kind"] == QUALITY_FILLED][
+        ["key_code", "name", "ward", "population", "district_id"]].reset_index(drop=True)
+    membership = pieces[["key_code", "district_id", "share", "kind", "population"]].reset_index(
+        drop=True)
+    if len(unmatched):
+        logger.info("%d attendance-zone town(s) match no 2015 small area: %s", len(unmatched),
+                    ", ".join(unmatched["town"]))
+    if len(unassigned):
+        logger.info("%d small area(s) claimed by no school, filled by neighbour: %s",
+                    len(unassigned), ", ".join(unassigned["name"]))
+    logger.info("districts built: %s", {k: round(v, 2) for k, v in timings.items()})
+    return DistrictLayer(polygons=polygons, membership=membership, unmatched_towns=unmatched,
+                         unassigned_small_areas=unassigned, timings=timings)
+
+
+def _dissolve(pieces: pd.DataFrame, district_ids: list[str], schools: gpd.GeoDataFrame,
+              points: dict[str, shapely.Point]) -> gpd.GeoDataFrame:
+    by_key = {school_key(n): (w, c) for n, w, c in
+              zip(schools["name"], schools["ward"], schools["ward_code"])}
+    wards = {d: by_key[school_key(d)] for d in district_ids}
+    rows = []
+    for district_id in district_ids:
+        part = pieces[pieces["district_id"] == district_id]
+        geoms = part["geometry"].to_numpy()
+        geoms = geoms[~shapely.is_empty(geoms)]
+        geometry = shapely.coverage_union_all(geoms) if len(geoms) else shapely.Polygon()
+        rows.append({
+            "district_id": district_id, "school": district_id,
+            "ward": wards[district_id][0], "ward_code": wards[district_id][1],
+            "population": float(part["population"].sum()),
+            "households": float(part["households"].sum()),
+            "area_km2": float(shapely.area(geometry)) / 1e6,
+            "centre": _centre_of(district_id), "quality": _quality(set(part["kind"])),
+            "split_population": float(part.loc[part["kind"] == QUALITY_SPLIT, "population"].sum()),
+            "filled_population": float(
+                part.loc[part["kind"] == QUALITY_FILLED, "population"].sum()),
+            "geometry": geometry,
+        })
+    polygons = gpd.GeoDataFrame(rows, geometry="geometry", crs=METRIC_CRS)
+    polygons["geometry"] = merge_fragments(polygons.geometry.to_numpy())
+    polygons["area_km2"] = shapely.area(polygons.geometry.to_numpy()) / 1e6
+    return polygons
+
+
+def merge_fragments(geometries: np.ndarray, *, min_area_m2: float = MIN_FRAGMENT_M2
+                    ) -> np.ndarray:
+    """Move small detached parts of coverage polygons into the neighbour they border most.
+
+    Parameters
+    ----------
+    geometries
+        A valid polygonal coverage (metric CRS).
+    min_area_m2
+        Parts smaller than this (other than a polygon's largest part) are moved.
+
+    Returns
+    -------
+    numpy.ndarray
+        The coverage with the fragments moved; a fragment touching no other polygon stays.
+    """
+    geoms = np.asarray(geometries, dtype=object).copy()
+    tree = shapely.STRtree(geoms)
+    for i, geom in enumerate(geometries):
+        parts = np.asarray(shapely.get_parts(geom), dtype=object)
+        if len(parts) < 2:
+            continue
+        areas = shapely.area(parts)
+        keep = [parts[np.argmax(areas)]]
+        for k in np.argsort(areas)[:-1]:
+            part = parts[k]
+            shared = {int(j): shapely.length(shapely.intersection(part.boundary, geoms[j].boundary))
+                      for j in tree.query(part, predicate="intersects") if j != i}
+            shared = {j: v for j, v in shared.items() if v > 0}
+            if areas[k] >= min_area_m2 or not shared:
+                keep.append(part)
+                continue
+            target = max(shared, key=shared.__getitem__)
+            geoms[target] = shapely.coverage_union_all([geoms[target], part])
+        geoms[i] = shapely.coverage_union_all(keep) if len(keep) > 1 else keep[0]
+    return geoms
+
+
+def build_districts(data: str | os.PathLike[str] | None = None) -> DistrictLayer:
+    """Build the elementary school districts from the data bundle.
+
+    Parameters
+    ----------
+    data
+        Data directory (default: ``MADOGUCHI_DATA`` or ``data/bundle``).
+
+    Returns
+    -------
+    DistrictLayer
+        About 92 districts in EPSG:6670 whose population sums to the small-area total.
+
+    Raises
+    ------
+    geo.errors.DataMissingError
+        When the small areas, school points or attendance-zone table are missing.
+    """
+    root = layers.check_bundle(data, keys=("wards", "small_areas", "schools", "attendance_zones"))
+    return assemble(layers.load_small_areas(root), layers.load_attendance_zones(root),
+                    layers.load_schools(root))
+
+
+# --------------------------------------------------------------------------- engine and stores
+
+
+def district_membership(model: AccessModel, layer: DistrictLayer) -> pd.DataFrame:
+    """Return ``origin, zone_id, zone_name, ward, population`` rows for the district layer.
+
+    The shape of ``geo.scenarios.zone_membership``, so
+    ``scenarios.compare(model, scenario, membership=district_membership(model, layer))``
+    compares districts. A small area split between districts appears once per district
+    with ``population * share``.
+
+    Parameters
+    ----------
+    model
+        Access model whose origins are the 2015 small areas (``key_code``).
+    layer
+        The district layer.
+    """
+    origins = model.origins.reset_index(drop=True)
+    position = pd.Series(np.arange(len(origins)), index=origins["key_code"].to_numpy())
+    members = layer.membership[layer.membership["key_code"].isin(position.index)]
+    missing = len(origins) - members["key_code"].nunique()
+    if missing:
+        logger.warning("%d origin(s) belong to no district and are left out", missing)
+    wards = layer.polygons.set_index("district_id")["ward"]
+    origin = position.loc[members["key_code"]].to_numpy()
+    return pd.DataFrame({
+        "origin": origin, "zone_id": members["district_id"].to_numpy(),
+        "zone_name": members["district_id"].to_numpy(),
+        "ward": wards.loc[members["district_id"]].to_numpy(),
+        "population": origins["population"].to_numpy(dtype=float)[origin]
+        * members["share"].to_numpy(dtype=float),
+    })
+
+
+def store_counts(layer: DistrictLayer, stores: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Count the stores inside each district, and the straight distance to the nearest one.
+
+    Parameters
+    ----------
+    layer
+        The district layer (EPSG:6670).
+    stores
+        Store points (any CRS; reprojected to EPSG:6670).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per district: ``district_id, ward, population, quality, stores``
+        (points inside the polygon; a point on a shared edge counts once) and
+        ``nearest_store_km`` (straight line from the district's edge to the nearest
+        store, 0 when one is inside; ``inf`` with no stores at all).
+    """
+    if stores.crs is None:
+        msg = "stores have no CRS; load them with geo.layers.load_stores"
+        raise LayerError(msg)
+    points = stores.to_crs(METRIC_CRS).geometry.to_numpy()
+    polygons = layer.polygons.geometry.to_numpy()
+    tree = shapely.STRtree(polygons)
+    point_idx, poly_idx = tree.query(points, predicate="intersects")
+    first = ~pd.Series(point_idx).duplicated().to_numpy()
+    counts = np.bincount(poly_idx[first], minlength=len(polygons))
+    if len(points):
+        pairs, dist = shapely.STRtree(points).query_nearest(polygons, return_distance=True,
+                                                            all_matches=False)
+        nearest = np.full(len(polygons), np.inf)
+        nearest[pairs[0]] = dist
+        near_km = np.where(counts > 0, 0.0, nearest / 1000.0)
+    else:
+        near_km = np.full(len(polygons), np.inf)
+    table = pd.DataFrame(layer.polygons[["district_id", "ward", "population", "quality"]])
+    table["stores"] = counts
+    table["nearest_store_km"] = near_km
+    return table.reset_index(drop=True)
+
+
+def blank_districts(layer: DistrictLayer, stores: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Return the districts with no store inside (空白校区), most populous first.
+
+    Columns as ``store_counts``; ``stores`` is 0 on every row.
+    """
+    table = store_counts(layer, stores)
+    blank = table[table["stores"] == 0]
+    return blank.sort_values("population", ascending=False).reset_index(drop=True)
+
+
+def blank_summary(layer: DistrictLayer, data: str | os.PathLike[str] | None = None, *,
+                  sources: tuple[str, ...] = layers.STORE_SOURCES) -> pd.DataFrame:
+    """Blank-district counts for each store source beside the 2015 reference.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per source: ``source, stores, blank_districts, blank_population``,
+        ``reference_stores`` (262) and ``reference_blank_districts`` (12) of the 2015 study.
+    """
+    rows = []
+    for source in sources:
+        stores = layers.load_stores(data, source=source)
+        blank = blank_districts(layer, stores)
+        rows.append({"source": source, "stores": len(stores), "blank_districts": len(blank),
+                     "blank_population": float(blank["population"].sum()),
+                     "reference_stores": REFERENCE_2015["stores"],
+                     "reference_blank_districts": REFERENCE_2015["blank_districts"]})
+    return pd.DataFrame(rows)
+
+
+def nearest_store_distances(graph, small_areas: gpd.GeoDataFrame, stores: gpd.GeoDataFrame
+                            ) -> pd.Series:
+    """Road distance from every small area to its nearest store, metres.
+
+    Parameters
+    ----------
+    graph
+        ``geo.graph.RoadGraph`` (EPSG:6670), e.g. ``engine.graph``.
+    small_areas
+        Small areas (origins are their representative points, as in the engine).
+    stores
+        Store points.
+
+    Returns
+    -------
+    pandas.Series
+        float, indexed by ``key_code``; ``inf`` where no store is reachable.
+    """
+    from . import distance
+    from .engine import origin_points
+
+    origins = distance.snap_points(origin_points(small_areas), graph)
+    anchors = distance.snap_points(stores, graph)
+    metres = distance.nearest_distance(graph, anchors, origins)
+    return pd.Series(metres.astype(float), index=small_areas["key_code"].to_numpy(),
+                     name="store_m")
+
+
+def store_access(distances: AccessModel | pd.Series, layer: DistrictLayer, *,
+                 thresholds_m: tuple[float, ...] = STORE_THRESHOLDS_M) -> pd.DataFrame:
+    """Road distance to the nearest store per district.
+
+    Parameters
+    ----------
+    distances
+        An ``AccessModel`` (its ``store_origin_m``, for its ``store_source``) or a Series
+        of metres indexed by small-area ``key_code`` (``nearest_store_distances``).
+    layer
+        The district layer.
+    thresholds_m
+        Distances for the "people beyond" columns, metres.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per district: ``district_id, ward, population, mean_store_km``
+        (population-weighted over people who can reach a store), ``max_store_km`` (over
+        populated small areas) and ``beyond_<d>`` people per threshold (``beyond_500m``,
+        ``beyond_1km``, ``beyond_2km``; unreachable people count as beyond).
+    """
+    if isinstance(distances, AccessModel):
+        metres = pd.Series(distances.store_origin_m.astype(float),
+                           index=distances.origins["key_code"].to_numpy())
+    else:
+        metres = distances.astype(float)
+    members = layer.membership.join(
+        layer.polygons.set_index("district_id")[["ward"]], on="district_id")
+    frame = members.assign(metres=metres.reindex(members["key_code"]).to_numpy(),
+                           people=members["population"].to_numpy(dtype=float))
+    missing = frame["metres"].isna()
+    if missing.any():
+        logger.warning("%d small area(s) have no store distance; left out", int(missing.sum()))
+        frame = frame[~missing]
+    reach = np.isfinite(frame["metres"])
+    weighted = (frame["metres"] * frame["people"]).where(reach, 0.0)
+    table = layer.polygons.set_index("district_id")[["ward", "population"]].copy()
+    reach_people = frame["people"].where(reach, 0.0).groupby(frame["district_id"]).sum()
+    table["mean_store_km"] = weighted.groupby(frame["district_id"]).sum() / reach_people / 1000
+    populated = frame[(frame["people"] > 0) & reach]
+    table["max_store_km"] = populated.groupby("district_id")["metres"].max() / 1000
+    for limit in thresholds_m:
+        label = f"{limit:g}m" if limit < 1000 else f"{limit / 1000:g}km"
+        beyond = frame["people"] * ~(frame["metres"] <= limit)
+        table[f"beyond_{label}"] = beyond.groupby(frame["district_id"]).sum()
+    return table.fillna({c: 0.0 for c in table.columns if c.startswith("beyond_")}).reset_index()
+
+
+
+# --------------------------------------------------------------------------- export
+
+ATTRIBUTION_KEYS = ("small_areas", "attendance_zones", "schools")
+"""Bundle files the district layer is derived from (cite them with every export)."""
+
+
+def to_geojson(layer: DistrictLayer, path: str | os.PathLike[str]) -> Path:
+    """Write the districts as RFC 7946 GeoJSON (WGS84 longitude/latitude, UTF-8).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    from .io import to_geojson_bytes
+
+    target = Path(path)
+    polygons = layer.polygons.copy()
+    polygons["geometry"] = shapely.orient_polygons(polygons.geometry.to_numpy())  # CCW shells
+    target.write_bytes(to_geojson_bytes(polygons))
+    return target
+
+
+def to_geopackage(layer: DistrictLayer, path: str | os.PathLike[str], *,
+                  layer_name: str = "districts") -> Path:
+    """Write the districts to a GeoPackage layer in EPSG:6670 (metres, as computed).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written (an existing layer of the same name is replaced).
+    """
+    target = Path(path)
+    layer.polygons.to_file(target, layer=layer_name, driver="GPKG")
+    return target
