@@ -8,6 +8,7 @@ from . import distance as distance
 from . import districts as districts
 from . import engine as engine
 from . import errors as errors
+from . import fetch as fetch
 from . import graph as graph
 from . import io as io
 from . import layers as layers

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from geo import graph as graph_module
 from geo.errors import FetchError, LayerError
 from geo.graph import RoadGraph, graph_from_networkx, graph_from_osm_xml, graph_from_place
 from geo.layers import BUNDLE_FILES, METRIC_CRS
-from geo.settings import DATA_ENV_VAR, data_dir
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tiny_drive.osm"
 TO_METRIC = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
@@ -155,15 +153,13 @@ def test_unreadable_osm_file_is_a_layer_error(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def chuo() -> tuple[RoadGraph, shapely.Geometry]:
-    if not os.environ.get(DATA_ENV_VAR):
-        pytest.skip(f"{DATA_ENV_VAR} is not set (the Kumamoto data bundle)")
+def chuo(bundle_dir: Path) -> tuple[RoadGraph, shapely.Geometry]:
     from geo.layers import load_wards
 
-    path = data_dir() / BUNDLE_FILES["osm_drive_chuo"].relpath
+    path = bundle_dir / BUNDLE_FILES["osm_drive_chuo"].relpath
     if not path.is_file():
         pytest.skip(f"{path} is absent")
-    wards = load_wards()
+    wards = load_wards(bundle_dir)
     ward = wards.loc[wards["ward_code"] == "43101", "geometry"].iloc[0]
     return graph_module.graph_from_osm_xml(path), ward
 
