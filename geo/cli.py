@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from . import engine as engine_module
+from . import fetch as fetch_module
 from . import layers, reorganisation, scenarios
 from .errors import MadoguchiError, UnknownOfficeError
 from .io import write_csv
@@ -83,6 +84,20 @@ def _cmd_scenario(args: argparse.Namespace) -> pd.DataFrame:
     return pd.concat([table, pd.DataFrame([city_row])], ignore_index=True)
 
 
+def _fetch_sources(text: str) -> tuple[str, ...]:
+    try:
+        return fetch_module.parse_sources(text)
+    except MadoguchiError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _cmd_fetch(args: argparse.Namespace) -> pd.DataFrame:
+    """Download the open sources into ``--data``; one row per source (fetched or cached)."""
+    results = fetch_module.fetch(args.data, only=args.only, force=args.force)
+    return pd.DataFrame([{"source": r.source, "path": str(r.path), "status": r.status,
+                          "sha256": r.sha256} for r in results])
+
+
 def _cmd_bench(args: argparse.Namespace) -> pd.DataFrame:
     from . import bench
 
@@ -137,6 +152,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--scenarios", type=int, default=50)
     bench.add_argument("--seed", type=int, default=2015)
     bench.set_defaults(handler=_cmd_bench)
+
+    fetch = commands.add_parser("fetch", help="download the open sources into --data (online)")
+    fetch.add_argument("--only", type=_fetch_sources, default=None,
+                       help=f"comma-separated, from {','.join(fetch_module.SOURCES)} (default all)")
+    fetch.add_argument("--force", action="store_true",
+                       help="download again even when a file is already present")
+    fetch.set_defaults(handler=_cmd_fetch)
     return parser
 
 

@@ -257,3 +257,38 @@ def test_fetch_result_paths_follow_the_bundle_layout(tmp_path, osm):
         "osm-stores", tmp_path / layers.BUNDLE_FILES["stores_osm"].relpath, "fetched",
         results[0].sha256)
     assert results[1].path == tmp_path / layers.BUNDLE_FILES["wards"].relpath
+
+
+# --- command line ------------------------------------------------------------------------
+
+
+def test_cli_fetch_uses_the_default_addresses_and_reports_each_source(tmp_path, monkeypatch,
+                                                                      capsysbinary):
+    from geo import cli
+
+    session = RecordedSession({fetch_module.N03_URL: FIXTURES / "n03_tiny.zip"})
+    monkeypatch.setattr(fetch_module.requests, "Session", lambda: session)
+    assert cli.main(["fetch", "--data", str(tmp_path), "--only", "n03"]) == 0
+    assert [url for url, _ in session.calls] == [fetch_module.N03_URL]
+    assert layers.load_wards(tmp_path)["ward_code"].tolist()[0] == "43101"
+    assert cli.main(["fetch", "--data", str(tmp_path), "--only", "n03"]) == 0
+    assert len(session.calls) == 1  # the second run found the file
+    lines = capsysbinary.readouterr().out.decode("utf-8-sig").splitlines()
+    assert lines[0] == "source,path,status,sha256"
+    assert lines[1].startswith("n03,") and ",fetched," in lines[1]
+    assert ",cached," in lines[-1]
+
+
+def test_cli_fetch_rejects_an_unknown_source(tmp_path, capsys):
+    from geo import cli
+
+    assert cli.main(["fetch", "--data", str(tmp_path), "--only", "roads"]) == 2
+    assert "unknown source(s) roads" in capsys.readouterr().err
+
+
+def test_cli_fetch_offline_exits_with_a_data_error(tmp_path, monkeypatch, capsys):
+    from geo import cli
+
+    monkeypatch.setattr(fetch_module.requests, "Session", OfflineSession)
+    assert cli.main(["fetch", "--data", str(tmp_path), "--only", "estat"]) == 1
+    assert "error: could not download https://www.e-stat.go.jp/" in capsys.readouterr().err
