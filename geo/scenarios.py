@@ -193,14 +193,20 @@ def zone_membership(model: AccessModel, *, by: str) -> pd.DataFrame:
 
 def _per_zone(zone: np.ndarray, n_zones: int, population: np.ndarray, dist: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray]:
-    """Population-weighted mean and populated maximum per zone, km (NaN where none)."""
+    """Population-weighted mean and maximum per zone, km (NaN only where unreachable).
+
+    A zone without residents still gets a distance (its origins weighted equally), so an
+    unpopulated area is drawn on the map instead of showing a gap.
+    """
+    zone_people = np.bincount(zone, population, minlength=n_zones)
+    weight = np.where(zone_people[zone] > 0, population, 1.0)
     reachable = np.isfinite(dist)
-    weight = np.where(reachable, population, 0.0)
+    weight = np.where(reachable, weight, 0.0)
     people = np.bincount(zone, weight, minlength=n_zones)
     total = np.bincount(zone, weight * np.where(reachable, dist, 0.0), minlength=n_zones)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(people > 0, total / people, np.nan)
-    counted = reachable & (population > 0)
+    counted = weight > 0
     peak = np.full(n_zones, -np.inf)
     np.maximum.at(peak, zone[counted], dist[counted])
     return mean / 1000.0, np.where(np.isfinite(peak), peak / 1000.0, np.nan)
@@ -234,7 +240,8 @@ def compare(
         after_max_km, delta_km, people_farther, beyond_<k>km_before,
         beyond_<k>km_after`` for each threshold, and ``status`` (``ok`` or
         ``no facility reachable``). Means are population-weighted over the origins that
-        can reach a facility; unreachable people count as beyond every threshold.
+        can reach a facility (equally weighted in a zone without residents); unreachable
+        people count as beyond every threshold.
     """
     members = zone_membership(model, by=by) if membership is None else membership
     before = origin_distances(model, scenario.baseline, measure=measure)

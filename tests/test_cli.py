@@ -1,0 +1,74 @@
+"""The command line: CSV conventions and exit codes."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from geo import cli
+
+
+def _run(*args: str, env_data: Path | None = None) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "geo"]
+    if env_data is not None:
+        command += ["--data", str(env_data)]
+    return subprocess.run(command + list(args), capture_output=True, timeout=300)
+
+
+def test_bad_argument_exits_2_with_one_line():
+    result = _run("scenario", "--by", "galaxy")
+    assert result.returncode == 2
+    assert len(result.stderr.decode().strip().splitlines()) == 1
+
+
+def test_negative_threshold_exits_2():
+    assert cli.main(["branch-distances", "--threshold-km", "-1"]) == 2
+
+
+def test_missing_data_exits_1_with_a_message_not_a_traceback(tmp_path: Path):
+    result = _run("branch-distances", env_data=tmp_path / "missing")
+    assert result.returncode == 1
+    err = result.stderr.decode()
+    assert "Traceback" not in err and "MADOGUCHI_DATA" in err
+
+
+@pytest.mark.bundle
+def test_unknown_office_exits_2(bundle_dir: Path):
+    result = _run("scenario", "--close", "oe-branch,atlantis", env_data=bundle_dir)
+    assert result.returncode == 2
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and "atlantis" in lines[0]
+
+
+@pytest.mark.bundle
+def test_branch_distances_csv_has_bom_and_columns(bundle_dir: Path, tmp_path: Path):
+    out = tmp_path / "branches.csv"
+    assert cli.main(["--data", str(bundle_dir), "branch-distances", "--out", str(out)]) == 0
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    table = pd.read_csv(io.BytesIO(raw), encoding="utf-8-sig")
+    for column in ("office_id", "name_ja", "kind", "nearest_ward_office_id", "road_km",
+                   "straight_km", "candidate"):
+        assert column in table.columns
+    assert "大江出張所" in set(table["name_ja"])
+
+
+@pytest.mark.bundle
+def test_scenario_by_ward_has_a_city_row(bundle_dir: Path, tmp_path: Path):
+    out = tmp_path / "scenario.csv"
+    code = cli.main(["--data", str(bundle_dir), "scenario", "--close", "oe-branch,tobu-branch",
+                     "--by", "ward", "--out", str(out)])
+    assert code == 0
+    table = pd.read_csv(out, encoding="utf-8-sig", dtype={"zone_id": str})
+    for column in ("population", "before_km", "after_km", "delta_km", "beyond_1km_after",
+                   "beyond_2km_after", "beyond_5km_after"):
+        assert column in table.columns
+    assert len(table) == 6
+    city = table[table["zone_id"] == "43100"].iloc[0]
+    assert city["population"] == pytest.approx(table["population"].iloc[:5].sum())
+    assert city["delta_km"] > 0
