@@ -3,6 +3,7 @@
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
+from . import briefing as briefing
 from . import demand as demand
 from . import distance as distance
 from . import districts as districts

@@ -1,0 +1,487 @@
+"""Render a static scenario briefing (PNG or PDF) for a projector or a printed handout.
+
+One 16:9 page: the scenario title, before / after maps of the zones (or one map of the
+change) coloured by road distance to the nearest counter on a shared scale, ward
+boundaries, offices with open / downgraded / closed symbols, three large key figures and
+a data-sources line. Japanese text needs a CJK font (Debian ``fonts-noto-cjk``).
+
+Only ``matplotlib.figure.Figure`` and the Agg / PDF canvases are used: no pyplot, no
+figure registered anywhere, so rendering from a web server thread leaves no state behind.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import shutil
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import matplotlib
+import numpy as np
+import pandas as pd
+import shapely
+from matplotlib import font_manager
+from matplotlib import patheffects
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
+from matplotlib.collections import PathCollection
+from matplotlib.colors import BoundaryNorm, ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.path import Path as MplPath
+
+from .errors import CRSError, LayerError, MadoguchiError
+from .io import attribution_text
+from .layers import BundleFile, METRIC_CRS
+
+logger = logging.getLogger(__name__)
+
+CJK_FAMILIES = ("Noto Sans CJK JP", "Noto Sans JP", "Source Han Sans JP", "Source Han Sans",
+                "IPAexGothic", "IPAGothic", "Noto Sans CJK SC", "Noto Sans CJK TC")
+"""Font families tried in order for Japanese text (the first is Debian fonts-noto-cjk)."""
+DEFAULT_SOURCES = ("wards", "small_areas", "attendance_zones", "offices", "roads")
+"""Bundle layers behind a school-district briefing: shapes, people, offices, road distances."""
+DISTANCE_BINS_KM = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 10.0)
+CHANGE_BINS_KM = (0.0, 0.1, 0.5, 1.0, 2.0, 3.0, 5.0)
+PAGE_SIZE_IN = (40 / 3, 7.5)
+"""16:9 widescreen slide, 13.33 x 7.5 inches (2000 x 1125 px at 150 dpi)."""
+FORMATS = ("png", "pdf")
+
+_OPEN_COLOUR = "#1f3a93"
+_CLOSED_COLOUR = "#d62728"
+_UNREACHABLE_COLOUR = "#bdbdbd"
+OFFICE_CLEARANCE_M = 1_500.0
+_OFFICE_SUFFIXES = ("市民サービスコーナー", "サービスコーナー", "総合出張所", "出張所", "分室")
+_LABEL_OFFSETS = ((6, 5, "left", "bottom"), (6, -5, "left", "top"), (-6, 5, "right", "bottom"),
+                  (-6, -5, "right", "top"), (0, 9, "center", "bottom"), (0, -9, "center", "top"))
+
+
+class FontMissingError(MadoguchiError):
+    """No font able to draw Japanese text is installed."""
+
+
+# -- fonts ---------------------------------------------------------------------------------
+
+def find_cjk_font(families: Sequence[str] = CJK_FAMILIES) -> str:
+    """Return the family name of an installed font that draws Japanese text.
+
+    Looks through matplotlib's font list first; if no family matches (matplotlib caches its
+    list and misses fonts installed later), registers the files ``fc-list :lang=ja`` and
+    the usual Debian folders report, then looks again.
+
+    Parameters
+    ----------
+    families
+        Family names in order of preference.
+
+    Raises
+    ------
+    FontMissingError
+        If none is installed, with the package to install.
+    """
+    found = _installed_family(families)
+    if found is None:
+        for path in _cjk_font_files():
+            try:
+                font_manager.fontManager.addfont(str(path))
+            except (OSError, RuntimeError, ValueError) as e:  # unreadable font file
+                logger.debug("cannot register font %s: %s", path, e)
+        found = _installed_family(families)
+    if found is None:
+        msg = (f"no CJK font found for Japanese text (tried {', '.join(families)}); install "
+               f"one, e.g. `apt-get install fonts-noto-cjk` on Debian/Ubuntu")
+        raise FontMissingError(msg)
+    return found
+
+
+def _installed_family(families: Sequence[str]) -> str | None:
+    names = {entry.name for entry in font_manager.fontManager.ttflist}
+    return next((family for family in families if family in names), None)
+
+
+def _cjk_font_files() -> list[Path]:
+    paths: list[Path] = []
+    if shutil.which("fc-list"):
+        try:
+            listing = subprocess.run(["fc-list", ":lang=ja", "file"], capture_output=True,
+                                     text=True, timeout=30, check=False).stdout
+        except (OSError, subprocess.SubprocessError):
+            listing = ""
+        paths += [Path(line.split(":")[0].strip()) for line in listing.splitlines() if line]
+    for folder in (Path("/usr/share/fonts/opentype/noto"), Path("/usr/share/fonts/truetype")):
+        if folder.is_dir():
+            paths += sorted(p for p in folder.rglob("*") if "CJK" in p.name or "IPA" in p.name)
+    return [p for p in dict.fromkeys(paths) if p.suffix.lower() in (".ttf", ".otf", ".ttc")]
+
+
+# -- inputs --------------------------------------------------------------------------------
+
+def key_figures(summary: Mapping[str, object], *, threshold_km: float = 2.0) -> dict[str, str]:
+    """Format the three headline figures of a scenario from ``geo.scenarios.summary``.
+
+    Parameters
+    ----------
+    summary
+        City-wide figures (``people_farther``, ``beyond_<k>km_before`` / ``_after``,
+        ``before_km``, ``after_km``).
+    threshold_km
+        Distance of the "people beyond" figure; ``compare`` must have been run with it.
+
+    Returns
+    -------
+    dict
+        Label -> formatted value, in display order: people whose counter got farther,
+        people beyond ``threshold_km`` before -> after, mean distance before -> after.
+    """
+    label = f"{threshold_km:g}km"
+    beyond_before = summary.get(f"beyond_{label}_before")
+    beyond_after = summary.get(f"beyond_{label}_after")
+    if beyond_before is None or beyond_after is None:
+        msg = (f"the summary has no beyond_{label}_before/after figures; run compare() with "
+               f"{threshold_km * 1000:g} m among its thresholds")
+        raise ValueError(msg)
+    return {
+        "窓口が遠くなる人": f"{_people(summary['people_farther'])} 人",
+        f"{threshold_km:g} km より遠い人": f"{_people(beyond_before)} → {_people(beyond_after)} 人",
+        "平均距離": f"{_km(summary['before_km'])} → {_km(summary['after_km'])} km",
+    }
+
+
+def _people(value: object) -> str:
+    number = float(value)
+    return "—" if math.isnan(number) else f"{number:,.0f}"
+
+
+def _km(value: object) -> str:
+    number = float(value)
+    return "—" if not math.isfinite(number) else f"{number:.2f}"
+
+
+def mark_offices(offices: gpd.GeoDataFrame, scenario) -> gpd.GeoDataFrame:
+    """Return the offices of a scenario's base set with ``open`` and ``downgraded`` flags.
+
+    Parameters
+    ----------
+    offices
+        Office register (``geo.layers.load_offices``: ``office_id``, ``counter_fy2015``,
+        ``counter_now``, ``geometry``).
+    scenario
+        A ``geo.scenarios.Scenario``: ``base``, ``closed``, ``downgraded``.
+    """
+    column = "counter_fy2015" if scenario.base == "fy2015" else "counter_now"
+    marked = offices[offices[column].astype(bool)].copy()
+    marked["open"] = ~marked["office_id"].isin(scenario.closed)
+    marked["downgraded"] = marked["office_id"].isin(scenario.downgraded) & marked["open"]
+    return marked.reset_index(drop=True)
+
+
+def _metric(frame: gpd.GeoDataFrame, name: str, required: Iterable[str]) -> gpd.GeoDataFrame:
+    if frame.crs is None:
+        msg = f"the {name} layer has no CRS; set it (EPSG:6670) instead of letting it be guessed"
+        raise CRSError(msg)
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        msg = f"the {name} layer lacks column(s) {', '.join(missing)}"
+        raise LayerError(msg)
+    return frame.to_crs(METRIC_CRS)
+
+
+# -- drawing -------------------------------------------------------------------------------
+
+def _path(geometry: shapely.Geometry) -> MplPath:
+    """Matplotlib path of a (multi)polygon, holes included (rings oriented for nonzero fill)."""
+    vertices, codes = [], []
+    for polygon in getattr(geometry, "geoms", [geometry]):
+        if polygon.geom_type != "Polygon" or polygon.is_empty:
+            continue
+        polygon = shapely.geometry.polygon.orient(polygon, 1.0)
+        for ring in (polygon.exterior, *polygon.interiors):
+            xy = np.asarray(ring.coords)[:, :2]
+            vertices.append(xy)
+            codes.append([MplPath.MOVETO] + [MplPath.LINETO] * (len(xy) - 2)
+                         + [MplPath.CLOSEPOLY])
+    if not vertices:
+        return MplPath(np.empty((0, 2)))
+    return MplPath(np.concatenate(vertices), np.concatenate(codes))
+
+
+def _polygons(ax, geometries: Iterable[shapely.Geometry], **style) -> PathCollection:
+    collection = PathCollection([_path(g) for g in geometries], **style)
+    ax.add_collection(collection)
+    return collection
+
+
+def _scale(bins: Sequence[float], cmap_name: str) -> tuple[ListedColormap, BoundaryNorm]:
+    base = matplotlib.colormaps[cmap_name]
+    colours = base(np.linspace(0.08, 1.0, len(bins)))  # one per bin, plus "beyond the last"
+    cmap = ListedColormap(colours[:-1]).with_extremes(over=colours[-1], bad=_UNREACHABLE_COLOUR)
+    return cmap, BoundaryNorm(list(bins), ncolors=len(bins) - 1, extend="neither", clip=False)
+
+
+def _draw_map(ax, zones, values, wards, offices, *, extent, cmap, norm, after: bool,
+              font: dict) -> None:
+    xmin, ymin, xmax, ymax = extent
+    ax.set_xlim(xmin, xmax)
+    ax.set_ylim(ymin, ymax)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.apply_aspect()  # final position now, so labels can be measured on the page
+    finite = np.isfinite(values)
+    colours = cmap(norm(np.where(finite, np.maximum(values, norm.vmin), norm.vmin)))
+    colours[~finite] = matplotlib.colors.to_rgba(_UNREACHABLE_COLOUR)
+    _polygons(ax, zones.geometry, facecolors=colours, edgecolors="white", linewidths=0.4)
+    if (~finite).any():
+        _polygons(ax, zones.geometry[~finite], facecolors="none", edgecolors="#555555",
+                  linewidths=0.0, hatch="///")
+    _polygons(ax, wards.geometry, facecolors="none", edgecolors="#222222", linewidths=1.6)
+    if "ward" in wards.columns:
+        _draw_ward_labels(ax, wards, offices, font=font)
+    _draw_offices(ax, offices, after=after, font=font)
+
+
+def _draw_ward_labels(ax, wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame, *,
+                      font: dict) -> None:
+    """Label wards at an inner point kept clear of office symbols."""
+    clear = shapely.buffer(shapely.union_all(offices.geometry.to_numpy()), OFFICE_CLEARANCE_M) \
+        if len(offices) else None
+    halo = [patheffects.withStroke(linewidth=3, foreground="white")]
+    for geometry, name in zip(wards.geometry, wards["ward"], strict=True):
+        room = geometry.difference(clear) if clear is not None else geometry
+        point = (room if not room.is_empty else geometry).representative_point()
+        ax.text(point.x, point.y, str(name), ha="center", va="center", fontsize=11,
+                color="#333333", path_effects=halo, zorder=3, **font)
+
+
+def short_office_name(name: str) -> str:
+    """Drop the office-type suffix for map labels: 大江出張所 -> 大江 (the symbol tells the type)."""
+    for suffix in _OFFICE_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _place_labels(ax, points: np.ndarray, labels: Sequence[str], *, font: dict,
+                  **style) -> None:
+    """Put each label at the first of a few offsets around its point that overlaps nothing."""
+    renderer = ax.figure.canvas.get_renderer()
+    placed = [t.get_window_extent(renderer) for t in ax.texts]  # e.g. ward names
+    for (x, y), label in zip(points, labels, strict=True):
+        best = None
+        for dx, dy, ha, va in _LABEL_OFFSETS:
+            text = ax.annotate(label, (x, y), xytext=(dx, dy), textcoords="offset points",
+                               ha=ha, va=va, **style, **font)
+            box = text.get_window_extent(renderer)
+            clashes = sum(box.overlaps(other) for other in placed)
+            if best is None or clashes < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (clashes, text, box)
+            else:
+                text.remove()
+            if clashes == 0:
+                break
+        placed.append(best[2])
+
+
+def _draw_offices(ax, offices: gpd.GeoDataFrame, *, after: bool, font: dict) -> None:
+    if offices.empty:
+        return
+    is_open = offices["open"].astype(bool).to_numpy() if after else np.ones(len(offices), bool)
+    downgraded = (offices["downgraded"].astype(bool).to_numpy()
+                  if after and "downgraded" in offices.columns else np.zeros(len(offices), bool))
+    ward_office = (offices["kind"] == "ward_office").to_numpy() if "kind" in offices.columns \
+        else np.zeros(len(offices), bool)
+    x, y = offices.geometry.x.to_numpy(), offices.geometry.y.to_numpy()
+    for marker, size, rows in (("s", 110, ward_office), ("o", 60, ~ward_office)):
+        full = rows & is_open & ~downgraded
+        ax.scatter(x[full], y[full], s=size, marker=marker, c=_OPEN_COLOUR, edgecolors="white",
+                   linewidths=1.2, zorder=4)
+        hollow = rows & is_open & downgraded
+        ax.scatter(x[hollow], y[hollow], s=size, marker=marker, c="white",
+                   edgecolors=_OPEN_COLOUR, linewidths=2.0, zorder=4)
+    closed = ~is_open
+    ax.scatter(x[closed], y[closed], s=120, marker="X", c=_CLOSED_COLOUR, edgecolors="white",
+               linewidths=1.0, zorder=5)
+    if after and "name_ja" in offices.columns and closed.any():
+        halo = [patheffects.withStroke(linewidth=3, foreground="white")]
+        names = [short_office_name(str(n)) for n in offices["name_ja"].to_numpy()[closed]]
+        _place_labels(ax, np.column_stack([x[closed], y[closed]]), names, font=font,
+                      fontsize=10, color=_CLOSED_COLOUR, path_effects=halo, zorder=6)
+
+
+def _legend_handles(offices: gpd.GeoDataFrame, *, unreachable: bool) -> list:
+    def marker(symbol, label, face, edge, size=10):
+        return Line2D([], [], linestyle="none", marker=symbol, markersize=size, label=label,
+                      markerfacecolor=face, markeredgecolor=edge, markeredgewidth=1.5)
+
+    handles = [marker("s", "区役所", _OPEN_COLOUR, "white"),
+               marker("o", "出張所など", _OPEN_COLOUR, "white")]
+    if "downgraded" in offices.columns and offices["downgraded"].astype(bool).any():
+        handles.append(marker("o", "サービスコーナー化", "white", _OPEN_COLOUR))
+    if (~offices["open"].astype(bool)).any():
+        handles.append(marker("X", "廃止", _CLOSED_COLOUR, "white", 11))
+    handles.append(Line2D([], [], color="#222222", linewidth=1.6, label="区境"))
+    if unreachable:
+        handles.append(Patch(facecolor=_UNREACHABLE_COLOUR, edgecolor="#555555", hatch="///",
+                             label="到達できる窓口なし"))
+    return handles
+
+
+def _fit_text(text, renderer, width_px: float, *, smallest: float = 14.0) -> None:
+    """Shrink a text until it fits ``width_px`` (figure pixels)."""
+    while text.get_window_extent(renderer).width > width_px and text.get_fontsize() > smallest:
+        text.set_fontsize(text.get_fontsize() - 1)
+
+
+def _draw_figures(fig: Figure, figures: Mapping[str, str], *, left: float, font: dict) -> None:
+    renderer = fig.canvas.get_renderer()
+    width_px = (0.985 - left) * fig.bbox.width
+    items = list(figures.items())
+    step = 0.6 / max(len(items), 3)
+    for i, (label, value) in enumerate(items):
+        top = 0.82 - i * step
+        fig.text(left, top, str(label), fontsize=14, color="#555555", va="top", **font)
+        shown = fig.text(left, top - 0.045, str(value), fontsize=30, weight="bold",
+                         color="#111111", va="top", **font)
+        _fit_text(shown, renderer, width_px)
+
+
+# -- the page ------------------------------------------------------------------------------
+
+def build_briefing_figure(
+    zones: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame, *,
+    title: str, figures: Mapping[str, str],
+    sources: Sequence[str | BundleFile] = DEFAULT_SOURCES, subtitle: str | None = None,
+    layout: str = "side-by-side", font_family: str | None = None,
+) -> Figure:
+    """Draw the briefing page on a new ``Figure`` (not registered with pyplot).
+
+    Parameters
+    ----------
+    zones
+        Zone polygons (school districts, small areas, wards) with ``before_km``,
+        ``after_km`` (``side-by-side``) and / or ``delta_km`` (``change``), road distance to
+        the nearest counter in km, NaN where none is reachable. Any CRS; drawn in EPSG:6670.
+    wards
+        Ward polygons (``ward`` column labels them when present).
+    offices
+        The base office set with an ``open`` flag (after the scenario); optional
+        ``downgraded`` (bool), ``kind`` (``ward_office`` gets a square) and ``name_ja``
+        (labels closed offices). See ``mark_offices``.
+    title
+        Scenario title, e.g. ``2015年 5 km ルール案：候補をすべて廃止``.
+    figures
+        Label -> formatted value, shown large on the right (see ``key_figures``).
+    sources
+        ``geo.layers.BUNDLE_FILES`` keys of the layers drawn; their attribution texts are
+        printed at the foot of the page.
+    subtitle
+        Second line under the title (office set, measure, date...).
+    layout
+        ``side-by-side`` (before and after maps on one colour scale) or ``change`` (one map
+        of ``delta_km``).
+    font_family
+        Font for all text; default: ``find_cjk_font()``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        16:9, ``PAGE_SIZE_IN`` inches, with an Agg canvas attached.
+
+    Raises
+    ------
+    FontMissingError
+        If no CJK font is installed.
+    geo.errors.CRSError, geo.errors.LayerError
+        If a layer has no CRS or lacks a column.
+    """
+    if layout not in ("side-by-side", "change"):
+        msg = f"unknown layout {layout!r}; choose side-by-side or change"
+        raise ValueError(msg)
+    columns = ["before_km", "after_km"] if layout == "side-by-side" else ["delta_km"]
+    zones = _metric(zones, "zones", columns)
+    wards = _metric(wards, "wards", [])
+    offices = _metric(offices, "offices", ["open"])
+    font = {"fontfamily": [font_family or find_cjk_font(), "DejaVu Sans"]}
+
+    fig = Figure(figsize=PAGE_SIZE_IN, facecolor="white")
+    FigureCanvasAgg(fig)
+    fig.text(0.02, 0.965, title, fontsize=26, weight="bold", va="top", **font)
+    if subtitle:
+        fig.text(0.02, 0.895, subtitle, fontsize=14, color="#444444", va="top", **font)
+
+    bounds = np.vstack([zones.total_bounds, wards.total_bounds]) if len(wards) \
+        else zones.total_bounds[None, :]
+    xmin, ymin = bounds[:, :2].min(axis=0)
+    xmax, ymax = bounds[:, 2:].max(axis=0)
+    pad = 0.02 * max(xmax - xmin, ymax - ymin, 1.0)
+    extent = (xmin - pad, ymin - pad, xmax + pad, ymax + pad)
+    if layout == "side-by-side":
+        cmap, norm = _scale(DISTANCE_BINS_KM, "YlOrRd")
+        panels = [("廃止前", zones["before_km"], False), ("廃止後", zones["after_km"], True)]
+        boxes = [[0.01, 0.2, 0.345, 0.6], [0.36, 0.2, 0.345, 0.6]]
+        bar_label = "最寄りの窓口までの道路距離 (km)"
+    else:
+        cmap, norm = _scale(CHANGE_BINS_KM, "Purples")
+        panels = [("距離の増加", zones["delta_km"], True)]
+        boxes = [[0.01, 0.2, 0.695, 0.6]]
+        bar_label = "最寄りの窓口までの距離の増加 (km)"
+    unreachable = False
+    for (heading, values, after), box in zip(panels, boxes, strict=True):
+        ax = fig.add_axes(box)
+        array = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        unreachable |= bool((~np.isfinite(array)).any())
+        _draw_map(ax, zones, array, wards, offices, extent=extent, cmap=cmap, norm=norm,
+                  after=after, font=font)
+        ax.set_title(heading, fontsize=18, weight="bold", **font)
+
+    cax = fig.add_axes([0.06, 0.135, 0.6, 0.025])
+    bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax, orientation="horizontal",
+                       extend="max", ticks=list(norm.boundaries))
+    bar.set_label(bar_label, fontsize=12, **font)
+    bar.ax.set_xticklabels([f"{b:g}" for b in norm.boundaries], fontsize=11, **font)
+    fig.legend(handles=_legend_handles(offices, unreachable=unreachable), loc="lower left",
+               bbox_to_anchor=(0.72, 0.06), ncols=2, frameon=False,
+               prop={"family": font["fontfamily"], "size": 11})
+    _draw_figures(fig, figures, left=0.72, font=font)
+    fig.text(0.02, 0.018, attribution_text(sources), fontsize=9,
+             color="#444444", va="bottom", wrap=True, **font)
+    return fig
+
+
+def render_briefing(
+    zones: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame, *,
+    title: str, figures: Mapping[str, str], format: str = "png", dpi: int = 150, **options,
+) -> bytes:
+    """Render the briefing page as PNG or PDF bytes.
+
+    Parameters
+    ----------
+    zones, wards, offices, title, figures
+        See ``build_briefing_figure``; further keyword ``options`` (``sources``,
+        ``subtitle``, ``layout``, ``font_family``) are passed on to it.
+    format
+        ``png`` (raster, ``dpi`` dots per inch: 2000 x 1125 px at 150) or ``pdf`` (one
+        vector page with the CJK font embedded as a subset).
+    dpi
+        Resolution of the PNG (and of hatching in the PDF).
+
+    Returns
+    -------
+    bytes
+        The file.
+    """
+    if format not in FORMATS:
+        msg = f"unknown format {format!r}; choose png or pdf"
+        raise ValueError(msg)
+    fig = build_briefing_figure(zones, wards, offices, title=title, figures=figures, **options)
+    buffer = io.BytesIO()
+    metadata = {"Title": title} if format == "pdf" else {"Title": title, "Software": None}
+    with matplotlib.rc_context({"pdf.fonttype": 42}):  # TrueType/CID: text stays searchable
+        fig.savefig(buffer, format=format, dpi=dpi, metadata=metadata)
+    return buffer.getvalue()

@@ -1,0 +1,168 @@
+"""Briefing page: PNG / PDF from a 3-zone, 2-office fixture, Japanese font embedded."""
+
+from __future__ import annotations
+
+import re
+import struct
+import sys
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+from shapely.geometry import Point, box
+
+from geo import briefing
+from geo.errors import CRSError, LayerError
+from geo.layers import BUNDLE_FILES
+from geo.scenarios import Scenario
+
+TITLE = "大江出張所を廃止した場合"
+FIGURES = {"窓口が遠くなる人": "1,234 人", "2 km より遠い人": "100 → 1,334 人",
+           "平均距離": "0.80 → 1.40 km"}
+
+pytestmark = pytest.mark.filterwarnings("error:Glyph:UserWarning")  # a character not drawn
+
+
+@pytest.fixture
+def zones() -> gpd.GeoDataFrame:
+    """Three 1 km squares in Kumamoto (EPSG:6670); the third unreachable after."""
+    squares = [box(-27_000 + 1000 * i, -20_000, -26_000 + 1000 * i, -19_000) for i in range(3)]
+    return gpd.GeoDataFrame({"zone_name": ["壺川", "一新", "大江"],
+                             "before_km": [0.5, 1.5, 2.5], "after_km": [0.5, 3.5, np.nan],
+                             "delta_km": [0.0, 2.0, np.nan]}, geometry=squares, crs="EPSG:6670")
+
+
+@pytest.fixture
+def wards() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"ward": ["中央区"]}, geometry=[box(-27_100, -20_100, -23_900, -18_900)],
+                            crs="EPSG:6670")
+
+
+@pytest.fixture
+def offices() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"office_id": ["chuo", "oe"], "name_ja": ["中央区役所", "大江出張所"],
+                             "kind": ["ward_office", "branch"], "open": [True, False]},
+                            geometry=[Point(-26_500, -19_500), Point(-25_500, -19_500)],
+                            crs="EPSG:6670")
+
+
+def _texts(fig: Figure) -> list[str]:
+    return [t.get_text() for t in fig.findobj(Text) if t.get_text()]
+
+
+def test_figure_holds_title_figures_legend_and_sources(zones, wards, offices):
+    fig = briefing.build_briefing_figure(zones, wards, offices, title=TITLE, figures=FIGURES,
+                                         subtitle="現在の窓口 / 2026-11-22")
+    texts = _texts(fig)
+    assert TITLE in texts and "現在の窓口 / 2026-11-22" in texts
+    for label, value in FIGURES.items():
+        assert label in texts and value in texts
+    assert {"廃止前", "廃止後", "中央区", "大江", "廃止", "到達できる窓口なし"} <= set(texts)
+    sources = next(t for t in texts if BUNDLE_FILES["wards"].attribution in t)
+    for key in briefing.DEFAULT_SOURCES:
+        assert BUNDLE_FILES[key].attribution in sources
+    assert len(fig.axes) == 3  # two maps and the shared colour bar
+    assert fig.axes[0].get_xlim() == fig.axes[1].get_xlim()  # same extent, same scale
+
+
+def test_change_layout_has_one_map(zones, wards, offices):
+    fig = briefing.build_briefing_figure(zones, wards, offices, title=TITLE, figures=FIGURES,
+                                         layout="change", sources=["wards"])
+    assert len(fig.axes) == 2 and "距離の増加" in _texts(fig)
+
+
+def test_text_uses_the_cjk_font(zones, wards, offices):
+    family = briefing.find_cjk_font()
+    fig = briefing.build_briefing_figure(zones, wards, offices, title=TITLE, figures=FIGURES)
+    title = next(t for t in fig.findobj(Text) if t.get_text() == TITLE)
+    assert title.get_fontfamily()[0] == family
+
+
+def test_png_signature_and_size(zones, wards, offices):
+    png = briefing.render_briefing(zones, wards, offices, title=TITLE, figures=FIGURES, dpi=60)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])  # IHDR
+    assert (width, height) == (800, 450)  # 13.33 x 7.5 in at 60 dpi
+
+
+def test_pdf_has_one_page_and_embeds_noto_cjk(zones, wards, offices):
+    pdf = briefing.render_briefing(zones, wards, offices, title=TITLE, figures=FIGURES,
+                                   format="pdf")
+    assert pdf.startswith(b"%PDF-")
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1
+    fonts = set(re.findall(rb"/BaseFont\s*/([^\s/<>\[\]]+)", pdf))
+    assert any(b"NotoSansCJK" in f for f in fonts), fonts
+    assert any(f.startswith(b"/FontFile") for f in re.findall(rb"/FontFile\d?", pdf))
+
+
+def test_pdf_text_extracts_title_when_pypdf_is_available(zones, wards, offices):
+    pypdf = pytest.importorskip("pypdf")
+    import io
+
+    pdf = briefing.render_briefing(zones, wards, offices, title=TITLE, figures=FIGURES,
+                                   format="pdf")
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == 1 and TITLE in reader.pages[0].extract_text()
+
+
+def test_rendering_leaves_no_pyplot_state(zones, wards, offices):
+    briefing.render_briefing(zones, wards, offices, title=TITLE, figures=FIGURES, dpi=30)
+    if "matplotlib.pyplot" in sys.modules:
+        assert sys.modules["matplotlib.pyplot"].get_fignums() == []
+
+
+def test_key_figures_from_a_summary():
+    summary = {"people_farther": 1234.4, "beyond_2km_before": 100.0,
+               "beyond_2km_after": 1334.0, "before_km": 0.8, "after_km": float("nan")}
+    assert briefing.key_figures(summary) == {"窓口が遠くなる人": "1,234 人",
+                                             "2 km より遠い人": "100 → 1,334 人",
+                                             "平均距離": "0.80 → — km"}
+    with pytest.raises(ValueError, match="beyond_3km_before"):
+        briefing.key_figures(summary, threshold_km=3)
+
+
+def test_mark_offices_flags_closed_and_downgraded():
+    register = gpd.GeoDataFrame(
+        {"office_id": ["a", "b", "c", "d"], "counter_fy2015": [True, True, True, False],
+         "counter_now": [True, False, True, True]},
+        geometry=[Point(0, 0)] * 4, crs="EPSG:6670")
+    marked = briefing.mark_offices(register, Scenario(base="fy2015", closed={"b"},
+                                                      downgraded={"c"}))
+    assert marked["office_id"].tolist() == ["a", "b", "c"]
+    assert marked["open"].tolist() == [True, False, True]
+    assert marked["downgraded"].tolist() == [False, False, True]
+
+
+def test_short_office_name():
+    assert briefing.short_office_name("大江出張所") == "大江"
+    assert briefing.short_office_name("森都心プラザ市民サービスコーナー") == "森都心プラザ"
+    assert briefing.short_office_name("中央区役所") == "中央区役所"
+
+
+def test_zones_without_crs_are_refused(zones, wards, offices):
+    with pytest.raises(CRSError, match="zones layer has no CRS"):
+        briefing.build_briefing_figure(zones.set_crs(None, allow_override=True), wards, offices,
+                                       title=TITLE, figures=FIGURES)
+
+
+def test_missing_columns_are_named(zones, wards, offices):
+    with pytest.raises(LayerError, match="offices layer lacks column.*open"):
+        briefing.build_briefing_figure(zones, wards, offices.drop(columns="open"), title=TITLE,
+                                       figures=FIGURES)
+
+
+def test_unknown_format_and_layout(zones, wards, offices):
+    with pytest.raises(ValueError, match="unknown format 'svg'"):
+        briefing.render_briefing(zones, wards, offices, title=TITLE, figures=FIGURES,
+                                 format="svg")
+    with pytest.raises(ValueError, match="unknown layout"):
+        briefing.build_briefing_figure(zones, wards, offices, title=TITLE, figures=FIGURES,
+                                       layout="grid")
+
+
+def test_no_cjk_font_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(briefing, "_cjk_font_files", lambda: [])
+    with pytest.raises(briefing.FontMissingError, match="fonts-noto-cjk"):
+        briefing.find_cjk_font(families=("No Such Font JP",))
