@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import engine as engine_module
 from . import fetch as fetch_module
-from . import layers, reorganisation, scenarios
+from . import districts, layers, reorganisation, scenarios
 from .errors import MadoguchiError, UnknownOfficeError
 from .io import write_csv
 
@@ -67,7 +67,27 @@ def _scenario_from_args(args: argparse.Namespace) -> scenarios.Scenario:
 
 
 def _membership(eng: engine_module.Engine, by: str) -> pd.DataFrame:
+    if by == "district":
+        return districts.district_membership(eng.model, districts.build_districts(eng.data))
     return scenarios.zone_membership(eng.model, by=by)
+
+
+def _cmd_districts(args: argparse.Namespace) -> pd.DataFrame:
+    layer = districts.build_districts(args.data)
+    table = districts.store_counts(layer, layers.load_stores(args.data, source=args.stores))
+    table = table.rename(columns={"district_id": "district"})
+    return table[["district", "ward", "population", "stores", "quality"]]
+
+
+def _cmd_blank_districts(args: argparse.Namespace) -> pd.DataFrame:
+    """Districts without a store; nearest_store_km is the residents' mean road distance."""
+    eng = _load(args)
+    layer = districts.build_districts(eng.data)
+    blank = districts.blank_districts(layer, eng.stores)
+    access = districts.store_access(eng.model, layer).set_index("district_id")
+    blank["nearest_store_km"] = access["mean_store_km"].reindex(blank["district_id"]).to_numpy()
+    blank = blank.rename(columns={"district_id": "district"})
+    return blank[["district", "ward", "population", "nearest_store_km"]]
 
 
 def _cmd_scenario(args: argparse.Namespace) -> pd.DataFrame:
@@ -144,9 +164,17 @@ def build_parser() -> argparse.ArgumentParser:
                           help="office ids turned into certificate-only service corners")
     scenario.add_argument("--year", choices=("2015", "now"), default="2015",
                           help="base office set (default the FY2015 set)")
-    scenario.add_argument("--by", choices=("small-area", "ward"), default="small-area")
+    scenario.add_argument("--by", choices=("small-area", "ward", "district"),
+                          default="small-area")
     scenario.add_argument("--measure", choices=scenarios.MEASURES, default="counter")
     scenario.set_defaults(handler=_cmd_scenario)
+
+    dist = commands.add_parser("districts", help="school districts: population, stores, quality")
+    dist.set_defaults(handler=_cmd_districts)
+
+    blank = commands.add_parser("blank-districts",
+                                help="school districts without a convenience store (--stores)")
+    blank.set_defaults(handler=_cmd_blank_districts)
 
     bench = commands.add_parser("bench", help="time graph build, precompute and re-evaluation")
     bench.add_argument("--scenarios", type=int, default=50)

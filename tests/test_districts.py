@@ -395,3 +395,22 @@ def test_store_access_on_the_engine(real: gd.DistrictLayer, engine) -> None:
     compared = scenarios.compare(engine.model, Scenario(base="now"), membership=members)
     assert len(compared) == len(real.polygons)
     assert compared["population"].sum() == pytest.approx(real.polygons["population"].sum())
+
+
+@pytest.mark.bundle
+def test_cli_districts_and_blank_districts(bundle_dir, tmp_path) -> None:
+    from geo.cli import main
+
+    out = tmp_path / "districts.csv"
+    assert main(["--data", str(bundle_dir), "districts", "--stores", "osm", "--out", str(out)]) == 0
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+    table = pd.read_csv(out, encoding="utf-8-sig")
+    assert list(table.columns) == ["district", "ward", "population", "stores", "quality"]
+    assert len(table) == table["district"].nunique()
+    blank = tmp_path / "blank.csv"
+    assert main(["--data", str(bundle_dir), "blank-districts", "--stores", "osm",
+                 "--out", str(blank)]) == 0
+    blanks = pd.read_csv(blank, encoding="utf-8-sig")
+    assert list(blanks.columns) == ["district", "ward", "population", "nearest_store_km"]
+    assert set(blanks["district"]) == set(table.loc[table["stores"] == 0, "district"])
+    assert (blanks["nearest_store_km"] > 0).all()
