@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import engine as engine_module
 from . import fetch as fetch_module
-from . import districts, layers, reorganisation, scenarios
+from . import demand, districts, layers, reorganisation, scenarios
 from .errors import MadoguchiError, UnknownOfficeError
 from .io import write_csv
 
@@ -118,6 +118,34 @@ def _cmd_fetch(args: argparse.Namespace) -> pd.DataFrame:
                           "sha256": r.sha256} for r in results])
 
 
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text!r}")
+    return value
+
+
+def _cmd_load_shift(args: argparse.Namespace) -> pd.DataFrame:
+    """Counters' load before / after; fit summary as ``# name,value`` lines on stderr."""
+    eng = _load(args)
+    scenario = _scenario_from_args(args)
+    fit = demand.fit_demand(eng.model, reading=args.reading)
+    shift = demand.load_shift(fit, eng.model, scenario, store_share=args.store_share,
+                              allow_poor_fit=args.allow_poor_fit)
+    check = demand.validate_fy2011(fit, eng.model)
+    summary = shift.summary() | {f"fy2011_check_{k}": v for k, v in check.metrics.items()}
+    if not fit.ok:
+        print(f"warning: poor demand-model fit: {'; '.join(fit.problems)}", file=sys.stderr)
+    for name, value in summary.items():
+        print(f"# {name},{value}", file=sys.stderr)
+    if args.summary_out:
+        write_csv(demand.summary_rows(summary), args.summary_out)
+    return shift.export_table()
+
+
 def _cmd_bench(args: argparse.Namespace) -> pd.DataFrame:
     from . import bench
 
@@ -175,6 +203,23 @@ def build_parser() -> argparse.ArgumentParser:
     blank = commands.add_parser("blank-districts",
                                 help="school districts without a convenience store (--stores)")
     blank.set_defaults(handler=_cmd_blank_districts)
+
+    load = commands.add_parser("load-shift",
+                               help="annual transactions per counter before/after closures")
+    load.add_argument("--close", type=_id_list, default=[], help="office ids, comma-separated")
+    load.add_argument("--downgrade", type=_id_list, default=[],
+                      help="office ids turned into certificate-only service corners")
+    load.add_argument("--year", choices=("2015", "now"), default="2015",
+                      help="base office set (default the FY2015 set)")
+    load.add_argument("--store-share", type=_share, default=0.0,
+                      help="share 0-1 of certificate transactions going to convenience stores")
+    load.add_argument("--reading", choices=demand.READINGS, default=demand.DEFAULT_READING,
+                      help="which 城南/南部 reading of the FY2011-13 counts to fit")
+    load.add_argument("--summary-out", default=None,
+                      help="also write the fit summary as a name,value CSV file")
+    load.add_argument("--allow-poor-fit", action="store_true",
+                      help="predict even when the fit fails its quality check")
+    load.set_defaults(handler=_cmd_load_shift)
 
     bench = commands.add_parser("bench", help="time graph build, precompute and re-evaluation")
     bench.add_argument("--scenarios", type=int, default=50)

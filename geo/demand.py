@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from .errors import LayerError, MadoguchiError
+from .errors import DataMissingError, LayerError, MadoguchiError
 from .scenarios import FULL_COUNTER_KINDS, AccessModel, Scenario, open_mask
 from .settings import PROJECT_DATA_DIR
 
@@ -104,6 +104,8 @@ def load_counts(
 
     Raises
     ------
+    geo.errors.DataMissingError
+        When the file does not exist.
     geo.errors.LayerError
         Listing every problem found in the file.
     """
@@ -111,7 +113,11 @@ def load_counts(
         msg = f"unknown 城南/南部 reading {reading!r}; choose one of {', '.join(READINGS)}"
         raise ValueError(msg)
     path = COUNTS_PATH if path is None else path
-    counts = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    try:
+        counts = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except FileNotFoundError as e:
+        msg = f"counter transaction counts not found: {path}"
+        raise DataMissingError(msg) from e
     problems = _count_problems(counts)
     if problems:
         msg = f"{path}: " + "; ".join(problems)
@@ -476,6 +482,30 @@ class LoadShift:
             "total_after": float(self.table["predicted_after"].sum()),
             "to_stores": self.to_stores, "unserved": self.unserved,
         } | self.fit.summary()
+
+    def export_table(self) -> pd.DataFrame:
+        """Return the table for CSV / Excel: rounded, ``name`` column, and a total row.
+
+        Columns ``office_id, name, kind, status, fy2013, predicted_before, predicted_after,
+        change, change_pct``; transactions as whole numbers (empty ``fy2013`` for a counter
+        without a FY2013 count), percentages rounded to 0.1. The
+        last row (``office_id`` = ``total``) sums the counters; its ``change`` is minus
+        ``to_stores`` (and ``unserved``).
+        """
+        table = self.table.rename(columns={"name_ja": "name"})
+        numbers = ["fy2013", "predicted_before", "predicted_after", "change"]
+        total = {"office_id": "total", "name": "合計 (all counters)", "kind": "", "status": ""}
+        total |= {column: table[column].sum(min_count=1) for column in numbers}
+        total["change_pct"] = 100.0 * total["change"] / total["predicted_before"]
+        table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+        table[numbers] = table[numbers].round(0).astype("Int64")
+        table["change_pct"] = table["change_pct"].round(1)
+        return table
+
+
+def summary_rows(values: Mapping[str, object]) -> pd.DataFrame:
+    """Return ``name -> value`` pairs (e.g. ``LoadShift.summary()``) as a two-column table."""
+    return pd.DataFrame({"name": list(values), "value": list(values.values())})
 
 
 def _scenario_load(

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo import demand
-from geo.errors import LayerError, UnknownOfficeError
+from geo.errors import DataMissingError, LayerError, UnknownOfficeError
 from geo.scenarios import AccessModel, Scenario
 
 # Synthetic city: a 12 x 12 km grid of origins (1 km apart), offices at known points;
@@ -175,6 +175,8 @@ def test_load_counts_reports_every_problem(tmp_path):
         demand.load_counts(path)
     with pytest.raises(ValueError, match="reading"):
         demand.load_counts(reading="upside-down")
+    with pytest.raises(DataMissingError, match="not found"):
+        demand.load_counts(tmp_path / "absent.csv")
 
 
 # --- the real bundle -------------------------------------------------------------------
@@ -222,3 +224,35 @@ def test_out_of_sample_fy2011_shift(real_model):
     # the ward offices opening halved traffic at 東部 and 秋津: the model must see a fall
     assert (table.loc[["tobu-branch", "akitsu-branch"], "predicted_change_pct"] < -20).all()
     assert np.isnan(table.loc["higashi-ward-office", "predicted_fy2011"])
+
+
+def test_export_table_adds_a_total_row():
+    model = _model()
+    fit = demand.fit_demand(model, _counts(model, TRUE))
+    shift = demand.load_shift(fit, model, Scenario(base="fy2015", closed={"b2"}), store_share=0.5)
+    table = shift.export_table()
+    assert list(table.columns) == ["office_id", "name", "kind", "status", "fy2013",
+                                   "predicted_before", "predicted_after", "change", "change_pct"]
+    total = table.iloc[-1]
+    assert total["office_id"] == "total"
+    assert abs(total["change"] + round(shift.to_stores)) <= len(table)  # rounding only
+    assert abs(table["predicted_after"].iloc[:-1].sum() - total["predicted_after"]) <= len(table)
+
+
+@pytest.mark.bundle
+def test_cli_load_shift(engine, capsys, monkeypatch):
+    from geo import cli
+
+    monkeypatch.setattr(cli, "_load", lambda args: engine)  # reuse the session's engine
+    code = cli.main(["load-shift", "--close", "oe-branch", "--store-share", "0.3"])
+    captured = capsys.readouterr()
+    assert code == 0
+    lines = captured.out.lstrip("\ufeff").splitlines()
+    assert lines[0] == ("office_id,name,kind,status,fy2013,predicted_before,predicted_after,"
+                        "change,change_pct")
+    assert lines[-1].startswith("total,")
+    assert any(line.startswith("oe-branch,") and ",closed," in line for line in lines)
+    assert "# beta_per_km," in captured.err and "# store_share,0.3" in captured.err
+    assert cli.main(["load-shift", "--close", "nowhere"]) == 2
+    assert cli.main(["load-shift", "--store-share", "1.5"]) == 2
+    assert "between 0 and 1" in capsys.readouterr().err
