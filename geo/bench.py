@@ -93,7 +93,7 @@ def _time_networkx(eng: engine.Engine, closures: list[scenarios.Scenario],
     model = eng.model
     nx_graph = to_networkx(eng.graph)
     office_anchors = distance.snap_points(eng.offices, eng.graph)
-    origin_anchors = distance.snap_points(engine.origin_points(eng.small_areas), eng.graph)
+    origin_anchors = distance.snap_points(eng.origins, eng.graph)
     before = scenarios.origin_distances(model, closures[0].baseline, measure="counter")
     timings, worst = [], 0.0
     for scenario in closures:

@@ -11,6 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from . import distance, layers
 from .graph import RoadGraph, build_graph_from_lines, graph_from_osm_xml
@@ -32,23 +33,62 @@ class Engine:
     small_areas: gpd.GeoDataFrame
     offices: gpd.GeoDataFrame
     stores: gpd.GeoDataFrame
+    origins: gpd.GeoDataFrame
     timings: dict[str, float]
 
 
-def origin_points(small_areas: gpd.GeoDataFrame) -> gpd.GeoSeries:
-    """Return one origin point per small area: a point guaranteed inside its polygon.
+def origin_points(
+    small_areas: gpd.GeoDataFrame, mesh: gpd.GeoDataFrame | None = None
+) -> gpd.GeoDataFrame:
+    """Return one origin point per small area, where its residents live.
+
+    With the 2020 500 m population mesh, the origin is the population-weighted centre of
+    the small area's pieces in each mesh cell (mesh population shared by area); when that
+    centre falls outside the polygon (a crescent-shaped area), the heaviest piece's inner
+    point is used. Without the mesh, or for an area with no mesh population, it is a point
+    guaranteed inside the polygon.
 
     Parameters
     ----------
     small_areas
         Polygons in EPSG:6670.
+    mesh
+        ``geo.layers.load_population_mesh`` (EPSG:6670), optional.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per small area (same order): ``method`` (``population-weighted`` or
+        ``inner point``) and the point ``geometry`` (EPSG:6670).
     """
-    return small_areas.geometry.representative_point()
+    inner = small_areas.geometry.representative_point()
+    method = np.full(len(small_areas), "inner point", dtype=object)
+    if mesh is None:
+        return gpd.GeoDataFrame({"method": method}, geometry=inner.to_numpy(), crs=small_areas.crs)
+    areas = small_areas[["geometry"]].assign(area_index=np.arange(len(small_areas)))
+    cells = mesh[["population", "geometry"]].assign(cell_area=mesh.geometry.area)
+    pieces = gpd.overlay(areas, cells, how="intersection", keep_geom_type=True)
+    pieces["weight"] = pieces["population"] * pieces.geometry.area / pieces["cell_area"]
+    pieces = pieces[pieces["weight"] > 0]
+    centres = pieces.geometry.centroid
+    pieces["wx"] = centres.x * pieces["weight"]
+    pieces["wy"] = centres.y * pieces["weight"]
+    sums = pieces.groupby("area_index")[["wx", "wy", "weight"]].sum()
+    heaviest = pieces.loc[pieces.groupby("area_index")["weight"].idxmax()].set_index("area_index")
+    points = inner.to_numpy().copy()
+    for index, row in sums.iterrows():
+        centre = shapely.Point(row["wx"] / row["weight"], row["wy"] / row["weight"])
+        polygon = small_areas.geometry.iloc[index]
+        if not polygon.contains(centre):
+            centre = heaviest.geometry.loc[index].representative_point()
+        points[index] = centre
+        method[index] = "population-weighted"
+    return gpd.GeoDataFrame({"method": method}, geometry=points, crs=small_areas.crs)
 
 
 def build_access_model(
     graph: RoadGraph, offices: gpd.GeoDataFrame, small_areas: gpd.GeoDataFrame,
-    stores: gpd.GeoDataFrame, *, store_source: str,
+    stores: gpd.GeoDataFrame, *, store_source: str, origins: gpd.GeoDataFrame | None = None,
 ) -> AccessModel:
     """Precompute road distances from every office and the nearest store to every origin.
 
@@ -60,13 +100,15 @@ def build_access_model(
         Layers as returned by ``geo.layers`` (EPSG:6670).
     store_source
         Name of the store layer, recorded in the model.
+    origins
+        Origin points, one per small area (``origin_points``); default: inner points.
 
     Returns
     -------
     AccessModel
     """
-    origins_xy = origin_points(small_areas)
-    origin_anchors = distance.snap_points(origins_xy, graph)
+    origin_xy = origin_points(small_areas) if origins is None else origins
+    origin_anchors = distance.snap_points(origin_xy, graph)
     office_anchors = distance.snap_points(offices, graph)
     store_anchors = distance.snap_points(stores, graph)
     office_groups = [distance._single(office_anchors, i) for i in range(len(office_anchors))]
@@ -78,6 +120,9 @@ def build_access_model(
     store_origin = distance.nearest_distance(graph, store_anchors, origin_anchors)
     origins = pd.DataFrame(small_areas.drop(columns="geometry")).reset_index(drop=True)
     origins["snap_m"] = origin_anchors.snap_m
+    origins["origin_method"] = origin_xy["method"].to_numpy()
+    origins["origin_x"] = origin_xy.geometry.x.to_numpy()
+    origins["origin_y"] = origin_xy.geometry.y.to_numpy()
     office_snap = distance.snap_table(offices, office_anchors, id_column="office_id")
     for anchors, table, label in ((office_anchors, office_snap, "office"),):
         far = table[table["far"]]
@@ -141,13 +186,35 @@ def load_engine(
     small_areas = layers.load_small_areas(root)
     offices = layers.load_offices(root)
     stores = layers.load_stores(root, source=store_source)
+    mesh = (layers.load_population_mesh(root)
+            if (root / layers.BUNDLE_FILES["mesh"].relpath).is_file() else None)
+    if mesh is None:
+        logger.warning("no population mesh: origins are inner points of the small areas")
     timings["load_s"] = time.perf_counter() - started
     started = time.perf_counter()
     graph = build_graph(root, network=network)
     timings["graph_s"] = time.perf_counter() - started
     started = time.perf_counter()
-    model = build_access_model(graph, offices, small_areas, stores, store_source=store_source)
+    origins = origin_points(small_areas, mesh)
+    model = build_access_model(graph, offices, small_areas, stores, store_source=store_source,
+                               origins=origins)
     timings["precompute_s"] = time.perf_counter() - started
     logger.info("engine ready: %s", {k: round(v, 2) for k, v in timings.items()})
     return Engine(data=root, graph=graph, model=model, wards=wards, small_areas=small_areas,
-                  offices=offices, stores=stores, timings=timings)
+                  offices=offices, stores=stores, origins=origins, timings=timings)
+
+
+def nearest_store_m(eng: Engine, stores: gpd.GeoDataFrame) -> np.ndarray:
+    """Road distance from each origin to the nearest of ``stores``, metres.
+
+    Use it to compare store layers (``geo.layers.load_stores(source=...)``) on the same
+    graph and origins as the engine.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_origins,)`` float32, ``inf`` where no store is reachable.
+    """
+    origin_anchors = distance.snap_points(eng.origins, eng.graph)
+    store_anchors = distance.snap_points(stores, eng.graph)
+    return distance.nearest_distance(eng.graph, store_anchors, origin_anchors)

@@ -82,6 +82,10 @@ BUNDLE_FILES: dict[str, BundleFile] = {
         BundleFile("stores_lawson2013", "stores/lawson_2013-08.geojson",
                    "Lawson stores, August 2013", "Lawson store list (OSM import)", "ODbL 1.0",
                    "© Lawson (ODbL)"),
+        BundleFile("mesh", "demographics/mesh500m_census2020_age.geojson",
+                   "2020 census population by 500 m mesh, with age groups",
+                   "e-Stat 令和2年国勢調査 地域メッシュ統計", "政府標準利用規約 (CC BY 4.0 compatible)",
+                   "出典：政府統計の総合窓口(e-Stat) 令和2年国勢調査 地域メッシュ統計"),
         BundleFile("roads", "roads/mlit_passable_roads_2026-08-04.geojson",
                    "city-wide road lines with observed traffic", "国土交通省 通れる道マップ 通行実績",
                    "MLIT terms", MLIT_ROADS_ATTRIBUTION),
@@ -478,6 +482,30 @@ def load_stores(data: str | os.PathLike[str] | None = None, *, source: str = "un
         return dedupe_stores(gpd.GeoDataFrame(both, crs=METRIC_CRS))
     stores = _load_store_source(source, data)
     return dedupe_stores(stores) if source == "overture" else stores
+
+
+def load_population_mesh(data: str | os.PathLike[str] | None = None) -> gpd.GeoDataFrame:
+    """Load the 2020 census 500 m mesh population.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``mesh_code``, ``population`` (2020 total; e-Stat folds suppressed meshes into a
+        neighbour), ``population_65plus``, ``geometry`` (Polygon, EPSG:6670).
+    """
+    path = bundle_path("mesh", data)
+    frame = _read_vector(path)
+    problems = _check_columns(frame, ["mesh_code_500m", "pop_total", "pop_65plus"])
+    problems += _check_geometry(frame, ("Polygon", "MultiPolygon"))
+    problems += _check_unique(frame, "mesh_code_500m")
+    if problems:
+        raise _problems_error(path, problems)
+    frame = _to_metric(frame, path)
+    return gpd.GeoDataFrame({
+        "mesh_code": frame["mesh_code_500m"].astype(str),
+        "population": pd.to_numeric(frame["pop_total"], errors="coerce").fillna(0.0),
+        "population_65plus": pd.to_numeric(frame["pop_65plus"], errors="coerce").fillna(0.0),
+    }, geometry=frame.geometry, crs=METRIC_CRS)
 
 
 def load_roads(data: str | os.PathLike[str] | None = None) -> gpd.GeoDataFrame:

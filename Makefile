@@ -1,0 +1,14 @@
+# The two set-up commands of README.md. MADOGUCHI_DATA names the data directory
+# (default: data/bundle inside the project).
+.PHONY: app test bench
+
+app:
+	scripts/setup.sh
+	.venv/bin/streamlit run dashboard/app.py
+
+test:
+	scripts/setup.sh --test
+	.venv/bin/python -m pytest
+
+bench:
+	.venv/bin/python -m geo bench --out .cache/bench.csv

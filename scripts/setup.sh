@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Install everything madoguchi needs into .venv (idempotent).
+#   scripts/setup.sh          the app: Python packages + Leaflet assets from the npm registry
+#   scripts/setup.sh --test   also the test tools, Debian Chromium and the Noto CJK fonts
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=false
+[ "${1:-}" = "--test" ] && want_test=true
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+if $want_test; then
+    .venv/bin/python -m pip install --quiet -e '.[test]'
+else
+    .venv/bin/python -m pip install --quiet -e .
+fi
+
+# Leaflet and plugin assets are served by the app itself (no CDN): fetched with npm.
+.venv/bin/python -m dashboard.vendor_assets
+
+# Debian packages: Japanese fonts for the briefing PNG/PDF; Chromium for the browser test.
+packages=(fonts-noto-cjk)
+$want_test && packages+=(chromium)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        echo "setup: please install the Debian packages: ${missing[*]} (sudo apt-get install ...)" >&2
+    fi
+fi
