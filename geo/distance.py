@@ -52,6 +52,12 @@ class Anchors:
     def __len__(self) -> int:
         return len(self.edge)
 
+    def each(self) -> list[Anchors]:
+        """Split into one single-point group per point (one shortest-path source each)."""
+        return [Anchors(self.edge[i:i + 1], self.u[i:i + 1], self.v[i:i + 1],
+                        self.to_u[i:i + 1], self.to_v[i:i + 1], self.snap_m[i:i + 1])
+                for i in range(len(self))]
+
 
 def _points_array(points: gpd.GeoSeries | gpd.GeoDataFrame, graph: RoadGraph) -> np.ndarray:
     geoms = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
@@ -197,7 +203,7 @@ def facility_distances(
     numpy.ndarray
         ``(len(facilities), len(targets))`` float32.
     """
-    groups = [_single(facilities, i) for i in range(len(facilities))]
+    groups = facilities.each()
     node_dist = node_distances(graph, groups)
     return distances_to_anchors(node_dist, targets, sources=groups)
 
@@ -214,12 +220,6 @@ def nearest_distance(graph: RoadGraph, facilities: Anchors, targets: Anchors) ->
         return np.full(len(targets), np.inf, dtype=np.float32)
     node_dist = node_distances(graph, [facilities])
     return distances_to_anchors(node_dist, targets, sources=[facilities])[0]
-
-
-def _single(anchors: Anchors, i: int) -> Anchors:
-    pick = slice(i, i + 1)
-    return Anchors(anchors.edge[pick], anchors.u[pick], anchors.v[pick], anchors.to_u[pick],
-                   anchors.to_v[pick], anchors.snap_m[pick])
 
 
 def straight_distances(a: gpd.GeoSeries, b: gpd.GeoSeries) -> np.ndarray:

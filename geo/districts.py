@@ -678,31 +678,26 @@ def blank_summary(layer: DistrictLayer, data: str | os.PathLike[str] | None = No
     return pd.DataFrame(rows)
 
 
-def nearest_store_distances(graph, small_areas: gpd.GeoDataFrame, stores: gpd.GeoDataFrame
-                            ) -> pd.Series:
+def nearest_store_distances(eng, stores: gpd.GeoDataFrame) -> pd.Series:
     """Road distance from every small area to its nearest store, metres.
 
     Parameters
     ----------
-    graph
-        ``geo.graph.RoadGraph`` (EPSG:6670), e.g. ``engine.graph``.
-    small_areas
-        Small areas (origins are their representative points, as in the engine).
+    eng
+        ``geo.engine.Engine``: its graph and origins are used, so figures match the
+        engine's own certificate distances.
     stores
-        Store points.
+        Store points (any store layer).
 
     Returns
     -------
     pandas.Series
         float, indexed by ``key_code``; ``inf`` where no store is reachable.
     """
-    from . import distance
-    from .engine import origin_points
+    from .engine import nearest_store_m
 
-    origins = distance.snap_points(origin_points(small_areas), graph)
-    anchors = distance.snap_points(stores, graph)
-    metres = distance.nearest_distance(graph, anchors, origins)
-    return pd.Series(metres.astype(float), index=small_areas["key_code"].to_numpy(),
+    metres = nearest_store_m(eng, stores)
+    return pd.Series(metres.astype(float), index=eng.small_areas["key_code"].to_numpy(),
                      name="store_m")
 
 

@@ -111,7 +111,7 @@ def build_access_model(
     origin_anchors = distance.snap_points(origin_xy, graph)
     office_anchors = distance.snap_points(offices, graph)
     store_anchors = distance.snap_points(stores, graph)
-    office_groups = [distance._single(office_anchors, i) for i in range(len(office_anchors))]
+    office_groups = office_anchors.each()
     office_nodes = distance.node_distances(graph, office_groups)
     office_origin = distance.distances_to_anchors(office_nodes, origin_anchors,
                                                   sources=office_groups)
@@ -124,11 +124,8 @@ def build_access_model(
     origins["origin_x"] = origin_xy.geometry.x.to_numpy()
     origins["origin_y"] = origin_xy.geometry.y.to_numpy()
     office_snap = distance.snap_table(offices, office_anchors, id_column="office_id")
-    for anchors, table, label in ((office_anchors, office_snap, "office"),):
-        far = table[table["far"]]
-        for row in far.itertuples():
-            logger.warning("%s %s snaps %.0f m from the nearest road", label, row.office_id,
-                           row.snap_m)
+    for row in office_snap[office_snap["far"]].itertuples():
+        logger.warning("office %s snaps %.0f m from the nearest road", row.office_id, row.snap_m)
     return AccessModel(
         offices=pd.DataFrame(offices.drop(columns="geometry")).reset_index(drop=True),
         origins=origins, office_origin_m=office_origin, store_origin_m=store_origin,

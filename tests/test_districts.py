@@ -389,7 +389,7 @@ def test_store_access_on_the_engine(real: gd.DistrictLayer, engine) -> None:
     assert (table["beyond_500m"] >= table["beyond_1km"]).all()
     assert (table["beyond_1km"] >= table["beyond_2km"]).all()
     assert (table["beyond_500m"] <= table["population"] + 1e-6).all()
-    again = gd.nearest_store_distances(engine.graph, engine.small_areas, engine.stores)
+    again = gd.nearest_store_distances(engine, engine.stores)
     assert again.to_numpy() == pytest.approx(engine.model.store_origin_m, rel=1e-5)
     members = gd.district_membership(engine.model, real)
     compared = scenarios.compare(engine.model, Scenario(base="now"), membership=members)
