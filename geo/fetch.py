@@ -149,7 +149,7 @@ def _zip(content: bytes, url: str) -> zipfile.ZipFile:
 
 def _read_zipped_vector(archive: zipfile.ZipFile, *, prefer: tuple[str, ...],
                         label: str) -> gpd.GeoDataFrame:
-    """Read the first vector member with a preferred suffix; shapefiles without ``.cpg`` are CP932."""
+    """Read the first member with a preferred suffix (a shapefile without ``.cpg`` as CP932)."""
     names = archive.namelist()
     for suffix in prefer:
         members = sorted(n for n in names if n.lower().endswith(suffix))
@@ -423,7 +423,8 @@ def parse_sources(only: str | Iterable[str] | None) -> tuple[str, ...]:
     names = [s.strip() for s in (only.split(",") if isinstance(only, str) else only) if s.strip()]
     unknown = [n for n in names if n not in SOURCES]
     if unknown or not names:
-        msg = f"unknown source(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(SOURCES)}"
+        msg = (f"unknown source(s) {', '.join(unknown) or '(none)'}; "
+               f"choose from {', '.join(SOURCES)}")
         raise FetchError(msg)
     return tuple(s for s in SOURCES if s in names)
 
@@ -508,7 +509,8 @@ def _fetch_osm_stores(target: Path, *, place: str, **_) -> list[dict[str, str]]:
 def _fetch_osm_roads(target: Path, *, place: str, **_) -> list[dict[str, str]]:
     graph = _osmnx("the drive network", lambda: _osm_graph(place, "drive"))
     atomic_write(target, lambda tmp: _save_graphml(graph, tmp))
-    return [{"url": f"osmnx graph_from_place({place!r}, network_type='drive') via Overpass API"}]
+    call = f"osmnx graph_from_place({place!r}, network_type='drive')"
+    return [{"url": f"{call} via Overpass API"}]
 
 
 def _fetch_n03(target: Path, *, session, timeout, n03_url: str, **_) -> list[dict[str, str]]:
