@@ -51,6 +51,26 @@ CHANGE_BINS_KM = (0.0, 0.1, 0.5, 1.0, 2.0, 3.0, 5.0)
 PAGE_SIZE_IN = (40 / 3, 7.5)
 """16:9 widescreen slide, 13.33 x 7.5 inches (2000 x 1125 px at 150 dpi)."""
 FORMATS = ("png", "pdf")
+LANGUAGES = ("ja", "en")
+LABELS: dict[str, tuple[str, str]] = {
+    "farther": ("窓口が遠くなる人", "People whose counter gets farther"),
+    "beyond": ("{km} km より遠い人", "People beyond {km} km"),
+    "mean": ("平均距離", "Mean distance"),
+    "people": ("人", "people"),
+    "before": ("廃止前", "Before"),
+    "after": ("廃止後", "After"),
+    "change": ("距離の増加", "Increase in distance"),
+    "distance_bar": ("最寄りの窓口までの道路距離 (km)", "Road distance to the nearest counter (km)"),
+    "change_bar": ("最寄りの窓口までの距離の増加 (km)",
+                   "Increase in road distance to the nearest counter (km)"),
+    "ward_office": ("区役所", "Ward office"),
+    "branch": ("出張所など", "Branch office, corner"),
+    "downgraded": ("サービスコーナー化", "Downgraded to service corner"),
+    "closed": ("廃止", "Closed"),
+    "ward_boundary": ("区境", "Ward boundary"),
+    "unreachable": ("到達できる窓口なし", "No counter reachable"),
+}
+"""Page wording, Japanese and English (``lang``)."""
 
 _OPEN_COLOUR = "#1f3a93"
 _CLOSED_COLOUR = "#d62728"
@@ -121,7 +141,16 @@ def _cjk_font_files() -> list[Path]:
 
 # -- inputs --------------------------------------------------------------------------------
 
-def key_figures(summary: Mapping[str, object], *, threshold_km: float = 2.0) -> dict[str, str]:
+def _label(key: str, lang: str, **values) -> str:
+    if lang not in LANGUAGES:
+        msg = f"unknown language {lang!r}; choose ja or en"
+        raise ValueError(msg)
+    return LABELS[key][LANGUAGES.index(lang)].format(**values)
+
+
+def key_figures(
+    summary: Mapping[str, object], *, threshold_km: float = 2.0, lang: str = "ja",
+) -> dict[str, str]:
     """Format the three headline figures of a scenario from ``geo.scenarios.summary``.
 
     Parameters
@@ -131,6 +160,8 @@ def key_figures(summary: Mapping[str, object], *, threshold_km: float = 2.0) -> 
         ``before_km``, ``after_km``).
     threshold_km
         Distance of the "people beyond" figure; ``compare`` must have been run with it.
+    lang
+        ``ja`` or ``en`` labels.
 
     Returns
     -------
@@ -145,10 +176,12 @@ def key_figures(summary: Mapping[str, object], *, threshold_km: float = 2.0) -> 
         msg = (f"the summary has no beyond_{label}_before/after figures; run compare() with "
                f"{threshold_km * 1000:g} m among its thresholds")
         raise ValueError(msg)
+    people = _label("people", lang)
     return {
-        "窓口が遠くなる人": f"{_people(summary['people_farther'])} 人",
-        f"{threshold_km:g} km より遠い人": f"{_people(beyond_before)} → {_people(beyond_after)} 人",
-        "平均距離": f"{_km(summary['before_km'])} → {_km(summary['after_km'])} km",
+        _label("farther", lang): f"{_people(summary['people_farther'])} {people}",
+        _label("beyond", lang, km=f"{threshold_km:g}"):
+            f"{_people(beyond_before)} → {_people(beyond_after)} {people}",
+        _label("mean", lang): f"{_km(summary['before_km'])} → {_km(summary['after_km'])} km",
     }
 
 
@@ -314,21 +347,21 @@ def _draw_offices(ax, offices: gpd.GeoDataFrame, *, after: bool, font: dict) -> 
                       fontsize=10, color=_CLOSED_COLOUR, path_effects=halo, zorder=6)
 
 
-def _legend_handles(offices: gpd.GeoDataFrame, *, unreachable: bool) -> list:
+def _legend_handles(offices: gpd.GeoDataFrame, *, unreachable: bool, lang: str) -> list:
     def marker(symbol, label, face, edge, size=10):
         return Line2D([], [], linestyle="none", marker=symbol, markersize=size, label=label,
                       markerfacecolor=face, markeredgecolor=edge, markeredgewidth=1.5)
 
-    handles = [marker("s", "区役所", _OPEN_COLOUR, "white"),
-               marker("o", "出張所など", _OPEN_COLOUR, "white")]
+    handles = [marker("s", _label("ward_office", lang), _OPEN_COLOUR, "white"),
+               marker("o", _label("branch", lang), _OPEN_COLOUR, "white")]
     if "downgraded" in offices.columns and offices["downgraded"].astype(bool).any():
-        handles.append(marker("o", "サービスコーナー化", "white", _OPEN_COLOUR))
+        handles.append(marker("o", _label("downgraded", lang), "white", _OPEN_COLOUR))
     if (~offices["open"].astype(bool)).any():
-        handles.append(marker("X", "廃止", _CLOSED_COLOUR, "white", 11))
-    handles.append(Line2D([], [], color="#222222", linewidth=1.6, label="区境"))
+        handles.append(marker("X", _label("closed", lang), _CLOSED_COLOUR, "white", 11))
+    handles.append(Line2D([], [], color="#222222", linewidth=1.6, label=_label("ward_boundary", lang)))
     if unreachable:
         handles.append(Patch(facecolor=_UNREACHABLE_COLOUR, edgecolor="#555555", hatch="///",
-                             label="到達できる窓口なし"))
+                             label=_label("unreachable", lang)))
     return handles
 
 
@@ -345,7 +378,9 @@ def _draw_figures(fig: Figure, figures: Mapping[str, str], *, left: float, font:
     step = 0.6 / max(len(items), 3)
     for i, (label, value) in enumerate(items):
         top = 0.82 - i * step
-        fig.text(left, top, str(label), fontsize=14, color="#555555", va="top", **font)
+        heading = fig.text(left, top, str(label), fontsize=14, color="#555555", va="top",
+                           **font)
+        _fit_text(heading, renderer, width_px, smallest=9.0)
         shown = fig.text(left, top - 0.045, str(value), fontsize=30, weight="bold",
                          color="#111111", va="top", **font)
         _fit_text(shown, renderer, width_px)
@@ -357,7 +392,7 @@ def build_briefing_figure(
     zones: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame, *,
     title: str, figures: Mapping[str, str],
     sources: Sequence[str | BundleFile] = DEFAULT_SOURCES, subtitle: str | None = None,
-    layout: str = "side-by-side", font_family: str | None = None,
+    layout: str = "side-by-side", lang: str = "ja", font_family: str | None = None,
 ) -> Figure:
     """Draw the briefing page on a new ``Figure`` (not registered with pyplot).
 
@@ -385,6 +420,8 @@ def build_briefing_figure(
     layout
         ``side-by-side`` (before and after maps on one colour scale) or ``change`` (one map
         of ``delta_km``).
+    lang
+        ``ja`` or ``en`` for the page's own wording (headings, legend, colour bar).
     font_family
         Font for all text; default: ``find_cjk_font()``.
 
@@ -403,6 +440,7 @@ def build_briefing_figure(
     if layout not in ("side-by-side", "change"):
         msg = f"unknown layout {layout!r}; choose side-by-side or change"
         raise ValueError(msg)
+    _label("before", lang)  # validates lang before any drawing
     columns = ["before_km", "after_km"] if layout == "side-by-side" else ["delta_km"]
     zones = _metric(zones, "zones", columns)
     wards = _metric(wards, "wards", [])
@@ -423,14 +461,15 @@ def build_briefing_figure(
     extent = (xmin - pad, ymin - pad, xmax + pad, ymax + pad)
     if layout == "side-by-side":
         cmap, norm = _scale(DISTANCE_BINS_KM, "YlOrRd")
-        panels = [("廃止前", zones["before_km"], False), ("廃止後", zones["after_km"], True)]
+        panels = [(_label("before", lang), zones["before_km"], False),
+                  (_label("after", lang), zones["after_km"], True)]
         boxes = [[0.01, 0.2, 0.345, 0.6], [0.36, 0.2, 0.345, 0.6]]
-        bar_label = "最寄りの窓口までの道路距離 (km)"
+        bar_label = _label("distance_bar", lang)
     else:
         cmap, norm = _scale(CHANGE_BINS_KM, "Purples")
-        panels = [("距離の増加", zones["delta_km"], True)]
+        panels = [(_label("change", lang), zones["delta_km"], True)]
         boxes = [[0.01, 0.2, 0.695, 0.6]]
-        bar_label = "最寄りの窓口までの距離の増加 (km)"
+        bar_label = _label("change_bar", lang)
     unreachable = False
     for (heading, values, after), box in zip(panels, boxes, strict=True):
         ax = fig.add_axes(box)
@@ -445,8 +484,8 @@ def build_briefing_figure(
                        extend="max", ticks=list(norm.boundaries))
     bar.set_label(bar_label, fontsize=12, **font)
     bar.ax.set_xticklabels([f"{b:g}" for b in norm.boundaries], fontsize=11, **font)
-    fig.legend(handles=_legend_handles(offices, unreachable=unreachable), loc="lower left",
-               bbox_to_anchor=(0.72, 0.06), ncols=2, frameon=False,
+    fig.legend(handles=_legend_handles(offices, unreachable=unreachable, lang=lang), loc="lower left",
+               bbox_to_anchor=(0.72, 0.06), ncols=2 if lang == "ja" else 1, frameon=False,
                prop={"family": font["fontfamily"], "size": 11})
     _draw_figures(fig, figures, left=0.72, font=font)
     fig.text(0.02, 0.018, attribution_text(sources), fontsize=9,
@@ -464,7 +503,7 @@ def render_briefing(
     ----------
     zones, wards, offices, title, figures
         See ``build_briefing_figure``; further keyword ``options`` (``sources``,
-        ``subtitle``, ``layout``, ``font_family``) are passed on to it.
+        ``subtitle``, ``layout``, ``lang``, ``font_family``) are passed on to it.
     format
         ``png`` (raster, ``dpi`` dots per inch: 2000 x 1125 px at 150) or ``pdf`` (one
         vector page with the CJK font embedded as a subset).

@@ -123,6 +123,19 @@ def test_key_figures_from_a_summary():
         briefing.key_figures(summary, threshold_km=3)
 
 
+def test_english_wording(zones, wards, offices):
+    summary = {"people_farther": 5.0, "beyond_2km_before": 1.0, "beyond_2km_after": 2.0,
+               "before_km": 1.0, "after_km": 2.0}
+    figures = briefing.key_figures(summary, lang="en")
+    assert figures == {"People whose counter gets farther": "5 people",
+                       "People beyond 2 km": "1 → 2 people", "Mean distance": "1.00 → 2.00 km"}
+    fig = briefing.build_briefing_figure(zones, wards, offices, title="Oe closed",
+                                         figures=figures, lang="en")
+    assert {"Before", "After", "Closed", "No counter reachable"} <= set(_texts(fig))
+    with pytest.raises(ValueError, match="unknown language"):
+        briefing.key_figures(summary, lang="fr")
+
+
 def test_mark_offices_flags_closed_and_downgraded():
     register = gpd.GeoDataFrame(
         {"office_id": ["a", "b", "c", "d"], "counter_fy2015": [True, True, True, False],
