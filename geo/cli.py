@@ -104,20 +104,6 @@ def _cmd_scenario(args: argparse.Namespace) -> pd.DataFrame:
     return pd.concat([table, pd.DataFrame([city_row])], ignore_index=True)
 
 
-def _fetch_sources(text: str) -> tuple[str, ...]:
-    try:
-        return fetch_module.parse_sources(text)
-    except MadoguchiError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _cmd_fetch(args: argparse.Namespace) -> pd.DataFrame:
-    """Download the open sources into ``--data``; one row per source (fetched or cached)."""
-    results = fetch_module.fetch(args.data, only=args.only, force=args.force)
-    return pd.DataFrame([{"source": r.source, "path": str(r.path), "status": r.status,
-                          "sha256": r.sha256} for r in results])
-
-
 def _share(text: str) -> float:
     try:
         value = float(text)
@@ -144,6 +130,20 @@ def _cmd_load_shift(args: argparse.Namespace) -> pd.DataFrame:
     if args.summary_out:
         write_csv(demand.summary_rows(summary), args.summary_out)
     return shift.export_table()
+
+
+def _fetch_sources(text: str) -> tuple[str, ...]:
+    try:
+        return fetch_module.parse_sources(text)
+    except MadoguchiError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _cmd_fetch(args: argparse.Namespace) -> pd.DataFrame:
+    """Download the open sources into ``--data``; one row per source (fetched or cached)."""
+    results = fetch_module.fetch(args.data, only=args.only, force=args.force)
+    return pd.DataFrame([{"source": r.source, "path": str(r.path), "status": r.status,
+                          "sha256": r.sha256} for r in results])
 
 
 def _cmd_bench(args: argparse.Namespace) -> pd.DataFrame:
@@ -197,13 +197,6 @@ def build_parser() -> argparse.ArgumentParser:
     scenario.add_argument("--measure", choices=scenarios.MEASURES, default="counter")
     scenario.set_defaults(handler=_cmd_scenario)
 
-    dist = commands.add_parser("districts", help="school districts: population, stores, quality")
-    dist.set_defaults(handler=_cmd_districts)
-
-    blank = commands.add_parser("blank-districts",
-                                help="school districts without a convenience store (--stores)")
-    blank.set_defaults(handler=_cmd_blank_districts)
-
     load = commands.add_parser("load-shift",
                                help="annual transactions per counter before/after closures")
     load.add_argument("--close", type=_id_list, default=[], help="office ids, comma-separated")
@@ -220,6 +213,13 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--allow-poor-fit", action="store_true",
                       help="predict even when the fit fails its quality check")
     load.set_defaults(handler=_cmd_load_shift)
+
+    dist = commands.add_parser("districts", help="school districts: population, stores, quality")
+    dist.set_defaults(handler=_cmd_districts)
+
+    blank = commands.add_parser("blank-districts",
+                                help="school districts without a convenience store (--stores)")
+    blank.set_defaults(handler=_cmd_blank_districts)
 
     bench = commands.add_parser("bench", help="time graph build, precompute and re-evaluation")
     bench.add_argument("--scenarios", type=int, default=50)

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from .errors import DataMissingError, LayerError, MadoguchiError
+from .errors import DataMissingError, LayerError, PoorFitError
 from .scenarios import FULL_COUNTER_KINDS, AccessModel, Scenario, open_mask
 from .settings import PROJECT_DATA_DIR
 
@@ -59,10 +59,6 @@ FY2011_KINDS: dict[str, str] = {
 """Kinds in FY2011, before the wards existed: the later 西 / 南 / 北 ward-office sites were
 branch counters (南 and 北 in the former 富合 and 植木 town halls). City Hall (中央) kept the
 ward-office class."""
-
-
-class PoorFitError(MadoguchiError):
-    """The demand model fits the observed counts too poorly to predict from."""
 
 
 def _count_problems(counts: pd.DataFrame) -> list[str]:

@@ -33,3 +33,7 @@ class UnreachableError(MadoguchiError):
 
 class FetchError(MadoguchiError):
     """Downloading or unpacking an open-data source failed."""
+
+
+class PoorFitError(MadoguchiError):
+    """The demand model fits the observed counts too poorly to predict from."""

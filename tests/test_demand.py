@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo import demand
-from geo.errors import DataMissingError, LayerError, UnknownOfficeError
+from geo.errors import DataMissingError, LayerError, PoorFitError, UnknownOfficeError
 from geo.scenarios import AccessModel, Scenario
 
 # Synthetic city: a 12 x 12 km grid of origins (1 km apart), offices at known points;
@@ -93,7 +93,7 @@ def test_fit_flags_counts_the_model_cannot_explain():
     fit = demand.fit_demand(model, counts)
     assert not fit.ok
     assert "R2" in fit.summary()["problems"]
-    with pytest.raises(demand.PoorFitError, match="too poor"):
+    with pytest.raises(PoorFitError, match="too poor"):
         demand.load_shift(fit, model, Scenario(base="fy2015", closed={"p0"}))
     shift = demand.load_shift(fit, model, Scenario(base="fy2015", closed={"p0"}),
                               allow_poor_fit=True)
