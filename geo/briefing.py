@@ -24,8 +24,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import shapely
-from matplotlib import font_manager
-from matplotlib import patheffects
+from matplotlib import font_manager, patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.collections import PathCollection
@@ -37,7 +36,7 @@ from matplotlib.path import Path as MplPath
 
 from .errors import CRSError, LayerError, MadoguchiError
 from .io import attribution_text
-from .layers import BundleFile, METRIC_CRS
+from .layers import METRIC_CRS, BundleFile
 
 logger = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from . import demand, districts, layers, reorganisation, scenarios
 from . import engine as engine_module
 from . import fetch as fetch_module
-from . import demand, districts, layers, reorganisation, scenarios
 from .errors import MadoguchiError, UnknownOfficeError
 from .io import write_csv
 

@@ -14,12 +14,17 @@ import pandas as pd
 import shapely
 
 from . import distance, layers
-from .graph import RoadGraph, build_graph_from_lines, graph_from_osm_xml
+from .graph import (
+    RoadGraph,
+    build_graph_from_lines,
+    graph_from_graphml,
+    graph_from_osm_xml,
+)
 from .scenarios import AccessModel
 
 logger = logging.getLogger(__name__)
 
-NETWORKS = ("mlit", "osm-chuo-drive", "osm-chuo-walk")
+NETWORKS = ("mlit", "osm-city-drive", "osm-chuo-drive", "osm-chuo-walk")
 
 
 @dataclass(frozen=True)
@@ -143,11 +148,14 @@ def build_graph(data: str | os.PathLike[str] | None = None, *, network: str = "m
     Parameters
     ----------
     network
-        ``mlit`` (city-wide MLIT lines, the default), ``osm-chuo-drive`` or
-        ``osm-chuo-walk`` (OSM extracts of 中央区 only, through osmnx).
+        ``mlit`` (city-wide MLIT lines, the default), ``osm-city-drive`` (the
+        city-wide OSM drive network saved by ``python -m geo fetch``), ``osm-chuo-drive``
+        or ``osm-chuo-walk`` (the bundle's OSM extracts of 中央区 only, through osmnx).
     """
     if network == "mlit":
         return build_graph_from_lines(layers.load_roads(data), source="MLIT 通れる道マップ")
+    if network == "osm-city-drive":
+        return graph_from_graphml(layers.bundle_path("osm_drive_city", data))
     if network == "osm-chuo-drive":
         return graph_from_osm_xml(layers.bundle_path("osm_drive_chuo", data), network_type="drive")
     if network == "osm-chuo-walk":

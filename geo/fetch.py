@@ -11,8 +11,8 @@ Sources (``SOURCES``):
 ``osm-stores``
     OSM ``shop=convenience`` through osmnx ``features_from_place`` -> ``stores_osm``.
 ``osm-roads``
-    OSM drive network through osmnx ``graph_from_place`` -> GraphML at ``OSM_ROADS_RELPATH``
-    (read it with ``geo.graph.graph_from_networkx(osmnx.load_graphml(path), ...)``).
+    OSM drive network through osmnx ``graph_from_place`` -> GraphML ``osm_drive_city``
+    (the engine's ``network="osm-city-drive"``).
 ``n03``
     国土数値情報 行政区域 N03 (2020-01-01) for Kumamoto Prefecture -> ``wards``.
 ``estat``
@@ -71,7 +71,6 @@ ESTAT_TABLE_URL = (
 )
 """e-Stat 統計GIS: 2015 small-area table T000848 (男女別人口総数及び世帯総数), Kumamoto Prefecture."""
 ESTAT_TABLE_ID = "T000848"
-OSM_ROADS_RELPATH = "roads/osm_kumamoto-city_drive.graphml"
 MANIFEST_NAME = "fetch_manifest.json"
 TIMEOUT_S = 300.0
 """Seconds to wait for a server (connect and each read); the e-Stat zips are tens of MB."""
@@ -495,8 +494,9 @@ def fetch(
 
 
 def _relpath(source: str) -> str:
-    key = {"osm-stores": "stores_osm", "n03": "wards", "estat": "small_areas"}.get(source)
-    return BUNDLE_FILES[key].relpath if key else OSM_ROADS_RELPATH
+    key = {"osm-stores": "stores_osm", "osm-roads": "osm_drive_city", "n03": "wards",
+           "estat": "small_areas"}[source]
+    return BUNDLE_FILES[key].relpath
 
 
 def _fetch_osm_stores(target: Path, *, place: str, **_) -> list[dict[str, str]]:

@@ -14,7 +14,6 @@ import numpy as np
 import shapely
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
 from .errors import FetchError, LayerError
 from .layers import METRIC_CRS
@@ -321,6 +320,19 @@ def graph_from_osm_xml(path: str | os.PathLike[str], *, network_type: str = "dri
         graph = ox.graph_from_xml(path, simplify=True, retain_all=False)
     except Exception as e:
         msg = f"{path}: cannot be read as OSM XML ({e})"
+        raise LayerError(msg) from e
+    return graph_from_networkx(graph, source=f"OSM {network_type} ({path.name})")
+
+
+def graph_from_graphml(path: str | os.PathLike[str], *, network_type: str = "drive") -> RoadGraph:
+    """Build a graph from a GraphML file saved by osmnx (e.g. by ``python -m geo fetch``)."""
+    import osmnx as ox
+
+    path = Path(path)
+    try:
+        graph = ox.load_graphml(path)
+    except Exception as e:
+        msg = f"{path}: cannot be read as an osmnx GraphML file ({e})"
         raise LayerError(msg) from e
     return graph_from_networkx(graph, source=f"OSM {network_type} ({path.name})")
 

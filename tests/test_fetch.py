@@ -15,9 +15,10 @@ import requests
 
 from geo import fetch as fetch_module
 from geo import layers
+from geo.engine import build_graph
 from geo.errors import FetchError
 from geo.fetch import FetchResult, fetch, read_manifest
-from geo.graph import graph_from_networkx, graph_from_osm_xml
+from geo.graph import graph_from_osm_xml
 
 FIXTURES = Path(__file__).parent / "fixtures"
 N03_URL = "https://example.invalid/N03-20200101_43_GML.zip"
@@ -115,8 +116,7 @@ def test_fetch_all_writes_files_that_geo_layers_loads(tmp_path, osm):
     assert stores.loc["osm:2001", "brand"] == "ファミリーマート"  # no brand tag: the name
     assert (stores.geometry.geom_type == "Point").all()
 
-    graphml = tmp_path / fetch_module.OSM_ROADS_RELPATH
-    reloaded = graph_from_networkx(ox.load_graphml(graphml), source="graphml")
+    reloaded = build_graph(tmp_path, network="osm-city-drive")
     direct = graph_from_osm_xml(FIXTURES / "tiny_drive.osm")
     np.testing.assert_allclose(reloaded.xy, direct.xy)
     np.testing.assert_allclose(reloaded.edge_length, direct.edge_length)
