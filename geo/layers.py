@@ -205,6 +205,25 @@ def _check_inside(points: gpd.GeoSeries, city: shapely.Geometry, label: str) -> 
             for i in np.flatnonzero(outside)]
 
 
+def _read_point_layer(
+    key: str, data, required: list[str], *, label: str, unique: str | None = None
+) -> gpd.GeoDataFrame:
+    """Read a bundle point layer, check columns, geometry, ids and extent; return EPSG:6670."""
+    path = bundle_path(key, data)
+    frame = _read_vector(path)
+    problems = _check_columns(frame, required)
+    problems += _check_geometry(frame, ("Point",))
+    if unique:
+        problems += _check_unique(frame, unique)
+    if problems:
+        raise _problems_error(path, problems)
+    frame = _to_metric(frame, path)
+    problems = _check_inside(frame.geometry, city_polygon(data), label)
+    if problems:
+        raise _problems_error(path, problems)
+    return frame
+
+
 def city_polygon(data: str | os.PathLike[str] | None = None) -> shapely.Geometry:
     """Return the city's land area (union of the N03 ward polygons), EPSG:6670."""
     return shapely.union_all(load_wards(data).geometry.to_numpy())
@@ -282,16 +301,8 @@ def load_schools(
         ``school_id``, ``name`` (e.g. 一新小学校), ``ward``, ``ward_code``, ``status``,
         ``geometry`` (Point, EPSG:6670).
     """
-    path = bundle_path("schools", data)
-    frame = _read_vector(path)
-    problems = _check_columns(frame, ["portal_shelter_id", "name", "ward", "status_guess"])
-    problems += _check_geometry(frame, ("Point",))
-    if problems:
-        raise _problems_error(path, problems)
-    frame = _to_metric(frame, path)
-    problems = _check_inside(frame.geometry, city_polygon(data), "school")
-    if problems:
-        raise _problems_error(path, problems)
+    frame = _read_point_layer("schools", data, ["portal_shelter_id", "name", "ward", "status_guess"],
+                              label="school")
     frame = frame.rename(columns={"portal_shelter_id": "school_id", "status_guess": "status"})
     if current_only:
         frame = frame[frame["status"] == "current"]
@@ -406,19 +417,10 @@ _STORE_COLUMNS = {
 
 
 def _load_store_source(source: str, data) -> gpd.GeoDataFrame:
-    path = bundle_path(f"stores_{source}", data)
-    frame = _read_vector(path)
     spec = _STORE_COLUMNS[source]
-    problems = _check_columns(frame, [c for c in spec.values() if c])
-    problems += _check_geometry(frame, ("Point",))
-    if source != "overture":  # Overture repeats ids on duplicate points: merged below instead
-        problems += _check_unique(frame, spec["id"])
-    if problems:
-        raise _problems_error(path, problems)
-    frame = _to_metric(frame, path)
-    problems = _check_inside(frame.geometry, city_polygon(data), "store")
-    if problems:
-        raise _problems_error(path, problems)
+    # Overture repeats ids on duplicate points: they are merged by dedupe_stores instead
+    frame = _read_point_layer(f"stores_{source}", data, [c for c in spec.values() if c],
+                              label="store", unique=None if source == "overture" else spec["id"])
     brand = frame[spec["brand"]] if spec["brand"] else pd.Series("ローソン", index=frame.index)
     ids = source + ":" + frame[spec["id"]].astype(str)
     repeat = ids.groupby(ids).cumcount()
