@@ -1,0 +1,82 @@
+"""madoguchi dashboard: entry point, shared sidebar, session-state defaults and page routing.
+
+Run with ``streamlit run dashboard/app.py`` (MADOGUCHI_DATA pointing at the data bundle).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+try:
+    import dashboard  # noqa: F401  (installed with the project)
+except ImportError:  # running from a source tree that is not installed
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from dashboard import cache, state
+from dashboard.i18n import LANGUAGES, t
+from geo.errors import DataMissingError
+
+VIEWS = Path(__file__).resolve().parent / "views"
+
+# No page_icon: a Material icon favicon would be fetched from fonts.gstatic.com (offline!).
+st.set_page_config(page_title="窓口カバー状況 / madoguchi", layout="wide")
+state.init_defaults()
+
+with st.sidebar:
+    st.radio(t("language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang",
+             horizontal=True)
+
+try:
+    with st.spinner(t("loading_engine")):
+        engine = cache.engine(cache.data_dir(), st.session_state["store_source"])
+except DataMissingError as error:
+    st.session_state["data_error"] = str(error)
+    page = st.navigation([st.Page(VIEWS / "missing.py", title=t("page_missing"),
+                                  url_path="missing")])
+    page.run()
+    st.stop()
+
+st.session_state.pop("data_error", None)
+zone_layers = cache.zone_layers(cache.data_dir())
+if st.session_state["zone_layer"] not in zone_layers:
+    st.session_state["zone_layer"] = zone_layers[0]
+
+offices = engine.offices
+base_column = "counter_fy2015" if st.session_state["base"] == "fy2015" else "counter_now"
+open_ids = offices.loc[offices[base_column], "office_id"].tolist()
+downgradable = offices.loc[offices[base_column] & (offices["kind"] != "service_corner"),
+                           "office_id"].tolist()
+state.apply_pending_toggle(open_ids)
+st.session_state["closed"] = [o for o in st.session_state["closed"] if o in open_ids]
+st.session_state["downgraded"] = [o for o in st.session_state["downgraded"]
+                                  if o in downgradable and o not in st.session_state["closed"]]
+name_column = "name_en" if st.session_state["lang"] == "en" else "name_ja"
+names = dict(zip(offices["office_id"], offices[name_column]))
+
+with st.sidebar:
+    st.subheader(t("sidebar_scenario"))
+    st.selectbox(t("preset"), state.PRESETS, format_func=lambda p: t(f"preset_{p}"),
+                 key="preset", on_change=state.apply_preset)
+    st.multiselect(t("closed"), open_ids, format_func=names.get, key="closed")
+    st.multiselect(t("downgraded"),
+                   [o for o in downgradable if o not in st.session_state["closed"]],
+                   format_func=names.get, key="downgraded")
+    st.radio(t("measure"), state.MEASURES, format_func=lambda m: t(f"measure_{m}"),
+             key="measure")
+    st.selectbox(t("zone_layer"), zone_layers, format_func=lambda z: t(f"zone_{z}"),
+                 key="zone_layer")
+    if "district" not in zone_layers:
+        st.caption(t("districts_pending"))
+    st.selectbox(t("store_source"), state.STORE_SOURCES,
+                 format_func=lambda s: t(f"store_{s}"), key="store_source")
+
+page = st.navigation([
+    st.Page(VIEWS / "map.py", title=t("page_map"), url_path="map", default=True),
+    st.Page(VIEWS / "briefing.py", title=t("page_briefing"), url_path="briefing"),
+    st.Page(VIEWS / "tables.py", title=t("page_tables"), url_path="tables"),
+    st.Page(VIEWS / "sources.py", title=t("page_sources"), url_path="sources"),
+])
+page.run()

@@ -1,0 +1,127 @@
+"""Pieces shared by several pages: metric cards, the unreachable warning, tables, legends."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from geo import scenarios
+
+from . import cache, mapview
+from .i18n import t
+from .state import Choice
+
+
+def office_name(offices: pd.DataFrame):
+    """Return a function office_id -> display name in the current language."""
+    column = "name_en" if st.session_state.get("lang") == "en" else "name_ja"
+    names = dict(zip(offices["office_id"], offices[column]))
+    return lambda office_id: names.get(office_id, office_id)
+
+
+def summary_for(choice: Choice) -> dict:
+    """City-wide figures of the chosen scenario."""
+    return cache.city_summary(choice.data, choice.store_source, choice.base, choice.closed,
+                              choice.downgraded, choice.measure)
+
+
+def zone_table(choice: Choice) -> pd.DataFrame:
+    """Per-zone comparison of the chosen scenario on the chosen zone layer."""
+    return cache.comparison(choice.data, choice.store_source, choice.zone_layer, choice.base,
+                            choice.closed, choice.downgraded, choice.measure)
+
+
+def _people(value: float) -> str:
+    return "—" if not math.isfinite(value) else f"{value:,.0f} {t('people')}"
+
+
+def _km(value: float) -> str:
+    return "—" if not math.isfinite(value) else f"{value:.2f} km"
+
+
+def metric_cards(summary: dict, *, large: bool = False) -> None:
+    """People farther; mean distance; people beyond 2 km and 5 km (after, with before)."""
+    columns = st.columns(4 if not large else 3)
+    farther = float(summary["people_farther"])
+    columns[0].metric(t("metric_farther"), _people(farther), border=True)
+    after_km, before_km = float(summary["after_km"]), float(summary["before_km"])
+    delta = after_km - before_km if math.isfinite(after_km) and math.isfinite(before_km) else None
+    delta = None if delta is not None and abs(delta) < 0.005 else delta
+    columns[1].metric(t("metric_mean"), _km(after_km),
+                      delta=None if delta is None else f"{delta:+.2f} km",
+                      delta_color="inverse", border=True,
+                      help=t("metric_before", value=_km(before_km)))
+    for column, km in zip(columns[2:], (2, 5) if not large else (2,)):
+        after = float(summary[f"beyond_{km}km_after"])
+        before = float(summary[f"beyond_{km}km_before"])
+        column.metric(t("metric_beyond", km=km), _people(after),
+                      delta=f"{after - before:+,.0f}" if abs(after - before) >= 0.5 else None,
+                      delta_color="inverse", border=True,
+                      help=t("metric_before", value=_people(before)))
+
+
+def unreachable_notice(choice: Choice, summary: dict, table: pd.DataFrame) -> bool:
+    """Say plainly when some or all residents have no counter to reach. True if so."""
+    if summary.get("status") != scenarios.NO_FACILITY:
+        return False
+    eng = cache.engine(*choice.engine_key)
+    scenario = scenarios.Scenario(base=choice.base, closed=choice.closed,
+                                  downgraded=choice.downgraded)
+    if not scenarios.open_mask(eng.model, scenario, measure=choice.measure).any() and \
+            choice.measure == "counter":
+        st.error(t("no_counter"), icon="🚫")
+        return True
+    blocked = table[table["status"] == scenarios.NO_FACILITY]
+    if choice.measure == "certificate" and not scenarios.open_mask(
+            eng.model, scenario, measure="certificate").any():
+        st.error(t("no_counter"), icon="🚫")
+    st.warning(t("no_counter_some", n=len(blocked),
+                 people=f"{blocked['population'].sum():,.0f}"), icon="⚠️")
+    return True
+
+
+def readable_zone_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Zone comparison with translated column names, for display."""
+    shown = table[["zone_name", "ward", "population", "before_km", "after_km", "delta_km",
+                   "people_farther", "status"]].copy()
+    shown["status"] = shown["status"].map(
+        lambda s: t("legend_unreachable") if s == scenarios.NO_FACILITY else "")
+    return shown.rename(columns={
+        "zone_name": t("col_zone"), "ward": t("col_ward"), "population": t("col_population"),
+        "before_km": t("col_before_km"), "after_km": t("col_after_km"),
+        "delta_km": t("col_delta_km"), "people_farther": t("col_people_farther"),
+        "status": t("col_status")})
+
+
+def most_affected(table: pd.DataFrame, *, rows: int = 10) -> None:
+    """Table of the zones with the most people whose counter got farther."""
+    st.subheader(t("affected_heading"))
+    affected = table[(table["people_farther"] > 0) | (table["status"] == scenarios.NO_FACILITY)]
+    if affected.empty:
+        st.info(t("nothing_changes"))
+        return
+    top = affected.sort_values(["people_farther", "delta_km"], ascending=False).head(rows)
+    st.dataframe(readable_zone_table(top), hide_index=True, width="stretch",
+                 column_config={t("col_population"): st.column_config.NumberColumn(format="%d"),
+                                t("col_people_farther"): st.column_config.NumberColumn(format="%d"),
+                                t("col_before_km"): st.column_config.NumberColumn(format="%.2f"),
+                                t("col_after_km"): st.column_config.NumberColumn(format="%.2f"),
+                                t("col_delta_km"): st.column_config.NumberColumn(format="%+.2f")})
+
+
+def legends(colour_by: str, threshold_km: int, table: pd.DataFrame) -> None:
+    """Zone colour legend and office symbol legend, side by side."""
+    _, scale = mapview.zone_values(table, colour_by, threshold_km)
+    title = t(f"colour_{colour_by}") + (f"（{threshold_km} km）" if colour_by == "beyond" else "")
+    st.html(mapview.legend_html(mapview.legend_rows(scale), title))
+    st.html(mapview.office_legend_html(lambda kind: t(f"kind_{kind}")))
+
+
+def sources_line(keys: list[str]) -> str:
+    """One line of attribution texts for the layers a view uses."""
+    io = cache.optional_module("io", "attribution_text")
+    if io is None:
+        return t("attribution_short")
+    return t("sources_line") + io.attribution_text(keys)

@@ -1,0 +1,298 @@
+"""Folium layers for the dashboard: styling and symbols only, from geo/ results.
+
+The base map (ward boundaries and labels, clustered stores, an optional tile layer) stays
+the same across scenario changes, so streamlit-folium keeps the Leaflet map alive; the
+scenario layers (coloured zones, blank districts, offices) are passed as feature groups
+and swapped in place.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import re
+from dataclasses import dataclass
+
+import folium
+import folium.plugins
+import numpy as np
+import pandas as pd
+
+from . import vendor_assets
+from .i18n import t
+
+CITY_CENTRE = [32.80, 130.69]
+UNREACHABLE = "#2b2b2b"
+NO_PEOPLE = "#ffffff"
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A binned colour scale: ``len(colours) == len(edges) + 1``."""
+
+    edges: tuple[float, ...]
+    colours: tuple[str, ...]
+    unit: str
+    zero_colour: str | None = None
+    """Colour for exactly zero (no change / nobody beyond), shown as its own class."""
+
+    def colour(self, value: float) -> str:
+        if value is None or not math.isfinite(value):
+            return UNREACHABLE
+        if self.zero_colour is not None and abs(value) < 1e-9:
+            return self.zero_colour
+        return self.colours[int(np.searchsorted(self.edges, value, side="left"))]
+
+    def classes(self) -> list[tuple[str, str]]:
+        """Legend rows: (colour, label)."""
+        rows = []
+        if self.zero_colour is not None:
+            rows.append((self.zero_colour, f"0 {self.unit}"))
+        lower = [0.0, *self.edges]
+        upper = [*self.edges, None]
+        for colour, lo, hi in zip(self.colours, lower, upper):
+            label = f"{_fmt(lo)}–{_fmt(hi)} {self.unit}" if hi is not None else f"> {_fmt(lo)} {self.unit}"
+            rows.append((colour, label))
+        return rows
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}" if value < 1 or value == int(value) else f"{value:.1f}"
+
+
+DISTANCE_SCALE = Scale((1, 2, 3, 5, 8), ("#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4",
+                                        "#2c7fb8", "#253494"), "km")
+CHANGE_SCALE = Scale((0.5, 1, 2, 5), ("#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"),
+                     "km", zero_colour="#eeeeee")
+SHARE_SCALE = Scale((10, 25, 50, 75), ("#dadaeb", "#bcbddc", "#9e9ac8", "#756bb1", "#54278f"),
+                    "%", zero_colour="#f2f0f7")
+
+
+def zone_values(table: pd.DataFrame, colour_by: str, threshold_km: int) -> tuple[pd.Series, Scale]:
+    """The value each zone is coloured by, and its scale."""
+    table = table.set_index(table["zone_id"].astype(str))
+    if colour_by == "before":
+        return table["before_km"], DISTANCE_SCALE
+    if colour_by == "after":
+        return table["after_km"], DISTANCE_SCALE
+    if colour_by == "change":
+        return table["delta_km"].clip(lower=0), CHANGE_SCALE
+    column = f"beyond_{threshold_km:g}km_after"
+    share = 100.0 * table[column] / table["population"].where(table["population"] > 0)
+    return share, SHARE_SCALE
+
+
+def legend_rows(scale: Scale) -> list[tuple[str, str]]:
+    """Legend of the zone colours, with the unreachable class."""
+    return [*scale.classes(), (UNREACHABLE, t("legend_unreachable")),
+            (NO_PEOPLE, t("legend_no_people"))]
+
+
+def _number(value: float, digits: int = 2) -> str:
+    return "—" if value is None or not math.isfinite(value) else f"{value:,.{digits}f}"
+
+
+def zone_group(features: dict, table: pd.DataFrame, *, colour_by: str, threshold_km: int
+               ) -> folium.FeatureGroup:
+    """Zones coloured by the chosen measure, with an escaped tooltip."""
+    values, scale = zone_values(table, colour_by, threshold_km)
+    rows = table.set_index(table["zone_id"].astype(str))
+    shown = []
+    for feature in features["features"]:
+        zone_id = feature["properties"]["zone_id"]
+        if zone_id not in rows.index:
+            continue
+        row = rows.loc[zone_id]
+        people = float(row["population"])
+        colour = NO_PEOPLE if people <= 0 else scale.colour(float(values.loc[zone_id]))
+        after = float(row["after_km"])
+        if people > 0 and not math.isfinite(after):
+            colour = UNREACHABLE
+        shown.append({
+            "type": "Feature", "id": zone_id, "geometry": feature["geometry"],
+            "properties": {
+                "fill": colour,
+                "name": html.escape(f"{row['zone_name']}（{row['ward']}）"),
+                "population": f"{people:,.0f}",
+                "before": _number(float(row["before_km"])),
+                "after": _number(after) if math.isfinite(after) else t("legend_unreachable"),
+                "change": _number(float(row["delta_km"])),
+                "farther": f"{float(row['people_farther']):,.0f}",
+            },
+        })
+    group = folium.FeatureGroup(name=t("layer_zones"))
+    fields = ["name", "population", "before", "after", "change", "farther"]
+    aliases = [t(k) for k in ("tooltip_zone", "tooltip_people", "tooltip_before",
+                              "tooltip_after", "tooltip_change", "tooltip_farther")]
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": shown},
+        style_function=lambda f: {"fillColor": f["properties"]["fill"], "fillOpacity": 0.72,
+                                  "color": "#555555", "weight": 0.6},
+        highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=[html.escape(a) for a in aliases]),
+    ).add_to(group)
+    return group
+
+
+def blank_group(features: dict, blank_ids: frozenset[str]) -> folium.FeatureGroup:
+    """Districts without a convenience store: red dashed outline."""
+    group = folium.FeatureGroup(name=t("layer_blank"))
+    chosen = [f for f in features["features"] if f["properties"]["zone_id"] in blank_ids]
+    if chosen:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": chosen},
+            style_function=lambda f: {"fill": False, "color": "#d7191c", "weight": 3,
+                                      "dashArray": "6 4"},
+        ).add_to(group)
+    return group
+
+
+KIND_SHAPES = {
+    "ward_office": '<rect x="3" y="3" width="18" height="18" rx="2" {style}/>',
+    "general_branch": '<circle cx="12" cy="12" r="9" {style}/>',
+    "branch": '<polygon points="12,2 22,21 2,21" {style}/>',
+    "annex": '<polygon points="12,2 22,12 12,22 2,12" {style}/>',
+    "service_corner": '<polygon points="12,1.5 14.8,8.6 22.5,9.2 16.6,14.2 18.5,21.8 12,17.6 '
+                      '5.5,21.8 7.4,14.2 1.5,9.2 9.2,8.6" {style}/>',
+}
+KIND_COLOURS = {"ward_office": "#08306b", "general_branch": "#2171b5", "branch": "#6a51a3",
+                "annex": "#238b45", "service_corner": "#d94801"}
+CROSS = '<path d="M6 6 L18 18 M18 6 L6 18" stroke="#c00000" stroke-width="3"/>'
+
+
+def symbol_img(svg: str, size: int = 18) -> str:
+    """An <img> with the SVG as a data URI (survives HTML sanitising in st.html)."""
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f'<img src="data:image/svg+xml;base64,{data}" width="{size}" height="{size}" alt="">'
+
+
+def office_symbol(kind: str, state: str, *, size: int = 24) -> str:
+    """Inline SVG symbol for an office kind in a state (``open``, ``closed``, ``downgraded``)."""
+    colour = KIND_COLOURS.get(kind, "#444444")
+    if state == "closed":
+        style = f'fill="#ffffff" fill-opacity="0.85" stroke="{colour}" stroke-width="2"'
+    elif state == "downgraded":
+        style = f'fill="{colour}" stroke="#fd8d3c" stroke-width="3.5"'
+    else:
+        style = f'fill="{colour}" stroke="#ffffff" stroke-width="1.5"'
+    shape = KIND_SHAPES.get(kind, KIND_SHAPES["general_branch"]).format(style=style)
+    extra = CROSS if state == "closed" else ""
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
+            f'viewBox="0 0 24 24">{shape}{extra}</svg>')
+
+
+def office_group(offices: pd.DataFrame, *, base: str, closed: tuple[str, ...],
+                 downgraded: tuple[str, ...], name_column: str) -> folium.FeatureGroup:
+    """Office markers of the base set: symbol per kind, state per scenario.
+
+    The tooltip ends with ``[office_id]`` so a click can be mapped back to the office.
+    """
+    column = "counter_fy2015" if base == "fy2015" else "counter_now"
+    group = folium.FeatureGroup(name=t("layer_offices"))
+    for row in offices[offices[column]].itertuples():
+        state = ("closed" if row.office_id in closed
+                 else "downgraded" if row.office_id in downgraded else "open")
+        size = 30 if row.kind == "ward_office" else 24
+        name = html.escape(getattr(row, name_column))
+        kind = html.escape(t(f"kind_{row.kind}"))
+        tooltip = (f"{name}（{kind}・{html.escape(t(f'state_{state}'))}） "
+                   f"<span style='color:#888'>[{html.escape(row.office_id)}]</span>")
+        popup = (f"<b>{name}</b><br>{html.escape(t('popup_kind'))}: {kind}<br>"
+                 f"{html.escape(t('popup_ward'))}: {html.escape(row.ward)}<br>"
+                 f"{html.escape(t('popup_address'))}: {html.escape(row.address_ja)}<br>"
+                 f"{html.escape(t('popup_precision'))}: {html.escape(row.precision)}<br>"
+                 f"{html.escape(t('popup_state'))}: {html.escape(t(f'state_{state}'))}")
+        folium.Marker(
+            [row.lat, row.lon],
+            icon=folium.DivIcon(html=office_symbol(row.kind, state, size=size),
+                                icon_size=(size, size), icon_anchor=(size // 2, size // 2),
+                                class_name=f"office-marker office-{state} office-id-{_css_id(row.office_id)}"),
+            tooltip=folium.Tooltip(tooltip),
+            popup=folium.Popup(popup, max_width=320),
+            z_index_offset=1000 if row.kind == "ward_office" else 500,
+        ).add_to(group)
+    return group
+
+
+def _css_id(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", str(text))
+
+
+STORE_DOT = ('<div style="width:7px;height:7px;border-radius:50%;background:#31a354;'
+             'border:1px solid #fff"></div>')
+
+
+def base_map(wards: dict, stores: pd.DataFrame, *, show_tiles: bool,
+             ward_labels: pd.DataFrame) -> folium.Map:
+    """Map with no tiles by default: ward boundaries and labels, clustered stores."""
+    fmap = folium.Map(location=CITY_CENTRE, zoom_start=11, tiles=None,
+                      minZoom=9, maxZoom=18,  # Leaflet options: markercluster needs maxZoom
+                      control_scale=True, attribution_control=True)
+    if show_tiles:
+        folium.TileLayer("OpenStreetMap", name=t("layer_tiles"), overlay=True,
+                         show=True).add_to(fmap)
+    ward_layer = folium.FeatureGroup(name=t("layer_wards"))
+    folium.GeoJson(
+        wards, style_function=lambda f: {"fill": False, "color": "#222222", "weight": 2.2},
+        interactive=False,
+    ).add_to(ward_layer)
+    for row in ward_labels.itertuples():
+        folium.Marker(
+            [row.lat, row.lon], interactive=False,
+            icon=folium.DivIcon(
+                html=(f'<div style="font-weight:bold;font-size:14px;color:#111;'
+                      f'text-shadow:0 0 3px #fff,0 0 3px #fff;white-space:nowrap;'
+                      f'transform:translate(-50%,-50%)">{html.escape(row.ward)}</div>'),
+                icon_size=(0, 0), class_name="ward-label"),
+        ).add_to(ward_layer)
+    ward_layer.add_to(fmap)
+    store_layer = folium.FeatureGroup(name=t("layer_stores"), show=True)
+    cluster = folium.plugins.MarkerCluster(
+        options={"showCoverageOnHover": False, "maxClusterRadius": 40,
+                 "disableClusteringAtZoom": 16})
+    for row in stores.itertuples():
+        label = html.escape(" ".join(p for p in (row.brand, row.name) if p) or row.store_id)
+        folium.Marker([row.lat, row.lon], tooltip=label,
+                      icon=folium.DivIcon(html=STORE_DOT, icon_size=(7, 7),
+                                          icon_anchor=(4, 4), class_name="store-dot"),
+                      ).add_to(cluster)
+    cluster.add_to(store_layer)
+    store_layer.add_to(fmap)
+    vendor_assets.localise(fmap)
+    return fmap
+
+
+def localised(groups: list[folium.FeatureGroup]) -> list[folium.FeatureGroup]:
+    """Point the groups' JS/CSS at the vendored copies (no CDN requests)."""
+    for group in groups:
+        vendor_assets.localise(group)
+    return groups
+
+
+def legend_html(rows: list[tuple[str, str]], title: str) -> str:
+    """A compact HTML legend (labels escaped)."""
+    items = "".join(
+        f'<div style="display:flex;align-items:center;gap:6px;margin:2px 0">'
+        f'<span style="display:inline-block;width:18px;height:12px;background:{colour};'
+        f'border:1px solid #888"></span><span>{html.escape(label)}</span></div>'
+        for colour, label in rows)
+    return f'<div style="font-size:0.85rem"><b>{html.escape(title)}</b>{items}</div>'
+
+
+def office_legend_html(name_of_kind) -> str:
+    """Legend of office symbols (kinds, and the closed / downgraded states)."""
+    items = "".join(
+        f'<div style="display:flex;align-items:center;gap:6px;margin:2px 0">'
+        f'{symbol_img(office_symbol(kind, "open", size=18))}<span>{html.escape(name_of_kind(kind))}</span></div>'
+        for kind in KIND_SHAPES)
+    states = (f'<div style="display:flex;align-items:center;gap:6px;margin:2px 0">'
+              f'{symbol_img(office_symbol("general_branch", "closed", size=18))}'
+              f'{symbol_img(office_symbol("general_branch", "downgraded", size=18))}'
+              f'<span>{html.escape(t("legend_state"))}</span></div>')
+    store = (f'<div style="display:flex;align-items:center;gap:6px;margin:2px 0">{STORE_DOT}'
+             f'<span>{html.escape(t("layer_stores"))}</span></div>')
+    blank = (f'<div style="display:flex;align-items:center;gap:6px;margin:2px 0">'
+             f'<span style="display:inline-block;width:18px;height:0;border-top:3px dashed '
+             f'#d7191c"></span><span>{html.escape(t("legend_blank"))}</span></div>')
+    return f'<div style="font-size:0.85rem">{items}{states}{store}{blank}</div>'

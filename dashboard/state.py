@@ -1,0 +1,118 @@
+"""Session-state defaults, office-set presets and the scenario the sidebar describes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import streamlit as st
+
+from . import cache
+
+PRESETS = ("fy2015", "proposal2015", "now")
+PRESET_BASE = {"fy2015": "fy2015", "proposal2015": "fy2015", "now": "now"}
+MEASURES = ("counter", "certificate")
+STORE_SOURCES = ("union", "osm", "overture", "lawson2013")
+COLOUR_BY = ("after", "before", "change", "beyond")
+THRESHOLDS_KM = (2, 5)
+
+DEFAULTS = {
+    "lang": "ja",
+    "preset": "fy2015",
+    "base": "fy2015",
+    "closed": [],
+    "downgraded": [],
+    "measure": "counter",
+    "store_source": "union",
+    "zone_layer": None,  # districts when available, else small areas
+    "colour_by": "change",
+    "threshold_km": 2,
+    "click_action": "close",
+    "show_tiles": False,
+    "map_clicks_seen": 0,
+}
+
+OFFICE_ID_IN_TEXT = re.compile(r"\[([A-Za-z0-9_.\-]+)\]\s*$")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the sidebar currently describes (all hashable, ready for cache keys)."""
+
+    data: str
+    base: str
+    closed: tuple[str, ...]
+    downgraded: tuple[str, ...]
+    measure: str
+    store_source: str
+    zone_layer: str
+
+    @property
+    def engine_key(self) -> tuple[str, str]:
+        return self.data, self.store_source
+
+    @property
+    def scenario_key(self) -> tuple:
+        return self.base, self.closed, self.downgraded, self.measure
+
+
+def init_defaults() -> None:
+    """Put every default into session state once (widgets then own their keys)."""
+    for key, value in DEFAULTS.items():
+        st.session_state.setdefault(key, list(value) if isinstance(value, list) else value)
+
+
+def apply_preset() -> None:
+    """Widget callback: set the office set, closures and downgrades of the chosen preset."""
+    preset = st.session_state["preset"]
+    st.session_state["base"] = PRESET_BASE[preset]
+    st.session_state["downgraded"] = []
+    if preset == "proposal2015":
+        st.session_state["closed"] = list(cache.candidates(cache.data_dir(),
+                                                           st.session_state["store_source"]))
+    else:
+        st.session_state["closed"] = []
+
+
+def request_toggle(office_id: str, action: str) -> None:
+    """Queue a close / downgrade toggle from the map, applied before the sidebar is drawn.
+
+    (A widget's state cannot change after the widget has been drawn in the same run.)
+    """
+    st.session_state["pending_toggle"] = (office_id, action)
+
+
+def apply_pending_toggle(open_ids: list[str]) -> None:
+    """Apply a queued map toggle to the ``closed`` / ``downgraded`` widget state."""
+    pending = st.session_state.pop("pending_toggle", None)
+    if pending is None:
+        return
+    office_id, action = pending
+    if office_id not in open_ids:
+        return
+    key, other = ("closed", "downgraded") if action == "close" else ("downgraded", "closed")
+    chosen = list(st.session_state.get(key, []))
+    if office_id in chosen:
+        chosen.remove(office_id)
+    else:
+        chosen.append(office_id)
+        st.session_state[other] = [o for o in st.session_state.get(other, []) if o != office_id]
+    st.session_state[key] = chosen
+
+
+def office_id_from_text(text: str | None) -> str | None:
+    """Office id written as ``[id]`` at the end of a marker tooltip, if any."""
+    if not text:
+        return None
+    match = OFFICE_ID_IN_TEXT.search(text)
+    return match.group(1) if match else None
+
+
+def current() -> Choice:
+    """The scenario and display choices in session state."""
+    s = st.session_state
+    return Choice(
+        data=cache.data_dir(), base=s["base"],
+        closed=tuple(sorted(s["closed"])), downgraded=tuple(sorted(s["downgraded"])),
+        measure=s["measure"], store_source=s["store_source"], zone_layer=s["zone_layer"],
+    )

@@ -1,0 +1,122 @@
+"""Briefing view for a projector: title, before / after maps, three key figures, downloads."""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from dashboard import cache, components, mapview, state
+from dashboard.i18n import t
+from geo import scenarios
+
+SOURCES = ["wards", "small_areas", "attendance_zones", "offices", "roads"]
+
+
+def default_title(choice: state.Choice) -> str:
+    return t("briefing_title_default", preset=t(f"preset_{st.session_state['preset']}"),
+             closed=len(choice.closed), downgraded=len(choice.downgraded))
+
+
+def key_figures(summary: dict) -> dict[str, str]:
+    """The three headline figures, from geo.briefing when it is there."""
+    briefing = cache.optional_module("briefing", "key_figures")
+    if briefing is not None and st.session_state.get("lang") != "en":
+        return briefing.key_figures(summary, threshold_km=2.0)
+    people = "—" if summary["people_farther"] != summary["people_farther"] else \
+        f"{summary['people_farther']:,.0f}"
+    return {
+        t("metric_farther"): f"{people} {t('people')}",
+        t("metric_beyond", km=2): (f"{summary['beyond_2km_before']:,.0f} → "
+                                   f"{summary['beyond_2km_after']:,.0f} {t('people')}"),
+        t("metric_mean"): f"{summary['before_km']:.2f} → {summary['after_km']:.2f} km",
+    }
+
+
+def figure_cards(figures: dict[str, str]) -> None:
+    for column, (label, value) in zip(st.columns(len(figures)), figures.items()):
+        column.html(
+            f'<div style="border:1px solid #ccc;border-radius:8px;padding:12px 16px">'
+            f'<div style="font-size:1.1rem;color:#444">{html.escape(label)}</div>'
+            f'<div style="font-size:2.4rem;font-weight:700;line-height:1.2">'
+            f'{html.escape(value)}</div></div>')
+
+
+def side_map(choice: state.Choice, table, *, colour_by: str, after: bool, key: str) -> None:
+    zones = cache.zones(choice.data, choice.store_source, choice.zone_layer)
+    offices = cache.office_points(*choice.engine_key)
+    name_column = "name_en" if st.session_state["lang"] == "en" else "name_ja"
+    groups = [mapview.zone_group(zones.features, table, colour_by=colour_by, threshold_km=2),
+              mapview.office_group(offices, base=choice.base,
+                                   closed=choice.closed if after else (),
+                                   downgraded=choice.downgraded if after else (),
+                                   name_column=name_column)]
+    fmap = mapview.base_map(cache.ward_features(*choice.engine_key),
+                            cache.store_points(*choice.engine_key).iloc[0:0],
+                            show_tiles=False, ward_labels=cache.ward_labels(*choice.engine_key))
+    st_folium(fmap, key=key, height=520, use_container_width=True, returned_objects=[],
+              feature_group_to_add=mapview.localised(groups))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def render(choice: state.Choice, title: str, layout: str, fmt: str) -> bytes:
+    """PNG / PDF bytes from geo.briefing.render_briefing (cached per scenario and title)."""
+    briefing = cache.optional_module("briefing", "render_briefing", "mark_offices")
+    engine = cache.engine(*choice.engine_key)
+    scenario = scenarios.Scenario(base=choice.base, closed=choice.closed,
+                                  downgraded=choice.downgraded)
+    table = cache.comparison(choice.data, choice.store_source, choice.zone_layer, choice.base,
+                             choice.closed, choice.downgraded, choice.measure)
+    summary = cache.city_summary(choice.data, choice.store_source, choice.base, choice.closed,
+                                 choice.downgraded, choice.measure)
+    zones = cache.zone_results(choice.data, choice.store_source, choice.zone_layer, table)
+    return briefing.render_briefing(
+        zones, engine.wards, briefing.mark_offices(engine.offices, scenario), title=title,
+        figures=briefing.key_figures(summary, threshold_km=2.0), format=fmt, layout=layout,
+        sources=SOURCES, subtitle=f"{t(f'measure_{choice.measure}')} / {t(f'zone_{choice.zone_layer}')}")
+
+
+choice = state.current()
+summary = components.summary_for(choice)
+table = components.zone_table(choice)
+
+title = st.text_input(t("briefing_title"), value=default_title(choice), key="briefing_title")
+layout = st.radio("layout", ("side-by-side", "change"), horizontal=True, key="briefing_layout",
+                  label_visibility="collapsed",
+                  format_func=lambda v: f"{t('briefing_before')} / {t('briefing_after')}"
+                  if v == "side-by-side" else t("colour_change"))
+st.markdown(f"# {title}")
+components.unreachable_notice(choice, summary, table)
+figure_cards(key_figures(summary))
+
+if layout == "side-by-side":
+    left, right = st.columns(2)
+    with left:
+        st.subheader(t("briefing_before"))
+        side_map(choice, table, colour_by="before", after=False, key="briefing_before")
+    with right:
+        st.subheader(t("briefing_after"))
+        side_map(choice, table, colour_by="after", after=True, key="briefing_after")
+    legend_by = "after"
+else:
+    side_map(choice, table, colour_by="change", after=True, key="briefing_change")
+    legend_by = "change"
+legend_left, legend_right = st.columns(2)
+_, scale = mapview.zone_values(table, legend_by, 2)
+legend_left.html(mapview.legend_html(mapview.legend_rows(scale), t(f"colour_{legend_by}")))
+legend_right.html(mapview.office_legend_html(lambda kind: t(f"kind_{kind}")))
+st.caption(components.sources_line(SOURCES))
+
+if cache.optional_module("briefing", "render_briefing", "mark_offices") is None:
+    st.info(t("briefing_renderer_missing"))
+else:
+    buttons = st.columns(2)
+    stem = f"briefing_{choice.base}_{len(choice.closed)}closed"
+    buttons[0].download_button(t("briefing_download_png"),
+                               data=lambda: render(choice, title, layout, "png"),
+                               file_name=f"{stem}.png", mime="image/png", on_click="ignore")
+    buttons[1].download_button(t("briefing_download_pdf"),
+                               data=lambda: render(choice, title, layout, "pdf"),
+                               file_name=f"{stem}.pdf", mime="application/pdf",
+                               on_click="ignore")

@@ -1,0 +1,80 @@
+"""Map page: metric cards, the scenario map (click an office to close it), most affected zones."""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from dashboard import cache, components, mapview, state, vendor_assets
+from dashboard.i18n import t
+
+MAP_KEY = "scenario_map"
+RETURNED = ["last_object_clicked_tooltip", "last_object_clicked_count"]
+
+
+@st.fragment
+def map_panel(choice: state.Choice) -> None:
+    """The map in a fragment: colour choices and clicks rerun only this panel."""
+    controls = st.columns([2, 1, 2, 2])
+    controls[0].radio(t("colour_by"), state.COLOUR_BY, key="colour_by", horizontal=True,
+                      format_func=lambda c: t(f"colour_{c}"))
+    controls[1].radio(t("threshold"), state.THRESHOLDS_KM, key="threshold_km", horizontal=True,
+                      format_func=lambda k: f"{k} km")
+    controls[2].radio(t("click_action"), ("close", "downgrade"), key="click_action",
+                      format_func=lambda a: t(f"click_{a}"), horizontal=True)
+    controls[3].toggle(t("show_tiles"), key="show_tiles")
+
+    table = components.zone_table(choice)
+    zones = cache.zones(choice.data, choice.store_source, choice.zone_layer)
+    offices = cache.office_points(*choice.engine_key)
+    name_column = "name_en" if st.session_state["lang"] == "en" else "name_ja"
+    groups = [
+        mapview.zone_group(zones.features, table, colour_by=st.session_state["colour_by"],
+                           threshold_km=st.session_state["threshold_km"]),
+        mapview.blank_group(zones.features, zones.blank_ids),
+        mapview.office_group(offices, base=choice.base, closed=choice.closed,
+                             downgraded=choice.downgraded, name_column=name_column),
+    ]
+    fmap = mapview.base_map(cache.ward_features(*choice.engine_key),
+                            cache.store_points(*choice.engine_key),
+                            show_tiles=st.session_state["show_tiles"],
+                            ward_labels=cache.ward_labels(*choice.engine_key))
+    left, right = st.columns([4, 1])
+    with left:
+        result = st_folium(fmap, key=MAP_KEY, height=640, use_container_width=True,
+                           returned_objects=RETURNED,
+                           feature_group_to_add=mapview.localised(groups),
+                           layer_control=mapview.folium.LayerControl(collapsed=False))
+    with right:
+        components.legends(st.session_state["colour_by"], st.session_state["threshold_km"],
+                           table)
+    handle_click(result or {})
+
+
+def handle_click(result: dict) -> None:
+    """Close / downgrade the office whose marker was clicked (once per click)."""
+    count = result.get("last_object_clicked_count") or 0
+    seen = st.session_state.get("map_clicks_seen", 0)
+    if count < seen:  # the map was rebuilt and counts from zero again
+        st.session_state["map_clicks_seen"] = seen = 0
+    if count <= seen:
+        return
+    st.session_state["map_clicks_seen"] = count
+    office_id = state.office_id_from_text(result.get("last_object_clicked_tooltip"))
+    if office_id is not None:
+        state.request_toggle(office_id, st.session_state["click_action"])
+        st.rerun(scope="app")
+
+
+choice = state.current()
+st.title(t("map_heading"))
+if vendor_assets.missing_files():
+    st.error(t("vendor_missing"))
+summary = components.summary_for(choice)
+table = components.zone_table(choice)
+components.unreachable_notice(choice, summary, table)
+components.metric_cards(summary)
+map_panel(choice)
+components.most_affected(table)
+st.caption(components.sources_line(["wards", "small_areas", "offices", "roads", "stores_osm",
+                                    "stores_overture"]))

@@ -1,0 +1,43 @@
+"""Sources page: every layer with source, year, licence and attribution; approximations."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import cache, state
+from dashboard.i18n import t
+from geo import layers
+
+choice = state.current()
+engine = cache.engine(*choice.engine_key)
+
+st.title(t("page_sources"))
+st.subheader(t("sources_layers"))
+root = engine.data
+st.dataframe(
+    [{t("col_layer"): f.description, t("col_file"): f.relpath, t("col_source"): f.source,
+      t("col_licence"): f.licence, t("col_attribution"): f.attribution,
+      t("col_present"): "✓" if (root / f.relpath).is_file() else "✗"}
+     for f in layers.BUNDLE_FILES.values()],
+    hide_index=True, width="stretch")
+st.caption("GTFS-JP / e-Stat 500 m mesh: " + "熊本都市バス・産交バス・熊本バス・熊本電鉄 GTFS-JP (CC BY 4.0); "
+           "出典：政府統計の総合窓口(e-Stat) 令和2年国勢調査 地域メッシュ統計")
+
+st.subheader(t("sources_approximations"))
+items = [t("approx_roads"), t("approx_graph", summary=engine.model.graph_summary),
+         t("approx_origins"), t("approx_offices"), t("approx_stores")]
+far = engine.model.office_snap
+far = far[far["far"]] if "far" in far.columns else far.iloc[0:0]
+if len(far):
+    items.append(t("approx_far_snaps", offices=", ".join(
+        f"{o} ({m:.0f} m)" for o, m in zip(far["office_id"], far["snap_m"]))))
+layer = cache.district_layer(choice.data)
+if layer is not None:
+    items.append(t("approx_districts"))
+    quality = layer.polygons["quality"].value_counts()
+    items.append(t("approx_district_quality",
+                   summary=", ".join(f"{k}: {v}" for k, v in quality.items())))
+else:
+    items.append(t("districts_pending"))
+for item in items:
+    st.markdown(f"- {item}")

@@ -1,0 +1,185 @@
+"""The dashboard in a real browser: Playwright driving Debian Chromium against `streamlit run`.
+
+Proves that the map really renders offline (Leaflet container with district shapes, every
+request to localhost), that closing an office on the map changes the metric cards, and
+measures the time from a measure toggle to the updated map (printed, not asserted).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from geo import layers, settings
+
+pytestmark = [pytest.mark.browser, pytest.mark.bundle]
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "tests" / "artifacts"
+MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+LOCAL_HOSTS = {"127.0.0.1", "localhost", ""}
+
+if not CHROMIUM.exists():
+    pytest.skip("Debian Chromium (/usr/bin/chromium) is not installed", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def _bundle() -> Path:
+    root = settings.data_dir()
+    try:
+        layers.check_bundle(root)
+    except Exception:
+        pytest.skip(f"data bundle not found at {root} (set MADOGUCHI_DATA)")
+    return root
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    data = _bundle()
+    port = _free_port()
+    env = {**os.environ, "MADOGUCHI_DATA": str(data)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+                pytest.fail(f"streamlit did not become healthy:\n{output[-3000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True,
+            args=["--no-sandbox", "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
+def _metric_values(page) -> list[str]:
+    return page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+
+
+def _fills(frame) -> str:
+    return frame.locator(".leaflet-overlay-pane").evaluate(
+        "pane => Array.from(pane.querySelectorAll('path')).map(p => p.getAttribute('fill'))"
+        ".join(',')")
+
+
+def _wait_for_map(page, *, minimum_paths: int = 50):
+    page.wait_for_selector(MAP_FRAME, timeout=90_000)
+    frame = page.frame_locator(MAP_FRAME).first
+    paths = frame.locator(".leaflet-overlay-pane path")
+    deadline = time.monotonic() + 90
+    while paths.count() < minimum_paths:
+        assert time.monotonic() < deadline, "the map never drew the district shapes"
+        time.sleep(0.2)
+    frame.locator(".office-marker").first.wait_for(timeout=30_000)
+    return frame
+
+
+def _wait_until(condition, *, timeout: float = 30.0, step: float = 0.05) -> float:
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise AssertionError("timed out waiting for the page to update")
+        time.sleep(step)
+    return time.monotonic() - started
+
+
+def test_map_renders_offline_and_closing_an_office_changes_the_cards(app_url, browser):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1600, "height": 1300})
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+
+    page.goto(app_url, wait_until="domcontentloaded")
+    frame = _wait_for_map(page)
+    assert frame.locator(".leaflet-container").count() == 1
+    district_paths = frame.locator(".leaflet-overlay-pane path").count()
+    assert district_paths >= 80, f"only {district_paths} shapes in the overlay pane"
+    page.wait_for_selector('[data-testid="stMetricValue"]')
+    before = _metric_values(page)
+    assert before[0].startswith("0"), before  # FY2015 set, nothing closed yet
+
+    marker = frame.locator(".office-id-oe-branch")
+    marker.wait_for(timeout=30_000)
+    started = time.monotonic()
+    try:
+        marker.click(timeout=5_000)
+    except sync_api.Error:
+        marker.dispatch_event("click")
+    _wait_until(lambda: _metric_values(page) != before, timeout=60)
+    close_s = time.monotonic() - started
+    after = _metric_values(page)
+    assert not after[0].startswith("0 "), after
+    frame = _wait_for_map(page)
+    _wait_until(lambda: frame.locator(".office-id-oe-branch.office-closed").count() == 1)
+    print(f"\nclick office -> metric cards updated: {close_s:.2f} s")
+    page.screenshot(path=str(ARTIFACTS / "map_oe_closed.png"), full_page=True)
+
+    fills = _fills(frame)
+    started = time.monotonic()
+    page.get_by_text("証明書（コンビニ交付を含む）").click()
+    elapsed = _wait_until(lambda: _fills(frame) != fills, timeout=60, step=0.02)
+    print(f"measure toggle -> updated map: {elapsed:.2f} s")
+    page.screenshot(path=str(ARTIFACTS / "map_certificate.png"), full_page=True)
+
+    outside = sorted({url for url in requests
+                      if urlparse(url).scheme in ("http", "https", "ws", "wss")
+                      and urlparse(url).hostname not in LOCAL_HOSTS})
+    assert not outside, f"requests left localhost: {outside}"
+    page.close()
+
+
+def test_briefing_page_renders_two_maps(app_url, browser):
+    page = browser.new_page(viewport={"width": 1600, "height": 1200})
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(f"{app_url}/briefing", wait_until="domcontentloaded")
+    page.wait_for_selector(MAP_FRAME, timeout=90_000)
+    _wait_until(lambda: page.locator(MAP_FRAME).count() == 2, timeout=60)
+    for index in range(2):
+        frame = page.frame_locator(MAP_FRAME).nth(index)
+        _wait_until(lambda: frame.locator(".leaflet-overlay-pane path").count() >= 50,
+                    timeout=60)
+    page.screenshot(path=str(ARTIFACTS / "briefing.png"), full_page=True)
+    hosts = {urlparse(u).hostname for u in requests if re.match(r"(https?|wss?)://", u)}
+    assert hosts <= LOCAL_HOSTS, hosts
+    page.close()
