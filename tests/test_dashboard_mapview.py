@@ -1,0 +1,101 @@
+"""Map layers of the dashboard: escaping, offline assets, colour scales (no server, no data)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from dashboard import mapview, state, vendor_assets
+
+EVIL = '<img src=x onerror="alert(1)">'
+
+
+def _walk(element):
+    yield element
+    for child in getattr(element, "_children", {}).values():
+        yield from _walk(child)
+
+
+def _offices() -> pd.DataFrame:
+    return pd.DataFrame({
+        "office_id": ["a", "b"], "name_ja": [EVIL, "東区役所"], "name_en": [EVIL, "East"],
+        "kind": ["branch", "ward_office"], "ward": ["<b>中央区</b>", "東区"],
+        "address_ja": ["<script>x()</script>", ""], "precision": ["building", "building"],
+        "counter_fy2015": [True, True], "counter_now": [False, True],
+        "lat": [32.80, 32.79], "lon": [130.70, 130.75]})
+
+
+def _render(group) -> str:
+    fmap = mapview.folium.Map(tiles=None)
+    group.add_to(fmap)
+    return fmap.get_root().render()
+
+
+def test_office_names_and_data_text_are_escaped_in_tooltips_and_popups():
+    page = _render(mapview.office_group(_offices(), base="fy2015", closed=("a",), downgraded=(),
+                                        name_column="name_ja"))
+    assert EVIL not in page
+    assert "<script>x()" not in page
+    assert "&lt;img src=x" in page
+    assert "[a]" in page  # the id a click is mapped back with
+
+
+def test_zone_tooltips_are_escaped():
+    features = {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"zone_id": "z1"},
+        "geometry": {"type": "Polygon", "coordinates": [[[130.7, 32.8], [130.71, 32.8],
+                                                         [130.71, 32.81], [130.7, 32.8]]]}}]}
+    table = pd.DataFrame({"zone_id": ["z1"], "zone_name": [EVIL], "ward": ["中央区"],
+                          "population": [10.0], "before_km": [1.0], "after_km": [math.inf],
+                          "delta_km": [math.nan], "people_farther": [10.0],
+                          "beyond_2km_after": [10.0]})
+    page = _render(mapview.zone_group(features, table, colour_by="after", threshold_km=2))
+    assert EVIL not in page
+    assert mapview.UNREACHABLE in page
+
+
+def test_office_ids_are_read_back_from_tooltip_text():
+    assert state.office_id_from_text("大江出張所（出張所・開設） [oe-branch]") == "oe-branch"
+    assert state.office_id_from_text("黒髪小（中央区） 15,238") is None
+    assert state.office_id_from_text(None) is None
+
+
+def test_scales_bin_values_and_mark_unreachable():
+    assert mapview.DISTANCE_SCALE.colour(0.5) == mapview.DISTANCE_SCALE.colours[0]
+    assert mapview.DISTANCE_SCALE.colour(9.0) == mapview.DISTANCE_SCALE.colours[-1]
+    assert mapview.DISTANCE_SCALE.colour(math.inf) == mapview.UNREACHABLE
+    assert mapview.CHANGE_SCALE.colour(0.0) == mapview.CHANGE_SCALE.zero_colour
+    assert len(mapview.CHANGE_SCALE.classes()) == len(mapview.CHANGE_SCALE.colours) + 1
+
+
+def test_localised_maps_link_no_external_asset():
+    stores = pd.DataFrame({"store_id": ["s"], "name": ["<i>x</i>"], "brand": ["ローソン"],
+                           "lat": [32.8], "lon": [130.7]})
+    labels = pd.DataFrame({"ward": ["中央区"], "lat": [32.8], "lon": [130.7]})
+    wards = {"type": "FeatureCollection", "features": []}
+    fmap = mapview.base_map(wards, stores, show_tiles=False, ward_labels=labels)
+    links = [url for element in _walk(fmap)
+             for attribute in ("default_js", "default_css")
+             for _, url in getattr(element, attribute, [])]
+    assert links, "folium lists its assets"
+    assert all(url.startswith(vendor_assets.STATIC_URL) for url in links), links
+    assert any(url.endswith("leaflet.markercluster.js") for url in links)
+    assert "<i>x</i>" not in fmap.get_root().render()
+
+
+def test_no_tile_layer_by_default():
+    labels = pd.DataFrame({"ward": [], "lat": [], "lon": []})
+    empty = pd.DataFrame({"store_id": [], "name": [], "brand": [], "lat": [], "lon": []})
+    fmap = mapview.base_map({"type": "FeatureCollection", "features": []}, empty,
+                            show_tiles=False, ward_labels=labels)
+    assert "tile.openstreetmap" not in fmap.get_root().render()
+
+
+def test_every_localised_url_is_a_vendored_file():
+    if vendor_assets.missing_files():
+        pytest.skip("web assets not installed (python -m dashboard.vendor_assets)")
+    for url in vendor_assets.local_urls().values():
+        relative = url.removeprefix(vendor_assets.STATIC_URL + "/")
+        assert (vendor_assets.VENDOR_DIR / relative).is_file(), url
