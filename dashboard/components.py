@@ -104,11 +104,16 @@ def most_affected(table: pd.DataFrame, *, rows: int = 10) -> None:
         return
     top = affected.sort_values(["people_farther", "delta_km"], ascending=False).head(rows)
     st.dataframe(readable_zone_table(top), hide_index=True, width="stretch",
-                 column_config={t("col_population"): st.column_config.NumberColumn(format="%d"),
-                                t("col_people_farther"): st.column_config.NumberColumn(format="%d"),
-                                t("col_before_km"): st.column_config.NumberColumn(format="%.2f"),
-                                t("col_after_km"): st.column_config.NumberColumn(format="%.2f"),
-                                t("col_delta_km"): st.column_config.NumberColumn(format="%+.2f")})
+                 column_config=zone_column_config())
+
+
+def zone_column_config() -> dict:
+    """Number formats of the readable zone table."""
+    return {t("col_population"): st.column_config.NumberColumn(format="%d"),
+            t("col_people_farther"): st.column_config.NumberColumn(format="%d"),
+            t("col_before_km"): st.column_config.NumberColumn(format="%.2f"),
+            t("col_after_km"): st.column_config.NumberColumn(format="%.2f"),
+            t("col_delta_km"): st.column_config.NumberColumn(format="%+.2f")}
 
 
 def legends(colour_by: str, threshold_km: int, table: pd.DataFrame) -> None:

@@ -112,8 +112,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     # briefing
     "briefing_before": ("変更前", "Before"),
     "briefing_after": ("変更後", "After"),
-    "briefing_title_default": ("{preset}：閉鎖 {closed} か所、サービスコーナー化 {downgraded} か所",
+    "briefing_title_default": ("{preset}：閉鎖 {closed} か所・コーナー化 {downgraded} か所",
                                "{preset}: {closed} closed, {downgraded} downgraded"),
+    "short_fy2015": ("2015年度の窓口", "FY2015 counters"),
+    "short_proposal2015": ("2015年 5 km 基準案", "2015 5 km proposal"),
+    "short_now": ("現在の窓口", "Today's counters"),
     "briefing_title": ("表示タイトル", "Title"),
     "briefing_download_png": ("PNG をダウンロード", "Download PNG"),
     "briefing_download_pdf": ("PDF をダウンロード", "Download PDF"),

@@ -215,6 +215,17 @@ def office_group(offices: pd.DataFrame, *, base: str, closed: tuple[str, ...],
     return group
 
 
+STORE_CALLBACK = """
+function (row) {
+    var icon = L.divIcon({html: '<div style="width:7px;height:7px;border-radius:50%;'
+        + 'background:#31a354;border:1px solid #fff"></div>', iconSize: [7, 7],
+        iconAnchor: [4, 4], className: 'store-dot'});
+    return L.marker(new L.LatLng(row[0], row[1]), {icon: icon}).bindTooltip(row[2]);
+}
+"""
+"""One clustered store marker; ``row[2]`` is already HTML-escaped."""
+
+
 def _css_id(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", str(text))
 
@@ -248,16 +259,14 @@ def base_map(wards: dict, stores: pd.DataFrame, *, show_tiles: bool,
         ).add_to(ward_layer)
     ward_layer.add_to(fmap)
     store_layer = folium.FeatureGroup(name=t("layer_stores"), show=True)
-    cluster = folium.plugins.MarkerCluster(
+    labels = [html.escape(" ".join(p for p in (b, n) if p) or i)
+              for i, b, n in zip(stores["store_id"], stores["brand"], stores["name"])]
+    folium.plugins.FastMarkerCluster(
+        [[lat, lon, label] for lat, lon, label in zip(stores["lat"], stores["lon"], labels)],
+        callback=STORE_CALLBACK,
         options={"showCoverageOnHover": False, "maxClusterRadius": 40,
-                 "disableClusteringAtZoom": 16})
-    for row in stores.itertuples():
-        label = html.escape(" ".join(p for p in (row.brand, row.name) if p) or row.store_id)
-        folium.Marker([row.lat, row.lon], tooltip=label,
-                      icon=folium.DivIcon(html=STORE_DOT, icon_size=(7, 7),
-                                          icon_anchor=(4, 4), class_name="store-dot"),
-                      ).add_to(cluster)
-    cluster.add_to(store_layer)
+                 "disableClusteringAtZoom": 16},
+    ).add_to(store_layer)
     store_layer.add_to(fmap)
     vendor_assets.localise(fmap)
     return fmap

@@ -183,3 +183,31 @@ def test_briefing_page_renders_two_maps(app_url, browser):
     hosts = {urlparse(u).hostname for u in requests if re.match(r"(https?|wss?)://", u)}
     assert hosts <= LOCAL_HOSTS, hosts
     page.close()
+
+
+def test_zone_csv_download_matches_the_engine(app_url, browser):
+    import pandas as pd
+
+    from geo import districts, scenarios
+    from geo.engine import load_engine
+
+    page = browser.new_page(viewport={"width": 1600, "height": 1200}, accept_downloads=True)
+    page.goto(f"{app_url}/tables", wait_until="domcontentloaded")
+    buttons = page.get_by_role("button", name="CSV（UTF-8 BOM付き）")
+    _wait_until(lambda: buttons.count() >= 3, timeout=90)
+    with page.expect_download(timeout=60_000) as download:
+        buttons.nth(1).click()  # the per-zone table (school districts by default)
+    path = download.value.path()
+    raw = Path(path).read_bytes()
+    assert raw.startswith("\ufeff".encode())
+    downloaded = pd.read_csv(path, encoding="utf-8-sig", dtype={"zone_id": str})
+    page.close()
+
+    engine = load_engine(settings.data_dir())
+    layer = districts.build_districts(settings.data_dir())
+    expected = scenarios.compare(engine.model, scenarios.Scenario(base="fy2015"),
+                                 membership=districts.district_membership(engine.model, layer))
+    merged = expected.merge(downloaded, on="zone_id", suffixes=("", "_csv"))
+    assert len(merged) == len(expected) == len(downloaded)
+    for column in ("population", "before_km", "after_km", "people_farther"):
+        assert (merged[column] - merged[f"{column}_csv"]).abs().max() < 1e-6, column

@@ -15,7 +15,7 @@ SOURCES = ["wards", "small_areas", "attendance_zones", "offices", "roads"]
 
 
 def default_title(choice: state.Choice) -> str:
-    return t("briefing_title_default", preset=t(f"preset_{st.session_state['preset']}"),
+    return t("briefing_title_default", preset=t(f"short_{st.session_state['preset']}"),
              closed=len(choice.closed), downgraded=len(choice.downgraded))
 
 
@@ -81,7 +81,7 @@ choice = state.current()
 summary = components.summary_for(choice)
 table = components.zone_table(choice)
 
-title = st.text_input(t("briefing_title"), value=default_title(choice), key="briefing_title")
+title = st.text_input(t("briefing_title"), value=default_title(choice))
 layout = st.radio("layout", ("side-by-side", "change"), horizontal=True, key="briefing_layout",
                   label_visibility="collapsed",
                   format_func=lambda v: f"{t('briefing_before')} / {t('briefing_after')}"

@@ -20,8 +20,6 @@ st.dataframe(
       t("col_present"): "✓" if (root / f.relpath).is_file() else "✗"}
      for f in layers.BUNDLE_FILES.values()],
     hide_index=True, width="stretch")
-st.caption("GTFS-JP / e-Stat 500 m mesh: " + "熊本都市バス・産交バス・熊本バス・熊本電鉄 GTFS-JP (CC BY 4.0); "
-           "出典：政府統計の総合窓口(e-Stat) 令和2年国勢調査 地域メッシュ統計")
 
 st.subheader(t("sources_approximations"))
 items = [t("approx_roads"), t("approx_graph", summary=engine.model.graph_summary),

@@ -76,7 +76,7 @@ downloads("summary", "city_summary", city)
 
 st.subheader(t("tables_zones") + f"（{t(f'zone_{choice.zone_layer}')}）")
 st.dataframe(components.readable_zone_table(zone_table), hide_index=True,
-             width="stretch")
+             width="stretch", column_config=components.zone_column_config())
 downloads(choice.zone_layer, f"zones_{choice.zone_layer}", zone_table,
           geo_frame=cache.zone_results(choice.data, choice.store_source, choice.zone_layer,
                                        zone_table))
@@ -85,6 +85,7 @@ st.subheader(t("tables_offices"))
 if offices is not None:
     shown = offices.assign(office=offices["office_id"].map(names),
                            nearest=offices["nearest_ward_office_id"].map(names),
+                           kind=offices["kind"].map(lambda k: t(f"kind_{k}")),
                            state=offices["state"].map(lambda s: t(f"state_{s}")))
     st.dataframe(shown[["office", "kind", "ward", "nearest", "road_km", "straight_km",
                         "candidate", "state"]].rename(columns={
@@ -125,7 +126,7 @@ else:
         points = long.merge(distances[["office_id", "road_km", "candidate"]], on="office_id")
         points["office"] = points["office_id"].map(names)
         points["year"] = points["year"].str.replace("fy", "FY")
-        chart = alt.Chart(points).mark_circle(size=90).encode(
+        chart = alt.Chart(points).mark_point(size=90, filled=True).encode(
             x=alt.X("road_km:Q", title=t("col_road_km") + " → " + t("col_nearest_ward_office")),
             y=alt.Y("transactions:Q", title=t("transactions")),
             color=alt.Color("year:N", title=t("fiscal_year")),
