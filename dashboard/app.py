@@ -59,19 +59,19 @@ names = dict(zip(offices["office_id"], offices[name_column]))
 with st.sidebar:
     st.subheader(t("sidebar_scenario"))
     st.selectbox(t("preset"), state.PRESETS, format_func=lambda p: t(f"preset_{p}"),
-                 key="preset", on_change=state.apply_preset)
-    st.multiselect(t("closed"), open_ids, format_func=names.get, key="closed")
+                 **state.bind("preset", then=state.apply_preset))
+    st.multiselect(t("closed"), open_ids, format_func=names.get, **state.bind("closed"))
     st.multiselect(t("downgraded"),
                    [o for o in downgradable if o not in st.session_state["closed"]],
-                   format_func=names.get, key="downgraded")
+                   format_func=names.get, **state.bind("downgraded"))
     st.radio(t("measure"), state.MEASURES, format_func=lambda m: t(f"measure_{m}"),
-             key="measure")
+             **state.bind("measure"))
     st.selectbox(t("zone_layer"), zone_layers, format_func=lambda z: t(f"zone_{z}"),
-                 key="zone_layer")
+                 **state.bind("zone_layer"))
     if "district" not in zone_layers:
         st.caption(t("districts_pending"))
     st.selectbox(t("store_source"), state.STORE_SOURCES,
-                 format_func=lambda s: t(f"store_{s}"), key="store_source")
+                 format_func=lambda s: t(f"store_{s}"), **state.bind("store_source"))
 
 page = st.navigation([
     st.Page(VIEWS / "map.py", title=t("page_map"), url_path="map", default=True),

@@ -170,6 +170,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "missing_detail": ("詳細", "Details"),
     "vendor_missing": ("地図用のファイル（Leaflet など）がインストールされていません。`python -m dashboard.vendor_assets` を実行してください。",
                        "The map's web assets (Leaflet etc.) are not installed; run `python -m dashboard.vendor_assets`."),
+    "static_serving_off": ("静的ファイル配信が無効です。プロジェクトのフォルダで `streamlit run dashboard/app.py` を実行してください（.streamlit/config.toml の enableStaticServing）。",
+                           "Static file serving is off: run `streamlit run dashboard/app.py` from the project folder (.streamlit/config.toml sets enableStaticServing)."),
     "attribution_short": ("出典：国土数値情報、e-Stat、国土交通省 通れる道マップ、© OpenStreetMap contributors、Overture Maps",
                           "Sources: 国土数値情報 (MLIT), e-Stat, MLIT 通れる道マップ, © OpenStreetMap contributors, Overture Maps"),
 }

@@ -29,6 +29,7 @@ DEFAULTS = {
     "threshold_km": 2,
     "click_action": "close",
     "show_tiles": False,
+    "briefing_layout": "side-by-side",
     "map_clicks_seen": 0,
 }
 
@@ -54,6 +55,29 @@ class Choice:
     @property
     def scenario_key(self) -> tuple:
         return self.base, self.closed, self.downgraded, self.measure
+
+
+def bind(name: str, *, then=None) -> dict:
+    """Keyword arguments tying a widget to the canonical session value ``name``.
+
+    Widgets store their state by the *formatted* option label, so a widget whose labels
+    change with the language would lose its selection. Each widget therefore gets one key
+    per language (``name__ja`` / ``name__en``), seeded from the canonical value, and copies
+    its value back on change (then runs ``then``, e.g. a preset callback).
+    """
+    key = f"{name}__{st.session_state.get('lang', 'ja')}"
+    if st.session_state.get(key, _UNSET) != st.session_state[name]:
+        st.session_state[key] = st.session_state[name]
+
+    def copy_back() -> None:
+        st.session_state[name] = st.session_state[key]
+        if then is not None:
+            then()
+
+    return {"key": key, "on_change": copy_back}
+
+
+_UNSET = object()
 
 
 def init_defaults() -> None:

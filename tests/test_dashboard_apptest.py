@@ -68,13 +68,13 @@ def test_districts_are_the_default_zone_layer_when_available(app):
 
     if cache.district_layer(str(settings.data_dir())) is None:
         pytest.skip("geo.districts is not available")
-    assert app.selectbox(key="zone_layer").value == "district"
+    assert app.selectbox(key="zone_layer__ja").value == "district"
 
 
 @pytest.mark.bundle
 def test_closing_an_office_in_the_sidebar_changes_the_cards(app):
     before = _metrics(app)
-    app.multiselect(key="closed").set_value(["oe-branch"]).run()
+    app.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
     assert not app.exception
     after = _metrics(app)
     assert after != before
@@ -84,9 +84,9 @@ def test_closing_an_office_in_the_sidebar_changes_the_cards(app):
 
 @pytest.mark.bundle
 def test_downgrading_keeps_certificates(app):
-    app.multiselect(key="downgraded").set_value(["oe-branch"]).run()
+    app.multiselect(key="downgraded__ja").set_value(["oe-branch"]).run()
     counter = _metrics(app)
-    app.radio(key="measure").set_value("certificate").run()
+    app.radio(key="measure__ja").set_value("certificate").run()
     certificate = _metrics(app)
     assert counter[0] != "0 人"
     assert certificate[0] == "0 人"  # the downgraded corner still issues certificates
@@ -109,13 +109,13 @@ def test_a_map_click_toggles_the_office(app):
 def test_presets_set_the_office_set(app):
     from dashboard import cache
 
-    app.selectbox(key="preset").set_value("proposal2015").run()
+    app.selectbox(key="preset__ja").set_value("proposal2015").run()
     assert not app.exception
     expected = sorted(cache.candidates(str(settings.data_dir()), "union"))
     assert expected, "the 5 km rule finds candidates"
     assert sorted(app.session_state["closed"]) == expected
     assert app.session_state["base"] == "fy2015"
-    app.selectbox(key="preset").set_value("now").run()
+    app.selectbox(key="preset__ja").set_value("now").run()
     assert app.session_state["base"] == "now"
     assert app.session_state["closed"] == []
     assert "oe-branch" not in _open_ids("now")
@@ -124,7 +124,7 @@ def test_presets_set_the_office_set(app):
 
 @pytest.mark.bundle
 def test_closing_everything_says_no_counter_reachable(app):
-    app.multiselect(key="closed").set_value(_open_ids()).run()
+    app.multiselect(key="closed__ja").set_value(_open_ids()).run()
     assert not app.exception
     assert any("到達できる窓口がありません" in e.value for e in app.error)
     app.switch_page("views/briefing.py").run()
@@ -141,10 +141,14 @@ def test_english_interface(app):
 
 
 @pytest.mark.bundle
+@pytest.mark.parametrize("lang", ["ja", "en"])
 @pytest.mark.parametrize("page", ["views/briefing.py", "views/tables.py", "views/sources.py"])
-def test_every_page_renders(app, page):
-    app.multiselect(key="closed").set_value(["oe-branch", "akitsu-branch"]).run()
+def test_every_page_renders(app, page, lang):
+    app.multiselect(key="closed__ja").set_value(["oe-branch", "akitsu-branch"]).run()
     app.switch_page(page).run()
+    app.radio(key="lang").set_value(lang).run()
+    assert app.session_state["closed"] == ["oe-branch", "akitsu-branch"]
+    assert app.multiselect(key=f"closed__{lang}").value == ["oe-branch", "akitsu-branch"]
     assert not app.exception, app.exception
     assert app.title or app.markdown
 

@@ -82,8 +82,8 @@ summary = components.summary_for(choice)
 table = components.zone_table(choice)
 
 title = st.text_input(t("briefing_title"), value=default_title(choice))
-layout = st.radio("layout", ("side-by-side", "change"), horizontal=True, key="briefing_layout",
-                  label_visibility="collapsed",
+layout = st.radio("layout", ("side-by-side", "change"), horizontal=True,
+                  label_visibility="collapsed", **state.bind("briefing_layout"),
                   format_func=lambda v: f"{t('briefing_before')} / {t('briefing_after')}"
                   if v == "side-by-side" else t("colour_change"))
 st.markdown(f"# {title}")

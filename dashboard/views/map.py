@@ -16,13 +16,13 @@ RETURNED = ["last_object_clicked_tooltip", "last_object_clicked_count"]
 def map_panel(choice: state.Choice) -> None:
     """The map in a fragment: colour choices and clicks rerun only this panel."""
     controls = st.columns([2, 1, 2, 2])
-    controls[0].radio(t("colour_by"), state.COLOUR_BY, key="colour_by", horizontal=True,
-                      format_func=lambda c: t(f"colour_{c}"))
-    controls[1].radio(t("threshold"), state.THRESHOLDS_KM, key="threshold_km", horizontal=True,
-                      format_func=lambda k: f"{k} km")
-    controls[2].radio(t("click_action"), ("close", "downgrade"), key="click_action",
-                      format_func=lambda a: t(f"click_{a}"), horizontal=True)
-    controls[3].toggle(t("show_tiles"), key="show_tiles")
+    controls[0].radio(t("colour_by"), state.COLOUR_BY, horizontal=True,
+                      format_func=lambda c: t(f"colour_{c}"), **state.bind("colour_by"))
+    controls[1].radio(t("threshold"), state.THRESHOLDS_KM, horizontal=True,
+                      format_func=lambda k: f"{k} km", **state.bind("threshold_km"))
+    controls[2].radio(t("click_action"), ("close", "downgrade"), horizontal=True,
+                      format_func=lambda a: t(f"click_{a}"), **state.bind("click_action"))
+    controls[3].toggle(t("show_tiles"), **state.bind("show_tiles"))
 
     table = components.zone_table(choice)
     zones = cache.zones(choice.data, choice.store_source, choice.zone_layer)
@@ -70,6 +70,8 @@ choice = state.current()
 st.title(t("map_heading"))
 if vendor_assets.missing_files():
     st.error(t("vendor_missing"))
+if not st.get_option("server.enableStaticServing"):
+    st.error(t("static_serving_off"))
 summary = components.summary_for(choice)
 table = components.zone_table(choice)
 components.unreachable_notice(choice, summary, table)
