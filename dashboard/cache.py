@@ -14,19 +14,14 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import shapely
 import streamlit as st
 
-from geo import scenarios, settings
+from geo import districts, io, reorganisation, scenarios, settings
+from geo import zones as zones_module
 from geo.engine import Engine, load_engine
 
 logger = logging.getLogger(__name__)
-
-DISPLAY_CRS = "EPSG:4326"
-DISPLAY_DECIMALS = 5
-"""Coordinates sent to the browser are rounded to ~1 m."""
 
 
 def optional_module(name: str, *attributes: str) -> Any | None:
@@ -54,120 +49,66 @@ def engine(data: str, store_source: str) -> Engine:
 
 
 @st.cache_resource(show_spinner=False)
-def district_layer(data: str) -> Any | None:
-    """Return the school-district layer from ``geo.districts``, or None while it is absent."""
-    module = optional_module("districts", "build_districts", "district_membership")
-    if module is None:
-        return None
-    try:
-        return module.build_districts(data)
-    except Exception:  # a half-finished district module must not take the dashboard down
-        logger.exception("building school districts failed; falling back to small areas")
-        return None
+def district_layer(data: str) -> districts.DistrictLayer:
+    """The school-district layer (``geo.districts.build_districts``)."""
+    return districts.build_districts(data)
 
 
 def zone_layers(data: str) -> list[str]:
-    """Zone layers on offer, districts first when they exist."""
-    layers = ["small-area", "ward"]
-    return (["district"] + layers) if district_layer(data) is not None else layers
+    """Zone layers on offer, school districts first (the default)."""
+    return list(zones_module.ZONE_KINDS)
 
 
 @dataclass(frozen=True)
 class Zones:
-    """A zone layer ready for the map: membership rows and WGS84 GeoJSON features."""
+    """A zone layer ready for the map: the geo/ layer and its WGS84 display features."""
 
-    kind: str
-    membership: pd.DataFrame | None
+    layer: zones_module.ZoneLayer
     features: dict
     """FeatureCollection in EPSG:4326, one feature per zone with ``zone_id``."""
-    blank_ids: frozenset[str]
-    """Zones (districts) with no convenience store."""
 
+    @property
+    def membership(self) -> pd.DataFrame:
+        """Origin -> zone rows for ``scenarios.compare``."""
+        return self.layer.membership
 
-@st.cache_resource(show_spinner=False)
-def zone_polygons(data: str, store_source: str, kind: str):
-    """Zone polygons (EPSG:6670) with a string ``zone_id`` column, as compare() names zones."""
-    eng = engine(data, store_source)
-    if kind == "district":
-        frame, column = district_layer(data).polygons, "district_id"
-    elif kind == "ward":
-        frame, column = eng.wards, "ward_code"
-    else:
-        frame, column = eng.small_areas, "key_code"
-    polygons = frame[[column, "geometry"]].rename(columns={column: "zone_id"})
-    polygons["zone_id"] = polygons["zone_id"].astype(str)
-    return polygons
-
-
-def zone_results(data: str, store_source: str, kind: str, table: pd.DataFrame):
-    """Zone polygons carrying a compare() table's columns (attribute merge on zone_id)."""
-    polygons = zone_polygons(data, store_source, kind)
-    table = table.assign(zone_id=table["zone_id"].astype(str))
-    return polygons.merge(table, on="zone_id", how="inner")
-
-
-def _geojson(frame, id_column: str) -> dict:
-    display = frame[[id_column, "geometry"]].rename(columns={id_column: "zone_id"})
-    display = display.to_crs(DISPLAY_CRS)
-    display["zone_id"] = display["zone_id"].astype(str)
-    display["geometry"] = shapely.transform(display.geometry.to_numpy(),
-                                            lambda xy: np.round(xy, DISPLAY_DECIMALS))
-    return display.__geo_interface__
+    @property
+    def blank_ids(self) -> frozenset[str]:
+        """Zones (districts) with no convenience store."""
+        return self.layer.blank_ids
 
 
 @st.cache_resource(show_spinner=False)
 def zones(data: str, store_source: str, kind: str) -> Zones:
-    """Membership and display geometry of a zone layer (``district``, ``small-area``, ``ward``)."""
+    """Zone layer ``district``, ``small-area`` or ``ward`` with its display geometry."""
     eng = engine(data, store_source)
-    if kind == "district":
-        module = optional_module("districts", "district_membership")
-        layer = district_layer(data)
-        membership = module.district_membership(eng.model, layer)
-        blank: frozenset[str] = frozenset()
-        if hasattr(module, "blank_districts"):
-            try:
-                found = module.blank_districts(layer, eng.stores)
-                ids = found["district_id"] if hasattr(found, "columns") else found
-                blank = frozenset(str(i) for i in ids)
-            except Exception:
-                logger.exception("blank_districts failed")
-        return Zones(kind, membership, _geojson(layer.polygons, "district_id"), blank)
-    if kind == "ward":
-        return Zones(kind, None, _geojson(eng.wards, "ward_code"), frozenset())
-    return Zones(kind, None, _geojson(eng.small_areas, "key_code"), frozenset())
+    layer = zones_module.zone_layer(
+        eng, kind, districts=district_layer(data) if kind == "district" else None)
+    return Zones(layer, io.to_display_features(layer.polygons, ["zone_id"]))
+
+
+def zone_results(data: str, store_source: str, kind: str, table: pd.DataFrame):
+    """Zone polygons (EPSG:6670) carrying a compare() table's columns."""
+    return zones_module.with_results(zones(data, store_source, kind).layer, table)
 
 
 @st.cache_resource(show_spinner=False)
 def ward_features(data: str, store_source: str) -> dict:
-    """Ward polygons as WGS84 GeoJSON with ``ward`` names."""
-    eng = engine(data, store_source)
-    features = _geojson(eng.wards, "ward_code")
-    names = dict(zip(eng.wards["ward_code"].astype(str), eng.wards["ward"]))
-    for feature in features["features"]:
-        feature["properties"]["ward"] = names[feature["properties"]["zone_id"]]
-    return features
+    """Ward polygons as WGS84 GeoJSON with ``zone_id`` (ward code) and ``ward`` names."""
+    wards = engine(data, store_source).wards.rename(columns={"ward_code": "zone_id"})
+    return io.to_display_features(wards, ["zone_id", "ward"])
 
 
 @st.cache_resource(show_spinner=False)
 def office_points(data: str, store_source: str) -> pd.DataFrame:
     """Office register with WGS84 ``lat`` / ``lon`` for markers."""
-    eng = engine(data, store_source)
-    shown = eng.offices.to_crs(DISPLAY_CRS)
-    table = pd.DataFrame(shown.drop(columns="geometry"))
-    table["lat"] = shown.geometry.y.round(DISPLAY_DECIMALS)
-    table["lon"] = shown.geometry.x.round(DISPLAY_DECIMALS)
-    return table
+    return io.to_display_points(engine(data, store_source).offices)
 
 
 @st.cache_resource(show_spinner=False)
 def store_points(data: str, store_source: str) -> pd.DataFrame:
     """Convenience stores with WGS84 ``lat`` / ``lon``."""
-    eng = engine(data, store_source)
-    shown = eng.stores.to_crs(DISPLAY_CRS)
-    table = pd.DataFrame(shown.drop(columns="geometry"))
-    table["lat"] = shown.geometry.y.round(DISPLAY_DECIMALS)
-    table["lon"] = shown.geometry.x.round(DISPLAY_DECIMALS)
-    return table
+    return io.to_display_points(engine(data, store_source).stores)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -176,10 +117,8 @@ def comparison(data: str, store_source: str, kind: str, base: str, closed: tuple
     """``geo.scenarios.compare`` table for one scenario, measure and zone layer."""
     eng = engine(data, store_source)
     scenario = scenarios.Scenario(base=base, closed=closed, downgraded=downgraded)
-    zone = zones(data, store_source, kind)
-    if zone.membership is not None:
-        return scenarios.compare(eng.model, scenario, measure=measure, membership=zone.membership)
-    return scenarios.compare(eng.model, scenario, measure=measure, by=kind)
+    membership = zones(data, store_source, kind).membership
+    return scenarios.compare(eng.model, scenario, measure=measure, membership=membership)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -191,27 +130,20 @@ def city_summary(data: str, store_source: str, base: str, closed: tuple[str, ...
 
 
 @st.cache_data(show_spinner=False)
-def branch_table(data: str, store_source: str, base: str) -> pd.DataFrame | None:
-    """Branch -> nearest ward office road distances and 5 km candidates (None if absent)."""
-    module = optional_module("reorganisation", "branch_distances")
-    if module is None:
-        return None
-    return module.branch_distances(engine(data, store_source).model, base=base)
+def branch_table(data: str, store_source: str, base: str) -> pd.DataFrame:
+    """Branch -> nearest ward office road distances and 5 km candidates."""
+    return reorganisation.branch_distances(engine(data, store_source).model, base=base)
 
 
 @st.cache_data(show_spinner=False)
 def candidates(data: str, store_source: str) -> tuple[str, ...]:
     """Office ids the 2015 5 km rule makes candidates (FY2015 office set)."""
     table = branch_table(data, store_source, "fy2015")
-    if table is None:
-        return ()
     return tuple(table.loc[table["candidate"], "office_id"])
 
 
 @st.cache_resource(show_spinner=False)
 def ward_labels(data: str, store_source: str) -> pd.DataFrame:
     """One label point per ward (inside the polygon), WGS84 ``lat`` / ``lon``."""
-    wards = engine(data, store_source).wards
-    points = wards.geometry.representative_point().to_crs(DISPLAY_CRS)
-    return pd.DataFrame({"ward": wards["ward"].to_numpy(), "lat": points.y.round(5).to_numpy(),
-                         "lon": points.x.round(5).to_numpy()})
+    wards = engine(data, store_source).wards[["ward", "geometry"]]
+    return io.to_display_points(wards, label_points=True)

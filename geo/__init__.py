@@ -13,8 +13,10 @@ from . import fetch as fetch
 from . import graph as graph
 from . import io as io
 from . import layers as layers
+from . import reorganisation as reorganisation
 from . import scenarios as scenarios
 from . import settings as settings
+from . import zones as zones
 
 try:
     __version__ = _version("madoguchi")

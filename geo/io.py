@@ -23,6 +23,7 @@ from typing import IO
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from .errors import CRSError
 from .layers import BUNDLE_FILES, DISPLAY_CRS, BundleFile
@@ -421,3 +422,41 @@ def _json_value(value: object) -> object:
     if isinstance(value, (list, tuple, set, frozenset)):
         return [_json_value(v) for v in value]
     return value
+
+
+DISPLAY_DECIMALS = 5
+"""Coordinates sent to a browser map are rounded to 1e-5 degrees (about 1 m)."""
+
+
+def to_display_features(frame: gpd.GeoDataFrame, columns: Sequence[str]) -> dict:
+    """Return a GeoJSON-like FeatureCollection in WGS84 for a web map.
+
+    Coordinates are rounded to ``DISPLAY_DECIMALS`` to keep the page light; only
+    ``columns`` are kept as properties.
+    """
+    if frame.crs is None:
+        msg = "the layer has no CRS; it cannot be shown on a WGS84 web map"
+        raise CRSError(msg)
+    shown = frame[list(columns) + ["geometry"]].to_crs(DISPLAY_CRS)
+    shown["geometry"] = shapely.transform(shown.geometry.to_numpy(),
+                                          lambda xy: np.round(xy, DISPLAY_DECIMALS))
+    return shown.__geo_interface__
+
+
+def to_display_points(frame: gpd.GeoDataFrame, *, label_points: bool = False) -> pd.DataFrame:
+    """Return the attributes with WGS84 ``lat`` / ``lon`` columns, rounded for display.
+
+    Parameters
+    ----------
+    label_points
+        For polygons: use a point guaranteed inside each polygon (for labels).
+    """
+    if frame.crs is None:
+        msg = "the layer has no CRS; it cannot be shown on a WGS84 web map"
+        raise CRSError(msg)
+    geometry = frame.geometry.representative_point() if label_points else frame.geometry
+    shown = geometry.to_crs(DISPLAY_CRS)
+    table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    table["lat"] = shown.y.round(DISPLAY_DECIMALS).to_numpy()
+    table["lon"] = shown.x.round(DISPLAY_DECIMALS).to_numpy()
+    return table

@@ -1,0 +1,71 @@
+"""Zone layers and their display form."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import Point, box
+
+from geo import io, scenarios, zones
+from geo.errors import CRSError
+from geo.scenarios import Scenario
+
+
+def test_display_features_are_wgs84_rounded_and_keep_only_named_columns():
+    frame = gpd.GeoDataFrame({"zone_id": ["a"], "secret": ["x"]},
+                             geometry=[box(-20_000, -30_000, -19_000, -29_000)], crs="EPSG:6670")
+    features = io.to_display_features(frame, ["zone_id"])
+    feature = features["features"][0]
+    assert set(feature["properties"]) == {"zone_id"}
+    lon, lat = feature["geometry"]["coordinates"][0][0]
+    assert 130 < lon < 131 and 32 < lat < 33
+    assert round(lon, 5) == lon and round(lat, 5) == lat
+
+
+def test_display_points_and_label_points():
+    points = gpd.GeoDataFrame({"name": ["p"]}, geometry=[Point(130.7, 32.8)],
+                              crs="EPSG:4326").to_crs("EPSG:6670")
+    table = io.to_display_points(points)
+    assert table.loc[0, "lat"] == pytest.approx(32.8) and table.loc[0, "lon"] == pytest.approx(130.7)
+    ring = gpd.GeoDataFrame({"name": ["r"]}, geometry=[
+        box(-20_000, -30_000, -19_000, -29_000).difference(box(-19_900, -29_900, -19_000, -29_100))],
+        crs="EPSG:6670")
+    label = io.to_display_points(ring, label_points=True)
+    inside = gpd.GeoSeries.from_xy(label["lon"], label["lat"], crs="EPSG:4326").to_crs("EPSG:6670")
+    assert ring.geometry.iloc[0].buffer(2).contains(inside.iloc[0])
+
+
+def test_display_needs_a_crs():
+    with pytest.raises(CRSError, match="no CRS"):
+        io.to_display_points(gpd.GeoDataFrame({"a": [1]}, geometry=[Point(0, 0)]))
+
+
+def test_unknown_zone_kind_and_district_without_layer(engine):
+    with pytest.raises(ValueError, match="unknown zone layer"):
+        zones.zone_layer(engine, "prefecture")
+    with pytest.raises(ValueError, match="needs the district layer"):
+        zones.zone_layer(engine, "district")
+
+
+@pytest.mark.bundle
+@pytest.mark.parametrize("kind", ["ward", "small-area"])
+def test_zone_layer_results_attach_to_every_polygon(engine, kind):
+    layer = zones.zone_layer(engine, kind)
+    table = scenarios.compare(engine.model, Scenario(base="fy2015", closed={"oe-branch"}),
+                              membership=layer.membership)
+    joined = zones.with_results(layer, table)
+    assert len(joined) == len(layer.polygons) == len(table)
+    assert joined.crs.to_epsg() == 6670
+    assert joined["population"].sum() == pytest.approx(engine.small_areas["population"].sum())
+
+
+@pytest.mark.bundle
+def test_district_layer_has_blank_ids_of_the_engine_stores(engine, bundle_dir):
+    from geo.districts import build_districts
+
+    layer = zones.zone_layer(engine, "district", districts=build_districts(bundle_dir))
+    assert len(layer.polygons) == 92
+    assert layer.blank_ids <= set(layer.polygons["zone_id"])
+    assert len(layer.blank_ids) == 7  # union stores: see README, reproducible
+    assert isinstance(layer.membership, pd.DataFrame)
