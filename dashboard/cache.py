@@ -147,3 +147,37 @@ def ward_labels(data: str, store_source: str) -> pd.DataFrame:
     """One label point per ward (inside the polygon), WGS84 ``lat`` / ``lon``."""
     wards = engine(data, store_source).wards[["ward", "geometry"]]
     return io.to_display_points(wards, label_points=True)
+
+
+@st.cache_resource(show_spinner=False)
+def demand_fit(data: str, store_source: str, reading: str):
+    """``geo.demand.fit_demand`` on the FY2013 counts: fitted once per 城南/南部 reading.
+
+    Raises ``geo.errors.DataMissingError`` / ``LayerError`` if the counts table is absent or bad.
+    """
+    from geo import demand
+
+    return demand.fit_demand(engine(data, store_source).model, year="fy2013", reading=reading)
+
+
+@st.cache_resource(show_spinner=False)
+def demand_check(data: str, store_source: str, reading: str):
+    """``geo.demand.validate_fy2011``: the fit's FY2011 -> FY2013 out-of-sample check."""
+    from geo import demand
+
+    return demand.validate_fy2011(demand_fit(data, store_source, reading),
+                                  engine(data, store_source).model)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def load_shift_table(data: str, store_source: str, reading: str, base: str,
+                     closed: tuple[str, ...], downgraded: tuple[str, ...], store_share: float):
+    """``geo.demand.load_shift`` (a ``LoadShift``: table, totals, fit) for one scenario.
+
+    ``store_share`` is a fraction (0-1). Raises ``geo.errors.PoorFitError`` when the fit is poor.
+    """
+    from geo import demand
+
+    scenario = scenarios.Scenario(base=base, closed=closed, downgraded=downgraded)
+    return demand.load_shift(demand_fit(data, store_source, reading),
+                             engine(data, store_source).model, scenario, store_share=store_share)
