@@ -11,4 +11,5 @@ test:
 	.venv/bin/python -m pytest
 
 bench:
+	mkdir -p .cache
 	.venv/bin/python -m geo bench --out .cache/bench.csv

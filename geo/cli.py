@@ -12,6 +12,7 @@ import functools
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
@@ -240,6 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        _check_out(args.out)
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return USAGE_ERROR
@@ -253,5 +255,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MadoguchiError as e:
         print(f"error: {e}", file=sys.stderr)
         return DATA_ERROR
-    write_csv(table, args.out)
+    try:
+        write_csv(table, args.out)
+    except OSError as e:
+        print(f"error: cannot write {args.out}: {e.strerror}", file=sys.stderr)
+        return USAGE_ERROR
     return 0
+
+
+def _check_out(out: str | None) -> None:
+    """Refuse an --out whose folder does not exist before any long computation starts."""
+    if out and out != "-" and not Path(out).resolve().parent.is_dir():
+        msg = f"--out {out}: the folder {Path(out).resolve().parent} does not exist"
+        raise UsageError(msg)

@@ -72,3 +72,21 @@ def test_scenario_by_ward_has_a_city_row(bundle_dir: Path, tmp_path: Path):
     city = table[table["zone_id"] == "43100"].iloc[0]
     assert city["population"] == pytest.approx(table["population"].iloc[:5].sum())
     assert city["delta_km"] > 0
+
+
+def test_out_in_a_missing_folder_exits_2_before_computing(tmp_path: Path):
+    result = _run("branch-distances", "--out", str(tmp_path / "no" / "such.csv"),
+                  env_data=tmp_path / "missing-data")
+    assert result.returncode == 2  # the --out check comes before loading (missing) data
+    err = result.stderr.decode()
+    assert "Traceback" not in err and "does not exist" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_unwritable_out_exits_2_without_traceback(tmp_path: Path, monkeypatch, capsys):
+    target = tmp_path / "taken"
+    target.mkdir()  # a folder stands where the file should be written
+    monkeypatch.setattr(cli, "_cmd_branch_distances", lambda args: pd.DataFrame({"a": [1]}))
+    assert cli.main(["branch-distances", "--out", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot write {target}") and "Traceback" not in err
