@@ -49,6 +49,11 @@ DISTANCE_BINS_KM = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 10.0)
 CHANGE_BINS_KM = (0.0, 0.1, 0.5, 1.0, 2.0, 3.0, 5.0)
 PAGE_SIZE_IN = (40 / 3, 7.5)
 """16:9 widescreen slide, 13.33 x 7.5 inches (2000 x 1125 px at 150 dpi)."""
+NOTE_STEP = 0.034
+"""Largest line height of the notes under the key figures (fraction of the page height)."""
+NOTE_GAP = 0.012
+MAX_NOTES = 5
+"""Notes beyond this many would run into the legend; they are left out (with a log message)."""
 FORMATS = ("png", "pdf")
 LANGUAGES = ("ja", "en")
 LABELS: dict[str, tuple[str, str]] = {
@@ -370,11 +375,12 @@ def _fit_text(text, renderer, width_px: float, *, smallest: float = 14.0) -> Non
         text.set_fontsize(text.get_fontsize() - 1)
 
 
-def _draw_figures(fig: Figure, figures: Mapping[str, str], *, left: float, font: dict) -> None:
+def _draw_figures(fig: Figure, figures: Mapping[str, str], *, left: float, font: dict,
+                  span: float = 0.6) -> None:
     renderer = fig.canvas.get_renderer()
     width_px = (0.985 - left) * fig.bbox.width
     items = list(figures.items())
-    step = 0.6 / max(len(items), 3)
+    step = span / max(len(items), 3)
     for i, (label, value) in enumerate(items):
         top = 0.82 - i * step
         heading = fig.text(left, top, str(label), fontsize=14, color="#555555", va="top",
@@ -385,6 +391,29 @@ def _draw_figures(fig: Figure, figures: Mapping[str, str], *, left: float, font:
         _fit_text(shown, renderer, width_px)
 
 
+def _draw_notes(fig: Figure, notes: Sequence[str], *, left: float, font: dict) -> None:
+    """Short lines in the right column between the key figures and the legend.
+
+    The lines share the room left there (line height at most ``NOTE_STEP``, font at most
+    12 pt), and each is shrunk to the column width.
+    """
+    if not notes:
+        return
+    renderer = fig.canvas.get_renderer()
+    height = fig.bbox.height
+    above = min((t.get_window_extent(renderer).y0 for t in fig.texts
+                 if t.get_position()[0] == left), default=0.6 * height)
+    below = max((lg.get_window_extent(renderer).y1 for lg in fig.legends), default=0.0)
+    top, bottom = above / height - NOTE_GAP, below / height + NOTE_GAP
+    step = min(NOTE_STEP, (top - bottom) / len(notes))
+    size = min(12.0, 0.7 * step * fig.get_figheight() * 72)
+    width_px = (0.985 - left) * fig.bbox.width
+    for i, note in enumerate(notes):
+        text = fig.text(left, top - i * step, str(note), fontsize=size, color="#222222",
+                        va="top", **font)
+        _fit_text(text, renderer, width_px, smallest=min(size, 7.0))
+
+
 # -- the page ------------------------------------------------------------------------------
 
 def build_briefing_figure(
@@ -392,6 +421,7 @@ def build_briefing_figure(
     title: str, figures: Mapping[str, str],
     sources: Sequence[str | BundleFile] = DEFAULT_SOURCES, subtitle: str | None = None,
     layout: str = "side-by-side", lang: str = "ja", font_family: str | None = None,
+    notes: Sequence[str] = (),
 ) -> Figure:
     """Draw the briefing page on a new ``Figure`` (not registered with pyplot).
 
@@ -423,6 +453,9 @@ def build_briefing_figure(
         ``ja`` or ``en`` for the page's own wording (headings, legend, colour bar).
     font_family
         Font for all text; default: ``find_cjk_font()``.
+    notes
+        Up to ``MAX_NOTES`` short lines printed under the key figures, e.g. where the
+        closed counters' transactions go (``閉鎖により大江の約38,400件/年が中央区役所へ``).
 
     Returns
     -------
@@ -486,7 +519,10 @@ def build_briefing_figure(
     fig.legend(handles=_legend_handles(offices, unreachable=unreachable, lang=lang), loc="lower left",
                bbox_to_anchor=(0.72, 0.06), ncols=2 if lang == "ja" else 1, frameon=False,
                prop={"family": font["fontfamily"], "size": 11})
-    _draw_figures(fig, figures, left=0.72, font=font)
+    _draw_figures(fig, figures, left=0.72, font=font, span=0.5 if notes else 0.6)
+    if len(notes) > MAX_NOTES:
+        logger.warning("briefing: %d notes, only the first %d fit", len(notes), MAX_NOTES)
+    _draw_notes(fig, list(notes)[:MAX_NOTES], left=0.72, font=font)
     fig.text(0.02, 0.018, attribution_text(sources), fontsize=9,
              color="#444444", va="bottom", wrap=True, **font)
     return fig
@@ -502,7 +538,7 @@ def render_briefing(
     ----------
     zones, wards, offices, title, figures
         See ``build_briefing_figure``; further keyword ``options`` (``sources``,
-        ``subtitle``, ``layout``, ``lang``, ``font_family``) are passed on to it.
+        ``subtitle``, ``layout``, ``lang``, ``font_family``, ``notes``) are passed on to it.
     format
         ``png`` (raster, ``dpi`` dots per inch: 2000 x 1125 px at 150) or ``pdf`` (one
         vector page with the CJK font embedded as a subset).

@@ -179,3 +179,29 @@ def test_no_cjk_font_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(briefing, "_cjk_font_files", lambda: [])
     with pytest.raises(briefing.FontMissingError, match="fonts-noto-cjk"):
         briefing.find_cjk_font(families=("No Such Font JP",))
+
+
+def test_notes_are_printed_under_the_key_figures_and_above_the_legend(zones, wards, offices):
+    notes = ["受付が増える窓口（推計、年間）", "中央区役所 +38,400 件/年（+16.9%）",
+             "幸田総合出張所 +4,500 件/年（+13.5%）"]
+    fig = briefing.build_briefing_figure(zones, wards, offices, title=TITLE, figures=FIGURES,
+                                         notes=notes)
+    renderer = fig.canvas.get_renderer()
+    shown = {t.get_text(): t for t in fig.findobj(Text) if t.get_text() in notes}
+    assert set(shown) == set(notes)
+    value = next(t for t in fig.findobj(Text) if t.get_text() == FIGURES["平均距離"])
+    legend = fig.legends[0].get_window_extent(renderer)
+    for text in shown.values():
+        box = text.get_window_extent(renderer)
+        assert box.y1 <= value.get_window_extent(renderer).y0  # under the last key figure
+        assert box.y0 >= legend.y1  # above the legend
+        assert box.x1 <= fig.bbox.width  # shrunk to fit the page
+
+
+def test_too_many_notes_are_cut(zones, wards, offices, caplog):
+    notes = [f"note {i}" for i in range(briefing.MAX_NOTES + 2)]
+    fig = briefing.build_briefing_figure(zones, wards, offices, title=TITLE, figures=FIGURES,
+                                         notes=notes)
+    texts = _texts(fig)
+    assert notes[briefing.MAX_NOTES - 1] in texts and notes[briefing.MAX_NOTES] not in texts
+    assert "only the first" in caplog.text
