@@ -31,6 +31,8 @@ DEFAULTS = {
     "show_tiles": False,
     "briefing_layout": "side-by-side",
     "map_clicks_seen": 0,
+    "store_share_pct": 0,  # % of certificate transactions moving to convenience stores
+    "demand_reading": "listed-order",  # geo.demand.DEFAULT_READING (城南/南部 counts)
 }
 
 OFFICE_ID_IN_TEXT = re.compile(r"\[([A-Za-z0-9_.\-]+)\]\s*$")

@@ -161,3 +161,128 @@ def test_sources_page_lists_every_layer_with_attribution(app):
     text = " ".join(table.astype(str).to_numpy().ravel())
     for entry in layers.BUNDLE_FILES.values():
         assert entry.attribution in text
+
+
+# -- load shift (geo.demand) ---------------------------------------------------------------
+
+def _shift_lines(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if "件/年" in m.value and m.value.startswith("- ")]
+
+
+def _fit_text(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if "モデルの当てはまり" in m.value)
+
+
+def _expected_shift(closed: tuple[str, ...], store_share: float):
+    from dashboard import cache
+    from geo import demand, scenarios
+
+    model = cache.engine(str(settings.data_dir()), "union").model
+    fit = demand.fit_demand(model, year="fy2013", reading="listed-order")
+    return demand.load_shift(fit, model, scenarios.Scenario(base="fy2015", closed=closed),
+                             store_share=store_share)
+
+
+@pytest.mark.bundle
+def test_load_shift_panel_shows_where_a_closed_counters_traffic_goes(app):
+    assert any("閉鎖または" in i.value for i in app.info)  # nothing closed yet
+    app.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
+    assert not app.exception, app.exception
+    assert any(s.value.startswith("窓口の受付件数の変化") for s in app.subheader)
+    expected = _expected_shift(("oe-branch",), 0.0)
+    fit = expected.fit
+    assert fit.ok
+    text = _fit_text(app)
+    assert f"R²（対数）：{fit.r2_log_testable:.2f}" in text
+    assert f"β：{fit.params.beta_per_km:.2f}/km" in text
+    assert "区役所 " in text and "検証（2011→2013年度" in text
+    lines = _shift_lines(app)[0].splitlines()
+    top = expected.table.sort_values("change", ascending=False).iloc[0]
+    assert top["name_ja"] in lines[0] and "大江出張所" in lines[0]
+    assert f"（{top['change_pct']:+.1f}%）" in lines[0]
+    lost = next(m.value for m in app.metric if m.label.startswith("閉鎖・コーナー化"))
+    assert lost == f"{-expected.table['change'].min():,.0f} 件/年"
+    assert any("コンビニ交付へ移る証明書の割合：0 %" in m.value for m in app.markdown)
+    assert app.get("vega_lite_chart")  # the bar chart
+
+
+@pytest.mark.bundle
+def test_store_share_slider_changes_the_predicted_figures(app):
+    app.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
+    before = _shift_lines(app)
+    stores_before = next(m.value for m in app.metric if m.label.startswith("コンビニ"))
+    app.slider(key="store_share_pct__ja").set_value(10).run()
+    assert not app.exception, app.exception
+    assert app.session_state["store_share_pct"] == 10
+    after = _shift_lines(app)
+    stores_after = next(m.value for m in app.metric if m.label.startswith("コンビニ"))
+    assert stores_before == "0 件/年" and stores_after != stores_before
+    expected = _expected_shift(("oe-branch",), 0.10)
+    assert stores_after == f"{expected.to_stores:,.0f} 件/年"
+    assert after != before
+    top = expected.table.sort_values("change", ascending=False).iloc[0]
+    assert top["name_ja"] == "中央区役所"  # still gaining, net of the move to stores
+    assert after[0].splitlines()[0].startswith("- 中央区役所：正味 +")
+    assert f"（{top['change_pct']:+.1f}%" in after[0].splitlines()[0]
+    assert any("コンビニ交付へ移る証明書の割合：10 %" in m.value for m in app.markdown)
+
+
+@pytest.mark.bundle
+def test_load_shift_panel_survives_closing_everything(app):
+    app.multiselect(key="closed__ja").set_value(_open_ids()).run()
+    assert not app.exception, app.exception
+    assert any("行き先がありません" in e.value for e in app.error)
+    assert any("ほかの窓口で受付が増える見込みはありません" in m.value for m in app.markdown)
+
+
+@pytest.mark.bundle
+def test_poor_fit_refuses_predictions(app, monkeypatch):
+    from dashboard import cache
+    from geo import demand
+
+    poor = _expected_shift((), 0.0).fit
+    poor = demand.DemandFit(**{**poor.__dict__, "problems": ("R2 on log counts 0.1 is below 0.8",)})
+    monkeypatch.setattr(cache, "demand_fit", lambda *args: poor)
+    app.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
+    assert not app.exception, app.exception
+    assert any("当てはまりが不十分" in e.value and "0.1" in e.value for e in app.error)
+    assert not _shift_lines(app)
+
+
+@pytest.mark.bundle
+def test_excel_export_holds_the_load_shift_of_the_scenario(app, monkeypatch):
+    import io
+
+    import pandas as pd
+    from streamlit.elements.widgets import button
+
+    downloads: dict[str, object] = {}
+    original = button.marshall_file
+
+    def capture(coordinates, data, proto, mimetype, file_name=None, **kwargs):
+        downloads[file_name] = data
+        return original(coordinates, data, proto, mimetype, file_name, **kwargs)
+
+    monkeypatch.setattr(button, "marshall_file", capture)
+    app.multiselect(key="closed__ja").set_value(["oe-branch", "akitsu-branch"]).run()
+    app.switch_page("views/tables.py").run()
+    app.slider(key="store_share_pct__ja").set_value(20).run()
+    assert not app.exception, app.exception
+    workbook = downloads["madoguchi_scenario.xlsx"]
+    sheets = pd.read_excel(io.BytesIO(workbook() if callable(workbook) else workbook),
+                           sheet_name=None, keep_default_na=False)
+    shift = _expected_shift(("akitsu-branch", "oe-branch"), 0.20)
+    expected = shift.export_table()
+    got = sheets["load_shift"]
+    assert list(got.columns) == list(expected.columns)
+    assert len(got) == len(expected) == len(shift.table) + 1  # one row per counter + total
+    pd.testing.assert_frame_equal(got.astype(str),
+                                  expected.astype(object).fillna("").astype(str))
+    fit = sheets["demand_fit"].set_index("name")["value"]
+    assert float(fit["store_share"]) == pytest.approx(0.20)
+    assert float(fit["r2_log"]) == pytest.approx(shift.fit.r2_log)
+    assert float(fit["to_stores"]) == pytest.approx(shift.to_stores)
+    assert "fy2011_check_r2_log_change" in fit.index
+    assert "20 %" in sheets["シナリオ"].astype(str).to_numpy().ravel().tolist()
+    csv = downloads["load_shift.csv"]
+    assert "中央区役所" in (csv() if callable(csv) else csv).decode("utf-8-sig")

@@ -1,4 +1,5 @@
-"""Briefing view for a projector: title, before / after maps, three key figures, downloads."""
+"""Briefing view for a projector: title, before / after maps, three key figures, the load shift
+of the closures, downloads."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import html
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard import cache, components, mapview, state
+from dashboard import cache, components, loadshift, mapview, state
 from dashboard.i18n import t
 from geo import scenarios
 
@@ -60,8 +61,9 @@ def side_map(choice: state.Choice, table, *, colour_by: str, after: bool, key: s
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def render(choice: state.Choice, title: str, layout: str, fmt: str) -> bytes:
-    """PNG / PDF bytes from geo.briefing.render_briefing (cached per scenario and title)."""
+def render(choice: state.Choice, title: str, layout: str, fmt: str,
+           notes: tuple[str, ...] = ()) -> bytes:
+    """PNG / PDF bytes from geo.briefing.render_briefing (cached per scenario, title, notes)."""
     briefing = cache.optional_module("briefing", "render_briefing", "mark_offices")
     engine = cache.engine(*choice.engine_key)
     scenario = scenarios.Scenario(base=choice.base, closed=choice.closed,
@@ -74,7 +76,19 @@ def render(choice: state.Choice, title: str, layout: str, fmt: str) -> bytes:
     return briefing.render_briefing(
         zones, engine.wards, briefing.mark_offices(engine.offices, scenario), title=title,
         figures=briefing.key_figures(summary, threshold_km=2.0), format=fmt, layout=layout,
-        sources=SOURCES, subtitle=f"{t(f'measure_{choice.measure}')} / {t(f'zone_{choice.zone_layer}')}")
+        sources=SOURCES, subtitle=f"{t(f'measure_{choice.measure}')} / {t(f'zone_{choice.zone_layer}')}",
+        notes=notes)
+
+
+def load_shift_notes(shift: loadshift.Result, names) -> tuple[str, ...]:
+    """The top receiving counters and the store-share assumption, for the PNG / PDF page."""
+    if shift.shift is None or not loadshift.has_changes(choice):
+        return ()
+    figures = loadshift.receiver_figures(shift.shift, names)
+    if not figures:
+        return ()
+    return (t("shift_briefing_heading"), *(f"{name} {value}" for name, value in figures.items()),
+            t("shift_assume_store", pct=st.session_state["store_share_pct"]))
 
 
 choice = state.current()
@@ -89,6 +103,15 @@ layout = st.radio("layout", ("side-by-side", "change"), horizontal=True,
 st.markdown(f"# {title}")
 components.unreachable_notice(choice, summary, table)
 figure_cards(key_figures(summary))
+names = components.office_name(cache.engine(*choice.engine_key).offices)
+shift = loadshift.result(choice)
+if loadshift.has_changes(choice):
+    if shift.problem is not None:
+        st.warning(shift.problem, icon="⚠️")
+    elif receivers := loadshift.receiver_figures(shift.shift, names):
+        st.markdown(f"#### {t('shift_briefing_heading')}")
+        figure_cards(receivers)
+        st.caption(" / ".join(loadshift.assumption_lines(shift.fit)))
 
 if layout == "side-by-side":
     left, right = st.columns(2)
@@ -111,12 +134,13 @@ st.caption(components.sources_line(SOURCES))
 if cache.optional_module("briefing", "render_briefing", "mark_offices") is None:
     st.info(t("briefing_renderer_missing"))
 else:
+    notes = load_shift_notes(shift, names)
     buttons = st.columns(2)
     stem = f"briefing_{choice.base}_{len(choice.closed)}closed"
     buttons[0].download_button(t("briefing_download_png"),
-                               data=lambda: render(choice, title, layout, "png"),
+                               data=lambda: render(choice, title, layout, "png", notes),
                                file_name=f"{stem}.png", mime="image/png", on_click="ignore")
     buttons[1].download_button(t("briefing_download_pdf"),
-                               data=lambda: render(choice, title, layout, "pdf"),
+                               data=lambda: render(choice, title, layout, "pdf", notes),
                                file_name=f"{stem}.pdf", mime="application/pdf",
                                on_click="ignore")

@@ -1,11 +1,12 @@
-"""Map page: metric cards, the scenario map (click an office to close it), most affected zones."""
+"""Map page: metric cards, the scenario map (click an office to close it), the load shift of
+the closures, most affected zones."""
 
 from __future__ import annotations
 
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard import cache, components, mapview, state, vendor_assets
+from dashboard import cache, components, loadshift, mapview, state, vendor_assets
 from dashboard.i18n import t
 
 MAP_KEY = "scenario_map"
@@ -77,6 +78,7 @@ table = components.zone_table(choice)
 components.unreachable_notice(choice, summary, table)
 components.metric_cards(summary)
 map_panel(choice)
+loadshift.panel(choice)
 components.most_affected(table)
 st.caption(components.sources_line(["wards", "small_areas", "offices", "roads", "stores_osm",
                                     "stores_overture"]))

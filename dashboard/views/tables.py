@@ -1,4 +1,4 @@
-"""Tables and downloads: per zone, per office, city summary; traffic vs distance chart."""
+"""Tables and downloads: per zone, per office, load shift, city summary; traffic vs distance chart."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, components, state
+from dashboard import cache, components, loadshift, state
 from dashboard.i18n import t
 from geo import scenarios
 
@@ -96,15 +96,35 @@ if offices is not None:
                  hide_index=True, width="stretch")
     downloads("offices", "offices", offices)
 
+st.subheader(t("shift_table_heading"))
+shift = loadshift.result(choice)
+loadshift.controls()
+st.caption(" / ".join(loadshift.assumption_lines(shift.fit)))
+if shift.problem is not None:
+    st.error(shift.problem, icon="⚠️")
+else:
+    st.dataframe(loadshift.readable_table(shift.shift, names), hide_index=True, width="stretch",
+                 column_config={t(c): st.column_config.NumberColumn(format="%+.1f")
+                                for c in ("col_change_pct",)})
+    downloads("load_shift", "load_shift", shift.shift.export_table())
+if shift.fit is not None:
+    with st.expander(t("shift_fit_table")):
+        st.dataframe(loadshift.fit_table(shift).astype({"value": str}), hide_index=True,
+                     width="stretch")
+
 if io is not None and offices is not None:
     description = io.describe_scenario(scenario, measure=choice.measure,
                                        store_source=choice.store_source, offices=engine.offices)
+    description |= loadshift.description(shift)
+    sheets = {"summary": city, choice.zone_layer: zone_table, "offices": offices}
+    sheets |= loadshift.excel_sheets(shift)
     st.download_button(
-        "Excel: " + " + ".join((t("tables_summary"), t("tables_zones"), t("tables_offices"))),
+        "Excel: " + " + ".join((t("tables_summary"), t("tables_zones"), t("tables_offices"))
+                               + ((t("shift_table_heading"),) if "load_shift" in sheets else ())),
         key="xlsx_all", on_click="ignore", file_name="madoguchi_scenario.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         data=lambda: io.to_excel_bytes(
-            {"summary": city, choice.zone_layer: zone_table, "offices": offices},
+            sheets,
             scenario_description=description,
             sources=io.scenario_sources(measure=choice.measure, store_source=choice.store_source,
                                         zones=choice.zone_layer)))

@@ -1,0 +1,261 @@
+"""The load-shift panel: where closed counters' transactions go (``geo.demand``), fit, assumptions."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from geo import demand
+from geo.errors import MadoguchiError, PoorFitError
+
+from . import cache, components, state
+from .i18n import t
+from .state import Choice
+
+TOP_RECEIVERS = 3
+_STATUS_COLOURS = {"closed": "#d62728", "downgraded": "#ff7f0e", "receiving": "#1f77b4",
+                   "losing": "#9e9e9e"}
+
+
+@dataclass(frozen=True)
+class Result:
+    """The demand fit and, when it can be shown, the load shift of the chosen scenario."""
+
+    fit: demand.DemandFit | None
+    check: demand.OutOfSample | None
+    shift: demand.LoadShift | None
+    problem: str | None
+    """Why there are no predictions (poor fit, missing counts), else None."""
+
+
+def store_share() -> float:
+    """The store-share assumption as a fraction (session value is in %)."""
+    return st.session_state["store_share_pct"] / 100.0
+
+
+def reading() -> str:
+    return st.session_state["demand_reading"]
+
+
+def result(choice: Choice) -> Result:
+    """Fit, out-of-sample check and load shift of the chosen scenario (all cached)."""
+    try:
+        fit = cache.demand_fit(choice.data, choice.store_source, reading())
+        check = cache.demand_check(choice.data, choice.store_source, reading())
+    except MadoguchiError as error:
+        return Result(None, None, None, t("shift_unavailable", error=error))
+    if not fit.ok:
+        return Result(fit, check, None, t("shift_poor_fit", problems="; ".join(fit.problems)))
+    try:
+        shift = cache.load_shift_table(choice.data, choice.store_source, reading(), choice.base,
+                                       choice.closed, choice.downgraded, store_share())
+    except PoorFitError as error:
+        return Result(fit, check, None, t("shift_poor_fit", problems=error))
+    return Result(fit, check, shift, None)
+
+
+def controls() -> None:
+    """The adjustable assumptions: store share (slider, %) and the 城南/南部 reading."""
+    st.slider(t("shift_store_share"), 0, 100, step=5, format="%d%%",
+              help=t("shift_store_share_help"), **state.bind("store_share_pct"))
+    with st.expander(t("shift_change_assumptions")):
+        st.radio(t("shift_reading"), demand.READINGS,
+                 format_func=lambda r: t(f"shift_reading_{r}"), **state.bind("demand_reading"))
+
+
+def _about(value: float) -> str:
+    """Round a yearly count for a sentence: to 100 above 1,000, to 10 below."""
+    step = 100 if abs(value) >= 1000 else 10 if abs(value) >= 100 else 1
+    return f"{round(value / step) * step:,.0f}"
+
+
+def _sources(table: pd.DataFrame, names) -> tuple[str, str]:
+    """The verb (closing / downgrading) and the names of the counters losing their load."""
+    closed = table.loc[table["status"] == "closed", "office_id"].tolist()
+    downgraded = table.loc[table["status"] == "downgraded", "office_id"].tolist()
+    verb = "both" if closed and downgraded else "closed" if closed else "downgraded"
+    ids = closed + downgraded
+    shown = "・".join(names(o) for o in ids[:2]) if st.session_state.get("lang") != "en" \
+        else ", ".join(names(o) for o in ids[:2])
+    if len(ids) > 2:
+        shown = t("shift_sources_more", names=shown, n=len(ids))
+    return t(f"shift_verb_{verb}"), shown
+
+
+def receivers(shift: demand.LoadShift, *, top: int = TOP_RECEIVERS) -> pd.DataFrame:
+    """The open counters gaining the most transactions, largest first."""
+    gaining = shift.table[(shift.table["status"] == "open") & (shift.table["change"] >= 0.5)]
+    return gaining.sort_values("change", ascending=False).head(top)
+
+
+def receiver_lines(shift: demand.LoadShift, names) -> list[str]:
+    """'閉鎖により大江出張所の約N件/年が中央区役所へ（+x%）' for the top receivers.
+
+    With a store share above 0 the changes are net of the move to convenience stores, and
+    the lines say so instead of describing a flow from the closed counters.
+    """
+    verb, source = _sources(shift.table, names)
+    if shift.store_share > 0:  # the change is no longer a flow from the closed counters
+        return [t("shift_line_net", target=names(row.office_id), n=f"+{_about(row.change)}",
+                  pct=f"{row.change_pct:+.1f}%") for row in receivers(shift).itertuples()]
+    return [t("shift_line", verb=verb, source=source, n=_about(row.change),
+              target=names(row.office_id), pct=f"{row.change_pct:+.1f}%")
+            for row in receivers(shift).itertuples()]
+
+
+def receiver_figures(shift: demand.LoadShift, names) -> dict[str, str]:
+    """Counter name -> '+N件/年（+x%）' for the top receivers (briefing cards)."""
+    return {names(row.office_id): t("shift_figure", n=f"+{_about(row.change)}",
+                                    pct=f"{row.change_pct:+.1f}%")
+            for row in receivers(shift).itertuples()}
+
+
+def has_changes(choice: Choice) -> bool:
+    return bool(choice.closed or choice.downgraded)
+
+
+def chart(shift: demand.LoadShift, names) -> alt.Chart:
+    """Horizontal bars of the change per counter, sorted, coloured by what happens to it."""
+    table = shift.table.copy()
+    table["office"] = table["office_id"].map(names)
+    kind = table["status"].where(table["status"] != "open",
+                                 table["change"].map(lambda c: "receiving" if c >= 0 else "losing"))
+    labels = {"closed": t("state_closed"), "downgraded": t("state_downgraded"),
+              "receiving": t("shift_chart_receiving"), "losing": t("shift_chart_losing")}
+    table["state"] = kind.map(labels)
+    shown = [k for k in _STATUS_COLOURS if (kind == k).any()]
+    table = table.round({"predicted_before": 0, "predicted_after": 0, "change": 0,
+                         "change_pct": 1})
+    return alt.Chart(table).mark_bar().encode(
+        x=alt.X("change:Q", title=t("shift_chart_change"), axis=alt.Axis(format=",.0f")),
+        y=alt.Y("office:N", sort="-x", title=None,
+                axis=alt.Axis(labelLimit=220, labelOverlap=False)),
+        color=alt.Color("state:N", title=t("shift_chart_legend"),
+                        scale=alt.Scale(domain=[labels[k] for k in shown],
+                                        range=[_STATUS_COLOURS[k] for k in shown]),
+                        legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("office:N", title=t("col_office")),
+                 alt.Tooltip("predicted_before:Q", title=t("col_predicted_before"), format=","),
+                 alt.Tooltip("predicted_after:Q", title=t("col_predicted_after"), format=","),
+                 alt.Tooltip("change:Q", title=t("col_change"), format="+,"),
+                 alt.Tooltip("change_pct:Q", title=t("col_change_pct"), format="+.1f")],
+    ).properties(height=max(200, 24 * len(table)))
+
+
+def fit_lines(fit: demand.DemandFit, check: demand.OutOfSample | None) -> list[str]:
+    """The fit quality in words: R2 on log counts, decay, kind weights, FY2011 check."""
+    weights = "、".join(
+        f"{t(f'shift_class_{name}')} {weight:.2f}"
+        for name, weight in sorted(fit.params.attractiveness.items(), key=lambda kv: -kv[1])
+        if name != demand.REFERENCE_CLASS) if st.session_state.get("lang") != "en" else ", ".join(
+        f"{t(f'shift_class_{name}')} {weight:.2f}x"
+        for name, weight in sorted(fit.params.attractiveness.items(), key=lambda kv: -kv[1])
+        if name != demand.REFERENCE_CLASS)
+    lines = [t("shift_fit_r2", r2=f"{fit.r2_log_testable:.2f}", n=len(fit.residuals)),
+             t("shift_fit_beta", beta=f"{fit.params.beta_per_km:.2f}",
+               factor=f"{math.exp(-fit.params.beta_per_km):.2f}"),
+             t("shift_fit_weights", weights=weights)]
+    if check is not None:
+        lines.append(t("shift_fit_fy2011", r2=f"{check.metrics['r2_log_change']:.2f}",
+                       n=check.metrics["n_offices"]))
+    return lines
+
+
+def assumption_lines(fit: demand.DemandFit | None) -> list[str]:
+    """The assumptions behind the estimate, as shown next to it."""
+    share = fit.certificate_share if fit is not None else demand.CERTIFICATE_SHARE
+    return [t("shift_assume_store", pct=st.session_state["store_share_pct"]),
+            t("shift_assume_certificate", pct=f"{100 * share:.0f}"),
+            t("shift_assume_reading", reading=t(f"shift_reading_{reading()}")),
+            t("shift_assume_base")]
+
+
+def bullet_list(lines: list[str]) -> str:
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def totals(shift: demand.LoadShift) -> None:
+    """Three cards: lost at closed / downgraded counters, net change elsewhere, to stores."""
+    table = shift.table
+    lost = -table.loc[table["status"] != "open", "change"].sum()
+    net = table.loc[table["status"] == "open", "change"].sum()
+    per_year = t("shift_per_year")
+    columns = st.columns(3)
+    columns[0].metric(t("shift_lost"), f"{lost:,.0f} {per_year}", border=True)
+    columns[1].metric(t("shift_moved"), f"{net:+,.0f} {per_year}", border=True)
+    columns[2].metric(t("shift_to_stores"), f"{shift.to_stores:,.0f} {per_year}", border=True)
+    if shift.unserved > 0.5:
+        st.error(t("shift_unserved", n=f"{shift.unserved:,.0f}"), icon="🚫")
+
+
+@st.fragment
+def panel(choice: Choice) -> None:
+    """The panel under the map; its own fragment, so its controls never redraw the map."""
+    st.subheader(t("shift_heading"))
+    found = result(choice)
+    names = components.office_name(cache.engine(*choice.engine_key).offices)
+    if found.shift is not None and has_changes(choice):
+        totals(found.shift)
+    left, right = st.columns([3, 2])
+    with right:
+        controls()
+        if found.fit is not None:
+            st.markdown(f"**{t('shift_fit_heading')}**\n\n" + bullet_list(
+                fit_lines(found.fit, found.check)))
+        st.markdown(f"**{t('shift_assumptions')}**\n\n" + bullet_list(
+            assumption_lines(found.fit)))
+    with left:
+        if found.problem is not None:
+            st.error(found.problem, icon="⚠️")
+        elif not has_changes(choice):
+            st.info(t("shift_no_change"))
+        else:
+            lines = receiver_lines(found.shift, names)
+            st.markdown(bullet_list(lines) if lines else t("shift_no_receivers"))
+            if found.shift.store_share > 0:
+                st.caption(t("shift_net_note"))
+            st.altair_chart(chart(found.shift, names), width="stretch")
+
+
+def readable_table(shift: demand.LoadShift, names) -> pd.DataFrame:
+    """The export table with display names and translated headers."""
+    table = shift.export_table()
+    table["name"] = [names(o) if o != "total" else n
+                     for o, n in zip(table["office_id"], table["name"])]
+    table["kind"] = table["kind"].map(lambda k: t(f"kind_{k}") if k else "")
+    table["status"] = table["status"].map(lambda s: t(f"state_{s}") if s else "")
+    return table.drop(columns="office_id").rename(columns={
+        "name": t("col_office"), "kind": t("col_kind"), "status": t("col_state"),
+        "fy2013": t("col_fy2013"), "predicted_before": t("col_predicted_before"),
+        "predicted_after": t("col_predicted_after"), "change": t("col_change"),
+        "change_pct": t("col_change_pct")})
+
+
+def fit_table(found: Result) -> pd.DataFrame:
+    """Fit summary, assumptions, totals and the FY2011 check as ``name, value`` rows."""
+    values = found.shift.summary() if found.shift is not None else dict(found.fit.summary())
+    if found.check is not None:
+        values |= {f"fy2011_check_{k}": v for k, v in found.check.metrics.items()}
+    return demand.summary_rows(values)
+
+
+def excel_sheets(found: Result) -> dict[str, pd.DataFrame]:
+    """Sheets for the Excel export: ``load_shift`` (export table) and ``demand_fit``."""
+    if found.fit is None:
+        return {}
+    sheets = {"load_shift": found.shift.export_table()} if found.shift is not None else {}
+    return sheets | {"demand_fit": fit_table(found)}
+
+
+def description(found: Result) -> dict[str, str]:
+    """Extra rows for the scenario sheet: the demand-model assumptions."""
+    if found.fit is None:
+        return {}
+    return {"コンビニ交付へ移る証明書の割合 (store share)": f"{st.session_state['store_share_pct']} %",
+            "証明書の割合 (certificate share)": f"{100 * found.fit.certificate_share:.0f} %",
+            "城南・南部の読み方 (城南/南部 reading)": reading(),
+            "需要モデルの基準年度 (demand model year)": found.fit.year}
