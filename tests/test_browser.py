@@ -198,10 +198,13 @@ def test_zone_csv_download_matches_the_engine(app_url, browser):
 
     page = browser.new_page(viewport={"width": 1600, "height": 1200}, accept_downloads=True)
     page.goto(f"{app_url}/tables", wait_until="domcontentloaded")
-    buttons = page.get_by_role("button", name="CSV（UTF-8 BOM付き）")
-    _wait_until(lambda: buttons.count() >= 3, timeout=90)
+    # The per-zone table's button by its widget key (school districts by default): counting
+    # buttons by position picks a stale one while a rerun is still replacing the page.
+    button = page.locator(".st-key-csv_zones_district").get_by_role(
+        "button", name="CSV（UTF-8 BOM付き）")
+    button.wait_for(timeout=90_000)
     with page.expect_download(timeout=60_000) as download:
-        buttons.nth(1).click()  # the per-zone table (school districts by default)
+        button.click()
     path = download.value.path()
     raw = Path(path).read_bytes()
     assert raw.startswith("\ufeff".encode())
