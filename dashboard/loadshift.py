@@ -95,13 +95,10 @@ def receivers(shift: demand.LoadShift, *, top: int = TOP_RECEIVERS) -> pd.DataFr
 def receiver_lines(shift: demand.LoadShift, names) -> list[str]:
     """'閉鎖により大江出張所の約N件/年が中央区役所へ（+x%）' for the top receivers.
 
-    With a store share above 0 the changes are net of the move to convenience stores, and
-    the lines say so instead of describing a flow from the closed counters.
+    The store share only diverts the closed counters' certificates, so every gain is a flow
+    from the closed / downgraded counters.
     """
     verb, source = _sources(shift.table, names)
-    if shift.store_share > 0:  # the change is no longer a flow from the closed counters
-        return [t("shift_line_net", target=names(row.office_id), n=f"+{_about(row.change)}",
-                  pct=f"{row.change_pct:+.1f}%") for row in receivers(shift).itertuples()]
     return [t("shift_line", verb=verb, source=source, n=_about(row.change),
               target=names(row.office_id), pct=f"{row.change_pct:+.1f}%")
             for row in receivers(shift).itertuples()]
@@ -216,8 +213,6 @@ def panel(choice: Choice) -> None:
         else:
             lines = receiver_lines(found.shift, names)
             st.markdown(bullet_list(lines) if lines else t("shift_no_receivers"))
-            if found.shift.store_share > 0:
-                st.caption(t("shift_net_note"))
             st.altair_chart(chart(found.shift, names), width="stretch")
 
 

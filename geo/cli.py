@@ -206,7 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--year", choices=("2015", "now"), default="2015",
                       help="base office set (default the FY2015 set)")
     load.add_argument("--store-share", type=_share, default=0.0,
-                      help="share 0-1 of certificate transactions going to convenience stores")
+                      help="share 0-1 of the closed counters' certificate transactions going to "
+                           "convenience stores instead of another counter")
     load.add_argument("--reading", choices=demand.READINGS, default=demand.DEFAULT_READING,
                       help="which 城南/南部 reading of the FY2011-13 counts to fit")
     load.add_argument("--summary-out", default=None,

@@ -185,7 +185,7 @@ def huff_shares(
 def expected_load(
     params: HuffParams, distance_m: np.ndarray, population: np.ndarray, classes: np.ndarray,
     counter_open: np.ndarray, certificate_open: np.ndarray, *,
-    certificate_share: float = CERTIFICATE_SHARE, store_share: float = 0.0,
+    certificate_share: float = CERTIFICATE_SHARE, store_share: float | np.ndarray = 0.0,
 ) -> np.ndarray:
     """Return the predicted annual transactions at each office.
 
@@ -204,7 +204,8 @@ def expected_load(
     certificate_share
         Share of transactions that are certificates.
     store_share
-        Share of certificate transactions made at convenience stores instead.
+        Share of certificate transactions made at convenience stores instead: one value,
+        or one per origin.
 
     Returns
     -------
@@ -214,8 +215,9 @@ def expected_load(
     weights = params.weights(classes)
     demand = params.rate * np.nan_to_num(np.asarray(population, dtype=float))
     counter = huff_shares(distance_m, weights * counter_open, params.beta_per_km) @ demand
-    certificate = huff_shares(distance_m, weights * certificate_open, params.beta_per_km) @ demand
-    return (1.0 - certificate_share) * counter + certificate_share * (1.0 - store_share) * certificate
+    at_counters = huff_shares(distance_m, weights * certificate_open, params.beta_per_km) @ (
+        demand * (1.0 - np.asarray(store_share, dtype=float)))
+    return (1.0 - certificate_share) * counter + certificate_share * at_counters
 
 
 def _unpack(x: np.ndarray, free: list[str], reference: str) -> HuffParams:
@@ -504,17 +506,41 @@ def summary_rows(values: Mapping[str, object]) -> pd.DataFrame:
     return pd.DataFrame({"name": list(values), "value": list(values.values())})
 
 
-def _scenario_load(
-    fit: DemandFit, model: AccessModel, scenario: Scenario, *, store_share: float
-) -> np.ndarray:
+def _scenario_inputs(fit: DemandFit, model: AccessModel, scenario: Scenario
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Attractiveness classes (downgraded offices become service corners) and open masks."""
     kind = model.offices["kind"].copy()
     kind.iloc[model.office_index(scenario.downgraded)] = "service_corner"
     classes = kind.map(fit.kind_classes).fillna("").to_numpy()
+    return (classes, open_mask(model, scenario, measure="counter"),
+            open_mask(model, scenario, measure="certificate"))
+
+
+def _scenario_load(
+    fit: DemandFit, model: AccessModel, scenario: Scenario, *,
+    store_share: float | np.ndarray = 0.0,
+) -> np.ndarray:
+    classes, counter_open, certificate_open = _scenario_inputs(fit, model, scenario)
     return expected_load(
         fit.params, model.office_origin_m, model.origins["population"].to_numpy(dtype=float),
-        classes, open_mask(model, scenario, measure="counter"),
-        open_mask(model, scenario, measure="certificate"),
+        classes, counter_open, certificate_open,
         certificate_share=fit.certificate_share, store_share=store_share)
+
+
+def displaced_certificate_share(fit: DemandFit, model: AccessModel, scenario: Scenario
+                                ) -> np.ndarray:
+    """Per origin, the share of its certificate transactions made at counters that close.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_origins,)`` in 0-1: the baseline Huff shares of the closed offices.
+    """
+    classes, _, certificate_open = _scenario_inputs(fit, model, scenario.baseline)
+    shares = huff_shares(model.office_origin_m, fit.params.weights(classes) * certificate_open,
+                         fit.params.beta_per_km)
+    closed = model.office_index(scenario.closed)
+    return shares[closed].sum(axis=0)
 
 
 def load_shift(
@@ -524,10 +550,11 @@ def load_shift(
     """Predict each counter's annual transactions before and after a closure scenario.
 
     "Before" is the scenario's base office set with nothing closed, as the model predicts it
-    (FY2013 behaviour, no convenience-store issuance); "after" applies the closures and
-    downgrades (a downgraded office is a certificate-only service corner) and sends
-    ``store_share`` of the certificate transactions to convenience stores. With
-    ``store_share=0`` the total is conserved: closed counters' residents go elsewhere.
+    (FY2013 behaviour); "after" applies the closures and downgrades (a downgraded office is a
+    certificate-only service corner). Of the certificate transactions that the closed
+    counters handled, ``store_share`` go to convenience stores instead of another counter;
+    everything else follows the model. With ``store_share=0`` the total is conserved:
+    closed counters' residents go elsewhere.
 
     Parameters
     ----------
@@ -538,8 +565,8 @@ def load_shift(
     scenario
         Offices closed / downgraded.
     store_share
-        Share (0-1) of certificate transactions made at convenience stores after the
-        scenario: an explicit assumption, default 0.
+        Share (0-1) of the displaced certificate transactions (those of closed counters)
+        made at convenience stores after the scenario: an explicit assumption, default 0.
     allow_poor_fit
         Predict even when ``fit.ok`` is False (the caller must then show the warning).
 
@@ -560,7 +587,9 @@ def load_shift(
     if not allow_poor_fit:
         fit.require_ok()
     before = _scenario_load(fit, model, scenario.baseline, store_share=0.0)
-    after = _scenario_load(fit, model, scenario, store_share=store_share)
+    after = _scenario_load(
+        fit, model, scenario,
+        store_share=store_share * displaced_certificate_share(fit, model, scenario))
     rows = open_mask(model, scenario.baseline, measure="certificate")
     table = model.offices.loc[rows, ["office_id", "name_ja", "kind"]].copy()
     status = np.where(table["office_id"].isin(scenario.closed), "closed", "open")
