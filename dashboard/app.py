@@ -18,6 +18,7 @@ except ImportError:  # running from a source tree that is not installed
 from dashboard import cache, state
 from dashboard.i18n import LANGUAGES, t
 from geo.errors import DataMissingError
+from geo.zones import ZONE_KINDS
 
 VIEWS = Path(__file__).resolve().parent / "views"
 
@@ -40,9 +41,6 @@ except DataMissingError as error:
     st.stop()
 
 st.session_state.pop("data_error", None)
-zone_layers = cache.zone_layers(cache.data_dir())
-if st.session_state["zone_layer"] not in zone_layers:
-    st.session_state["zone_layer"] = zone_layers[0]
 
 offices = engine.offices
 base_column = "counter_fy2015" if st.session_state["base"] == "fy2015" else "counter_now"
@@ -66,10 +64,8 @@ with st.sidebar:
                    format_func=names.get, **state.bind("downgraded"))
     st.radio(t("measure"), state.MEASURES, format_func=lambda m: t(f"measure_{m}"),
              **state.bind("measure"))
-    st.selectbox(t("zone_layer"), zone_layers, format_func=lambda z: t(f"zone_{z}"),
+    st.selectbox(t("zone_layer"), ZONE_KINDS, format_func=lambda z: t(f"zone_{z}"),
                  **state.bind("zone_layer"))
-    if "district" not in zone_layers:
-        st.caption(t("districts_pending"))
     st.selectbox(t("store_source"), state.STORE_SOURCES,
                  format_func=lambda s: t(f"store_{s}"), **state.bind("store_source"))
 

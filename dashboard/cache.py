@@ -9,10 +9,8 @@ travel with a hashable key.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -22,19 +20,6 @@ from geo import zones as zones_module
 from geo.engine import Engine, load_engine
 
 logger = logging.getLogger(__name__)
-
-
-def optional_module(name: str, *attributes: str) -> Any | None:
-    """Return ``geo.<name>`` if it exists and has ``attributes``, else None.
-
-    Several geo/ modules are written alongside the dashboard; pages degrade gracefully
-    until they land.
-    """
-    try:
-        module = importlib.import_module(f"geo.{name}")
-    except ImportError:
-        return None
-    return module if all(hasattr(module, a) for a in attributes) else None
 
 
 def data_dir() -> str:
@@ -52,11 +37,6 @@ def engine(data: str, store_source: str) -> Engine:
 def district_layer(data: str) -> districts.DistrictLayer:
     """The school-district layer (``geo.districts.build_districts``)."""
     return districts.build_districts(data)
-
-
-def zone_layers(data: str) -> list[str]:
-    """Zone layers on offer, school districts first (the default)."""
-    return list(zones_module.ZONE_KINDS)
 
 
 @dataclass(frozen=True)

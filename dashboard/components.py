@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from geo import scenarios
+from geo import io, scenarios
 
 from . import cache, mapview
 from .i18n import t
@@ -126,7 +126,4 @@ def legends(colour_by: str, threshold_km: int, table: pd.DataFrame) -> None:
 
 def sources_line(keys: list[str]) -> str:
     """One line of attribution texts for the layers a view uses."""
-    io = cache.optional_module("io", "attribution_text")
-    if io is None:
-        return t("attribution_short")
     return t("sources_line") + io.attribution_text(keys)

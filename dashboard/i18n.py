@@ -35,8 +35,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "zone_district": ("小学校区", "School districts"),
     "zone_small-area": ("町丁・字（国勢調査小地域）", "Census small areas"),
     "zone_ward": ("区", "Wards"),
-    "districts_pending": ("小学校区レイヤーが未整備のため、町丁・字で表示しています。",
-                          "The school-district layer is not available yet; showing census small areas."),
     "loading_engine": ("道路網と距離を準備しています…", "Preparing the road network and distances…"),
     # map
     "map_heading": ("地図：最寄り窓口までの道路距離", "Map: road distance to the nearest counter"),
@@ -120,8 +118,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "briefing_title": ("表示タイトル", "Title"),
     "briefing_download_png": ("PNG をダウンロード", "Download PNG"),
     "briefing_download_pdf": ("PDF をダウンロード", "Download PDF"),
-    "briefing_renderer_missing": ("静止画の出力機能（geo/briefing.py）はまだ用意されていません。",
-                                  "The static renderer (geo/briefing.py) is not available yet."),
     "sources_line": ("出典：", "Sources: "),
     # tables
     "tables_zones": ("区域ごと", "Per zone"),
@@ -134,7 +130,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "download_csv": ("CSV（UTF-8 BOM付き）", "CSV (UTF-8 with BOM)"),
     "download_excel": ("Excel", "Excel"),
     "download_geojson": ("GeoJSON", "GeoJSON"),
-    "exports_missing": ("出力機能（geo/io.py）はまだ用意されていません。", "The export writers (geo/io.py) are not available yet."),
     "summary_item": ("項目", "Item"),
     "summary_value": ("値", "Value"),
     "fiscal_year": ("年度", "Fiscal year"),
@@ -233,8 +228,6 @@ STRINGS: dict[str, tuple[str, str]] = {
                        "The map's web assets (Leaflet etc.) are not installed; run `python -m dashboard.vendor_assets`."),
     "static_serving_off": ("静的ファイル配信が無効です。プロジェクトのフォルダで `streamlit run dashboard/app.py` を実行してください（.streamlit/config.toml の enableStaticServing）。",
                            "Static file serving is off: run `streamlit run dashboard/app.py` from the project folder (.streamlit/config.toml sets enableStaticServing)."),
-    "attribution_short": ("出典：国土数値情報、e-Stat、国土交通省 通れる道マップ、© OpenStreetMap contributors、Overture Maps",
-                          "Sources: 国土数値情報 (MLIT), e-Stat, MLIT 通れる道マップ, © OpenStreetMap contributors, Overture Maps"),
 }
 
 

@@ -24,7 +24,7 @@ DEFAULTS = {
     "downgraded": [],
     "measure": "counter",
     "store_source": "union",
-    "zone_layer": None,  # districts when available, else small areas
+    "zone_layer": "district",
     "colour_by": "change",
     "threshold_km": 2,
     "click_action": "close",

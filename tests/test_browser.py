@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 import pytest
 
 from dashboard.i18n import STRINGS
-from geo import layers, settings
+from geo import settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.bundle]
 
@@ -36,15 +36,6 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
-def _bundle() -> Path:
-    root = settings.data_dir()
-    try:
-        layers.check_bundle(root)
-    except Exception:
-        pytest.skip(f"data bundle not found at {root} (set MADOGUCHI_DATA)")
-    return root
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -52,8 +43,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url():
-    data = _bundle()
+def app_url(bundle_dir: Path):
+    data = bundle_dir
     port = _free_port()
     env = {**os.environ, "MADOGUCHI_DATA": str(data)}
     process = subprocess.Popen(

@@ -14,18 +14,9 @@ APP = str(ROOT / "dashboard" / "app.py")
 TIMEOUT = 240
 
 
-def _bundle() -> Path:
-    root = settings.data_dir()
-    try:
-        layers.check_bundle(root)
-    except Exception:
-        pytest.skip(f"data bundle not found at {root} (set MADOGUCHI_DATA)")
-    return root
-
-
 @pytest.fixture
-def app(monkeypatch) -> AppTest:
-    monkeypatch.setenv(settings.DATA_ENV_VAR, str(_bundle()))
+def app(monkeypatch, bundle_dir: Path) -> AppTest:
+    monkeypatch.setenv(settings.DATA_ENV_VAR, str(bundle_dir))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception
@@ -63,11 +54,7 @@ def test_map_page_starts_from_the_fy2015_set_with_nobody_farther(app):
 
 
 @pytest.mark.bundle
-def test_districts_are_the_default_zone_layer_when_available(app):
-    from dashboard import cache
-
-    if cache.district_layer(str(settings.data_dir())) is None:
-        pytest.skip("geo.districts is not available")
+def test_districts_are_the_default_zone_layer(app):
     assert app.selectbox(key="zone_layer__ja").value == "district"
 
 

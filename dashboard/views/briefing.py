@@ -10,7 +10,7 @@ from streamlit_folium import st_folium
 
 from dashboard import cache, components, loadshift, mapview, state
 from dashboard.i18n import t
-from geo import scenarios
+from geo import briefing, scenarios
 
 SOURCES = ["wards", "small_areas", "attendance_zones", "offices", "roads"]
 
@@ -21,18 +21,8 @@ def default_title(choice: state.Choice) -> str:
 
 
 def key_figures(summary: dict) -> dict[str, str]:
-    """The three headline figures, from geo.briefing when it is there."""
-    briefing = cache.optional_module("briefing", "key_figures")
-    if briefing is not None and st.session_state.get("lang") != "en":
-        return briefing.key_figures(summary, threshold_km=2.0)
-    people = "—" if summary["people_farther"] != summary["people_farther"] else \
-        f"{summary['people_farther']:,.0f}"
-    return {
-        t("metric_farther"): f"{people} {t('people')}",
-        t("metric_beyond", km=2): (f"{summary['beyond_2km_before']:,.0f} → "
-                                   f"{summary['beyond_2km_after']:,.0f} {t('people')}"),
-        t("metric_mean"): f"{summary['before_km']:.2f} → {summary['after_km']:.2f} km",
-    }
+    """The three headline figures (geo.briefing formats them for the PNG/PDF too)."""
+    return briefing.key_figures(summary, threshold_km=2.0, lang=st.session_state["lang"])
 
 
 def figure_cards(figures: dict[str, str]) -> None:
@@ -62,9 +52,8 @@ def side_map(choice: state.Choice, table, *, colour_by: str, after: bool, key: s
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def render(choice: state.Choice, title: str, layout: str, fmt: str,
-           notes: tuple[str, ...] = ()) -> bytes:
+           notes: tuple[str, ...], lang: str) -> bytes:
     """PNG / PDF bytes from geo.briefing.render_briefing (cached per scenario, title, notes)."""
-    briefing = cache.optional_module("briefing", "render_briefing", "mark_offices")
     engine = cache.engine(*choice.engine_key)
     scenario = scenarios.Scenario(base=choice.base, closed=choice.closed,
                                   downgraded=choice.downgraded)
@@ -75,7 +64,8 @@ def render(choice: state.Choice, title: str, layout: str, fmt: str,
     zones = cache.zone_results(choice.data, choice.store_source, choice.zone_layer, table)
     return briefing.render_briefing(
         zones, engine.wards, briefing.mark_offices(engine.offices, scenario), title=title,
-        figures=briefing.key_figures(summary, threshold_km=2.0), format=fmt, layout=layout,
+        figures=briefing.key_figures(summary, threshold_km=2.0, lang=lang), format=fmt,
+        layout=layout, lang=lang,
         sources=SOURCES, subtitle=f"{t(f'measure_{choice.measure}')} / {t(f'zone_{choice.zone_layer}')}",
         notes=notes)
 
@@ -131,16 +121,15 @@ legend_left.html(mapview.legend_html(mapview.legend_rows(scale), t(f"colour_{leg
 legend_right.html(mapview.office_legend_html(lambda kind: t(f"kind_{kind}")))
 st.caption(components.sources_line(SOURCES))
 
-if cache.optional_module("briefing", "render_briefing", "mark_offices") is None:
-    st.info(t("briefing_renderer_missing"))
-else:
-    notes = load_shift_notes(shift, names)
-    buttons = st.columns(2)
-    stem = f"briefing_{choice.base}_{len(choice.closed)}closed"
-    buttons[0].download_button(t("briefing_download_png"),
-                               data=lambda: render(choice, title, layout, "png", notes),
-                               file_name=f"{stem}.png", mime="image/png", on_click="ignore")
-    buttons[1].download_button(t("briefing_download_pdf"),
-                               data=lambda: render(choice, title, layout, "pdf", notes),
-                               file_name=f"{stem}.pdf", mime="application/pdf",
-                               on_click="ignore")
+notes = load_shift_notes(shift, names)
+buttons = st.columns(2)
+stem = f"briefing_{choice.base}_{len(choice.closed)}closed"
+buttons[0].download_button(t("briefing_download_png"),
+                           data=lambda: render(choice, title, layout, "png", notes,
+                                                       st.session_state["lang"]),
+                           file_name=f"{stem}.png", mime="image/png", on_click="ignore")
+buttons[1].download_button(t("briefing_download_pdf"),
+                           data=lambda: render(choice, title, layout, "pdf", notes,
+                                                       st.session_state["lang"]),
+                           file_name=f"{stem}.pdf", mime="application/pdf",
+                           on_click="ignore")

@@ -30,12 +30,9 @@ if len(far):
     items.append(t("approx_far_snaps", offices=", ".join(
         f"{o} ({m:.0f} m)" for o, m in zip(far["office_id"], far["snap_m"]))))
 layer = cache.district_layer(choice.data)
-if layer is not None:
-    items.append(t("approx_districts"))
-    quality = layer.polygons["quality"].value_counts()
-    items.append(t("approx_district_quality",
-                   summary=", ".join(f"{k}: {v}" for k, v in quality.items())))
-else:
-    items.append(t("districts_pending"))
+items.append(t("approx_districts"))
+quality = layer.polygons["quality"].value_counts()
+items.append(t("approx_district_quality",
+               summary=", ".join(f"{k}: {v}" for k, v in quality.items())))
 for item in items:
     st.markdown(f"- {item}")

@@ -8,22 +8,18 @@ import streamlit as st
 
 from dashboard import cache, components, loadshift, state
 from dashboard.i18n import t
-from geo import scenarios
+from geo import demand, io, scenarios
+from geo.errors import MadoguchiError
 
 choice = state.current()
 engine = cache.engine(*choice.engine_key)
-io = cache.optional_module("io", "to_csv_bytes", "to_excel_bytes", "to_geojson_bytes")
-demand = cache.optional_module("demand", "load_counts")
 names = components.office_name(engine.offices)
 scenario = scenarios.Scenario(base=choice.base, closed=choice.closed, downgraded=choice.downgraded)
 
 
-def office_table() -> pd.DataFrame | None:
+def office_table() -> pd.DataFrame:
     """Branch -> nearest ward office distance, 5 km flag and the scenario state."""
-    table = cache.branch_table(choice.data, choice.store_source, choice.base)
-    if table is None:
-        return None
-    table = table.copy()
+    table = cache.branch_table(choice.data, choice.store_source, choice.base).copy()
     table["state"] = table["office_id"].map(
         lambda o: "closed" if o in choice.closed else "downgraded" if o in choice.downgraded
         else "open")
@@ -38,9 +34,6 @@ def summary_table(summary: dict) -> pd.DataFrame:
 
 def downloads(label: str, stem: str, table: pd.DataFrame, *, geo_frame=None) -> None:
     """CSV / Excel / GeoJSON buttons for one table, through geo.io."""
-    if io is None:
-        st.caption(t("exports_missing"))
-        return
     columns = st.columns(3)
     sources = io.scenario_sources(measure=choice.measure, store_source=choice.store_source,
                                   zones=choice.zone_layer)
@@ -82,19 +75,18 @@ downloads(choice.zone_layer, f"zones_{choice.zone_layer}", zone_table,
                                        zone_table))
 
 st.subheader(t("tables_offices"))
-if offices is not None:
-    shown = offices.assign(office=offices["office_id"].map(names),
-                           nearest=offices["nearest_ward_office_id"].map(names),
-                           kind=offices["kind"].map(lambda k: t(f"kind_{k}")),
-                           state=offices["state"].map(lambda s: t(f"state_{s}")))
-    st.dataframe(shown[["office", "kind", "ward", "nearest", "road_km", "straight_km",
-                        "candidate", "state"]].rename(columns={
-                            "office": t("col_office"), "kind": t("col_kind"),
-                            "ward": t("col_ward"), "nearest": t("col_nearest_ward_office"),
-                            "road_km": t("col_road_km"), "straight_km": t("col_straight_km"),
-                            "candidate": t("col_candidate"), "state": t("col_state")}),
-                 hide_index=True, width="stretch")
-    downloads("offices", "offices", offices)
+shown = offices.assign(office=offices["office_id"].map(names),
+                       nearest=offices["nearest_ward_office_id"].map(names),
+                       kind=offices["kind"].map(lambda k: t(f"kind_{k}")),
+                       state=offices["state"].map(lambda s: t(f"state_{s}")))
+st.dataframe(shown[["office", "kind", "ward", "nearest", "road_km", "straight_km",
+                    "candidate", "state"]].rename(columns={
+                        "office": t("col_office"), "kind": t("col_kind"),
+                        "ward": t("col_ward"), "nearest": t("col_nearest_ward_office"),
+                        "road_km": t("col_road_km"), "straight_km": t("col_straight_km"),
+                        "candidate": t("col_candidate"), "state": t("col_state")}),
+             hide_index=True, width="stretch")
+downloads("offices", "offices", offices)
 
 st.subheader(t("shift_table_heading"))
 shift = loadshift.result(choice)
@@ -112,45 +104,39 @@ if shift.fit is not None:
         st.dataframe(loadshift.fit_table(shift).astype({"value": str}), hide_index=True,
                      width="stretch")
 
-if io is not None and offices is not None:
-    description = io.describe_scenario(scenario, measure=choice.measure,
-                                       store_source=choice.store_source, offices=engine.offices)
-    description |= loadshift.description(shift)
-    sheets = {"summary": city, choice.zone_layer: zone_table, "offices": offices}
-    sheets |= loadshift.excel_sheets(shift)
-    st.download_button(
-        "Excel: " + " + ".join((t("tables_summary"), t("tables_zones"), t("tables_offices"))
-                               + ((t("shift_table_heading"),) if "load_shift" in sheets else ())),
-        key="xlsx_all", on_click="ignore", file_name="madoguchi_scenario.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        data=lambda: io.to_excel_bytes(
-            sheets,
-            scenario_description=description,
-            sources=io.scenario_sources(measure=choice.measure, store_source=choice.store_source,
-                                        zones=choice.zone_layer)))
+description = io.describe_scenario(scenario, measure=choice.measure,
+                                   store_source=choice.store_source, offices=engine.offices)
+description |= loadshift.description(shift)
+sheets = {"summary": city, choice.zone_layer: zone_table, "offices": offices}
+sheets |= loadshift.excel_sheets(shift)
+st.download_button(
+    "Excel: " + " + ".join((t("tables_summary"), t("tables_zones"), t("tables_offices"))
+                           + ((t("shift_table_heading"),) if "load_shift" in sheets else ())),
+    key="xlsx_all", on_click="ignore", file_name="madoguchi_scenario.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    data=lambda: io.to_excel_bytes(
+        sheets,
+        scenario_description=description,
+        sources=io.scenario_sources(measure=choice.measure, store_source=choice.store_source,
+                                    zones=choice.zone_layer)))
 
 st.subheader(t("tables_chart"))
 distances = cache.branch_table(choice.data, choice.store_source, "fy2015")
-if demand is None or distances is None:
-    st.info(t("tables_chart_missing"))
+try:
+    counts = demand.load_counts()
+except MadoguchiError as error:
+    st.info(t("tables_chart_missing") + f" ({error})")
 else:
-    try:
-        counts = demand.load_counts()
-    except (OSError, ValueError):
-        counts = None
-    if counts is None:
-        st.info(t("tables_chart_missing"))
-    else:
-        long = counts.melt(id_vars=["office_id"], value_vars=["fy2011", "fy2012", "fy2013"],
-                           var_name="year", value_name="transactions").dropna()
-        points = long.merge(distances[["office_id", "road_km", "candidate"]], on="office_id")
-        points["office"] = points["office_id"].map(names)
-        points["year"] = points["year"].str.replace("fy", "FY")
-        chart = alt.Chart(points).mark_point(size=90, filled=True).encode(
-            x=alt.X("road_km:Q", title=t("col_road_km") + " → " + t("col_nearest_ward_office")),
-            y=alt.Y("transactions:Q", title=t("transactions")),
-            color=alt.Color("year:N", title=t("fiscal_year")),
-            shape=alt.Shape("candidate:N", title=t("col_candidate")),
-            tooltip=["office", "year", "transactions", "road_km"])
-        rule = alt.Chart(pd.DataFrame({"x": [5.0]})).mark_rule(strokeDash=[4, 4]).encode(x="x")
-        st.altair_chart(chart + rule, width="stretch")
+    long = counts.melt(id_vars=["office_id"], value_vars=["fy2011", "fy2012", "fy2013"],
+                       var_name="year", value_name="transactions").dropna()
+    points = long.merge(distances[["office_id", "road_km", "candidate"]], on="office_id")
+    points["office"] = points["office_id"].map(names)
+    points["year"] = points["year"].str.replace("fy", "FY")
+    chart = alt.Chart(points).mark_point(size=90, filled=True).encode(
+        x=alt.X("road_km:Q", title=t("col_road_km") + " → " + t("col_nearest_ward_office")),
+        y=alt.Y("transactions:Q", title=t("transactions")),
+        color=alt.Color("year:N", title=t("fiscal_year")),
+        shape=alt.Shape("candidate:N", title=t("col_candidate")),
+        tooltip=["office", "year", "transactions", "road_km"])
+    rule = alt.Chart(pd.DataFrame({"x": [5.0]})).mark_rule(strokeDash=[4, 4]).encode(x="x")
+    st.altair_chart(chart + rule, width="stretch")
