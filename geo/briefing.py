@@ -34,7 +34,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.path import Path as MplPath
 
-from .errors import CRSError, LayerError, MadoguchiError
+from .errors import CRSError, FontMissingError, LayerError
 from .io import attribution_text
 from .layers import METRIC_CRS, BundleFile
 
@@ -83,10 +83,6 @@ OFFICE_CLEARANCE_M = 1_500.0
 _OFFICE_SUFFIXES = ("市民サービスコーナー", "サービスコーナー", "総合出張所", "出張所", "分室")
 _LABEL_OFFSETS = ((6, 5, "left", "bottom"), (6, -5, "left", "top"), (-6, 5, "right", "bottom"),
                   (-6, -5, "right", "top"), (0, 9, "center", "bottom"), (0, -9, "center", "top"))
-
-
-class FontMissingError(MadoguchiError):
-    """No font able to draw Japanese text is installed."""
 
 
 # -- fonts ---------------------------------------------------------------------------------

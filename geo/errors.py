@@ -37,3 +37,7 @@ class FetchError(MadoguchiError):
 
 class PoorFitError(MadoguchiError):
     """The demand model fits the observed counts too poorly to predict from."""
+
+
+class FontMissingError(MadoguchiError):
+    """No font able to draw Japanese text is installed (Debian: fonts-noto-cjk)."""

@@ -14,7 +14,7 @@ from matplotlib.text import Text
 from shapely.geometry import Point, box
 
 from geo import briefing
-from geo.errors import CRSError, LayerError
+from geo.errors import CRSError, FontMissingError, LayerError
 from geo.layers import BUNDLE_FILES
 from geo.scenarios import Scenario
 
@@ -177,7 +177,7 @@ def test_unknown_format_and_layout(zones, wards, offices):
 
 def test_no_cjk_font_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(briefing, "_cjk_font_files", lambda: [])
-    with pytest.raises(briefing.FontMissingError, match="fonts-noto-cjk"):
+    with pytest.raises(FontMissingError, match="fonts-noto-cjk"):
         briefing.find_cjk_font(families=("No Such Font JP",))
 
 
