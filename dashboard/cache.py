@@ -64,7 +64,8 @@ def zones(data: str, store_source: str, kind: str) -> Zones:
     eng = engine(data, store_source)
     layer = zones_module.zone_layer(
         eng, kind, districts=district_layer(data) if kind == "district" else None)
-    return Zones(layer, io.to_display_features(layer.polygons, ["zone_id"]))
+    shown = ["zone_id"] + (["quality"] if "quality" in layer.polygons.columns else [])
+    return Zones(layer, io.to_display_features(layer.polygons, shown))
 
 
 def zone_results(data: str, store_source: str, kind: str, table: pd.DataFrame):

@@ -78,6 +78,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "tooltip_change": ("増加 km", "change km"),
     "tooltip_people": ("人口", "population"),
     "tooltip_farther": ("遠くなる人", "people farther"),
+    "tooltip_quality": ("区域の精度", "boundary"),
+    "quality_exact": ("町丁単位で正確", "exact (whole census areas)"),
+    "quality_split": ("分割した町丁を含む（近い学校で按分した近似）",
+                      "contains divided areas (split by nearest school: approximate)"),
+    "quality_filled": ("通学区域表にない町丁を隣接校区に編入", "includes areas filled from a neighbour"),
     # metrics
     "metric_farther": ("最寄り窓口が遠くなる人", "People whose nearest counter gets farther"),
     "metric_mean": ("平均距離（変更後）", "Mean distance (after)"),

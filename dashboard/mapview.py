@@ -93,6 +93,13 @@ def _number(value: float, digits: int = 2) -> str:
     return "—" if value is None or not math.isfinite(value) else f"{value:,.{digits}f}"
 
 
+def quality_text(quality: str) -> str:
+    """How a district boundary was built (districts.py quality flags), in words; '' if none."""
+    parts = [part for part in quality.split("+") if part]
+    words = {"exact": "quality_exact", "split-approx": "quality_split", "filled": "quality_filled"}
+    return html.escape(" / ".join(t(words[p]) if p in words else p for p in parts))
+
+
 def zone_group(features: dict, table: pd.DataFrame, *, colour_by: str, threshold_km: int
                ) -> folium.FeatureGroup:
     """Zones coloured by the chosen measure, with an escaped tooltip."""
@@ -119,12 +126,14 @@ def zone_group(features: dict, table: pd.DataFrame, *, colour_by: str, threshold
                 "after": _number(after) if math.isfinite(after) else t("legend_unreachable"),
                 "change": _number(float(row["delta_km"])),
                 "farther": f"{float(row['people_farther']):,.0f}",
+                "quality": quality_text(feature["properties"].get("quality", "")),
             },
         })
     group = folium.FeatureGroup(name=t("layer_zones"))
-    fields = ["name", "population", "before", "after", "change", "farther"]
+    fields = ["name", "population", "before", "after", "change", "farther", "quality"]
     aliases = [t(k) for k in ("tooltip_zone", "tooltip_people", "tooltip_before",
-                              "tooltip_after", "tooltip_change", "tooltip_farther")]
+                              "tooltip_after", "tooltip_change", "tooltip_farther",
+                              "tooltip_quality")]
     folium.GeoJson(
         {"type": "FeatureCollection", "features": shown},
         style_function=lambda f: {"fillColor": f["properties"]["fill"], "fillOpacity": 0.72,

@@ -56,6 +56,23 @@ def test_zone_tooltips_are_escaped():
     assert mapview.UNREACHABLE in page
 
 
+def test_district_tooltips_say_how_the_boundary_was_built():
+    features = {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"zone_id": "z1", "quality": "split-approx+filled"},
+        "geometry": {"type": "Polygon", "coordinates": [[[130.7, 32.8], [130.71, 32.8],
+                                                         [130.71, 32.81], [130.7, 32.8]]]}}]}
+    table = pd.DataFrame({"zone_id": ["z1"], "zone_name": ["大江小"], "ward": ["中央区"],
+                          "population": [10.0], "before_km": [1.0], "after_km": [2.0],
+                          "delta_km": [1.0], "people_farther": [10.0],
+                          "beyond_2km_after": [0.0]})
+    group = mapview.zone_group(features, table, colour_by="after", threshold_km=2)
+    layer = next(e for e in _walk(group) if isinstance(e, mapview.folium.GeoJson))
+    quality = layer.data["features"][0]["properties"]["quality"]
+    assert "分割した町丁を含む" in quality and "隣接校区に編入" in quality
+    assert "quality" in layer.tooltip.fields
+    assert mapview.quality_text("") == ""
+
+
 def test_office_ids_are_read_back_from_tooltip_text():
     assert state.office_id_from_text("大江出張所（出張所・開設） [oe-branch]") == "oe-branch"
     assert state.office_id_from_text("黒髪小（中央区） 15,238") is None
