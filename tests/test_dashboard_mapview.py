@@ -69,7 +69,8 @@ def test_district_tooltips_say_how_the_boundary_was_built():
     layer = next(e for e in _walk(group) if isinstance(e, mapview.folium.GeoJson))
     quality = layer.data["features"][0]["properties"]["quality"]
     assert "分割した町丁を含む" in quality and "隣接校区に編入" in quality
-    assert "quality" in layer.tooltip.fields
+    tooltip = next(e for e in _walk(layer) if isinstance(e, mapview.folium.GeoJsonTooltip))
+    assert "quality" in tooltip.fields
     assert mapview.quality_text("") == ""
 
 
