@@ -62,23 +62,16 @@ def metric_cards(summary: dict, *, large: bool = False) -> None:
                       help=t("metric_before", value=_people(before)))
 
 
-def unreachable_notice(choice: Choice, summary: dict, table: pd.DataFrame) -> bool:
+def unreachable_notice(summary: dict, table: pd.DataFrame) -> bool:
     """Say plainly when some or all residents have no counter to reach. True if so."""
     if summary.get("status") != scenarios.NO_FACILITY:
         return False
-    eng = cache.engine(*choice.engine_key)
-    scenario = scenarios.Scenario(base=choice.base, closed=choice.closed,
-                                  downgraded=choice.downgraded)
-    if not scenarios.open_mask(eng.model, scenario, measure=choice.measure).any() and \
-            choice.measure == "counter":
-        st.error(t("no_counter"), icon="🚫")
-        return True
     blocked = table[table["status"] == scenarios.NO_FACILITY]
-    if choice.measure == "certificate" and not scenarios.open_mask(
-            eng.model, scenario, measure="certificate").any():
+    if len(blocked) == len(table):
         st.error(t("no_counter"), icon="🚫")
-    st.warning(t("no_counter_some", n=len(blocked),
-                 people=f"{blocked['population'].sum():,.0f}"), icon="⚠️")
+    else:
+        st.warning(t("no_counter_some", n=len(blocked),
+                     people=f"{blocked['population'].sum():,.0f}"), icon="⚠️")
     return True
 
 

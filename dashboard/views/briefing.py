@@ -91,7 +91,7 @@ layout = st.radio("layout", ("side-by-side", "change"), horizontal=True,
                   format_func=lambda v: f"{t('briefing_before')} / {t('briefing_after')}"
                   if v == "side-by-side" else t("colour_change"))
 st.markdown(f"# {title}")
-components.unreachable_notice(choice, summary, table)
+components.unreachable_notice(summary, table)
 figure_cards(key_figures(summary))
 names = components.office_name(cache.engine(*choice.engine_key).offices)
 shift = loadshift.result(choice)

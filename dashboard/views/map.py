@@ -75,7 +75,7 @@ if not st.get_option("server.enableStaticServing"):
     st.error(t("static_serving_off"))
 summary = components.summary_for(choice)
 table = components.zone_table(choice)
-components.unreachable_notice(choice, summary, table)
+components.unreachable_notice(summary, table)
 components.metric_cards(summary)
 map_panel(choice)
 loadshift.panel(choice)
