@@ -53,6 +53,9 @@ def origin_points(
     point is used. Without the mesh, or for an area with no mesh population, it is a point
     guaranteed inside the polygon.
 
+    The mesh also gives each small area its share of residents aged 65 and over (2020),
+    weighted the same way; an area with no mesh age figure takes the city-wide share.
+
     Parameters
     ----------
     small_areas
@@ -64,21 +67,27 @@ def origin_points(
     -------
     geopandas.GeoDataFrame
         One row per small area (same order): ``method`` (``population-weighted`` or
-        ``inner point``) and the point ``geometry`` (EPSG:6670).
+        ``inner point``), ``share_65plus`` (0-1; NaN without the mesh) and the point
+        ``geometry`` (EPSG:6670).
     """
     inner = small_areas.geometry.representative_point()
     method = np.full(len(small_areas), "inner point", dtype=object)
     if mesh is None:
-        return gpd.GeoDataFrame({"method": method}, geometry=inner.to_numpy(), crs=small_areas.crs)
+        return gpd.GeoDataFrame({"method": method, "share_65plus": np.nan},
+                                geometry=inner.to_numpy(), crs=small_areas.crs)
     areas = small_areas[["geometry"]].assign(area_index=np.arange(len(small_areas)))
-    cells = mesh[["population", "geometry"]].assign(cell_area=mesh.geometry.area)
+    cells = mesh[["population", "share_65plus", "geometry"]].assign(
+        cell_area=mesh.geometry.area)
     pieces = gpd.overlay(areas, cells, how="intersection", keep_geom_type=True)
     pieces["weight"] = pieces["population"] * pieces.geometry.area / pieces["cell_area"]
     pieces = pieces[pieces["weight"] > 0]
     centres = pieces.geometry.centroid
     pieces["wx"] = centres.x * pieces["weight"]
     pieces["wy"] = centres.y * pieces["weight"]
-    sums = pieces.groupby("area_index")[["wx", "wy", "weight"]].sum()
+    aged = pieces["share_65plus"].notna()
+    pieces["elderly"] = pieces["weight"] * pieces["share_65plus"].fillna(0.0)
+    pieces["aged_weight"] = pieces["weight"].where(aged, 0.0)
+    sums = pieces.groupby("area_index")[["wx", "wy", "weight", "elderly", "aged_weight"]].sum()
     heaviest = pieces.loc[pieces.groupby("area_index")["weight"].idxmax()].set_index("area_index")
     points = inner.to_numpy().copy()
     for index, row in sums.iterrows():
@@ -88,7 +97,12 @@ def origin_points(
             centre = heaviest.geometry.loc[index].representative_point()
         points[index] = centre
         method[index] = "population-weighted"
-    return gpd.GeoDataFrame({"method": method}, geometry=points, crs=small_areas.crs)
+    city_share = sums["elderly"].sum() / sums["aged_weight"].sum()
+    share = np.full(len(small_areas), city_share)
+    known = sums[sums["aged_weight"] > 0]
+    share[known.index.to_numpy()] = (known["elderly"] / known["aged_weight"]).to_numpy()
+    return gpd.GeoDataFrame({"method": method, "share_65plus": share}, geometry=points,
+                            crs=small_areas.crs)
 
 
 def build_access_model(
@@ -126,6 +140,7 @@ def build_access_model(
     origins = pd.DataFrame(small_areas.drop(columns="geometry")).reset_index(drop=True)
     origins["snap_m"] = origin_anchors.snap_m
     origins["origin_method"] = origin_xy["method"].to_numpy()
+    origins["share_65plus"] = origin_xy["share_65plus"].to_numpy()
     origins["origin_x"] = origin_xy.geometry.x.to_numpy()
     origins["origin_y"] = origin_xy.geometry.y.to_numpy()
     office_snap = distance.snap_table(offices, office_anchors, id_column="office_id")

@@ -495,21 +495,26 @@ def load_population_mesh(data: str | os.PathLike[str] | None = None) -> gpd.GeoD
     Returns
     -------
     geopandas.GeoDataFrame
-        ``mesh_code``, ``population`` (2020 total; e-Stat folds suppressed meshes into a
-        neighbour), ``population_65plus``, ``geometry`` (Polygon, EPSG:6670).
+        ``mesh_code``, ``population`` (2020 total), ``share_65plus`` (0-1; e-Stat folds
+        the age figures of a suppressed mesh into a neighbour, whose share the suppressed
+        mesh then takes; NaN where no age figure exists), ``geometry`` (Polygon, EPSG:6670).
     """
     path = bundle_path("mesh", data)
     frame = _read_vector(path)
-    problems = _check_columns(frame, ["mesh_code_500m", "pop_total", "pop_65plus"])
+    problems = _check_columns(frame, ["mesh_code_500m", "pop_total", "share_65plus",
+                                      "suppress_flag", "group_key"])
     problems += _check_geometry(frame, ("Polygon", "MultiPolygon"))
     problems += _check_unique(frame, "mesh_code_500m")
     if problems:
         raise _problems_error(path, problems)
     frame = _to_metric(frame, path)
+    share = pd.to_numeric(frame["share_65plus"], errors="coerce")
+    receivers = frame["suppress_flag"].astype(int) != 2
+    group_share = share[receivers].groupby(frame.loc[receivers, "group_key"]).first()
     return gpd.GeoDataFrame({
         "mesh_code": frame["mesh_code_500m"].astype(str),
         "population": pd.to_numeric(frame["pop_total"], errors="coerce").fillna(0.0),
-        "population_65plus": pd.to_numeric(frame["pop_65plus"], errors="coerce").fillna(0.0),
+        "share_65plus": frame["group_key"].map(group_share).to_numpy(),
     }, geometry=frame.geometry, crs=METRIC_CRS)
 
 

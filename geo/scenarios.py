@@ -67,7 +67,8 @@ class AccessModel:
         Office register (``geo.layers.load_offices`` columns, no geometry needed).
     origins
         One row per origin: ``key_code``, ``name``, ``ward_code``, ``ward``,
-        ``population``, ``households``, ``snap_m``.
+        ``population``, ``households``, ``snap_m``, and optionally ``share_65plus``
+        (share of residents aged 65+, 0-1), which adds the elderly columns to ``compare``.
     office_origin_m
         ``(n_offices, n_origins)`` float32 road distance, metres.
     store_origin_m
@@ -246,12 +247,16 @@ def compare(
     members = zone_membership(model, by=by) if membership is None else membership
     before = origin_distances(model, scenario.baseline, measure=measure)
     after = origin_distances(model, scenario, measure=measure)
-    return zone_table(members, before, after, thresholds_m=thresholds_m)
+    share = model.origins.get("share_65plus")
+    known = share is not None and bool(np.isfinite(share.to_numpy(dtype=float)).all())
+    return zone_table(members, before, after, thresholds_m=thresholds_m,
+                      share_65plus=share.to_numpy(dtype=float) if known else None)
 
 
 def zone_table(
     members: pd.DataFrame, before_m: np.ndarray, after_m: np.ndarray, *,
     thresholds_m: tuple[float, ...] = DEFAULT_THRESHOLDS_M,
+    share_65plus: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Aggregate per-origin distances (metres, ``inf`` = unreachable) to zones.
 
@@ -261,6 +266,9 @@ def zone_table(
         ``origin, zone_id, zone_name, ward, population`` rows (``zone_membership``).
     before_m, after_m
         ``(n_origins,)`` distance to the nearest facility before / after, metres.
+    share_65plus
+        ``(n_origins,)`` share of residents aged 65+; adds ``population_65plus`` and
+        ``beyond_<k>km_<when>_65plus`` columns (people with limited mobility, 交通弱者).
 
     Returns
     -------
@@ -290,6 +298,14 @@ def zone_table(
         for when, dist in (("before", before), ("after", after)):
             columns[f"beyond_{label}_{when}"] = np.bincount(zone, population * (dist > limit),
                                                             minlength=n_zones)
+    if share_65plus is not None:
+        elderly = population * np.asarray(share_65plus, dtype=float)[origin]
+        columns["population_65plus"] = np.bincount(zone, elderly, minlength=n_zones)
+        for limit in thresholds_m:
+            label = f"{limit / 1000:g}km"
+            for when, dist in (("before", before), ("after", after)):
+                columns[f"beyond_{label}_{when}_65plus"] = np.bincount(
+                    zone, elderly * (dist > limit), minlength=n_zones)
     unreachable = np.bincount(zone, population * ~np.isfinite(after), minlength=n_zones)
     columns["status"] = np.where(unreachable > 0, NO_FACILITY, "ok").astype(object)
     return pd.DataFrame(columns, copy=False)
@@ -307,6 +323,8 @@ def summary(table: pd.DataFrame) -> dict[str, float | str]:
     """
     population = float(table["population"].sum())
     result: dict[str, float | str] = {"population": population}
+    if "population_65plus" in table.columns:
+        result["population_65plus"] = float(table["population_65plus"].sum())
     for when in ("before", "after"):
         mean = table[f"{when}_km"]
         known = mean.notna()

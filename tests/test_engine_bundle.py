@@ -89,3 +89,13 @@ def test_certificate_access_is_never_worse_than_counter_access(engine):
     certificate = scenarios.origin_distances(model, Scenario(base="now"), measure="certificate")
     assert (certificate <= counter).all()
     assert (certificate < counter).any()
+
+
+def test_elderly_share_of_origins_matches_the_2020_census(engine):
+    origins = engine.model.origins
+    share = (origins["population"] * origins["share_65plus"]).sum() / origins["population"].sum()
+    assert share == pytest.approx(0.259, abs=0.01)  # bundle README: 65+ share 25.9 %
+    table = scenarios.compare(engine.model, Scenario(base="fy2015", closed={"oe-branch"}),
+                              by="ward")
+    assert (table["beyond_2km_after_65plus"] >= table["beyond_2km_before_65plus"]).all()
+    assert (table["beyond_2km_after_65plus"] <= table["beyond_2km_after"]).all()

@@ -185,3 +185,18 @@ def test_real_bundle_layers(bundle_dir: Path):
     union = layers.load_stores(bundle_dir, source="union")
     assert union["store_id"].is_unique
     assert 412 < len(union) < 412 + 204
+
+
+def test_population_mesh_gives_folded_cells_their_receivers_share(mini: Path):
+    cell = box(130.70, 32.80, 130.705, 32.805)
+    other = box(130.705, 32.80, 130.71, 32.805)
+    base = {"pop_total": 5, "suppress_flag": 2, "share_65plus": None, "group_key": "B"}
+    _write_geojson(mini / layers.BUNDLE_FILES["mesh"].relpath, [
+        _feature({"mesh_code_500m": "A", **base}, cell),
+        _feature({"mesh_code_500m": "B", "pop_total": 300, "suppress_flag": 1,
+                  "share_65plus": 0.4, "group_key": "B"}, other),
+    ])
+    mesh = layers.load_population_mesh(mini).set_index("mesh_code")
+    assert mesh.loc["A", "share_65plus"] == pytest.approx(0.4)
+    assert mesh.loc["B", "population"] == 300
+    assert mesh.crs.to_epsg() == 6670

@@ -17,8 +17,10 @@ def _areas(*polygons) -> gpd.GeoDataFrame:
                             geometry=list(polygons), crs=CRS)
 
 
-def _mesh(cells_and_people) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"population": [p for _, p in cells_and_people]},
+def _mesh(cells_and_people, shares=None) -> gpd.GeoDataFrame:
+    shares = [0.25] * len(cells_and_people) if shares is None else shares
+    return gpd.GeoDataFrame({"population": [p for _, p in cells_and_people],
+                             "share_65plus": shares},
                             geometry=[c for c, _ in cells_and_people], crs=CRS)
 
 
@@ -54,3 +56,14 @@ def test_without_mesh_or_population_the_origin_is_an_inner_point():
     points = origin_points(_areas(area), empty)
     assert points["method"].tolist() == ["inner point"]
     assert area.contains(points.geometry.iloc[0])
+
+
+def test_elderly_share_is_weighted_like_the_population():
+    left, right = box(X0, Y0, X0 + 500, Y0 + 500), box(X0 + 500, Y0, X0 + 1000, Y0 + 500)
+    area = box(X0, Y0, X0 + 1000, Y0 + 500)
+    mesh = _mesh([(left, 100.0), (right, 300.0)], shares=[0.5, 0.1])
+    points = origin_points(_areas(area, box(X0 + 5000, Y0, X0 + 5100, Y0 + 100)), mesh)
+    assert points["share_65plus"].iloc[0] == pytest.approx((100 * 0.5 + 300 * 0.1) / 400)
+    # an area outside the mesh takes the share of everything the mesh covered
+    assert points["share_65plus"].iloc[1] == pytest.approx((100 * 0.5 + 300 * 0.1) / 400)
+    assert origin_points(_areas(area))["share_65plus"].isna().all()

@@ -145,3 +145,18 @@ def test_zone_without_residents_still_gets_a_distance():
     assert row["before_km"] == pytest.approx(2.0) and row["after_km"] == pytest.approx(3.0)
     assert row["after_max_km"] == pytest.approx(4.0)
     assert row["status"] == "ok"
+
+
+def test_elderly_columns_follow_the_share_of_each_origin():
+    members = pd.DataFrame({"origin": [0, 1], "zone_id": ["z", "z"], "zone_name": ["町", "町"],
+                            "ward": ["甲区", "甲区"], "population": [100.0, 300.0]})
+    table = scenarios.zone_table(members, np.array([1500.0, 500.0]), np.array([2500.0, 2500.0]),
+                                 share_65plus=np.array([0.5, 0.1]))
+    row = table.iloc[0]
+    assert row["population_65plus"] == pytest.approx(50 + 30)
+    assert row["beyond_2km_before_65plus"] == 0
+    assert row["beyond_2km_after_65plus"] == pytest.approx(80)
+    assert row["beyond_1km_before_65plus"] == pytest.approx(50)
+    assert scenarios.summary(table)["population_65plus"] == pytest.approx(80)
+    plain = scenarios.zone_table(members, np.array([1500.0, 500.0]), np.array([2500.0, 2500.0]))
+    assert "population_65plus" not in plain.columns
