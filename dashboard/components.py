@@ -42,8 +42,10 @@ def _km(value: float) -> str:
 
 
 def metric_cards(summary: dict, *, large: bool = False) -> None:
-    """People farther; mean distance; people beyond 2 km and 5 km (after, with before)."""
-    columns = st.columns(4 if not large else 3)
+    """People farther; mean distance; people beyond 2 km and 5 km, and people aged 65+
+    beyond 2 km (after, with before)."""
+    elderly = "beyond_2km_after_65plus" in summary and not large
+    columns = st.columns(3 if large else 4 + elderly)
     farther = float(summary["people_farther"])
     columns[0].metric(t("metric_farther"), _people(farther), border=True)
     after_km, before_km = float(summary["after_km"]), float(summary["before_km"])
@@ -60,6 +62,13 @@ def metric_cards(summary: dict, *, large: bool = False) -> None:
                       delta=f"{after - before:+,.0f}" if abs(after - before) >= 0.5 else None,
                       delta_color="inverse", border=True,
                       help=t("metric_before", value=_people(before)))
+    if elderly:
+        after = float(summary["beyond_2km_after_65plus"])
+        before = float(summary["beyond_2km_before_65plus"])
+        columns[4].metric(t("metric_beyond_elderly", km=2), _people(after),
+                          delta=f"{after - before:+,.0f}" if abs(after - before) >= 0.5 else None,
+                          delta_color="inverse", border=True,
+                          help=t("metric_elderly_help", value=_people(before)))
 
 
 def unreachable_notice(summary: dict, table: pd.DataFrame) -> bool:

@@ -48,9 +48,22 @@ def test_map_page_starts_from_the_fy2015_set_with_nobody_farther(app):
     assert app.session_state["preset"] == "fy2015"
     assert app.session_state["closed"] == []
     values = _metrics(app)
-    assert len(values) == 4
+    assert len(values) == 5  # farther, mean, beyond 2 km, beyond 5 km, aged 65+ beyond 2 km
     assert values[0] == "0 人"
     assert not app.error
+
+
+@pytest.mark.bundle
+def test_elderly_card_matches_the_engine(app, engine):
+    from geo import scenarios
+    from geo.scenarios import Scenario
+
+    app.multiselect(key="closed__ja").set_value(["oe-branch", "tobu-branch"]).run()
+    card = next(m for m in app.metric if m.label.startswith("2 km より遠い65歳以上"))
+    table = scenarios.compare(engine.model, Scenario(base="fy2015",
+                                                     closed={"oe-branch", "tobu-branch"}))
+    expected = scenarios.summary(table)["beyond_2km_after_65plus"]
+    assert card.value == f"{expected:,.0f} 人"
 
 
 @pytest.mark.bundle
