@@ -130,6 +130,7 @@ def test_projected_coordinates_declared_as_degrees_are_a_crs_error(mini: Path):
         layers.load_stores(mini, source="osm")
 
 
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")
 def test_layer_without_crs_is_refused(mini: Path):
     path = mini / layers.BUNDLE_FILES["wards"].relpath
     path.unlink()
@@ -139,6 +140,17 @@ def test_layer_without_crs_is_refused(mini: Path):
     frame.to_file(gpkg, driver="GPKG")
     with pytest.raises(CRSError, match="has no CRS"):
         layers._to_metric(layers._read_vector(gpkg), gpkg)
+
+
+def test_geojson_declaring_the_metric_crs_loads_without_reprojection_errors(mini: Path):
+    path = mini / layers.BUNDLE_FILES["wards"].relpath
+    metric = gpd.GeoDataFrame({"ward_code": ["43101"], "ward": ["中央区"]},
+                              geometry=[box(*CITY_BOX)], crs="EPSG:4326").to_crs("EPSG:6670")
+    _write_geojson(path, [_feature({"ward_code": "43101", "ward": "中央区"},
+                                   metric.geometry.iloc[0])], crs="urn:ogc:def:crs:EPSG::6670")
+    wards = layers.load_wards(mini)
+    assert wards.crs.to_epsg() == 6670
+    assert wards.geometry.iloc[0].equals_exact(metric.geometry.iloc[0], 1e-3)
 
 
 def test_declared_projected_crs_is_honoured_not_overwritten(mini: Path):
