@@ -75,9 +75,27 @@ def _membership(eng: engine_module.Engine, by: str) -> pd.DataFrame:
 
 def _cmd_districts(args: argparse.Namespace) -> pd.DataFrame:
     layer = districts.build_districts(args.data)
+    for path, writer in ((args.geojson, districts.to_geojson),
+                         (args.gpkg, districts.to_geopackage)):
+        if path:
+            writer(layer, path)
     table = districts.store_counts(layer, layers.load_stores(args.data, source=args.stores))
     table = table.rename(columns={"district_id": "district"})
     return table[["district", "ward", "population", "stores", "quality"]]
+
+
+def _cmd_snaps(args: argparse.Namespace) -> pd.DataFrame:
+    """Snap distance of every office and store, farthest first; ``far`` beyond 300 m."""
+    eng = _load(args)
+    model = eng.model
+    offices = model.office_snap.merge(model.offices[["office_id", "name_ja", "kind"]],
+                                      on="office_id").rename(columns={"office_id": "id"})
+    stores = model.store_snap.merge(eng.stores[["store_id", "name"]], on="store_id").rename(
+        columns={"store_id": "id", "name": "name_ja"}).assign(kind="store")
+    table = pd.concat([offices, stores], ignore_index=True)
+    table["snap_m"] = table["snap_m"].round(1)
+    return table[["id", "name_ja", "kind", "snap_m", "far"]].sort_values(
+        "snap_m", ascending=False, ignore_index=True)
 
 
 def _cmd_blank_districts(args: argparse.Namespace) -> pd.DataFrame:
@@ -217,7 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
     load.set_defaults(handler=_cmd_load_shift)
 
     dist = commands.add_parser("districts", help="school districts: population, stores, quality")
+    dist.add_argument("--geojson", help="also write the district polygons as GeoJSON (WGS84)")
+    dist.add_argument("--gpkg", help="also write them as a GeoPackage layer (EPSG:6670)")
     dist.set_defaults(handler=_cmd_districts)
+
+    snaps = commands.add_parser("snaps", help="how far each office and store is from a road")
+    snaps.set_defaults(handler=_cmd_snaps)
 
     blank = commands.add_parser("blank-districts",
                                 help="school districts without a convenience store (--stores)")
@@ -242,7 +265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        _check_out(args.out)
+        for option in ("out", "geojson", "gpkg", "summary_out"):
+            _check_out(getattr(args, option, None), option)
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return USAGE_ERROR
@@ -264,8 +288,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _check_out(out: str | None) -> None:
-    """Refuse an --out whose folder does not exist before any long computation starts."""
+def _check_out(out: str | None, option: str) -> None:
+    """Refuse an output file whose folder does not exist before any long computation starts."""
     if out and out != "-" and not Path(out).resolve().parent.is_dir():
-        msg = f"--out {out}: the folder {Path(out).resolve().parent} does not exist"
+        flag = "--" + option.replace("_", "-")
+        msg = f"{flag} {out}: the folder {Path(out).resolve().parent} does not exist"
         raise UsageError(msg)

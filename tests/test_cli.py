@@ -90,3 +90,35 @@ def test_unwritable_out_exits_2_without_traceback(tmp_path: Path, monkeypatch, c
     assert cli.main(["branch-distances", "--out", str(target)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: cannot write {target}") and "Traceback" not in err
+
+
+@pytest.mark.bundle
+def test_districts_writes_geojson_and_geopackage(bundle_dir: Path, tmp_path: Path):
+    import geopandas as gpd
+
+    geojson, gpkg = tmp_path / "districts.geojson", tmp_path / "districts.gpkg"
+    code = cli.main(["--data", str(bundle_dir), "districts", "--geojson", str(geojson),
+                     "--gpkg", str(gpkg), "--out", str(tmp_path / "districts.csv")])
+    assert code == 0
+    shapes = gpd.read_file(geojson)
+    assert len(shapes) == 92 and shapes.crs.to_epsg() == 4326
+    assert gpd.read_file(gpkg).crs.to_epsg() == 6670
+    table = pd.read_csv(tmp_path / "districts.csv", encoding="utf-8-sig")
+    assert table["population"].sum() == pytest.approx(shapes["population"].sum())
+
+
+def test_geojson_in_a_missing_folder_is_refused_first(tmp_path: Path):
+    result = _run("districts", "--geojson", str(tmp_path / "no" / "d.geojson"),
+                  env_data=tmp_path / "missing-data")
+    assert result.returncode == 2 and "--geojson" in result.stderr.decode()
+
+
+@pytest.mark.bundle
+def test_snaps_lists_offices_and_stores_with_the_far_flag(bundle_dir: Path, tmp_path: Path):
+    out = tmp_path / "snaps.csv"
+    assert cli.main(["--data", str(bundle_dir), "snaps", "--out", str(out)]) == 0
+    table = pd.read_csv(out, encoding="utf-8-sig")
+    assert (table["kind"] == "store").sum() > 400 and (table["kind"] != "store").sum() == 24
+    assert (table["far"] == (table["snap_m"] > 300)).all()
+    assert table["snap_m"].is_monotonic_decreasing
+    assert table["name_ja"].notna().all()
