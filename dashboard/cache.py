@@ -73,6 +73,12 @@ def zone_results(data: str, store_source: str, kind: str, table: pd.DataFrame):
     return zones_module.with_results(zones(data, store_source, kind).layer, table)
 
 
+@st.cache_data(show_spinner=False)
+def blank_summary(data: str) -> pd.DataFrame:
+    """Blank-district counts per store source beside the 2015 study's (geo.districts)."""
+    return districts.blank_summary(district_layer(data), data)
+
+
 @st.cache_resource(show_spinner=False)
 def ward_features(data: str, store_source: str) -> dict:
     """Ward polygons as WGS84 GeoJSON with ``zone_id`` (ward code) and ``ward`` names."""

@@ -163,6 +163,17 @@ def test_sources_page_lists_every_layer_with_attribution(app):
         assert entry.attribution in text
 
 
+@pytest.mark.bundle
+def test_sources_page_shows_blank_districts_beside_the_2015_reference(app, bundle_dir):
+    from geo import districts
+
+    app.switch_page("views/sources.py").run()
+    blank = app.dataframe[1].value
+    expected = districts.blank_summary(districts.build_districts(bundle_dir), bundle_dir)
+    assert blank.iloc[:, 2].tolist() == expected["blank_districts"].tolist()
+    assert set(blank.iloc[:, 4]) == {"262 / 12"}
+
+
 # -- load shift (geo.demand) ---------------------------------------------------------------
 
 def _shift_lines(at: AppTest) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import cache, state
@@ -36,3 +37,16 @@ items.append(t("approx_district_quality",
                summary=", ".join(f"{k}: {v}" for k, v in quality.items())))
 for item in items:
     st.markdown(f"- {item}")
+
+st.subheader(t("blank_heading"))
+blank = cache.blank_summary(choice.data)
+st.dataframe(pd.DataFrame({
+    t("col_store_source"): blank["source"].map(lambda source: t(f"store_{source}")),
+    t("col_stores"): blank["stores"],
+    t("col_blank"): blank["blank_districts"],
+    t("col_blank_people"): blank["blank_population"].round(),
+    t("col_reference"): [f"{a} / {b}" for a, b in zip(blank["reference_stores"],
+                                                      blank["reference_blank_districts"])],
+}), hide_index=True, width="stretch",
+    column_config={t("col_blank_people"): st.column_config.NumberColumn(format="%d")})
+st.caption(t("blank_explain"))
