@@ -16,6 +16,7 @@ except ImportError:  # running from a source tree that is not installed
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dashboard import cache, state
+from dashboard.components import office_name
 from dashboard.i18n import LANGUAGES, t
 from geo.errors import DataMissingError
 from geo.zones import ZONE_KINDS
@@ -51,17 +52,16 @@ state.apply_pending_toggle(open_ids)
 st.session_state["closed"] = [o for o in st.session_state["closed"] if o in open_ids]
 st.session_state["downgraded"] = [o for o in st.session_state["downgraded"]
                                   if o in downgradable and o not in st.session_state["closed"]]
-name_column = "name_en" if st.session_state["lang"] == "en" else "name_ja"
-names = dict(zip(offices["office_id"], offices[name_column]))
+names = office_name(offices)
 
 with st.sidebar:
     st.subheader(t("sidebar_scenario"))
     st.selectbox(t("preset"), state.PRESETS, format_func=lambda p: t(f"preset_{p}"),
                  **state.bind("preset", then=state.apply_preset))
-    st.multiselect(t("closed"), open_ids, format_func=names.get, **state.bind("closed"))
+    st.multiselect(t("closed"), open_ids, format_func=names, **state.bind("closed"))
     st.multiselect(t("downgraded"),
                    [o for o in downgradable if o not in st.session_state["closed"]],
-                   format_func=names.get, **state.bind("downgraded"))
+                   format_func=names, **state.bind("downgraded"))
     st.radio(t("measure"), state.MEASURES, format_func=lambda m: t(f"measure_{m}"),
              **state.bind("measure"))
     st.selectbox(t("zone_layer"), ZONE_KINDS, format_func=lambda z: t(f"zone_{z}"),

@@ -10,14 +10,13 @@ import streamlit as st
 from geo import io, scenarios
 
 from . import cache, mapview
-from .i18n import t
+from .i18n import name_column, t
 from .state import Choice
 
 
 def office_name(offices: pd.DataFrame):
     """Return a function office_id -> display name in the current language."""
-    column = "name_en" if st.session_state.get("lang") == "en" else "name_ja"
-    names = dict(zip(offices["office_id"], offices[column]))
+    names = dict(zip(offices["office_id"], offices[name_column()]))
     return lambda office_id: names.get(office_id, office_id)
 
 

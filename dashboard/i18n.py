@@ -252,6 +252,11 @@ def lang() -> str:
     return st.session_state.get("lang", DEFAULT_LANGUAGE)
 
 
+def name_column() -> str:
+    """The office-register column holding names in the current language."""
+    return "name_en" if lang() == "en" else "name_ja"
+
+
 def t(key: str, **values: object) -> str:
     """Return the string ``key`` in the current language, formatted with ``values``."""
     ja, en = STRINGS[key]

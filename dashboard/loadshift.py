@@ -13,7 +13,7 @@ from geo import demand
 from geo.errors import MadoguchiError, PoorFitError
 
 from . import cache, components, state
-from .i18n import t
+from .i18n import lang, t
 from .state import Choice
 
 TOP_RECEIVERS = 3
@@ -79,8 +79,7 @@ def _sources(table: pd.DataFrame, names) -> tuple[str, str]:
     downgraded = table.loc[table["status"] == "downgraded", "office_id"].tolist()
     verb = "both" if closed and downgraded else "closed" if closed else "downgraded"
     ids = closed + downgraded
-    shown = "・".join(names(o) for o in ids[:2]) if st.session_state.get("lang") != "en" \
-        else ", ".join(names(o) for o in ids[:2])
+    shown = (", " if lang() == "en" else "・").join(names(o) for o in ids[:2])
     if len(ids) > 2:
         shown = t("shift_sources_more", names=shown, n=len(ids))
     return t(f"shift_verb_{verb}"), shown
@@ -145,11 +144,9 @@ def chart(shift: demand.LoadShift, names) -> alt.Chart:
 
 def fit_lines(fit: demand.DemandFit, check: demand.OutOfSample | None) -> list[str]:
     """The fit quality in words: R2 on log counts, decay, kind weights, FY2011 check."""
-    weights = "、".join(
-        f"{t(f'shift_class_{name}')} {weight:.2f}"
-        for name, weight in sorted(fit.params.attractiveness.items(), key=lambda kv: -kv[1])
-        if name != demand.REFERENCE_CLASS) if st.session_state.get("lang") != "en" else ", ".join(
-        f"{t(f'shift_class_{name}')} {weight:.2f}x"
+    separator, times = (", ", "x") if lang() == "en" else ("、", "")
+    weights = separator.join(
+        f"{t(f'shift_class_{name}')} {weight:.2f}{times}"
         for name, weight in sorted(fit.params.attractiveness.items(), key=lambda kv: -kv[1])
         if name != demand.REFERENCE_CLASS)
     lines = [t("shift_fit_r2", r2=f"{fit.r2_log_testable:.2f}", n=len(fit.residuals)),

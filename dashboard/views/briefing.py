@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard import cache, components, loadshift, mapview, state
-from dashboard.i18n import t
+from dashboard.i18n import name_column, t
 from geo import briefing, scenarios
 
 SOURCES = ["wards", "small_areas", "attendance_zones", "offices", "roads"]
@@ -37,12 +37,11 @@ def figure_cards(figures: dict[str, str]) -> None:
 def side_map(choice: state.Choice, table, *, colour_by: str, after: bool, key: str) -> None:
     zones = cache.zones(choice.data, choice.store_source, choice.zone_layer)
     offices = cache.office_points(*choice.engine_key)
-    name_column = "name_en" if st.session_state["lang"] == "en" else "name_ja"
     groups = [mapview.zone_group(zones.features, table, colour_by=colour_by, threshold_km=2),
               mapview.office_group(offices, base=choice.base,
                                    closed=choice.closed if after else (),
                                    downgraded=choice.downgraded if after else (),
-                                   name_column=name_column)]
+                                   name_column=name_column())]
     fmap = mapview.base_map(cache.ward_features(*choice.engine_key),
                             cache.store_points(*choice.engine_key).iloc[0:0],
                             show_tiles=False, ward_labels=cache.ward_labels(*choice.engine_key))

@@ -7,7 +7,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard import cache, components, loadshift, mapview, state, vendor_assets
-from dashboard.i18n import t
+from dashboard.i18n import name_column, t
 
 MAP_KEY = "scenario_map"
 RETURNED = ["last_object_clicked_tooltip", "last_object_clicked_count"]
@@ -28,13 +28,12 @@ def map_panel(choice: state.Choice) -> None:
     table = components.zone_table(choice)
     zones = cache.zones(choice.data, choice.store_source, choice.zone_layer)
     offices = cache.office_points(*choice.engine_key)
-    name_column = "name_en" if st.session_state["lang"] == "en" else "name_ja"
     groups = [
         mapview.zone_group(zones.features, table, colour_by=st.session_state["colour_by"],
                            threshold_km=st.session_state["threshold_km"]),
         mapview.blank_group(zones.features, zones.blank_ids),
         mapview.office_group(offices, base=choice.base, closed=choice.closed,
-                             downgraded=choice.downgraded, name_column=name_column),
+                             downgraded=choice.downgraded, name_column=name_column()),
     ]
     fmap = mapview.base_map(cache.ward_features(*choice.engine_key),
                             cache.store_points(*choice.engine_key),
