@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from geo import scenarios
+
 from . import cache
 
 PRESETS = ("fy2015", "proposal2015", "now")
@@ -55,8 +57,9 @@ class Choice:
         return self.data, self.store_source
 
     @property
-    def scenario_key(self) -> tuple:
-        return self.base, self.closed, self.downgraded, self.measure
+    def scenario(self) -> scenarios.Scenario:
+        """The office set with the chosen closures and downgrades (``geo.scenarios``)."""
+        return scenarios.Scenario(base=self.base, closed=self.closed, downgraded=self.downgraded)
 
 
 def bind(name: str, *, then=None) -> dict:

@@ -10,7 +10,7 @@ from streamlit_folium import st_folium
 
 from dashboard import cache, components, loadshift, mapview, state
 from dashboard.i18n import name_column, t
-from geo import briefing, scenarios
+from geo import briefing
 
 SOURCES = ["wards", "small_areas", "attendance_zones", "offices", "roads"]
 
@@ -54,15 +54,11 @@ def render(choice: state.Choice, title: str, layout: str, fmt: str,
            notes: tuple[str, ...], lang: str) -> bytes:
     """PNG / PDF bytes from geo.briefing.render_briefing (cached per scenario, title, notes)."""
     engine = cache.engine(*choice.engine_key)
-    scenario = scenarios.Scenario(base=choice.base, closed=choice.closed,
-                                  downgraded=choice.downgraded)
-    table = cache.comparison(choice.data, choice.store_source, choice.zone_layer, choice.base,
-                             choice.closed, choice.downgraded, choice.measure)
-    summary = cache.city_summary(choice.data, choice.store_source, choice.base, choice.closed,
-                                 choice.downgraded, choice.measure)
+    table = components.zone_table(choice)
+    summary = components.summary_for(choice)
     zones = cache.zone_results(choice.data, choice.store_source, choice.zone_layer, table)
     return briefing.render_briefing(
-        zones, engine.wards, briefing.mark_offices(engine.offices, scenario), title=title,
+        zones, engine.wards, briefing.mark_offices(engine.offices, choice.scenario), title=title,
         figures=briefing.key_figures(summary, threshold_km=2.0, lang=lang), format=fmt,
         layout=layout, lang=lang,
         sources=SOURCES, subtitle=f"{t(f'measure_{choice.measure}')} / {t(f'zone_{choice.zone_layer}')}",

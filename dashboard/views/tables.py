@@ -8,13 +8,13 @@ import streamlit as st
 
 from dashboard import cache, components, loadshift, state
 from dashboard.i18n import t
-from geo import demand, io, scenarios
+from geo import demand, io
 from geo.errors import MadoguchiError
 
 choice = state.current()
 engine = cache.engine(*choice.engine_key)
 names = components.office_name(engine.offices)
-scenario = scenarios.Scenario(base=choice.base, closed=choice.closed, downgraded=choice.downgraded)
+scenario = choice.scenario
 
 
 def office_table() -> pd.DataFrame:
