@@ -14,7 +14,11 @@ from geo.errors import MadoguchiError
 choice = state.current()
 engine = cache.engine(*choice.engine_key)
 names = components.office_name(engine.offices)
-scenario = choice.scenario
+sources = io.scenario_sources(measure=choice.measure, store_source=choice.store_source,
+                              zones=choice.zone_layer)
+description = io.describe_scenario(choice.scenario, measure=choice.measure,
+                                   store_source=choice.store_source, offices=engine.offices)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def office_table() -> pd.DataFrame:
@@ -32,26 +36,30 @@ def summary_table(summary: dict) -> pd.DataFrame:
     return pd.DataFrame({"item": list(summary), "value": values})
 
 
+def excel_button(label: str, key: str, file_name: str, sheets: dict[str, pd.DataFrame],
+                 scenario_description: dict[str, str]) -> None:
+    """An Excel download of ``sheets`` with the scenario and sources sheets (geo.io)."""
+    st.download_button(label, key=key, file_name=file_name, mime=XLSX, on_click="ignore",
+                       data=lambda: io.to_excel_bytes(sheets,
+                                                      scenario_description=scenario_description,
+                                                      sources=sources))
+
+
 def downloads(label: str, stem: str, table: pd.DataFrame, *, geo_frame=None) -> None:
-    """CSV / Excel / GeoJSON buttons for one table, through geo.io."""
+    """CSV / Excel / GeoJSON buttons for one table, through geo.io.
+
+    ``geo_frame`` is a function returning the table with its polygons, called on download.
+    """
     columns = st.columns(3)
-    sources = io.scenario_sources(measure=choice.measure, store_source=choice.store_source,
-                                  zones=choice.zone_layer)
-    description = io.describe_scenario(scenario, measure=choice.measure,
-                                       store_source=choice.store_source,
-                                       offices=engine.offices)
     columns[0].download_button(f"{t('download_csv')}", data=io.to_csv_bytes(table),
                                file_name=f"{stem}.csv", mime="text/csv", key=f"csv_{stem}",
                                on_click="ignore")
-    columns[1].download_button(
-        t("download_excel"), key=f"xlsx_{stem}", on_click="ignore",
-        data=lambda: io.to_excel_bytes({label: table}, scenario_description=description,
-                                       sources=sources),
-        file_name=f"{stem}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    with columns[1]:
+        excel_button(t("download_excel"), f"xlsx_{stem}", f"{stem}.xlsx", {label: table},
+                     description)
     if geo_frame is not None:
         columns[2].download_button(t("download_geojson"), key=f"geojson_{stem}",
-                                   data=lambda: io.to_geojson_bytes(geo_frame),
+                                   data=lambda: io.to_geojson_bytes(geo_frame()),
                                    file_name=f"{stem}.geojson", mime="application/geo+json",
                                    on_click="ignore")
 
@@ -71,8 +79,8 @@ st.subheader(t("tables_zones") + f"（{t(f'zone_{choice.zone_layer}')}）")
 st.dataframe(components.readable_zone_table(zone_table), hide_index=True,
              width="stretch", column_config=components.zone_column_config())
 downloads(choice.zone_layer, f"zones_{choice.zone_layer}", zone_table,
-          geo_frame=cache.zone_results(choice.data, choice.store_source, choice.zone_layer,
-                                       zone_table))
+          geo_frame=lambda: cache.zone_results(choice.data, choice.store_source,
+                                               choice.zone_layer, zone_table))
 
 st.subheader(t("tables_offices"))
 shown = offices.assign(office=offices["office_id"].map(names),
@@ -104,21 +112,13 @@ if shift.fit is not None:
         st.dataframe(loadshift.fit_table(shift).astype({"value": str}), hide_index=True,
                      width="stretch")
 
-description = io.describe_scenario(scenario, measure=choice.measure,
-                                   store_source=choice.store_source, offices=engine.offices)
-description |= loadshift.description(shift)
 sheets = {"summary": city, choice.zone_layer: zone_table, "offices": offices}
 sheets |= loadshift.excel_sheets(shift)
-st.download_button(
+excel_button(
     "Excel: " + " + ".join((t("tables_summary"), t("tables_zones"), t("tables_offices"))
                            + ((t("shift_table_heading"),) if "load_shift" in sheets else ())),
-    key="xlsx_all", on_click="ignore", file_name="madoguchi_scenario.xlsx",
-    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    data=lambda: io.to_excel_bytes(
-        sheets,
-        scenario_description=description,
-        sources=io.scenario_sources(measure=choice.measure, store_source=choice.store_source,
-                                    zones=choice.zone_layer)))
+    "xlsx_all", "madoguchi_scenario.xlsx", sheets,
+    description | loadshift.description(shift))
 
 st.subheader(t("tables_chart"))
 distances = cache.branch_table(choice.data, choice.store_source, "fy2015")
