@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from geo import districts, io, reorganisation, scenarios, settings
+from geo import demand, districts, io, reorganisation, scenarios, settings
 from geo import zones as zones_module
 from geo.engine import Engine, load_engine
 
@@ -136,22 +136,27 @@ def ward_labels(data: str, store_source: str) -> pd.DataFrame:
     return io.to_display_points(wards, label_points=True)
 
 
+@st.cache_data(show_spinner=False)
+def transaction_counts() -> pd.DataFrame:
+    """``geo.demand.load_counts``: FY2011-13 counter transactions per office (read once).
+
+    Raises ``geo.errors.DataMissingError`` / ``LayerError`` if the table is absent or bad.
+    """
+    return demand.load_counts()
+
+
 @st.cache_resource(show_spinner=False)
 def demand_fit(data: str, store_source: str, reading: str):
     """``geo.demand.fit_demand`` on the FY2013 counts: fitted once per 城南/南部 reading.
 
     Raises ``geo.errors.DataMissingError`` / ``LayerError`` if the counts table is absent or bad.
     """
-    from geo import demand
-
     return demand.fit_demand(engine(data, store_source).model, year="fy2013", reading=reading)
 
 
 @st.cache_resource(show_spinner=False)
 def demand_check(data: str, store_source: str, reading: str):
     """``geo.demand.validate_fy2011``: the fit's FY2011 -> FY2013 out-of-sample check."""
-    from geo import demand
-
     return demand.validate_fy2011(demand_fit(data, store_source, reading),
                                   engine(data, store_source).model)
 
@@ -163,8 +168,6 @@ def load_shift_table(data: str, store_source: str, reading: str, base: str,
 
     ``store_share`` is a fraction (0-1). Raises ``geo.errors.PoorFitError`` when the fit is poor.
     """
-    from geo import demand
-
     scenario = scenarios.Scenario(base=base, closed=closed, downgraded=downgraded)
     return demand.load_shift(demand_fit(data, store_source, reading),
                              engine(data, store_source).model, scenario, store_share=store_share)

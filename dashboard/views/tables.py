@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import cache, components, loadshift, state
 from dashboard.i18n import t
-from geo import demand, io
+from geo import io
 from geo.errors import MadoguchiError
 
 choice = state.current()
@@ -123,7 +123,7 @@ excel_button(
 st.subheader(t("tables_chart"))
 distances = cache.branch_table(choice.data, choice.store_source, "fy2015")
 try:
-    counts = demand.load_counts()
+    counts = cache.transaction_counts()
 except MadoguchiError as error:
     st.info(t("tables_chart_missing") + f" ({error})")
 else:
