@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard import cache, components, loadshift, mapview, state
-from dashboard.i18n import name_column, t
+from dashboard.i18n import lang, name_column, t
 from geo import briefing
 
 SOURCES = ["wards", "small_areas", "attendance_zones", "offices", "roads"]
@@ -20,9 +20,9 @@ def default_title(choice: state.Choice) -> str:
              closed=len(choice.closed), downgraded=len(choice.downgraded))
 
 
-def key_figures(summary: dict) -> dict[str, str]:
-    """The three headline figures (geo.briefing formats them for the PNG/PDF too)."""
-    return briefing.key_figures(summary, threshold_km=2.0, lang=st.session_state["lang"])
+def key_figures(summary: dict, lang: str) -> dict[str, str]:
+    """The three headline figures, as on the page and in the PNG / PDF (geo.briefing)."""
+    return briefing.key_figures(summary, threshold_km=2.0, lang=lang)
 
 
 def figure_cards(figures: dict[str, str]) -> None:
@@ -59,20 +59,17 @@ def render(choice: state.Choice, title: str, layout: str, fmt: str,
     zones = cache.zone_results(choice.data, choice.store_source, choice.zone_layer, table)
     return briefing.render_briefing(
         zones, engine.wards, briefing.mark_offices(engine.offices, choice.scenario), title=title,
-        figures=briefing.key_figures(summary, threshold_km=2.0, lang=lang), format=fmt,
+        figures=key_figures(summary, lang), format=fmt,
         layout=layout, lang=lang,
         sources=SOURCES, subtitle=f"{t(f'measure_{choice.measure}')} / {t(f'zone_{choice.zone_layer}')}",
         notes=notes)
 
 
-def load_shift_notes(shift: loadshift.Result, names) -> tuple[str, ...]:
+def load_shift_notes(receivers: dict[str, str]) -> tuple[str, ...]:
     """The top receiving counters and the store-share assumption, for the PNG / PDF page."""
-    if shift.shift is None or not loadshift.has_changes(choice):
+    if not receivers:
         return ()
-    figures = loadshift.receiver_figures(shift.shift, names)
-    if not figures:
-        return ()
-    return (t("shift_briefing_heading"), *(f"{name} {value}" for name, value in figures.items()),
+    return (t("shift_briefing_heading"), *(f"{name} {value}" for name, value in receivers.items()),
             t("shift_assume_store", pct=st.session_state["store_share_pct"]))
 
 
@@ -87,9 +84,10 @@ layout = st.radio("layout", ("side-by-side", "change"), horizontal=True,
                   if v == "side-by-side" else t("colour_change"))
 st.markdown(f"# {title}")
 components.unreachable_notice(summary, table)
-figure_cards(key_figures(summary))
+figure_cards(key_figures(summary, lang()))
 names = components.office_name(cache.engine(*choice.engine_key).offices)
 shift = loadshift.result(choice)
+receivers = {}
 if loadshift.has_changes(choice):
     if shift.problem is not None:
         st.warning(shift.problem, icon="⚠️")
@@ -116,15 +114,9 @@ legend_left.html(mapview.legend_html(mapview.legend_rows(scale), t(f"colour_{leg
 legend_right.html(mapview.office_legend_html(lambda kind: t(f"kind_{kind}")))
 st.caption(components.sources_line(SOURCES))
 
-notes = load_shift_notes(shift, names)
-buttons = st.columns(2)
+notes = load_shift_notes(receivers)
 stem = f"briefing_{choice.base}_{len(choice.closed)}closed"
-buttons[0].download_button(t("briefing_download_png"),
-                           data=lambda: render(choice, title, layout, "png", notes,
-                                                       st.session_state["lang"]),
-                           file_name=f"{stem}.png", mime="image/png", on_click="ignore")
-buttons[1].download_button(t("briefing_download_pdf"),
-                           data=lambda: render(choice, title, layout, "pdf", notes,
-                                                       st.session_state["lang"]),
-                           file_name=f"{stem}.pdf", mime="application/pdf",
-                           on_click="ignore")
+for column, (fmt, mime) in zip(st.columns(2), (("png", "image/png"), ("pdf", "application/pdf"))):
+    column.download_button(t(f"briefing_download_{fmt}"), file_name=f"{stem}.{fmt}", mime=mime,
+                           on_click="ignore",
+                           data=lambda fmt=fmt: render(choice, title, layout, fmt, notes, lang()))
