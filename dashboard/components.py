@@ -40,11 +40,15 @@ def _km(value: float) -> str:
     return "—" if not math.isfinite(value) else f"{value:.2f} km"
 
 
-def metric_cards(summary: dict, *, large: bool = False) -> None:
+def metric_cards(summary: dict) -> None:
     """People farther; mean distance; people beyond 2 km and 5 km, and people aged 65+
     beyond 2 km (after, with before)."""
-    elderly = "beyond_2km_after_65plus" in summary and not large
-    columns = st.columns(3 if large else 4 + elderly)
+    counts = [(t("metric_beyond", km=km), f"beyond_{km}km_after", f"beyond_{km}km_before",
+               "metric_before") for km in (2, 5)]
+    if "beyond_2km_after_65plus" in summary:
+        counts.append((t("metric_beyond_elderly", km=2), "beyond_2km_after_65plus",
+                       "beyond_2km_before_65plus", "metric_elderly_help"))
+    columns = st.columns(2 + len(counts))
     farther = float(summary["people_farther"])
     columns[0].metric(t("metric_farther"), _people(farther), border=True)
     after_km, before_km = float(summary["after_km"]), float(summary["before_km"])
@@ -54,20 +58,11 @@ def metric_cards(summary: dict, *, large: bool = False) -> None:
                       delta=None if delta is None else f"{delta:+.2f} km",
                       delta_color="inverse", border=True,
                       help=t("metric_before", value=_km(before_km)))
-    for column, km in zip(columns[2:], (2, 5) if not large else (2,)):
-        after = float(summary[f"beyond_{km}km_after"])
-        before = float(summary[f"beyond_{km}km_before"])
-        column.metric(t("metric_beyond", km=km), _people(after),
+    for column, (label, after_key, before_key, help_key) in zip(columns[2:], counts):
+        after, before = float(summary[after_key]), float(summary[before_key])
+        column.metric(label, _people(after),
                       delta=f"{after - before:+,.0f}" if abs(after - before) >= 0.5 else None,
-                      delta_color="inverse", border=True,
-                      help=t("metric_before", value=_people(before)))
-    if elderly:
-        after = float(summary["beyond_2km_after_65plus"])
-        before = float(summary["beyond_2km_before_65plus"])
-        columns[4].metric(t("metric_beyond_elderly", km=2), _people(after),
-                          delta=f"{after - before:+,.0f}" if abs(after - before) >= 0.5 else None,
-                          delta_color="inverse", border=True,
-                          help=t("metric_elderly_help", value=_people(before)))
+                      delta_color="inverse", border=True, help=t(help_key, value=_people(before)))
 
 
 def unreachable_notice(summary: dict, table: pd.DataFrame) -> bool:
