@@ -221,7 +221,8 @@ def expected_load(
 
 
 def _unpack(x: np.ndarray, free: list[str], reference: str) -> HuffParams:
-    weights = {reference: 1.0} | {name: float(np.exp(v)) for name, v in zip(free, x[2:])}
+    free_weights = zip(free, x[2:], strict=True)
+    weights = {reference: 1.0} | {name: float(np.exp(v)) for name, v in free_weights}
     return HuffParams(rate=float(np.exp(x[0])), beta_per_km=float(np.exp(x[1])),
                       attractiveness=weights)
 

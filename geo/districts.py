@@ -220,12 +220,12 @@ def match_small_areas(small_areas: pd.DataFrame, claims: pd.DataFrame
         and the claims that matched no small area (``school, ward, town, key``).
     """
     by_key: dict[str, set[str]] = defaultdict(set)
-    for key, school in zip(claims["key"], claims["school"]):
+    for key, school in zip(claims["key"], claims["school"], strict=True):
         by_key[key].add(school)
     keys = sorted(by_key, key=len, reverse=True)
     used: set[str] = set()
     claimed: dict[str, list[str]] = {}
-    for code, name in zip(small_areas["key_code"], small_areas["name"]):
+    for code, name in zip(small_areas["key_code"], small_areas["name"], strict=True):
         base, qualifier = split_qualifier(name)
         key = normalise_town(base)
         if key in by_key:
@@ -285,7 +285,8 @@ def split_polygon(polygon: shapely.Geometry, points: np.ndarray) -> np.ndarray:
 
 
 def _school_points(schools: gpd.GeoDataFrame, names: list[str]) -> dict[str, shapely.Point]:
-    by_key = {school_key(n): g for n, g in zip(schools["name"], schools.geometry)}
+    by_key = {school_key(n): g
+              for n, g in zip(schools["name"], schools.geometry, strict=True)}
     missing = [n for n in names if school_key(n) not in by_key]
     if missing:
         msg = f"no school point for {', '.join(missing)} in the elementary-school layer"
@@ -297,7 +298,7 @@ def _pieces(small_areas: gpd.GeoDataFrame, claimed: dict[str, list[str]],
             points: dict[str, shapely.Point]) -> pd.DataFrame:
     """One row per (small area, district) piece: key_code, district_id, kind, share, geometry."""
     rows = []
-    for code, geom in zip(small_areas["key_code"], small_areas.geometry):
+    for code, geom in zip(small_areas["key_code"], small_areas.geometry, strict=True):
         schools = claimed.get(code)
         if not schools:
             rows.append((code, "", QUALITY_FILLED, 1.0, geom))
@@ -307,7 +308,7 @@ def _pieces(small_areas: gpd.GeoDataFrame, claimed: dict[str, list[str]],
             continue
         parts = split_polygon(geom, np.array([points[s] for s in schools], dtype=object))
         areas = shapely.area(parts)
-        for school, part, area in zip(schools, parts, areas):
+        for school, part, area in zip(schools, parts, areas, strict=True):
             if area > 0:
                 rows.append((code, school, QUALITY_SPLIT, float(area / areas.sum()), part))
     return pd.DataFrame(rows, columns=["key_code", "district_id", "kind", "share", "geometry"])
@@ -484,7 +485,7 @@ def assemble(small_areas: gpd.GeoDataFrame, zones: pd.DataFrame, schools: gpd.Ge
 def _dissolve(pieces: pd.DataFrame, district_ids: list[str], schools: gpd.GeoDataFrame,
               points: dict[str, shapely.Point]) -> gpd.GeoDataFrame:
     by_key = {school_key(n): (w, c) for n, w, c in
-              zip(schools["name"], schools["ward"], schools["ward_code"])}
+              zip(schools["name"], schools["ward"], schools["ward_code"], strict=True)}
     wards = {d: by_key[school_key(d)] for d in district_ids}
     rows = []
     for district_id in district_ids:

@@ -335,7 +335,7 @@ def stores_from_osm(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
     name, branch = tag("name"), tag("branch")
     with_branch = (branch != "") & ~pd.Series(
-        [b in n for n, b in zip(name, branch)], index=frame.index)
+        [b in n for n, b in zip(name, branch, strict=True)], index=frame.index)
     name_repo = name.where(~with_branch, (name + " " + branch).str.strip())
     brand = tag("brand").where(tag("brand") != "", tag("brand:ja")).where(lambda s: s != "", name)
     stores = gpd.GeoDataFrame({

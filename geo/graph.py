@@ -370,6 +370,7 @@ def to_networkx(graph: RoadGraph) -> nx.Graph:
     nx_graph = nx.Graph()
     nx_graph.add_nodes_from(range(graph.n_nodes))
     nx_graph.add_weighted_edges_from(
-        zip(coo.row[upper].tolist(), coo.col[upper].tolist(), coo.data[upper].tolist()),
+        zip(coo.row[upper].tolist(), coo.col[upper].tolist(), coo.data[upper].tolist(),
+            strict=True),
         weight="length")
     return nx_graph

@@ -69,8 +69,8 @@ def defuse_formulas(table: pd.DataFrame) -> pd.DataFrame:
 def _text_columns(table: pd.DataFrame) -> list[str]:
     geometry = table.geometry.name if isinstance(table, gpd.GeoDataFrame) else None
     return [c for c, dtype in table.dtypes.items()
-            if c != geometry and (dtype == object or isinstance(dtype, (pd.StringDtype,
-                                                                        pd.CategoricalDtype)))]
+            if c != geometry and (pd.api.types.is_object_dtype(dtype)
+                                  or isinstance(dtype, (pd.StringDtype, pd.CategoricalDtype)))]
 
 
 def _defuse_cell(value: object) -> object:
