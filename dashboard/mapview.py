@@ -224,23 +224,21 @@ def office_group(offices: pd.DataFrame, *, base: str, closed: tuple[str, ...],
     return group
 
 
-STORE_CALLBACK = """
-function (row) {
-    var icon = L.divIcon({html: '<div style="width:7px;height:7px;border-radius:50%;'
-        + 'background:#31a354;border:1px solid #fff"></div>', iconSize: [7, 7],
-        iconAnchor: [4, 4], className: 'store-dot'});
-    return L.marker(new L.LatLng(row[0], row[1]), {icon: icon}).bindTooltip(row[2]);
-}
-"""
-"""One clustered store marker; ``row[2]`` is already HTML-escaped."""
-
-
 def _css_id(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", str(text))
 
 
 STORE_DOT = ('<div style="width:7px;height:7px;border-radius:50%;background:#31a354;'
              'border:1px solid #fff"></div>')
+"""A store marker, on the map and in the legend."""
+STORE_CALLBACK = """
+function (row) {
+    var icon = L.divIcon({html: 'STORE_DOT', iconSize: [7, 7],
+        iconAnchor: [4, 4], className: 'store-dot'});
+    return L.marker(new L.LatLng(row[0], row[1]), {icon: icon}).bindTooltip(row[2]);
+}
+""".replace("STORE_DOT", STORE_DOT)
+"""One clustered store marker; ``row[2]`` is already HTML-escaped."""
 
 
 def base_map(wards: dict, stores: pd.DataFrame, *, show_tiles: bool,
@@ -288,29 +286,29 @@ def localised(groups: list[folium.FeatureGroup]) -> list[folium.FeatureGroup]:
     return groups
 
 
+def _legend_row(symbol: str, label: str) -> str:
+    """One legend line: a symbol (HTML) and its label (escaped here)."""
+    return (f'<div style="display:flex;align-items:center;gap:6px;margin:2px 0">'
+            f'{symbol}<span>{html.escape(label)}</span></div>')
+
+
 def legend_html(rows: list[tuple[str, str]], title: str) -> str:
     """A compact HTML legend (labels escaped)."""
     items = "".join(
-        f'<div style="display:flex;align-items:center;gap:6px;margin:2px 0">'
-        f'<span style="display:inline-block;width:18px;height:12px;background:{colour};'
-        f'border:1px solid #888"></span><span>{html.escape(label)}</span></div>'
+        _legend_row(f'<span style="display:inline-block;width:18px;height:12px;'
+                    f'background:{colour};border:1px solid #888"></span>', label)
         for colour, label in rows)
     return f'<div style="font-size:0.85rem"><b>{html.escape(title)}</b>{items}</div>'
 
 
 def office_legend_html(name_of_kind) -> str:
     """Legend of office symbols (kinds, and the closed / downgraded states)."""
-    items = "".join(
-        f'<div style="display:flex;align-items:center;gap:6px;margin:2px 0">'
-        f'{symbol_img(office_symbol(kind, "open", size=18))}<span>{html.escape(name_of_kind(kind))}</span></div>'
-        for kind in KIND_SHAPES)
-    states = (f'<div style="display:flex;align-items:center;gap:6px;margin:2px 0">'
-              f'{symbol_img(office_symbol("general_branch", "closed", size=18))}'
-              f'{symbol_img(office_symbol("general_branch", "downgraded", size=18))}'
-              f'<span>{html.escape(t("legend_state"))}</span></div>')
-    store = (f'<div style="display:flex;align-items:center;gap:6px;margin:2px 0">{STORE_DOT}'
-             f'<span>{html.escape(t("layer_stores"))}</span></div>')
-    blank = (f'<div style="display:flex;align-items:center;gap:6px;margin:2px 0">'
-             f'<span style="display:inline-block;width:18px;height:0;border-top:3px dashed '
-             f'#d7191c"></span><span>{html.escape(t("legend_blank"))}</span></div>')
+    items = "".join(_legend_row(symbol_img(office_symbol(kind, "open", size=18)),
+                                name_of_kind(kind)) for kind in KIND_SHAPES)
+    states = _legend_row(symbol_img(office_symbol("general_branch", "closed", size=18))
+                         + symbol_img(office_symbol("general_branch", "downgraded", size=18)),
+                         t("legend_state"))
+    store = _legend_row(STORE_DOT, t("layer_stores"))
+    blank = _legend_row('<span style="display:inline-block;width:18px;height:0;'
+                        'border-top:3px dashed #d7191c"></span>', t("legend_blank"))
     return f'<div style="font-size:0.85rem">{items}{states}{store}{blank}</div>'
