@@ -9,7 +9,6 @@ DEFAULT_LANGUAGE = "ja"
 
 STRINGS: dict[str, tuple[str, str]] = {
     # app shell
-    "app_title": ("窓口カバー状況ダッシュボード（熊本市）", "Service-counter coverage dashboard (Kumamoto City)"),
     "page_map": ("地図", "Map"),
     "page_briefing": ("説明会用表示", "Briefing view"),
     "page_tables": ("表・ダウンロード", "Tables & downloads"),
@@ -54,7 +53,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "layer_stores": ("コンビニ（証明書交付）", "Convenience stores (certificates)"),
     "layer_blank": ("コンビニ空白校区", "School districts without a store"),
     "layer_tiles": ("背景地図 OSM（オンライン時のみ）", "OSM background (online only)"),
-    "legend": ("凡例", "Legend"),
     "legend_unreachable": ("到達できる窓口なし", "no counter reachable"),
     "legend_no_people": ("人口なし", "no residents"),
     "legend_blank": ("コンビニ空白校区（赤い破線）", "district without a store (red dashes)"),
@@ -91,7 +89,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "metric_beyond_elderly": ("{km} km より遠い65歳以上（変更後）", "Aged 65+ beyond {km} km (after)"),
     "metric_elderly_help": ("変更前 {value}。65歳以上の割合は2020年国勢調査の500 mメッシュから推計。",
                             "before {value}. The 65+ share comes from the 2020 census 500 m mesh."),
-    "metric_max": ("最大 {value} km", "max {value} km"),
     "no_counter": ("到達できる窓口がありません：開いている窓口が一つもありません。",
                    "No counter reachable: no counter of this kind is open."),
     "no_counter_some": ("到達できる窓口がない区域があります（{n} 区域、{people} 人）。",
