@@ -18,6 +18,7 @@ except ImportError:  # running from a source tree that is not installed
 from dashboard import cache, state
 from dashboard.components import office_name
 from dashboard.i18n import LANGUAGES, t
+from geo import scenarios
 from geo.errors import DataMissingError
 from geo.zones import ZONE_KINDS
 
@@ -44,10 +45,9 @@ except DataMissingError as error:
 st.session_state.pop("data_error", None)
 
 offices = engine.offices
-base_column = "counter_fy2015" if st.session_state["base"] == "fy2015" else "counter_now"
-open_ids = offices.loc[offices[base_column], "office_id"].tolist()
-downgradable = offices.loc[offices[base_column] & (offices["kind"] != "service_corner"),
-                           "office_id"].tolist()
+in_base = scenarios.in_base(offices, st.session_state["base"])
+open_ids = offices.loc[in_base, "office_id"].tolist()
+downgradable = offices.loc[in_base & (offices["kind"] != "service_corner"), "office_id"].tolist()
 state.apply_pending_toggle(open_ids)
 st.session_state["closed"] = [o for o in st.session_state["closed"] if o in open_ids]
 st.session_state["downgraded"] = [o for o in st.session_state["downgraded"]

@@ -19,6 +19,8 @@ import folium.plugins
 import numpy as np
 import pandas as pd
 
+from geo import scenarios
+
 from . import vendor_assets
 from .i18n import t
 
@@ -197,9 +199,8 @@ def office_group(offices: pd.DataFrame, *, base: str, closed: tuple[str, ...],
 
     The tooltip ends with ``[office_id]`` so a click can be mapped back to the office.
     """
-    column = "counter_fy2015" if base == "fy2015" else "counter_now"
     group = folium.FeatureGroup(name=t("layer_offices"))
-    for row in offices[offices[column]].itertuples():
+    for row in offices[scenarios.in_base(offices, base)].itertuples():
         state = ("closed" if row.office_id in closed
                  else "downgraded" if row.office_id in downgraded else "open")
         size = 30 if row.kind == "ward_office" else 24

@@ -18,6 +18,8 @@ from .errors import UnknownOfficeError
 logger = logging.getLogger(__name__)
 
 BASES = ("fy2015", "now")
+BASE_COLUMNS = {"fy2015": "counter_fy2015", "now": "counter_now"}
+"""Office-register column flagging the counters open in each base office set."""
 MEASURES = ("counter", "certificate")
 FULL_COUNTER_KINDS = frozenset({"ward_office", "general_branch", "branch", "annex"})
 """Kinds that take family-register and resident-registration applications (the annex
@@ -55,6 +57,22 @@ class Scenario:
     def baseline(self) -> Scenario:
         """The same base office set with nothing closed or downgraded."""
         return Scenario(base=self.base)
+
+
+def in_base(offices: pd.DataFrame, base: str) -> pd.Series:
+    """Return a boolean mask of the offices open in the base office set ``base``.
+
+    Parameters
+    ----------
+    offices
+        Office register with ``counter_fy2015`` and ``counter_now`` (``geo.layers.load_offices``).
+    base
+        ``fy2015`` or ``now``.
+    """
+    if base not in BASES:
+        msg = f"unknown office set {base!r}; choose one of {', '.join(BASES)}"
+        raise ValueError(msg)
+    return offices[BASE_COLUMNS[base]].astype(bool)
 
 
 @dataclass(frozen=True)
@@ -102,9 +120,7 @@ class AccessModel:
         object.__setattr__(self, "_position",
                            {oid: i for i, oid in enumerate(offices["office_id"])})
         object.__setattr__(self, "_base_open", {
-            "fy2015": offices["counter_fy2015"].to_numpy(dtype=bool),
-            "now": offices["counter_now"].to_numpy(dtype=bool),
-        })
+            base: in_base(offices, base).to_numpy(dtype=bool) for base in BASES})
         object.__setattr__(self, "_full_counter",
                            offices["kind"].isin(FULL_COUNTER_KINDS).to_numpy())
 

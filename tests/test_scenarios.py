@@ -160,3 +160,11 @@ def test_elderly_columns_follow_the_share_of_each_origin():
     assert scenarios.summary(table)["population_65plus"] == pytest.approx(80)
     plain = scenarios.zone_table(members, np.array([1500.0, 500.0]), np.array([2500.0, 2500.0]))
     assert "population_65plus" not in plain.columns
+
+
+def test_in_base_flags_the_base_office_set():
+    assert scenarios.in_base(OFFICES, "fy2015").tolist() == [True] * 5
+    assert OFFICES.loc[scenarios.in_base(OFFICES, "now"), "office_id"].tolist() == [
+        "ward", "branch-b", "corner"]
+    with pytest.raises(ValueError, match="unknown office set 'fy1999'"):
+        scenarios.in_base(OFFICES, "fy1999")
