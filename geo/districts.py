@@ -284,14 +284,15 @@ def split_polygon(polygon: shapely.Geometry, points: np.ndarray) -> np.ndarray:
     return parts
 
 
-def _school_points(schools: gpd.GeoDataFrame, names: list[str]) -> dict[str, shapely.Point]:
-    by_key = {school_key(n): g
-              for n, g in zip(schools["name"], schools.geometry, strict=True)}
-    missing = [n for n in names if school_key(n) not in by_key]
+def _district_schools(schools: gpd.GeoDataFrame, district_ids: list[str]) -> gpd.GeoDataFrame:
+    """The school row of each district (point, ward, ward code), matched by ``school_key``."""
+    keys = pd.Index([school_key(n) for n in schools["name"]])
+    by_key = schools.set_axis(keys)[~keys.duplicated(keep="last")]
+    missing = [d for d in district_ids if school_key(d) not in by_key.index]
     if missing:
         msg = f"no school point for {', '.join(missing)} in the elementary-school layer"
         raise LayerError(msg)
-    return {n: by_key[school_key(n)] for n in names}
+    return by_key.loc[[school_key(d) for d in district_ids]].set_axis(pd.Index(district_ids))
 
 
 def _pieces(small_areas: gpd.GeoDataFrame, claimed: dict[str, list[str]],
@@ -451,8 +452,8 @@ def assemble(small_areas: gpd.GeoDataFrame, zones: pd.DataFrame, schools: gpd.Ge
     timings: dict[str, float] = {}
     started = time.perf_counter()
     claims = town_claims(zones)
-    district_ids = sorted(claims["school"].unique())
-    points = _school_points(schools, district_ids)
+    located = _district_schools(schools, sorted(claims["school"].unique()))
+    points = located.geometry.to_dict()
     claimed, unmatched = match_small_areas(small_areas, claims)
     pieces = _pieces(small_areas, claimed, points)
     timings["match_s"] = time.perf_counter() - started
@@ -465,7 +466,7 @@ def assemble(small_areas: gpd.GeoDataFrame, zones: pd.DataFrame, schools: gpd.Ge
     pieces = pieces.join(attrs, on="key_code")
     pieces["population"] *= pieces["share"]
     pieces["households"] *= pieces["share"]
-    polygons = _dissolve(pieces, district_ids, schools, points)
+    polygons = _dissolve(pieces, located)
     timings["dissolve_s"] = time.perf_counter() - started
     unassigned = pieces[pieces["kind"] == QUALITY_FILLED][
         ["key_code", "name", "ward", "population", "district_id"]].reset_index(drop=True)
@@ -482,20 +483,17 @@ def assemble(small_areas: gpd.GeoDataFrame, zones: pd.DataFrame, schools: gpd.Ge
                          unassigned_small_areas=unassigned, timings=timings)
 
 
-def _dissolve(pieces: pd.DataFrame, district_ids: list[str], schools: gpd.GeoDataFrame,
-              points: dict[str, shapely.Point]) -> gpd.GeoDataFrame:
-    by_key = {school_key(n): (w, c) for n, w, c in
-              zip(schools["name"], schools["ward"], schools["ward_code"], strict=True)}
-    wards = {d: by_key[school_key(d)] for d in district_ids}
+def _dissolve(pieces: pd.DataFrame, located: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One polygon per district (``located``: ``_district_schools``), fragments merged."""
+    parts = [pieces[pieces["district_id"] == district_id] for district_id in located.index]
+    geometries = merge_fragments(np.array([_union(part["geometry"]) for part in parts],
+                                          dtype=object))
     rows = []
-    for district_id in district_ids:
-        part = pieces[pieces["district_id"] == district_id]
-        geoms = part["geometry"].to_numpy()
-        geoms = geoms[~shapely.is_empty(geoms)]
-        geometry = shapely.coverage_union_all(geoms) if len(geoms) else shapely.Polygon()
+    for (district_id, school), part, geometry in zip(located.iterrows(), parts, geometries,
+                                                     strict=True):
         rows.append({
             "district_id": district_id, "school": district_id,
-            "ward": wards[district_id][0], "ward_code": wards[district_id][1],
+            "ward": school["ward"], "ward_code": school["ward_code"],
             "population": float(part["population"].sum()),
             "households": float(part["households"].sum()),
             "area_km2": float(shapely.area(geometry)) / 1e6,
@@ -505,10 +503,13 @@ def _dissolve(pieces: pd.DataFrame, district_ids: list[str], schools: gpd.GeoDat
                 part.loc[part["kind"] == QUALITY_FILLED, "population"].sum()),
             "geometry": geometry,
         })
-    polygons = gpd.GeoDataFrame(rows, geometry="geometry", crs=METRIC_CRS)
-    polygons["geometry"] = merge_fragments(polygons.geometry.to_numpy())
-    polygons["area_km2"] = shapely.area(polygons.geometry.to_numpy()) / 1e6
-    return polygons
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=METRIC_CRS)
+
+
+def _union(geometries: pd.Series) -> shapely.Geometry:
+    geoms = geometries.to_numpy()
+    geoms = geoms[~shapely.is_empty(geoms)]
+    return shapely.coverage_union_all(geoms) if len(geoms) else shapely.Polygon()
 
 
 def merge_fragments(geometries: np.ndarray, *, min_area_m2: float = MIN_FRAGMENT_M2
