@@ -730,8 +730,7 @@ def store_access(distances: AccessModel | pd.Series, layer: DistrictLayer, *,
                            index=distances.origins["key_code"].to_numpy())
     else:
         metres = distances.astype(float)
-    members = layer.membership.join(
-        layer.polygons.set_index("district_id")[["ward"]], on="district_id")
+    members = layer.membership
     frame = members.assign(metres=metres.reindex(members["key_code"]).to_numpy(),
                            people=members["population"].to_numpy(dtype=float))
     missing = frame["metres"].isna()
@@ -754,10 +753,6 @@ def store_access(distances: AccessModel | pd.Series, layer: DistrictLayer, *,
 
 
 # --------------------------------------------------------------------------- export
-
-ATTRIBUTION_KEYS = ("small_areas", "attendance_zones", "schools")
-"""Bundle files the district layer is derived from (cite them with every export)."""
-
 
 def to_geojson(layer: DistrictLayer, path: str | os.PathLike[str]) -> Path:
     """Write the districts as RFC 7946 GeoJSON (WGS84 longitude/latitude, UTF-8).
