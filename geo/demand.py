@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from .errors import DataMissingError, LayerError, PoorFitError
+from .errors import DataMissingError, PoorFitError
+from .layers import _check_columns, _problems_error
 from .scenarios import FULL_COUNTER_KINDS, AccessModel, Scenario, open_mask
 from .settings import PROJECT_DATA_DIR
 
@@ -62,8 +63,8 @@ ward-office class."""
 
 
 def _count_problems(counts: pd.DataFrame) -> list[str]:
-    required = ["office_id", "name_ja", "jonan_nanbu_reading", *YEARS, "source"]
-    problems = [f"missing column {c!r}" for c in required if c not in counts.columns]
+    problems = _check_columns(counts, ["office_id", "name_ja", "jonan_nanbu_reading", *YEARS,
+                                       "source"])
     if problems:
         return problems
     bad = ~counts["jonan_nanbu_reading"].isin(("both", *READINGS))
@@ -116,8 +117,7 @@ def load_counts(
         raise DataMissingError(msg) from e
     problems = _count_problems(counts)
     if problems:
-        msg = f"{path}: " + "; ".join(problems)
-        raise LayerError(msg)
+        raise _problems_error(path, problems)
     counts = counts[counts["jonan_nanbu_reading"].isin(("both", reading))].copy()
     for year in YEARS:
         counts[year] = pd.to_numeric(counts[year]).astype(float)
