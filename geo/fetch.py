@@ -49,7 +49,7 @@ import requests
 import shapely
 
 from .errors import FetchError
-from .layers import BUNDLE_FILES, DISPLAY_CRS
+from .layers import BUNDLE_FILES, DISPLAY_CRS, _check_columns
 from .settings import data_dir
 
 logger = logging.getLogger(__name__)
@@ -176,10 +176,10 @@ def _read_zipped_vector(archive: zipfile.ZipFile, *, prefer: tuple[str, ...],
 
 
 def _require_columns(frame: pd.DataFrame, columns: Iterable[str], label: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        msg = (f"{label}: missing column(s) {', '.join(missing)} "
-               f"(found {', '.join(map(str, frame.columns[:20]))}); has the format changed?")
+    problems = _check_columns(frame, columns)
+    if problems:
+        msg = (f"{label}: {problems[0]} (found {', '.join(map(str, frame.columns[:20]))}); "
+               f"has the format changed?")
         raise FetchError(msg)
 
 
