@@ -428,15 +428,19 @@ DISPLAY_DECIMALS = 5
 """Coordinates sent to a browser map are rounded to 1e-5 degrees (about 1 m)."""
 
 
+def _require_display_crs(frame: gpd.GeoDataFrame) -> None:
+    if frame.crs is None:
+        msg = "the layer has no CRS; it cannot be shown on a WGS84 web map"
+        raise CRSError(msg)
+
+
 def to_display_features(frame: gpd.GeoDataFrame, columns: Sequence[str]) -> dict:
     """Return a GeoJSON-like FeatureCollection in WGS84 for a web map.
 
     Coordinates are rounded to ``DISPLAY_DECIMALS`` to keep the page light; only
     ``columns`` are kept as properties.
     """
-    if frame.crs is None:
-        msg = "the layer has no CRS; it cannot be shown on a WGS84 web map"
-        raise CRSError(msg)
+    _require_display_crs(frame)
     shown = frame[list(columns) + ["geometry"]].to_crs(DISPLAY_CRS)
     shown["geometry"] = shapely.transform(shown.geometry.to_numpy(),
                                           lambda xy: np.round(xy, DISPLAY_DECIMALS))
@@ -451,9 +455,7 @@ def to_display_points(frame: gpd.GeoDataFrame, *, label_points: bool = False) ->
     label_points
         For polygons: use a point guaranteed inside each polygon (for labels).
     """
-    if frame.crs is None:
-        msg = "the layer has no CRS; it cannot be shown on a WGS84 web map"
-        raise CRSError(msg)
+    _require_display_crs(frame)
     geometry = frame.geometry.representative_point() if label_points else frame.geometry
     shown = geometry.to_crs(DISPLAY_CRS)
     table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
