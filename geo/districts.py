@@ -530,13 +530,15 @@ def merge_fragments(geometries: np.ndarray, *, min_area_m2: float = MIN_FRAGMENT
     """
     geoms = np.asarray(geometries, dtype=object).copy()
     tree = shapely.STRtree(geoms)
-    for i, geom in enumerate(geometries):
-        parts = np.asarray(shapely.get_parts(geom), dtype=object)
+    for i in range(len(geoms)):
+        # geoms[i], not geometries[i]: an earlier step may have moved a fragment into it
+        parts = np.asarray(shapely.get_parts(geoms[i]), dtype=object)
         if len(parts) < 2:
             continue
         areas = shapely.area(parts)
-        keep = [parts[np.argmax(areas)]]
-        for k in np.argsort(areas)[:-1]:
+        order = np.argsort(areas, kind="stable")
+        keep = [parts[order[-1]]]
+        for k in order[:-1]:
             part = parts[k]
             shared = {int(j): shapely.length(shapely.intersection(part.boundary, geoms[j].boundary))
                       for j in tree.query(part, predicate="intersects") if j != i}

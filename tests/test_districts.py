@@ -414,3 +414,25 @@ def test_cli_districts_and_blank_districts(bundle_dir, tmp_path) -> None:
     assert list(blanks.columns) == ["district", "ward", "population", "nearest_store_km"]
     assert set(blanks["district"]) == set(table.loc[table["stores"] == 0, "district"])
     assert (blanks["nearest_store_km"] > 0).all()
+
+
+def test_fragment_moved_into_a_later_multipart_district_is_kept():
+    from shapely.geometry import MultiPolygon, Polygon, box
+
+    a = MultiPolygon([box(0, 0, 100, 100), box(200, 0, 210, 10)])  # 100 m2 fragment at B
+    b_main = Polygon([(210, 0), (310, 0), (310, 100), (210, 100), (210, 10)])  # noded at f
+    b = MultiPolygon([b_main, box(500, 0, 600, 100)])  # two large parts
+    merged = gd.merge_fragments(np.array([a, b], dtype=object), min_area_m2=2_000)
+    assert merged[0].area == pytest.approx(10_000)
+    assert merged[1].area == pytest.approx(20_100)
+    assert merged[1].contains(box(201, 1, 209, 9))
+
+
+def test_equal_sized_parts_are_neither_kept_twice_nor_lost():
+    from shapely.geometry import MultiPolygon, box
+
+    c = MultiPolygon([box(0, 0, 10, 10), box(20, 0, 30, 10)])
+    d = box(10, 0, 20, 10)
+    merged = gd.merge_fragments(np.array([c, d], dtype=object), min_area_m2=2_000)
+    assert sum(g.area for g in merged) == pytest.approx(300)
+    assert merged[0].intersection(merged[1]).area == pytest.approx(0)
