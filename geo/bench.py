@@ -22,8 +22,8 @@ VIRTUAL_SOURCE = -1
 def _random_closures(model: scenarios.AccessModel, count: int, seed: int) -> list[scenarios.Scenario]:
     rng = np.random.default_rng(seed)
     offices = model.offices
-    closable = offices.loc[offices["counter_fy2015"] & offices["kind"].isin(BRANCH_KINDS),
-                           "office_id"].to_numpy()
+    branches = scenarios.in_base(offices, "fy2015") & offices["kind"].isin(BRANCH_KINDS)
+    closable = offices.loc[branches, "office_id"].to_numpy()
     result = []
     for _ in range(count):
         size = int(rng.integers(1, len(closable) + 1))

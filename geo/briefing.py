@@ -37,6 +37,7 @@ from matplotlib.path import Path as MplPath
 from .errors import CRSError, FontMissingError, LayerError
 from .io import attribution_text
 from .layers import METRIC_CRS, BundleFile
+from .scenarios import in_base
 
 logger = logging.getLogger(__name__)
 
@@ -206,8 +207,7 @@ def mark_offices(offices: gpd.GeoDataFrame, scenario) -> gpd.GeoDataFrame:
     scenario
         A ``geo.scenarios.Scenario``: ``base``, ``closed``, ``downgraded``.
     """
-    column = "counter_fy2015" if scenario.base == "fy2015" else "counter_now"
-    marked = offices[offices[column].astype(bool)].copy()
+    marked = offices[in_base(offices, scenario.base)].copy()
     marked["open"] = ~marked["office_id"].isin(scenario.closed)
     marked["downgraded"] = marked["office_id"].isin(scenario.downgraded) & marked["open"]
     return marked.reset_index(drop=True)

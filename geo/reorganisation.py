@@ -5,17 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .scenarios import AccessModel, Scenario
+from .scenarios import AccessModel, in_base
 
 RULE_THRESHOLD_KM = 5.0
 BRANCH_KINDS = ("general_branch", "branch", "annex", "service_corner")
-
-
-def office_set(model: AccessModel, base: str) -> pd.Series:
-    """Return a boolean Series (by office position): open in ``fy2015`` or ``now``."""
-    column = "counter_fy2015" if base == "fy2015" else "counter_now"
-    Scenario(base=base)  # validates the name
-    return model.offices[column].astype(bool)
 
 
 def branch_distances(
@@ -44,7 +37,7 @@ def branch_distances(
         msg = f"threshold must be positive, got {threshold_km} km"
         raise ValueError(msg)
     offices = model.offices
-    is_open = office_set(model, base).to_numpy()
+    is_open = in_base(model.offices, base).to_numpy()
     wards = np.flatnonzero(is_open & (offices["kind"] == "ward_office").to_numpy())
     branches = np.flatnonzero(is_open & offices["kind"].isin(BRANCH_KINDS).to_numpy())
     road = model.office_office_m[np.ix_(branches, wards)]
