@@ -152,7 +152,7 @@ def open_mask(model: AccessModel, scenario: Scenario, *, measure: str) -> np.nda
         mask &= model._full_counter
         mask[model.office_index(scenario.downgraded)] = False
     else:
-        model.office_index(scenario.downgraded)
+        model.office_index(scenario.downgraded)  # downgrades change nothing here: check ids only
     return mask
 
 
