@@ -19,11 +19,10 @@ else
     .venv/bin/python -m pip install --quiet -e .
 fi
 
-# Leaflet and plugin assets are served by the app itself (no CDN): fetched with npm.
-.venv/bin/python -m dashboard.vendor_assets
-
-# Debian packages: Japanese fonts for the briefing PNG/PDF; Chromium for the browser test.
+# Debian packages: Japanese fonts for the briefing PNG/PDF; npm (only if absent) for the
+# Leaflet assets; Chromium for the browser test.
 packages=(fonts-noto-cjk)
+command -v npm >/dev/null || packages+=(npm)
 $want_test && packages+=(chromium)
 missing=()
 for p in "${packages[@]}"; do
@@ -37,3 +36,6 @@ if [ ${#missing[@]} -gt 0 ]; then
         echo "setup: please install the Debian packages: ${missing[*]} (sudo apt-get install ...)" >&2
     fi
 fi
+
+# Leaflet and plugin assets are served by the app itself (no CDN): fetched with npm.
+.venv/bin/python -m dashboard.vendor_assets
