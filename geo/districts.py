@@ -5,7 +5,8 @@ assembled the way a city GIS team would: every town (町丁) named in the city's
 attendance-zone table (通学区域, effective 2026-04-01) is matched by normalised name to the
 2015 census small areas; a small area claimed by one school goes to that school; a small
 area claimed by several schools (a town split by address or lot ranges) is divided among
-them by the nearest school point, its population shared by area; small areas no school
+them by the nearest school point, its population shared by where the 2020 population mesh
+puts people (by area where the mesh has no one); small areas no school
 claims go to the neighbouring district with the longest shared border. The pieces are then
 cleaned into a coverage (overlaps resolved, slivers and gaps closed) and dissolved.
 
@@ -381,7 +382,8 @@ class DistrictLayer:
         One row per current primary school of the attendance-zone table:
         ``district_id`` (the school as the table writes it, e.g. ``壺川小``; stable),
         ``school``, ``ward``, ``ward_code`` (of the school's location), ``population``,
-        ``households`` (2015 census, split small areas shared by area), ``area_km2``,
+        ``households`` (2015 census, split small areas shared as the population),
+        ``area_km2``,
         ``centre`` (まちづくりセンター of FY2015 from the domain brief, ``''`` when the
         district is not in that list), ``quality``, ``split_population`` (people in small
         areas divided between schools), ``filled_population`` (people in small areas no
@@ -391,7 +393,7 @@ class DistrictLayer:
         school alone (the district is the union of whole census small areas); it holds
         ``split-approx`` when some small area is claimed by several schools (a town divided
         by address or lot ranges), divided here by nearest school point with population
-        shared by area; and ``filled`` when some small area matched no town in the table
+        shared by the 2020 mesh (or by area); and ``filled`` when some small area matched no town in the table
         and was given to the neighbour with the longest shared border. Flags combine with
         ``+`` (``split-approx+filled``).
     membership
@@ -426,8 +428,33 @@ def _quality(kinds: set[str]) -> str:
     return "+".join(flags) if flags else QUALITY_EXACT
 
 
+def _mesh_shares(pieces: pd.DataFrame, mesh: gpd.GeoDataFrame) -> np.ndarray:
+    """Population share of each split piece from the population mesh (area share fallback).
+
+    A piece's weight is the mesh population of the cells it covers, shared by area; the
+    pieces of one small area then split its population in proportion to their weights. A
+    small area whose pieces hold no mesh population keeps its area shares.
+    """
+    split = pieces["kind"].to_numpy() == QUALITY_SPLIT
+    shares = pieces["share"].to_numpy(dtype=float).copy()
+    if not split.any():
+        return shares
+    frame = gpd.GeoDataFrame({"piece": np.flatnonzero(split)},
+                             geometry=pieces.loc[split, "geometry"].to_numpy(), crs=mesh.crs)
+    cells = mesh[["population", "geometry"]].assign(cell_area=mesh.geometry.area)
+    overlap = gpd.overlay(frame, cells, how="intersection", keep_geom_type=True)
+    weight = (overlap["population"] * overlap.geometry.area / overlap["cell_area"]).groupby(
+        overlap["piece"]).sum().reindex(np.flatnonzero(split), fill_value=0.0)
+    codes = pieces["key_code"].to_numpy()[np.flatnonzero(split)]
+    total = weight.groupby(codes).transform("sum").to_numpy()
+    known = total > 0
+    shares[np.flatnonzero(split)[known]] = weight.to_numpy()[known] / total[known]
+    return shares
+
+
 def assemble(small_areas: gpd.GeoDataFrame, zones: pd.DataFrame, schools: gpd.GeoDataFrame, *,
-             gap_width: float = GAP_WIDTH_M) -> DistrictLayer:
+             gap_width: float = GAP_WIDTH_M, mesh: gpd.GeoDataFrame | None = None
+             ) -> DistrictLayer:
     """Build the district layer from loaded layers (see ``build_districts``).
 
     Parameters
@@ -440,6 +467,10 @@ def assemble(small_areas: gpd.GeoDataFrame, zones: pd.DataFrame, schools: gpd.Ge
         ``geo.layers.load_schools`` points, EPSG:6670.
     gap_width
         Gaps between small areas narrower than this (metres) are closed.
+    mesh
+        ``geo.layers.load_population_mesh`` (EPSG:6670): when given, a small area divided
+        between schools shares its population by where the 2020 mesh puts people rather
+        than by area.
 
     Returns
     -------
@@ -456,6 +487,8 @@ def assemble(small_areas: gpd.GeoDataFrame, zones: pd.DataFrame, schools: gpd.Ge
     points = located.geometry.to_dict()
     claimed, unmatched = match_small_areas(small_areas, claims)
     pieces = _pieces(small_areas, claimed, points)
+    if mesh is not None:
+        pieces["share"] = _mesh_shares(pieces, mesh)
     timings["match_s"] = time.perf_counter() - started
     started = time.perf_counter()
     pieces["geometry"] = clean_coverage(pieces["geometry"].to_numpy(), gap_width=gap_width)
@@ -571,8 +604,10 @@ def build_districts(data: str | os.PathLike[str] | None = None) -> DistrictLayer
         When the small areas, school points or attendance-zone table are missing.
     """
     root = layers.check_bundle(data, keys=("wards", "small_areas", "schools", "attendance_zones"))
+    mesh = (layers.load_population_mesh(root)
+            if (root / layers.BUNDLE_FILES["mesh"].relpath).is_file() else None)
     return assemble(layers.load_small_areas(root), layers.load_attendance_zones(root),
-                    layers.load_schools(root))
+                    layers.load_schools(root), mesh=mesh)
 
 
 # --------------------------------------------------------------------------- engine and stores

@@ -436,3 +436,25 @@ def test_equal_sized_parts_are_neither_kept_twice_nor_lost():
     merged = gd.merge_fragments(np.array([c, d], dtype=object), min_area_m2=2_000)
     assert sum(g.area for g in merged) == pytest.approx(300)
     assert merged[0].intersection(merged[1]).area == pytest.approx(0)
+
+
+def test_split_population_follows_the_mesh_when_given() -> None:
+    small = gpd.GeoDataFrame({
+        "key_code": ["B"], "ward_code": "43101", "ward": "中央区", "name": ["乙1丁目"],
+        "name_nfkc": ["乙1丁目"], "population": [1000.0], "households": [400.0],
+    }, geometry=[box(100, 0, 300, 100)], crs=CRS)
+    zones = _zones([("S1小", "乙1丁目", "1番～3番", ""), ("S2小", "乙1丁目", "4番～9番", "")])
+    schools = gpd.GeoDataFrame({"name": ["S1小学校", "S2小学校"], "ward": "中央区",
+                                "ward_code": "43101"},
+                               geometry=[Point(50, 50), Point(250, 50)], crs=CRS)
+    # the mesh puts 90 % of the people west of x = 150 (S1's quarter of B)
+    mesh = gpd.GeoDataFrame({"population": [900.0, 100.0], "share_65plus": [0.3, 0.3]},
+                            geometry=[box(0, 0, 150, 100), box(150, 0, 400, 100)], crs=CRS)
+    by_mesh = gd.assemble(small, zones, schools, mesh=mesh)
+    share = by_mesh.membership.set_index("district_id")["share"]
+    assert share["S1小"] == pytest.approx(900 * (50 / 150) / (900 * 50 / 150 + 100 * 150 / 250))
+    population = by_mesh.polygons.set_index("district_id")["population"]
+    assert population.sum() == pytest.approx(1000.0)
+    empty = mesh.assign(population=0.0)
+    by_area = gd.assemble(small, zones, schools, mesh=empty)
+    assert by_area.membership.set_index("district_id")["share"]["S1小"] == pytest.approx(0.25)
