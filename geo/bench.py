@@ -88,12 +88,11 @@ def networkx_origin_distances(
     return np.min(per_office, axis=0)
 
 
-def _time_networkx(eng: engine.Engine, closures: list[scenarios.Scenario],
-                   members, *, multi_source: bool) -> tuple[list[float], float]:
-    model = eng.model
-    nx_graph = to_networkx(eng.graph)
-    office_anchors = distance.snap_points(eng.offices, eng.graph)
-    origin_anchors = distance.snap_points(eng.origins, eng.graph)
+def _time_networkx(
+    model: scenarios.AccessModel, nx_graph: nx.Graph, office_anchors: distance.Anchors,
+    origin_anchors: distance.Anchors, closures: list[scenarios.Scenario], members, *,
+    multi_source: bool,
+) -> tuple[list[float], float]:
     before = scenarios.origin_distances(model, closures[0].baseline, measure="counter")
     timings, worst = [], 0.0
     for scenario in closures:
@@ -137,8 +136,10 @@ def run_benchmark(
         t0 = time.perf_counter()
         scenarios.compare(model, scenario, measure="counter", membership=members)
         ours_ms.append((time.perf_counter() - t0) * 1000)
-    plain_ms, plain_diff = _time_networkx(eng, closures, members, multi_source=False)
-    multi_ms, multi_diff = _time_networkx(eng, closures, members, multi_source=True)
+    baseline = (model, to_networkx(eng.graph), distance.snap_points(eng.offices, eng.graph),
+                distance.snap_points(eng.origins, eng.graph), closures, members)
+    plain_ms, plain_diff = _time_networkx(*baseline, multi_source=False)
+    multi_ms, multi_diff = _time_networkx(*baseline, multi_source=True)
     ours = statistics.median(ours_ms)
     return {
         "nodes": eng.graph.n_nodes, "edges": len(eng.graph.edge_u),

@@ -19,6 +19,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from .errors import CRSError
 from .graph import RoadGraph
+from .layers import METRIC_CRS
 
 logger = logging.getLogger(__name__)
 
@@ -228,6 +229,6 @@ def straight_distances(a: gpd.GeoSeries, b: gpd.GeoSeries) -> np.ndarray:
         if series.crs is None:
             msg = "points have no CRS; set one before measuring distances"
             raise CRSError(msg)
-    axy = np.column_stack([a.to_crs("EPSG:6670").x, a.to_crs("EPSG:6670").y])
-    bxy = np.column_stack([b.to_crs("EPSG:6670").x, b.to_crs("EPSG:6670").y])
+    axy = shapely.get_coordinates(a.to_crs(METRIC_CRS).to_numpy())
+    bxy = shapely.get_coordinates(b.to_crs(METRIC_CRS).to_numpy())
     return np.linalg.norm(axy[:, None, :] - bxy[None, :, :], axis=2)
