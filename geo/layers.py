@@ -7,6 +7,7 @@ problem found in the file (row numbers count features / data lines from 1).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -225,8 +226,17 @@ def _read_point_layer(
 
 
 def city_polygon(data: str | os.PathLike[str] | None = None) -> shapely.Geometry:
-    """Return the city's land area (union of the N03 ward polygons), EPSG:6670."""
-    return shapely.union_all(load_wards(data).geometry.to_numpy())
+    """Return the city's land area (union of the N03 ward polygons), EPSG:6670.
+
+    Every point layer is checked against it, so it is read once per wards file version.
+    """
+    path = bundle_path("wards", data)
+    return _city_polygon(str(path.resolve()), path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _city_polygon(path: str, mtime_ns: int) -> shapely.Geometry:
+    return shapely.union_all(load_wards(Path(path).parents[1]).geometry.to_numpy())
 
 
 def load_wards(data: str | os.PathLike[str] | None = None) -> gpd.GeoDataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -212,3 +213,12 @@ def test_population_mesh_gives_folded_cells_their_receivers_share(mini: Path):
     assert mesh.loc["A", "share_65plus"] == pytest.approx(0.4)
     assert mesh.loc["B", "population"] == 300
     assert mesh.crs.to_epsg() == 6670
+
+
+def test_city_polygon_follows_a_changed_wards_file(mini: Path):
+    first = layers.city_polygon(mini)
+    path = mini / layers.BUNDLE_FILES["wards"].relpath
+    _write_geojson(path, [_feature({"ward_code": "43101", "ward": "中央区"},
+                                   box(130.6, 32.7, 130.8, 32.9))])
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    assert layers.city_polygon(mini).area < first.area
