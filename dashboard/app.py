@@ -19,6 +19,7 @@ from dashboard import cache, state
 from dashboard.components import office_name
 from dashboard.i18n import LANGUAGES, t
 from geo import scenarios
+from geo.engine import MLIT_DEFECT
 from geo.errors import DataMissingError
 from geo.zones import ZONE_KINDS
 
@@ -34,7 +35,7 @@ with st.sidebar:
 
 try:
     with st.spinner(t("loading_engine")):
-        engine = cache.engine(cache.data_dir(), st.session_state["store_source"])
+        engine = cache.engine(state.current().engine_key)
 except DataMissingError as error:
     st.session_state["data_error"] = str(error)
     page = st.navigation([st.Page(VIEWS / "missing.py", title=t("page_missing"),
@@ -68,6 +69,14 @@ with st.sidebar:
                  **state.bind("zone_layer"))
     st.selectbox(t("store_source"), state.STORE_SOURCES,
                  format_func=lambda s: t(f"store_{s}"), **state.bind("store_source"))
+    st.selectbox(t("network"), state.NETWORKS, format_func=lambda n: t(f"network_{n}"),
+                 **state.bind("network"))
+    st.radio(t("mode"), state.MODES, format_func=lambda m: t(f"mode_{m}"), horizontal=True,
+             **state.bind("mode"))
+    if st.session_state["network"] == "mlit":
+        st.warning(MLIT_DEFECT[st.session_state["lang"]])
+    if st.session_state["mode"] == "walk":
+        st.caption(t("walk_caveat"))
 
 page = st.navigation([
     st.Page(VIEWS / "map.py", title=t("page_map"), url_path="map", default=True),

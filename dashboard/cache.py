@@ -15,7 +15,15 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from geo import demand, districts, io, reorganisation, scenarios, settings
+from geo import (
+    demand,
+    districts,
+    io,
+    network_check,
+    reorganisation,
+    scenarios,
+    settings,
+)
 from geo import zones as zones_module
 from geo.engine import Engine, load_engine
 
@@ -27,10 +35,21 @@ def data_dir() -> str:
     return str(settings.data_dir())
 
 
+@dataclass(frozen=True)
+class EngineKey:
+    """What an engine is built from: data directory, store layer, road network, travel mode."""
+
+    data: str
+    store_source: str
+    network: str
+    mode: str
+
+
 @st.cache_resource(show_spinner=False)
-def engine(data: str, store_source: str) -> Engine:
+def engine(key: EngineKey) -> Engine:
     """Load layers, build the graph and precompute distances (raises DataMissingError)."""
-    return load_engine(data, store_source=store_source)
+    return load_engine(key.data, store_source=key.store_source, network=key.network,
+                       mode=key.mode)
 
 
 @st.cache_resource(show_spinner=False)
@@ -59,18 +78,18 @@ class Zones:
 
 
 @st.cache_resource(show_spinner=False)
-def zones(data: str, store_source: str, kind: str) -> Zones:
+def zones(key: EngineKey, kind: str) -> Zones:
     """Zone layer ``district``, ``small-area`` or ``ward`` with its display geometry."""
-    eng = engine(data, store_source)
+    eng = engine(key)
     layer = zones_module.zone_layer(
-        eng, kind, districts=district_layer(data) if kind == "district" else None)
+        eng, kind, districts=district_layer(key.data) if kind == "district" else None)
     shown = ["zone_id"] + (["quality"] if "quality" in layer.polygons.columns else [])
     return Zones(layer, io.to_display_features(layer.polygons, shown))
 
 
-def zone_results(data: str, store_source: str, kind: str, table: pd.DataFrame):
+def zone_results(key: EngineKey, kind: str, table: pd.DataFrame):
     """Zone polygons (EPSG:6670) carrying a compare() table's columns."""
-    return zones_module.with_results(zones(data, store_source, kind).layer, table)
+    return zones_module.with_results(zones(key, kind).layer, table)
 
 
 @st.cache_data(show_spinner=False)
@@ -80,59 +99,52 @@ def blank_summary(data: str) -> pd.DataFrame:
 
 
 @st.cache_resource(show_spinner=False)
-def ward_features(data: str, store_source: str) -> dict:
+def ward_features(key: EngineKey) -> dict:
     """Ward polygons as WGS84 GeoJSON with ``zone_id`` (ward code) and ``ward`` names."""
-    wards = engine(data, store_source).wards.rename(columns={"ward_code": "zone_id"})
+    wards = engine(key).wards.rename(columns={"ward_code": "zone_id"})
     return io.to_display_features(wards, ["zone_id", "ward"])
 
 
 @st.cache_resource(show_spinner=False)
-def office_points(data: str, store_source: str) -> pd.DataFrame:
+def office_points(key: EngineKey) -> pd.DataFrame:
     """Office register with WGS84 ``lat`` / ``lon`` for markers."""
-    return io.to_display_points(engine(data, store_source).offices)
+    return io.to_display_points(engine(key).offices)
 
 
 @st.cache_resource(show_spinner=False)
-def store_points(data: str, store_source: str) -> pd.DataFrame:
+def store_points(key: EngineKey) -> pd.DataFrame:
     """Convenience stores with WGS84 ``lat`` / ``lon``."""
-    return io.to_display_points(engine(data, store_source).stores)
+    return io.to_display_points(engine(key).stores)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def comparison(data: str, store_source: str, kind: str, base: str, closed: tuple[str, ...],
+def comparison(key: EngineKey, kind: str, base: str, closed: tuple[str, ...],
                downgraded: tuple[str, ...], measure: str) -> pd.DataFrame:
     """``geo.scenarios.compare`` table for one scenario, measure and zone layer."""
-    eng = engine(data, store_source)
+    eng = engine(key)
     scenario = scenarios.Scenario(base=base, closed=closed, downgraded=downgraded)
-    membership = zones(data, store_source, kind).membership
+    membership = zones(key, kind).membership
     return scenarios.compare(eng.model, scenario, measure=measure, membership=membership)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def city_summary(data: str, store_source: str, base: str, closed: tuple[str, ...],
+def city_summary(key: EngineKey, base: str, closed: tuple[str, ...],
                  downgraded: tuple[str, ...], measure: str) -> dict:
     """City-wide figures (computed over small areas, which partition the population)."""
-    table = comparison(data, store_source, "small-area", base, closed, downgraded, measure)
+    table = comparison(key, "small-area", base, closed, downgraded, measure)
     return scenarios.summary(table)
 
 
 @st.cache_data(show_spinner=False)
-def branch_table(data: str, store_source: str, base: str) -> pd.DataFrame:
+def branch_table(key: EngineKey, base: str) -> pd.DataFrame:
     """Branch -> nearest ward office road distances and 5 km candidates."""
-    return reorganisation.branch_distances(engine(data, store_source).model, base=base)
-
-
-@st.cache_data(show_spinner=False)
-def candidates(data: str, store_source: str) -> tuple[str, ...]:
-    """Office ids the 2015 5 km rule makes candidates (FY2015 office set)."""
-    table = branch_table(data, store_source, "fy2015")
-    return tuple(table.loc[table["candidate"], "office_id"])
+    return reorganisation.branch_distances(engine(key).model, base=base)
 
 
 @st.cache_resource(show_spinner=False)
-def ward_labels(data: str, store_source: str) -> pd.DataFrame:
+def ward_labels(key: EngineKey) -> pd.DataFrame:
     """One label point per ward (inside the polygon), WGS84 ``lat`` / ``lon``."""
-    wards = engine(data, store_source).wards[["ward", "geometry"]]
+    wards = engine(key).wards[["ward", "geometry"]]
     return io.to_display_points(wards, label_points=True)
 
 
@@ -146,28 +158,34 @@ def transaction_counts() -> pd.DataFrame:
 
 
 @st.cache_resource(show_spinner=False)
-def demand_fit(data: str, store_source: str, reading: str):
+def demand_fit(key: EngineKey, reading: str):
     """``geo.demand.fit_demand`` on the FY2013 counts: fitted once per 城南/南部 reading.
 
     Raises ``geo.errors.DataMissingError`` / ``LayerError`` if the counts table is absent or bad.
     """
-    return demand.fit_demand(engine(data, store_source).model, year="fy2013", reading=reading)
+    return demand.fit_demand(engine(key).model, year="fy2013", reading=reading)
 
 
 @st.cache_resource(show_spinner=False)
-def demand_check(data: str, store_source: str, reading: str):
+def demand_check(key: EngineKey, reading: str):
     """``geo.demand.validate_fy2011``: the fit's FY2011 -> FY2013 out-of-sample check."""
-    return demand.validate_fy2011(demand_fit(data, store_source, reading),
-                                  engine(data, store_source).model)
+    return demand.validate_fy2011(demand_fit(key, reading),
+                                  engine(key).model)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def load_shift_table(data: str, store_source: str, reading: str, base: str,
+def load_shift_table(key: EngineKey, reading: str, base: str,
                      closed: tuple[str, ...], downgraded: tuple[str, ...], store_share: float):
     """``geo.demand.load_shift`` (a ``LoadShift``: table, totals, fit) for one scenario.
 
     ``store_share`` is a fraction (0-1). Raises ``geo.errors.PoorFitError`` when the fit is poor.
     """
     scenario = scenarios.Scenario(base=base, closed=closed, downgraded=downgraded)
-    return demand.load_shift(demand_fit(data, store_source, reading),
-                             engine(data, store_source).model, scenario, store_share=store_share)
+    return demand.load_shift(demand_fit(key, reading),
+                             engine(key).model, scenario, store_share=store_share)
+
+
+@st.cache_resource(show_spinner=False)
+def network_quality(key: EngineKey) -> network_check.NetworkCheck:
+    """``geo.network_check.check_network`` on the chosen network (once per engine)."""
+    return network_check.check_network(engine(key))

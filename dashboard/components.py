@@ -22,13 +22,13 @@ def office_name(offices: pd.DataFrame):
 
 def summary_for(choice: Choice) -> dict:
     """City-wide figures of the chosen scenario."""
-    return cache.city_summary(choice.data, choice.store_source, choice.base, choice.closed,
+    return cache.city_summary(choice.engine_key, choice.base, choice.closed,
                               choice.downgraded, choice.measure)
 
 
 def zone_table(choice: Choice) -> pd.DataFrame:
     """Per-zone comparison of the chosen scenario on the chosen zone layer."""
-    return cache.comparison(choice.data, choice.store_source, choice.zone_layer, choice.base,
+    return cache.comparison(choice.engine_key, choice.zone_layer, choice.base,
                             choice.closed, choice.downgraded, choice.measure)
 
 

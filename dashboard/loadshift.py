@@ -44,14 +44,14 @@ def reading() -> str:
 def result(choice: Choice) -> Result:
     """Fit, out-of-sample check and load shift of the chosen scenario (all cached)."""
     try:
-        fit = cache.demand_fit(choice.data, choice.store_source, reading())
-        check = cache.demand_check(choice.data, choice.store_source, reading())
+        fit = cache.demand_fit(choice.engine_key, reading())
+        check = cache.demand_check(choice.engine_key, reading())
     except MadoguchiError as error:
         return Result(None, None, None, t("shift_unavailable", error=error))
     if not fit.ok:
         return Result(fit, check, None, t("shift_poor_fit", problems="; ".join(fit.problems)))
     try:
-        shift = cache.load_shift_table(choice.data, choice.store_source, reading(), choice.base,
+        shift = cache.load_shift_table(choice.engine_key, reading(), choice.base,
                                        choice.closed, choice.downgraded, store_share())
     except PoorFitError as error:
         return Result(fit, check, None, t("shift_poor_fit", problems=error))
@@ -191,7 +191,7 @@ def panel(choice: Choice) -> None:
     """The panel under the map; its own fragment, so its controls never redraw the map."""
     st.subheader(t("shift_heading"))
     found = result(choice)
-    names = components.office_name(cache.engine(*choice.engine_key).offices)
+    names = components.office_name(cache.engine(choice.engine_key).offices)
     if found.shift is not None and has_changes(choice):
         totals(found.shift)
     left, right = st.columns([3, 2])

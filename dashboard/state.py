@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from geo import scenarios
+from geo import engine, reorganisation, scenarios
 
 from . import cache
 
-PRESETS = ("fy2015", "proposal2015", "now")
-PRESET_BASE = {"fy2015": "fy2015", "proposal2015": "fy2015", "now": "now"}
+PRESETS = reorganisation.PRESETS
+NETWORKS = engine.NETWORKS
+MODES = engine.MODES
 MEASURES = ("counter", "certificate")
 STORE_SOURCES = ("union", "osm", "overture", "lawson2013")
 COLOUR_BY = ("after", "before", "change", "beyond")
@@ -26,6 +27,8 @@ DEFAULTS = {
     "downgraded": [],
     "measure": "counter",
     "store_source": "union",
+    "network": engine.DEFAULT_NETWORK,
+    "mode": "drive",
     "zone_layer": "district",
     "colour_by": "change",
     "threshold_km": 2,
@@ -34,7 +37,7 @@ DEFAULTS = {
     "briefing_layout": "side-by-side",
     "map_clicks_seen": 0,
     "store_share_pct": 0,  # % of certificate transactions moving to convenience stores
-    "demand_reading": "listed-order",  # geo.demand.DEFAULT_READING (城南/南部 counts)
+    "demand_reading": "brief",  # geo.demand.DEFAULT_READING (城南/南部 counts)
 }
 
 OFFICE_ID_IN_TEXT = re.compile(r"\[([A-Za-z0-9_.\-]+)\]\s*$")
@@ -51,10 +54,12 @@ class Choice:
     measure: str
     store_source: str
     zone_layer: str
+    network: str = engine.DEFAULT_NETWORK
+    mode: str = "drive"
 
     @property
-    def engine_key(self) -> tuple[str, str]:
-        return self.data, self.store_source
+    def engine_key(self) -> cache.EngineKey:
+        return cache.EngineKey(self.data, self.store_source, self.network, self.mode)
 
     @property
     def scenario(self) -> scenarios.Scenario:
@@ -93,14 +98,11 @@ def init_defaults() -> None:
 
 def apply_preset() -> None:
     """Widget callback: set the office set, closures and downgrades of the chosen preset."""
-    preset = st.session_state["preset"]
-    st.session_state["base"] = PRESET_BASE[preset]
-    st.session_state["downgraded"] = []
-    if preset == "proposal2015":
-        st.session_state["closed"] = list(cache.candidates(cache.data_dir(),
-                                                           st.session_state["store_source"]))
-    else:
-        st.session_state["closed"] = []
+    chosen = reorganisation.presets(cache.engine(current().engine_key).offices)[
+        st.session_state["preset"]].scenario
+    st.session_state["base"] = chosen.base
+    st.session_state["closed"] = sorted(chosen.closed)
+    st.session_state["downgraded"] = sorted(chosen.downgraded)
 
 
 def request_toggle(office_id: str, action: str) -> None:
@@ -144,4 +146,5 @@ def current() -> Choice:
         data=cache.data_dir(), base=s["base"],
         closed=tuple(sorted(s["closed"])), downgraded=tuple(sorted(s["downgraded"])),
         measure=s["measure"], store_source=s["store_source"], zone_layer=s["zone_layer"],
+        network=s["network"], mode=s["mode"],
     )

@@ -37,19 +37,30 @@ def _same_edge_direct(office_anchors: distance.Anchors, origin_anchors: distance
     direct = np.full(len(origin_anchors), np.inf)
     for i in rows:
         same = origin_anchors.edge == office_anchors.edge[i]
+        towards_v = office_anchors.to_u[i] >= origin_anchors.to_u
+        allowed = np.where(towards_v, office_anchors.forward[i], office_anchors.backward[i])
+        same &= allowed
         along = np.abs(origin_anchors.to_u[same] - office_anchors.to_u[i])
         direct[same] = np.minimum(direct[same], along + origin_anchors.snap_m[same]
                                   + office_anchors.snap_m[i])
     return direct
 
 
-def _networkx_from(nx_graph: nx.Graph, office_anchors: distance.Anchors,
+def _networkx_from(nx_graph: nx.DiGraph, office_anchors: distance.Anchors,
                    origin_anchors: distance.Anchors, rows: np.ndarray) -> np.ndarray:
-    """Distance from the nearest of ``rows`` offices to each origin, via a virtual source."""
+    """Distance from each origin to the nearest of ``rows`` offices, via a virtual node.
+
+    ``nx_graph`` is the *reversed* road graph: a search from the virtual node gives the
+    distance from every node to the offices, in the resident's direction.
+    """
     nx_graph.add_node(VIRTUAL_SOURCE)
     for i in rows:
-        for end, along in ((office_anchors.u[i], office_anchors.to_u[i]),
-                           (office_anchors.v[i], office_anchors.to_v[i])):
+        for end, along, allowed in ((office_anchors.u[i], office_anchors.to_u[i],
+                                     office_anchors.forward[i]),
+                                    (office_anchors.v[i], office_anchors.to_v[i],
+                                     office_anchors.backward[i])):
+            if not allowed:
+                continue
             weight = float(office_anchors.snap_m[i] + along)
             if nx_graph.has_edge(VIRTUAL_SOURCE, int(end)):
                 weight = min(weight, nx_graph[VIRTUAL_SOURCE][int(end)]["length"])
@@ -62,14 +73,14 @@ def _networkx_from(nx_graph: nx.Graph, office_anchors: distance.Anchors,
     for key, value in lengths.items():
         if key >= 0:
             node[key] = value
-    via_u = node[origin_anchors.u] + origin_anchors.to_u
-    via_v = node[origin_anchors.v] + origin_anchors.to_v
+    via_u = np.where(origin_anchors.backward, node[origin_anchors.u] + origin_anchors.to_u, np.inf)
+    via_v = np.where(origin_anchors.forward, node[origin_anchors.v] + origin_anchors.to_v, np.inf)
     best = np.minimum(via_u, via_v) + origin_anchors.snap_m
     return np.minimum(best, _same_edge_direct(office_anchors, origin_anchors, rows))
 
 
 def networkx_origin_distances(
-    nx_graph: nx.Graph, office_anchors: distance.Anchors, origin_anchors: distance.Anchors,
+    nx_graph: nx.DiGraph, office_anchors: distance.Anchors, origin_anchors: distance.Anchors,
     open_rows: np.ndarray, *, multi_source: bool = False,
 ) -> np.ndarray:
     """Nearest open office per origin computed from scratch with networkx (the baselines).
@@ -89,7 +100,7 @@ def networkx_origin_distances(
 
 
 def _time_networkx(
-    model: scenarios.AccessModel, nx_graph: nx.Graph, office_anchors: distance.Anchors,
+    model: scenarios.AccessModel, nx_graph: nx.DiGraph, office_anchors: distance.Anchors,
     origin_anchors: distance.Anchors, closures: list[scenarios.Scenario], members, *,
     multi_source: bool,
 ) -> tuple[list[float], float]:
@@ -136,12 +147,21 @@ def run_benchmark(
         t0 = time.perf_counter()
         scenarios.compare(model, scenario, measure="counter", membership=members)
         ours_ms.append((time.perf_counter() - t0) * 1000)
-    baseline = (model, to_networkx(eng.graph), distance.snap_points(eng.offices, eng.graph),
+    baseline = (model, to_networkx(eng.graph).reverse(copy=True), distance.snap_points(eng.offices, eng.graph),
                 distance.snap_points(eng.origins, eng.graph), closures, members)
     plain_ms, plain_diff = _time_networkx(*baseline, multi_source=False)
     multi_ms, multi_diff = _time_networkx(*baseline, multi_source=True)
     ours = statistics.median(ours_ms)
+    per_network = {}
+    for name in engine.NETWORKS:
+        t0 = time.perf_counter()
+        built = engine.build_graph(eng.data, network=name)
+        per_network[name] = (built.n_nodes, len(built.edge_u), round(built.report.length_km),
+                             round(time.perf_counter() - t0, 2))
     return {
+        "network": eng.network,
+        **{f"graph_{name}": "{:,} nodes, {:,} segments, {:,} km, built in {} s".format(*v)
+           for name, v in per_network.items()},
         "nodes": eng.graph.n_nodes, "edges": len(eng.graph.edge_u),
         "length_km": round(eng.graph.report.length_km, 1),
         "build_s": round(build_s, 2), "graph_s": round(eng.timings["graph_s"], 2),
@@ -158,7 +178,10 @@ def run_benchmark(
 def format_figures(figures: dict[str, float]) -> list[str]:
     """Human-readable lines for the benchmark figures."""
     return [
-        f"graph: {figures['nodes']:,} nodes, {figures['edges']:,} edges, {figures['length_km']} km",
+        f"default network {figures['network']}: {figures['nodes']:,} nodes, "
+        f"{figures['edges']:,} segments, {figures['length_km']} km",
+        *[f"{key.removeprefix('graph_')}: {value}" for key, value in figures.items()
+          if key.startswith("graph_")],
         f"cold build from the bundle: {figures['build_s']} s (graph {figures['graph_s']} s, "
         f"precompute {figures['precompute_s']} s)",
         f"scenario re-evaluation, median of {figures['scenarios']}: "

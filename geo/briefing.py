@@ -44,7 +44,8 @@ logger = logging.getLogger(__name__)
 CJK_FAMILIES = ("Noto Sans CJK JP", "Noto Sans JP", "Source Han Sans JP", "Source Han Sans",
                 "IPAexGothic", "IPAGothic", "Noto Sans CJK SC", "Noto Sans CJK TC")
 """Font families tried in order for Japanese text (the first is Debian fonts-noto-cjk)."""
-DEFAULT_SOURCES = ("wards", "small_areas", "attendance_zones", "offices", "roads")
+DEFAULT_SOURCES = ("wards", "small_areas", "attendance_zones", "offices",
+                   "osm_city_drive_edges")
 """Bundle layers behind a school-district briefing: shapes, people, offices, road distances."""
 DISTANCE_BINS_KM = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 10.0)
 CHANGE_BINS_KM = (0.0, 0.1, 0.5, 1.0, 2.0, 3.0, 5.0)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import demand, districts, layers, reorganisation, scenarios
+from . import demand, districts, layers, network_check, reorganisation, scenarios
 from . import engine as engine_module
 from . import fetch as fetch_module
 from .errors import MadoguchiError, UnknownOfficeError
@@ -51,8 +51,12 @@ def _positive_km(text: str) -> float:
     return value
 
 
-def _load(args: argparse.Namespace) -> engine_module.Engine:
-    return engine_module.load_engine(args.data, store_source=args.stores, network=args.network)
+def _load(args: argparse.Namespace, network: str | None = None) -> engine_module.Engine:
+    network = network or args.network
+    if network == "mlit":
+        print(f"warning: {engine_module.MLIT_DEFECT['en']}", file=sys.stderr)
+    return engine_module.load_engine(args.data, store_source=args.stores, network=network,
+                                     mode=args.mode)
 
 
 def _cmd_branch_distances(args: argparse.Namespace) -> pd.DataFrame:
@@ -120,7 +124,32 @@ def _cmd_scenario(args: argparse.Namespace) -> pd.DataFrame:
         print(f"warning: {scenarios.NO_FACILITY} for some or all residents under this scenario",
               file=sys.stderr)
     city_row = {"zone_id": "43100", "zone_name": "熊本市 (city total)", "ward": "", **city}
-    return pd.concat([table, pd.DataFrame([city_row])], ignore_index=True)
+    table = pd.concat([table, pd.DataFrame([city_row])], ignore_index=True)
+    if args.mode == "walk":
+        table = scenarios.with_walking_minutes(table, speed_kmh=args.walk_kmh)
+    return table
+
+
+def _cmd_network_check(args: argparse.Namespace) -> pd.DataFrame:
+    """Network-quality figures; walls and detours optionally to their own CSV files."""
+    eng = _load(args)
+    check = network_check.check_network(eng, base="fy2015" if args.year == "2015" else "now")
+    if args.walls:
+        write_csv(check.walls, args.walls)
+    if args.detours:
+        write_csv(check.detours, args.detours)
+    table = check.figures_table()
+    for other in args.against:
+        within = None
+        if other.startswith("osm-chuo"):
+            within = (eng.model.origins["ward"] == "中央区").to_numpy()
+        ratio = network_check.compare_networks(eng, _load(args, other), within=within)
+        rows = pd.DataFrame({"figure": [f"vs_{other}_{k}" for k in ratio],
+                             "value": [str(v) for v in ratio.values()]})
+        table = pd.concat([table, rows], ignore_index=True)
+    for name, value in zip(table["figure"], table["value"], strict=True):
+        print(f"{name}: {value}", file=sys.stderr)
+    return table
 
 
 def _share(text: str) -> float:
@@ -184,8 +213,13 @@ def _add_common_options(parser: argparse.ArgumentParser, *, defaults: bool) -> N
     parser.add_argument("--out", default=default(None), help="write CSV here instead of stdout")
     parser.add_argument("--stores", default=default("union"), choices=layers.STORE_SOURCES,
                         help="convenience-store layer for certificate access (default union)")
-    parser.add_argument("--network", default=default("mlit"), choices=engine_module.NETWORKS,
-                        help="road network (default: city-wide MLIT lines)")
+    parser.add_argument("--network", default=default(engine_module.DEFAULT_NETWORK),
+                        choices=engine_module.NETWORKS,
+                        help="road network (default: the city-wide OSM drive network)")
+    parser.add_argument("--mode", default=default("drive"), choices=engine_module.MODES,
+                        help="drive (one-way streets respected, default) or walk")
+    parser.add_argument("--walk-kmh", type=_positive_km, default=default(scenarios.WALK_KMH),
+                        help=f"walking speed for minutes on foot (default {scenarios.WALK_KMH})")
     parser.add_argument("-v", "--verbose", action="store_true", default=default(False),
                         help="log progress to stderr")
 
@@ -246,6 +280,16 @@ def build_parser() -> argparse.ArgumentParser:
                                 help="school districts without a convenience store (--stores)")
     blank.set_defaults(handler=_cmd_blank_districts)
 
+    check = commands.add_parser("network-check",
+                                help="network quality: size, snaps, walls, detour index")
+    check.add_argument("--year", choices=("2015", "now"), default="2015",
+                       help="office set whose counters the detour index uses")
+    check.add_argument("--walls", help="also write the wall node pairs as CSV")
+    check.add_argument("--detours", help="also write the detour index per origin as CSV")
+    check.add_argument("--against", type=_id_list, default=[],
+                       help="networks to compare distances with, comma-separated")
+    check.set_defaults(handler=_cmd_network_check)
+
     bench = commands.add_parser("bench", help="time graph build, precompute and re-evaluation")
     bench.add_argument("--scenarios", type=int, default=50)
     bench.add_argument("--seed", type=int, default=2015)
@@ -265,8 +309,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        for option in ("out", "geojson", "gpkg", "summary_out"):
+        for option in ("out", "geojson", "gpkg", "summary_out", "walls", "detours"):
             _check_out(getattr(args, option, None), option)
+        unknown = [n for n in getattr(args, "against", []) if n not in engine_module.NETWORKS]
+        if unknown:
+            msg = (f"unknown network(s) {', '.join(unknown)}; choose from "
+                   f"{', '.join(engine_module.NETWORKS)}")
+            raise UsageError(msg)
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return USAGE_ERROR

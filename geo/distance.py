@@ -1,8 +1,9 @@
 """Snap points to a road graph and compute road distances with scipy.sparse.csgraph.
 
-A point is attached to the nearest *edge* (not merely the nearest node): its distance to
-anything is the straight leg to that edge plus the way along the edge to one of its ends
-plus the network distance from there. All distances are metres in EPSG:6670.
+A point is attached to the nearest street *segment* (not merely the nearest node): its
+distance to a facility is the straight leg to that segment, the way along it to one of its
+ends, then the network distance from there, following one-way streets on a directed graph.
+All distances are metres in EPSG:6670, in the resident's direction (origin -> counter).
 """
 
 from __future__ import annotations
@@ -29,18 +30,21 @@ FAR_SNAP_M = 300.0
 
 @dataclass(frozen=True)
 class Anchors:
-    """Points attached to graph edges.
+    """Points attached to graph segments.
 
     Attributes
     ----------
     edge
-        Index of the edge each point is attached to.
+        Index of the segment each point is attached to.
     u, v
-        End nodes of that edge.
+        End nodes of that segment.
     to_u, to_v
-        Metres along the edge from the attachment point to ``u`` and to ``v``.
+        Metres along the segment from the attachment point to ``u`` and to ``v``.
     snap_m
-        Straight-line leg from the point to the edge, metres.
+        Straight-line leg from the point to the segment, metres.
+    forward, backward
+        Whether the segment may be travelled ``u -> v`` / ``v -> u``: a point on a
+        one-way street leaves it towards, and is reached from, one end only.
     """
 
     edge: np.ndarray
@@ -49,15 +53,21 @@ class Anchors:
     to_u: np.ndarray
     to_v: np.ndarray
     snap_m: np.ndarray
+    forward: np.ndarray
+    backward: np.ndarray
 
     def __len__(self) -> int:
         return len(self.edge)
 
     def each(self) -> list[Anchors]:
-        """Split into one single-point group per point (one shortest-path source each)."""
-        return [Anchors(self.edge[i:i + 1], self.u[i:i + 1], self.v[i:i + 1],
-                        self.to_u[i:i + 1], self.to_v[i:i + 1], self.snap_m[i:i + 1])
-                for i in range(len(self))]
+        """Split into one single-point group per point (one shortest-path run each)."""
+        return [self.subset(np.array([i])) for i in range(len(self))]
+
+    def subset(self, rows: np.ndarray) -> Anchors:
+        """The anchors at positions ``rows``."""
+        return Anchors(self.edge[rows], self.u[rows], self.v[rows], self.to_u[rows],
+                       self.to_v[rows], self.snap_m[rows], self.forward[rows],
+                       self.backward[rows])
 
 
 def _points_array(points: gpd.GeoSeries | gpd.GeoDataFrame, graph: RoadGraph) -> np.ndarray:
@@ -71,7 +81,7 @@ def _points_array(points: gpd.GeoSeries | gpd.GeoDataFrame, graph: RoadGraph) ->
 
 
 def snap_points(points: gpd.GeoSeries | gpd.GeoDataFrame, graph: RoadGraph) -> Anchors:
-    """Attach each point to its nearest graph edge.
+    """Attach each point to its nearest graph segment.
 
     Parameters
     ----------
@@ -88,16 +98,20 @@ def snap_points(points: gpd.GeoSeries | gpd.GeoDataFrame, graph: RoadGraph) -> A
     if len(geoms) == 0:
         empty_i = np.zeros(0, dtype=np.int64)
         empty_f = np.zeros(0)
-        return Anchors(empty_i, empty_i, empty_i, empty_f, empty_f, empty_f)
+        empty_b = np.zeros(0, dtype=bool)
+        return Anchors(empty_i, empty_i, empty_i, empty_f, empty_f, empty_f, empty_b, empty_b)
     point_idx, edge_idx = graph.edge_tree.query_nearest(geoms, all_matches=False)
     order = np.argsort(point_idx)
     edge_idx = edge_idx[order]
     lines = graph.edge_geometry[edge_idx]
-    along = shapely.line_locate_point(lines, geoms)
+    # the share along the drawn line, applied to the road length (which may be measured
+    # on the ellipsoid rather than on the plane)
+    along = shapely.line_locate_point(lines, geoms, normalized=True) * graph.edge_length[edge_idx]
     snap = shapely.distance(lines, geoms)
     return Anchors(
         edge=edge_idx, u=graph.edge_u[edge_idx], v=graph.edge_v[edge_idx],
         to_u=along, to_v=graph.edge_length[edge_idx] - along, snap_m=snap,
+        forward=graph.edge_forward[edge_idx], backward=graph.edge_backward[edge_idx],
     )
 
 
@@ -110,40 +124,52 @@ def snap_table(points: gpd.GeoDataFrame, anchors: Anchors, *, id_column: str) ->
     })
 
 
-def _with_sources(graph: RoadGraph, sources: list[Anchors]) -> csr_matrix:
-    """Append one virtual node per source group, with edges out to its anchors' edge ends."""
+def _toward_destinations(graph: RoadGraph, destinations: list[Anchors]) -> csr_matrix:
+    """The reversed graph plus one virtual node per destination group.
+
+    A search from a virtual node over the reversed arcs gives, for every node, the road
+    distance *from* that node *to* the nearest destination of the group. A destination
+    is reached from ``u`` when its segment runs ``u -> v`` and from ``v`` when it runs
+    ``v -> u``.
+    """
     n = graph.n_nodes
     rows, cols, weights = [], [], []
-    for k, group in enumerate(sources):
-        for ends, along in ((group.u, group.to_u), (group.v, group.to_v)):
-            rows.append(np.full(len(group), k))
-            cols.append(ends)
-            weights.append(group.snap_m + along)
+    for k, group in enumerate(destinations):
+        for ends, along, allowed in ((group.u, group.to_u, group.forward),
+                                     (group.v, group.to_v, group.backward)):
+            rows.append(np.full(int(allowed.sum()), k))
+            cols.append(ends[allowed])
+            weights.append((group.snap_m + along)[allowed])
     rows_a = np.concatenate(rows)
     cols_a = np.concatenate(cols)
     weights_a = np.concatenate(weights)
-    # keep the cheapest link per (source, node): coo->csr would sum duplicates
+    # keep the cheapest link per (destination, node): coo->csr would sum duplicates
     order = np.lexsort((weights_a, cols_a, rows_a))
     rows_a, cols_a, weights_a = rows_a[order], cols_a[order], weights_a[order]
     first = np.ones(len(rows_a), dtype=bool)
     first[1:] = (rows_a[1:] != rows_a[:-1]) | (cols_a[1:] != cols_a[:-1])
     weights_a = np.maximum(weights_a[first], 1e-9)  # a zero weight would read as no edge
-    links = coo_matrix((weights_a, (rows_a[first], cols_a[first])), shape=(len(sources), n))
-    top = hstack([graph.adjacency, csr_matrix((n, len(sources)))])
-    bottom = hstack([links, csr_matrix((len(sources), len(sources)))])
+    links = coo_matrix((weights_a, (rows_a[first], cols_a[first])),
+                       shape=(len(destinations), n))
+    reversed_arcs = graph.adjacency.T.tocsr()
+    top = hstack([reversed_arcs, csr_matrix((n, len(destinations)))])
+    bottom = hstack([links, csr_matrix((len(destinations), len(destinations)))])
     return vstack([top, bottom]).tocsr()
 
 
 def node_distances(graph: RoadGraph, sources: list[Anchors]) -> np.ndarray:
-    """Road distance from each source group to every node, metres, float32.
+    """Road distance from every node to each group of facilities, metres, float32.
+
+    The direction is the resident's: from the node to the facility, following one-way
+    streets (on an undirected graph both directions are the same).
 
     Parameters
     ----------
     graph
         The road graph.
     sources
-        One ``Anchors`` group per row of the result; a group of several points gives
-        the distance to the nearest of them (a multi-source run).
+        One ``Anchors`` group of facilities per row of the result; a group of several
+        points gives the distance to the nearest of them (one multi-destination run).
 
     Returns
     -------
@@ -152,52 +178,61 @@ def node_distances(graph: RoadGraph, sources: list[Anchors]) -> np.ndarray:
     """
     if not sources:
         return np.zeros((0, graph.n_nodes), dtype=np.float32)
-    augmented = _with_sources(graph, sources)
+    augmented = _toward_destinations(graph, sources)
     n = graph.n_nodes
     virtual = np.arange(n, n + len(sources))
     dist = dijkstra(augmented, directed=True, indices=virtual)
     return dist[:, :n].astype(np.float32)
 
 
+def _same_segment(group: Anchors, targets: Anchors) -> np.ndarray:
+    """Direct way along a shared segment from each target to the nearest of ``group``."""
+    same = group.edge[:, None] == targets.edge[None, :]
+    if not same.any():
+        return np.full(len(targets), np.inf)
+    ahead = group.to_u[:, None] >= targets.to_u[None, :]  # the facility lies towards v
+    allowed = np.where(ahead, group.forward[:, None], group.backward[:, None])
+    direct = (np.abs(group.to_u[:, None] - targets.to_u[None, :])
+              + group.snap_m[:, None] + targets.snap_m[None, :])
+    return np.where(same & allowed, direct, np.inf).min(axis=0)
+
+
 def distances_to_anchors(
     node_dist: np.ndarray, targets: Anchors, *, sources: list[Anchors] | None = None
 ) -> np.ndarray:
-    """Road distance from each row of ``node_dist`` to each target point, metres.
+    """Road distance from each target point to each row's facilities, metres.
 
     Parameters
     ----------
     node_dist
         ``(k, n_nodes)`` result of ``node_distances``.
     targets
-        Points to evaluate at (origins, other facilities).
+        Points travelling to the facilities (origins, other offices).
     sources
-        The groups ``node_dist`` was computed from; when given, a source and a target on
-        the same edge are also joined directly along that edge.
+        The facility groups ``node_dist`` was computed from; when given, a target and a
+        facility on the same segment are also joined directly along it.
 
     Returns
     -------
     numpy.ndarray
-        ``(k, len(targets))`` float32, including the target's straight snap leg.
+        ``(k, len(targets))`` float32, including the target's straight snap leg. A target
+        on a one-way segment leaves it by the end the segment runs to.
     """
-    via_u = node_dist[:, targets.u] + targets.to_u[None, :]
-    via_v = node_dist[:, targets.v] + targets.to_v[None, :]
+    via_u = np.where(targets.backward[None, :], node_dist[:, targets.u] + targets.to_u[None, :],
+                     np.inf)
+    via_v = np.where(targets.forward[None, :], node_dist[:, targets.v] + targets.to_v[None, :],
+                     np.inf)
     best = np.minimum(via_u, via_v) + targets.snap_m[None, :]
     if sources is not None:
         for k, group in enumerate(sources):
-            same = group.edge[:, None] == targets.edge[None, :]
-            if not same.any():
-                continue
-            direct = (np.abs(group.to_u[:, None] - targets.to_u[None, :])
-                      + group.snap_m[:, None] + targets.snap_m[None, :])
-            direct = np.where(same, direct, np.inf).min(axis=0)
-            best[k] = np.minimum(best[k], direct)
+            best[k] = np.minimum(best[k], _same_segment(group, targets))
     return best.astype(np.float32)
 
 
 def facility_distances(
     graph: RoadGraph, facilities: Anchors, targets: Anchors
 ) -> np.ndarray:
-    """Road distance from every facility to every target, metres (one Dijkstra per facility).
+    """Road distance from every target to every facility, metres (one run per facility).
 
     Returns
     -------
@@ -210,7 +245,7 @@ def facility_distances(
 
 
 def nearest_distance(graph: RoadGraph, facilities: Anchors, targets: Anchors) -> np.ndarray:
-    """Road distance from each target to the nearest of ``facilities`` (one multi-source run).
+    """Road distance from each target to the nearest of ``facilities`` (one run).
 
     Returns
     -------

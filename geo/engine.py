@@ -17,14 +17,26 @@ from . import distance, layers
 from .graph import (
     RoadGraph,
     build_graph_from_lines,
-    graph_from_graphml,
+    graph_from_osm_csv,
     graph_from_osm_xml,
 )
 from .scenarios import AccessModel
 
 logger = logging.getLogger(__name__)
 
-NETWORKS = ("mlit", "osm-city-drive", "osm-chuo-drive", "osm-chuo-walk")
+NETWORKS = ("osm-city-drive", "mlit", "osm-chuo-drive", "osm-chuo-walk")
+DEFAULT_NETWORK = "osm-city-drive"
+MODES = ("drive", "walk")
+"""``drive`` follows one-way streets; ``walk`` uses the same streets in both directions."""
+MLIT_DEFECT = {
+    "ja": ("通れる道マップの道路線は主要道路のみで、分離帯のある道路は上下線が別々の線になっており、"
+           "両側の間を横断できません（「壁」）。住宅地の道路も欠けています。距離が実際より大幅に長く"
+           "なる地域があります（とくに南区）。既定の OSM 全市道路網を使ってください。"),
+    "en": ("The MLIT lines hold main roads only and split each dual carriageway into two lines "
+           "that cannot be crossed (walls); residential streets are missing. Distances are far "
+           "too long in places (南区 above all): prefer the default city-wide OSM network."),
+}
+"""The known defect of the MLIT lines, shown wherever they are selected."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,8 @@ class Engine:
     stores: gpd.GeoDataFrame
     origins: gpd.GeoDataFrame
     timings: dict[str, float]
+    network: str = DEFAULT_NETWORK
+    mode: str = "drive"
 
 
 def origin_points(
@@ -134,8 +148,9 @@ def build_access_model(
     office_nodes = distance.node_distances(graph, office_groups)
     office_origin = distance.distances_to_anchors(office_nodes, origin_anchors,
                                                   sources=office_groups)
+    # rows: from each office; columns: to each office (the resident's direction)
     office_office = distance.distances_to_anchors(office_nodes, office_anchors,
-                                                  sources=office_groups)
+                                                  sources=office_groups).T
     store_origin = distance.nearest_distance(graph, store_anchors, origin_anchors)
     origins = pd.DataFrame(small_areas.drop(columns="geometry")).reset_index(drop=True)
     origins["snap_m"] = origin_anchors.snap_m
@@ -157,31 +172,46 @@ def build_access_model(
     )
 
 
-def build_graph(data: str | os.PathLike[str] | None = None, *, network: str = "mlit") -> RoadGraph:
+def build_graph(
+    data: str | os.PathLike[str] | None = None, *, network: str = DEFAULT_NETWORK,
+    mode: str = "drive",
+) -> RoadGraph:
     """Build the road graph named by ``network`` from the data directory.
 
     Parameters
     ----------
     network
-        ``mlit`` (city-wide MLIT lines, the default), ``osm-city-drive`` (the
-        city-wide OSM drive network saved by ``python -m geo fetch``), ``osm-chuo-drive``
-        or ``osm-chuo-walk`` (the bundle's OSM extracts of 中央区 only, through osmnx).
+        ``osm-city-drive`` (the default: the city-wide OSM drive network, the newest
+        ``roads/osm_city_drive_<date>_{nodes,edges}.csv.gz``, from the bundle or from
+        ``python -m geo fetch``), ``mlit`` (the MLIT lines: main roads only, see
+        ``MLIT_DEFECT``), ``osm-chuo-drive`` or ``osm-chuo-walk`` (the bundle's OSM
+        extracts of 中央区 only, through osmnx).
+    mode
+        ``drive`` (one-way streets respected) or ``walk`` (every street both ways).
     """
-    if network == "mlit":
-        return build_graph_from_lines(layers.load_roads(data), source="MLIT 通れる道マップ")
+    if mode not in MODES:
+        msg = f"unknown travel mode {mode!r}; choose one of {', '.join(MODES)}"
+        raise ValueError(msg)
     if network == "osm-city-drive":
-        return graph_from_graphml(layers.bundle_path("osm_drive_city", data))
-    if network == "osm-chuo-drive":
-        return graph_from_osm_xml(layers.bundle_path("osm_drive_chuo", data), network_type="drive")
-    if network == "osm-chuo-walk":
-        return graph_from_osm_xml(layers.bundle_path("osm_walk_chuo", data), network_type="walk")
-    msg = f"unknown network {network!r}; choose one of {', '.join(NETWORKS)}"
-    raise ValueError(msg)
+        graph = graph_from_osm_csv(layers.bundle_path("osm_city_drive_nodes", data),
+                                   layers.bundle_path("osm_city_drive_edges", data))
+    elif network == "mlit":
+        graph = build_graph_from_lines(layers.load_roads(data), source="MLIT 通れる道マップ")
+    elif network == "osm-chuo-drive":
+        graph = graph_from_osm_xml(layers.bundle_path("osm_drive_chuo", data),
+                                   network_type="drive")
+    elif network == "osm-chuo-walk":
+        graph = graph_from_osm_xml(layers.bundle_path("osm_walk_chuo", data),
+                                   network_type="walk")
+    else:
+        msg = f"unknown network {network!r}; choose one of {', '.join(NETWORKS)}"
+        raise ValueError(msg)
+    return graph.undirected() if mode == "walk" else graph
 
 
 def load_engine(
     data: str | os.PathLike[str] | None = None, *, store_source: str = "union",
-    network: str = "mlit",
+    network: str = DEFAULT_NETWORK, mode: str = "drive",
 ) -> Engine:
     """Load every layer, build the graph and precompute distances.
 
@@ -193,13 +223,18 @@ def load_engine(
         Convenience-store layer: ``osm``, ``overture``, ``lawson2013`` or ``union``.
     network
         Road network, see ``build_graph``.
+    mode
+        ``drive`` or ``walk``, see ``build_graph``.
 
     Raises
     ------
     geo.errors.DataMissingError
         When the data directory lacks a file the engine needs.
     """
-    root = layers.check_bundle(data)
+    if network not in NETWORKS:
+        msg = f"unknown network {network!r}; choose one of {', '.join(NETWORKS)}"
+        raise ValueError(msg)
+    root = layers.check_bundle(data, keys=(*layers.REQUIRED_FOR_ENGINE, *layers.NETWORK_FILES[network]))
     timings: dict[str, float] = {}
     started = time.perf_counter()
     wards = layers.load_wards(root)
@@ -212,7 +247,7 @@ def load_engine(
         logger.warning("no population mesh: origins are inner points of the small areas")
     timings["load_s"] = time.perf_counter() - started
     started = time.perf_counter()
-    graph = build_graph(root, network=network)
+    graph = build_graph(root, network=network, mode=mode)
     timings["graph_s"] = time.perf_counter() - started
     started = time.perf_counter()
     origins = origin_points(small_areas, mesh)
@@ -221,7 +256,8 @@ def load_engine(
     timings["precompute_s"] = time.perf_counter() - started
     logger.info("engine ready: %s", {k: round(v, 2) for k, v in timings.items()})
     return Engine(data=root, graph=graph, model=model, wards=wards, small_areas=small_areas,
-                  offices=offices, stores=stores, origins=origins, timings=timings)
+                  offices=offices, stores=stores, origins=origins, timings=timings,
+                  network=network, mode=mode)
 
 
 def nearest_store_m(eng: Engine, stores: gpd.GeoDataFrame) -> np.ndarray:

@@ -1,21 +1,29 @@
-"""Build routable road graphs in a compact array form (CSR), from line layers or OSM."""
+"""Build routable road graphs in a compact array form (CSR), from line layers or OSM.
+
+A graph holds street *segments* (``edge_u``, ``edge_v``, one LineString each) and, per
+segment, which way it may be travelled: ``edge_forward`` (``u -> v``) and
+``edge_backward`` (``v -> u``). A two-way street allows both; a one-way street one.
+Walking ignores one-way rules (``RoadGraph.undirected``).
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pandas as pd
 import shapely
+from pyproj import CRS, Transformer
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .errors import FetchError, LayerError
+from .errors import CRSError, FetchError, LayerError
 from .layers import METRIC_CRS
 
 logger = logging.getLogger(__name__)
@@ -24,48 +32,65 @@ GRID_M = 0.5
 """Coordinates are rounded to this grid (metres) so vertices that coincide meet exactly."""
 DANGLE_SNAP_M = 10.0
 """A dead end closer than this to another road is joined to it (digitising gaps)."""
+OSM_CSV_COLUMNS = {
+    "nodes": ("node", "lon", "lat"),
+    "edges": ("u", "v", "key", "length_m", "oneway", "geometry_wkt"),
+}
+"""Columns of the OSM drive network as CSV (the bundle's city network and ``geo fetch``)."""
 
 
 @dataclass(frozen=True)
 class GraphReport:
-    """What building a graph kept and dropped."""
+    """What building a graph kept and dropped.
+
+    ``weak_components`` and ``strong_components`` count the components of the input
+    (strong ones differ only when some streets are one-way); the graph keeps the largest
+    strongly connected one, so every kept node can reach every other.
+    """
 
     source: str
     input_lines: int
     nodes: int
     edges: int
     length_km: float
-    components: int
+    weak_components: int
+    strong_components: int
     dropped_nodes: int
     dropped_edges: int
     dropped_length_km: float
     dangles_joined: int
+    oneway_edges: int
     build_seconds: float
 
     def summary(self) -> str:
         """Return a one-line description for logs and the dashboard."""
-        return (f"{self.source}: {self.nodes:,} nodes, {self.edges:,} edges, "
-                f"{self.length_km:,.0f} km kept; {self.components - 1} smaller component(s) "
-                f"dropped ({self.dropped_edges:,} edges, {self.dropped_length_km:,.1f} km); "
-                f"{self.dangles_joined} dead ends joined; built in {self.build_seconds:.1f} s")
+        oneway = f", {self.oneway_edges:,} one-way" if self.oneway_edges else ""
+        joined = f"; {self.dangles_joined} dead ends joined" if self.dangles_joined else ""
+        return (f"{self.source}: {self.nodes:,} nodes, {self.edges:,} street segments"
+                f"{oneway}, {self.length_km:,.0f} km kept; {self.dropped_nodes:,} node(s) "
+                f"outside the largest connected part dropped ({self.dropped_edges:,} segments, "
+                f"{self.dropped_length_km:,.1f} km){joined}; built in {self.build_seconds:.1f} s")
 
 
 @dataclass(frozen=True)
 class RoadGraph:
-    """An undirected road graph held as arrays, coordinates in EPSG:6670 metres.
+    """A road graph held as arrays, coordinates in EPSG:6670 metres.
 
     Attributes
     ----------
     xy
         ``(n_nodes, 2)`` float64 node coordinates.
     edge_u, edge_v
-        ``(n_edges,)`` int32 end nodes of each edge (``u < v`` is not guaranteed).
+        ``(n_edges,)`` int32 end nodes of each street segment.
     edge_length
         ``(n_edges,)`` float64 length in metres along the road.
     edge_geometry
         ``(n_edges,)`` shapely LineStrings from ``u`` to ``v``, used to snap points.
+    edge_forward, edge_backward
+        ``(n_edges,)`` bool: the segment may be travelled ``u -> v`` / ``v -> u``.
     adjacency
-        Symmetric ``csr_matrix`` of edge lengths (the shortest of parallel edges).
+        ``csr_matrix``: ``adjacency[i, j]`` is the length of the shortest segment that may
+        be travelled from ``i`` to ``j`` (symmetric when every street is two-way).
     report
         How the graph was built.
     """
@@ -75,6 +100,8 @@ class RoadGraph:
     edge_v: np.ndarray
     edge_length: np.ndarray
     edge_geometry: np.ndarray
+    edge_forward: np.ndarray
+    edge_backward: np.ndarray
     adjacency: csr_matrix
     report: GraphReport
     crs: str = METRIC_CRS
@@ -86,17 +113,33 @@ class RoadGraph:
         return len(self.xy)
 
     @property
+    def directed(self) -> bool:
+        """Whether some segment may be travelled one way only."""
+        return not bool((self.edge_forward & self.edge_backward).all())
+
+    @property
     def edge_tree(self) -> shapely.STRtree:
         """Spatial index over ``edge_geometry`` (built on first use)."""
         if self._edge_tree is None:
             object.__setattr__(self, "_edge_tree", shapely.STRtree(self.edge_geometry))
         return self._edge_tree
 
+    def undirected(self) -> RoadGraph:
+        """The same streets with every segment walkable both ways (one-way rules dropped)."""
+        if not self.directed:
+            return self
+        both = np.ones(len(self.edge_u), dtype=bool)
+        return replace(self, edge_forward=both, edge_backward=both,
+                       adjacency=_adjacency(self.edge_u, self.edge_v, self.edge_length,
+                                            both, both, self.n_nodes),
+                       _edge_tree=self._edge_tree)
 
-def _symmetric_adjacency(u: np.ndarray, v: np.ndarray, length: np.ndarray, n: int) -> csr_matrix:
-    rows = np.concatenate([u, v])
-    cols = np.concatenate([v, u])
-    weights = np.concatenate([length, length])
+
+def _adjacency(u: np.ndarray, v: np.ndarray, length: np.ndarray, forward: np.ndarray,
+               backward: np.ndarray, n: int) -> csr_matrix:
+    rows = np.concatenate([u[forward], v[backward]])
+    cols = np.concatenate([v[forward], u[backward]])
+    weights = np.concatenate([length[forward], length[backward]])
     order = np.lexsort((weights, cols, rows))
     rows, cols, weights = rows[order], cols[order], weights[order]
     first = np.ones(len(rows), dtype=bool)
@@ -107,60 +150,80 @@ def _symmetric_adjacency(u: np.ndarray, v: np.ndarray, length: np.ndarray, n: in
 
 def graph_from_edges(
     xy: np.ndarray, edge_u: np.ndarray, edge_v: np.ndarray, edge_geometry: np.ndarray, *,
-    source: str, input_lines: int, dangles_joined: int = 0, started: float | None = None,
+    source: str, input_lines: int, edge_length: np.ndarray | None = None,
+    edge_forward: np.ndarray | None = None, edge_backward: np.ndarray | None = None,
+    dangles_joined: int = 0, started: float | None = None,
 ) -> RoadGraph:
-    """Assemble a ``RoadGraph`` keeping only the largest connected component.
+    """Assemble a ``RoadGraph``, keeping only the largest strongly connected part.
 
     Parameters
     ----------
     xy
         Node coordinates, EPSG:6670 metres.
     edge_u, edge_v
-        End-node indices of each edge.
+        End-node indices of each street segment.
     edge_geometry
-        LineStrings of the edges (their length is the edge length).
+        LineStrings of the segments, from ``u`` to ``v``, EPSG:6670.
     source
         Name of the input, for the report.
+    input_lines
+        Number of input features, for the report.
+    edge_length
+        Length along the road, metres; default: the length of ``edge_geometry``.
+    edge_forward, edge_backward
+        Allowed directions (default: both, an undirected graph).
 
     Returns
     -------
     RoadGraph
     """
     started = time.perf_counter() if started is None else started
-    length = shapely.length(edge_geometry)
-    keep_edge = (edge_u != edge_v) & (length > 0)
+    length = shapely.length(edge_geometry) if edge_length is None else np.asarray(
+        edge_length, dtype=np.float64)
+    both = np.ones(len(edge_u), dtype=bool)
+    forward = both if edge_forward is None else np.asarray(edge_forward, dtype=bool)
+    backward = both if edge_backward is None else np.asarray(edge_backward, dtype=bool)
+    keep_edge = (edge_u != edge_v) & (length > 0) & (forward | backward)
     edge_u, edge_v, length = edge_u[keep_edge], edge_v[keep_edge], length[keep_edge]
-    edge_geometry = edge_geometry[keep_edge]
+    edge_geometry, forward, backward = (edge_geometry[keep_edge], forward[keep_edge],
+                                        backward[keep_edge])
     if len(edge_u) == 0:
         msg = f"{source}: no usable road segments (every line is empty or degenerate)"
         raise LayerError(msg)
     n = len(xy)
-    adjacency = _symmetric_adjacency(edge_u, edge_v, length, n)
-    components, labels = connected_components(adjacency, directed=False)
+    adjacency = _adjacency(edge_u, edge_v, length, forward, backward, n)
     used = np.zeros(n, dtype=bool)
     used[edge_u] = used[edge_v] = True
-    sizes = np.bincount(labels[used], minlength=components)
+    weak, weak_labels = connected_components(adjacency, directed=True, connection="weak")
+    strong, labels = connected_components(adjacency, directed=True, connection="strong")
+    sizes = np.bincount(labels[used], minlength=strong)
     largest = int(np.argmax(sizes))
     keep_node = labels == largest
-    keep = keep_node[edge_u]
+    keep = keep_node[edge_u] & keep_node[edge_v]
     new_index = np.full(n, -1, dtype=np.int64)
     new_index[keep_node] = np.arange(int(keep_node.sum()))
     kept_u = new_index[edge_u[keep]].astype(np.int32)
     kept_v = new_index[edge_v[keep]].astype(np.int32)
     kept_len = length[keep]
     n_kept = int(keep_node.sum())
+    kept_forward, kept_backward = forward[keep], backward[keep]
     report = GraphReport(
         source=source, input_lines=input_lines, nodes=n_kept, edges=int(keep.sum()),
-        length_km=float(kept_len.sum() / 1000), components=int((sizes > 0).sum()),
+        length_km=float(kept_len.sum() / 1000),
+        weak_components=int((np.bincount(weak_labels[used], minlength=weak) > 0).sum()),
+        strong_components=int((sizes > 0).sum()),
         dropped_nodes=int(used.sum() - n_kept), dropped_edges=int((~keep).sum()),
         dropped_length_km=float(length[~keep].sum() / 1000), dangles_joined=dangles_joined,
+        oneway_edges=int((kept_forward ^ kept_backward).sum()),
         build_seconds=time.perf_counter() - started,
     )
     logger.info(report.summary())
     return RoadGraph(
         xy=xy[keep_node], edge_u=kept_u, edge_v=kept_v, edge_length=kept_len,
-        edge_geometry=edge_geometry[keep],
-        adjacency=_symmetric_adjacency(kept_u, kept_v, kept_len, n_kept), report=report,
+        edge_geometry=edge_geometry[keep], edge_forward=kept_forward,
+        edge_backward=kept_backward,
+        adjacency=_adjacency(kept_u, kept_v, kept_len, kept_forward, kept_backward, n_kept),
+        report=report,
     )
 
 
@@ -216,7 +279,7 @@ def build_graph_from_lines(
     Parameters
     ----------
     lines
-        Road lines in a projected metric CRS (EPSG:6670).
+        Road lines in EPSG:6670 (any other CRS is refused: the graph's metres are 6670's).
     source
         Name of the input, for the report.
     dangle_snap_m
@@ -228,9 +291,10 @@ def build_graph_from_lines(
     """
     started = time.perf_counter()
     geoms = lines.geometry if isinstance(lines, gpd.GeoDataFrame) else lines
-    if geoms.crs is None or not geoms.crs.is_projected:
-        msg = f"{source}: road lines must be in a projected metric CRS (EPSG:6670), got {geoms.crs}"
-        raise LayerError(msg)
+    if geoms.crs is None or CRS.from_user_input(geoms.crs) != CRS.from_user_input(METRIC_CRS):
+        msg = (f"{source}: road lines must be in {METRIC_CRS} (JGD2011 / Japan Plane "
+               f"Rectangular CS II), got {geoms.crs}; reproject them with to_crs first")
+        raise CRSError(msg)
     parts = shapely.get_parts(geoms.to_numpy())
     parts = shapely.set_precision(parts, GRID_M)
     parts = parts[~shapely.is_empty(parts) & (shapely.get_type_id(parts) == 1)]
@@ -253,14 +317,122 @@ def build_graph_from_lines(
     )
 
 
-def graph_from_networkx(graph: nx.MultiDiGraph, *, source: str) -> RoadGraph:
-    """Convert an osmnx graph (unprojected or projected) to an undirected ``RoadGraph``.
+def _graph_from_directed_edges(
+    xy: np.ndarray, u: np.ndarray, v: np.ndarray, length_m: np.ndarray, oneway: np.ndarray,
+    geometry: np.ndarray, *, source: str, started: float, walk: bool = False,
+) -> RoadGraph:
+    """Collapse osmnx-style directed edges (one row per direction) into street segments.
 
-    One-way restrictions are dropped: distances to a counter are treated as the same in
-    both directions. A two-way street, which osmnx holds as two opposite directed edges,
-    becomes one edge (parallel streets with different geometry are kept). Edge
-    geometries run from ``edge_u`` to ``edge_v`` and edge lengths are recomputed in
-    EPSG:6670 metres from them.
+    A two-way street appears twice (``u -> v`` and its reverse twin ``v -> u``, both with
+    ``oneway`` 0): the row with ``u < v`` is kept as a segment open both ways. A one-way
+    street (``oneway`` 1) is a segment open ``u -> v`` only, unless ``walk``.
+    """
+    oneway = np.asarray(oneway, dtype=bool)
+    keep = oneway | (u < v)
+    forward = np.ones(int(keep.sum()), dtype=bool)
+    backward = ~oneway[keep] | walk
+    return graph_from_edges(
+        xy, u[keep], v[keep], geometry[keep], source=source, input_lines=len(u),
+        edge_length=length_m[keep], edge_forward=forward, edge_backward=backward,
+        started=started,
+    )
+
+
+def _project_lines(lines: np.ndarray, crs: CRS | str) -> np.ndarray:
+    transformer = Transformer.from_crs(crs, METRIC_CRS, always_xy=True)
+    return shapely.transform(
+        lines, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+
+
+def _read_osm_csv(path: Path, kind: str) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path)
+    except Exception as e:
+        msg = f"{path}: cannot be read as a CSV of OSM {kind} ({e})"
+        raise LayerError(msg) from e
+    missing = [c for c in OSM_CSV_COLUMNS[kind] if c not in frame.columns]
+    if missing:
+        msg = (f"{path}: missing column(s) {', '.join(missing)}; expected "
+               f"{', '.join(OSM_CSV_COLUMNS[kind])}")
+        raise LayerError(msg)
+    return frame
+
+
+def graph_from_osm_csv(
+    nodes_path: str | os.PathLike[str], edges_path: str | os.PathLike[str], *,
+    source: str | None = None, walk: bool = False,
+) -> RoadGraph:
+    """Build a directed graph from the OSM drive network saved as two CSV files.
+
+    The schema is the bundle's ``roads/osm_city_drive_<date>_{nodes,edges}.csv.gz``, which
+    ``python -m geo fetch`` also writes from a fresh osmnx download: nodes ``node, lon,
+    lat`` (WGS84); edges one row per direction, ``u, v, key, length_m, oneway,
+    geometry_wkt`` (osmnx ``length`` in metres, ``oneway`` 1 when no reverse twin exists,
+    LineString in WGS84). Extra columns (OSM ids, highway class) are ignored.
+
+    Parameters
+    ----------
+    nodes_path, edges_path
+        The two files (``.csv`` or ``.csv.gz``).
+    source
+        Name for the report (default: the edges file name).
+    walk
+        Ignore one-way rules (a walking network).
+
+    Returns
+    -------
+    RoadGraph
+        Directed (one-way streets open ``u -> v`` only) unless ``walk``.
+
+    Raises
+    ------
+    LayerError
+        A file is unreadable, lacks a column, or holds invalid values.
+    """
+    started = time.perf_counter()
+    nodes_path, edges_path = Path(nodes_path), Path(edges_path)
+    nodes = _read_osm_csv(nodes_path, "nodes")
+    edges = _read_osm_csv(edges_path, "edges")
+    problems = []
+    if nodes["node"].duplicated().any():
+        problems.append(f"{nodes_path}: duplicate node ids")
+    lon = pd.to_numeric(nodes["lon"], errors="coerce").to_numpy()
+    lat = pd.to_numeric(nodes["lat"], errors="coerce").to_numpy()
+    if not (np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180)
+            & (np.abs(lat) <= 90)).all():
+        problems.append(f"{nodes_path}: lon/lat must be WGS84 degrees")
+    index = pd.Index(nodes["node"])
+    u = index.get_indexer(edges["u"])
+    v = index.get_indexer(edges["v"])
+    if (u < 0).any() or (v < 0).any():
+        problems.append(f"{edges_path}: {int(((u < 0) | (v < 0)).sum())} edge(s) name a node "
+                        f"that {nodes_path.name} lacks")
+    length = pd.to_numeric(edges["length_m"], errors="coerce").to_numpy(dtype=float)
+    if not (np.isfinite(length) & (length >= 0)).all():
+        problems.append(f"{edges_path}: length_m must be a non-negative number of metres")
+    if not edges["oneway"].isin([0, 1]).all():
+        problems.append(f"{edges_path}: oneway must be 0 or 1")
+    if problems:
+        raise LayerError("; ".join(problems))
+    try:
+        lines = shapely.from_wkt(edges["geometry_wkt"].to_numpy())
+    except Exception as e:
+        msg = f"{edges_path}: geometry_wkt holds invalid WKT ({e})"
+        raise LayerError(msg) from e
+    to_metric = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
+    xy = np.column_stack(to_metric.transform(lon, lat))
+    return _graph_from_directed_edges(
+        xy, u, v, length, edges["oneway"].to_numpy(), _project_lines(lines, "EPSG:4326"),
+        source=source or f"OSM drive ({edges_path.name})", started=started, walk=walk)
+
+
+def graph_from_networkx(graph: nx.MultiDiGraph, *, source: str, walk: bool = False
+                        ) -> RoadGraph:
+    """Convert an osmnx graph (unprojected or projected) to a ``RoadGraph``.
+
+    One-way streets stay one-way (``edge_forward`` only) unless ``walk``; a two-way
+    street, which osmnx holds as two opposite directed edges, becomes one segment. Edge
+    lengths are osmnx's ``length`` (metres); geometries are reprojected to EPSG:6670.
 
     Parameters
     ----------
@@ -268,6 +440,8 @@ def graph_from_networkx(graph: nx.MultiDiGraph, *, source: str) -> RoadGraph:
         An osmnx ``MultiDiGraph`` with a ``crs`` graph attribute and node ``x``/``y``.
     source
         Name of the input, for the report.
+    walk
+        Ignore one-way rules (a walking network).
 
     Returns
     -------
@@ -284,23 +458,20 @@ def graph_from_networkx(graph: nx.MultiDiGraph, *, source: str) -> RoadGraph:
     if graph.number_of_edges() == 0:
         msg = f"{source}: the OSM graph has no edges"
         raise LayerError(msg)
-    undirected = ox.convert.to_undirected(graph)
-    nodes, edges = ox.convert.graph_to_gdfs(undirected, nodes=True, edges=True,
+    nodes, edges = ox.convert.graph_to_gdfs(graph, nodes=True, edges=True,
                                             fill_edge_geometry=True)
-    nodes = nodes.to_crs(METRIC_CRS)
-    edges = edges.to_crs(METRIC_CRS).reset_index()
-    index = {osmid: i for i, osmid in enumerate(nodes.index)}
-    xy = np.column_stack([nodes.geometry.x, nodes.geometry.y])
-    edge_u = edges["u"].map(index).to_numpy(dtype=np.int64)
-    edge_v = edges["v"].map(index).to_numpy(dtype=np.int64)
-    # an undirected edge keeps the geometry of the directed edge it came from ("from" ->
-    # "to"), which may run v -> u: reverse those so every geometry starts at u.
-    geometry = edges.geometry.to_numpy()
-    backwards = (edges["from"] != edges["u"]).to_numpy()
-    geometry[backwards] = shapely.reverse(geometry[backwards])
-    return graph_from_edges(
-        xy, edge_u, edge_v, geometry, source=source, input_lines=len(edges), started=started,
-    )
+    edges = edges.reset_index()
+    index = pd.Index(nodes.index)
+    u = index.get_indexer(edges["u"])
+    v = index.get_indexer(edges["v"])
+    twins = pd.MultiIndex.from_arrays([edges["v"], edges["u"]])
+    oneway = ~twins.isin(pd.MultiIndex.from_arrays([edges["u"], edges["v"]]))
+    metric_nodes = nodes.to_crs(METRIC_CRS)
+    xy = np.column_stack([metric_nodes.geometry.x, metric_nodes.geometry.y])
+    return _graph_from_directed_edges(
+        xy, u, v, edges["length"].to_numpy(dtype=float), oneway,
+        edges.to_crs(METRIC_CRS).geometry.to_numpy(), source=source, started=started,
+        walk=walk)
 
 
 def graph_from_osm_xml(path: str | os.PathLike[str], *, network_type: str = "drive") -> RoadGraph:
@@ -311,7 +482,7 @@ def graph_from_osm_xml(path: str | os.PathLike[str], *, network_type: str = "dri
     path
         ``.osm`` file, for example the bundle's 中央区 drive or walk extract.
     network_type
-        Only used in the report; the extract already holds the chosen ways.
+        ``drive`` keeps one-way streets one-way; ``walk`` ignores one-way rules.
     """
     import osmnx as ox
 
@@ -321,20 +492,8 @@ def graph_from_osm_xml(path: str | os.PathLike[str], *, network_type: str = "dri
     except Exception as e:
         msg = f"{path}: cannot be read as OSM XML ({e})"
         raise LayerError(msg) from e
-    return graph_from_networkx(graph, source=f"OSM {network_type} ({path.name})")
-
-
-def graph_from_graphml(path: str | os.PathLike[str], *, network_type: str = "drive") -> RoadGraph:
-    """Build a graph from a GraphML file saved by osmnx (e.g. by ``python -m geo fetch``)."""
-    import osmnx as ox
-
-    path = Path(path)
-    try:
-        graph = ox.load_graphml(path)
-    except Exception as e:
-        msg = f"{path}: cannot be read as an osmnx GraphML file ({e})"
-        raise LayerError(msg) from e
-    return graph_from_networkx(graph, source=f"OSM {network_type} ({path.name})")
+    return graph_from_networkx(graph, source=f"OSM {network_type} ({path.name})",
+                               walk=network_type == "walk")
 
 
 def graph_from_place(place: str, *, network_type: str = "drive") -> RoadGraph:
@@ -360,17 +519,19 @@ def graph_from_place(place: str, *, network_type: str = "drive") -> RoadGraph:
         msg = (f"could not download the OSM {network_type} network of {place!r} ({e}); "
                f"this needs internet access to Nominatim and Overpass")
         raise FetchError(msg) from e
-    return graph_from_networkx(graph, source=f"OSM {network_type} ({place})")
+    return graph_from_networkx(graph, source=f"OSM {network_type} ({place})",
+                               walk=network_type == "walk")
 
 
-def to_networkx(graph: RoadGraph) -> nx.Graph:
-    """Return the graph as an undirected ``networkx.Graph`` with ``length`` in metres."""
+def to_networkx(graph: RoadGraph) -> nx.DiGraph:
+    """Return the graph as a ``networkx.DiGraph`` with ``length`` in metres.
+
+    Each segment becomes one arc per allowed direction (the shortest of parallel arcs).
+    """
     coo = graph.adjacency.tocoo()
-    upper = coo.row < coo.col
-    nx_graph = nx.Graph()
+    nx_graph = nx.DiGraph()
     nx_graph.add_nodes_from(range(graph.n_nodes))
     nx_graph.add_weighted_edges_from(
-        zip(coo.row[upper].tolist(), coo.col[upper].tolist(), coo.data[upper].tolist(),
-            strict=True),
+        zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(), strict=True),
         weight="length")
     return nx_graph

@@ -26,7 +26,7 @@ import pandas as pd
 import shapely
 
 from .errors import CRSError
-from .layers import BUNDLE_FILES, DISPLAY_CRS, BundleFile
+from .layers import BUNDLE_FILES, DISPLAY_CRS, NETWORK_FILES, BundleFile
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +196,7 @@ def attribution_text(sources: Iterable[str | BundleFile], *, sep: str = " / ") -
 
 
 def scenario_sources(*, measure: str = "counter", store_source: str = "union",
-                     zones: str = "district") -> list[str]:
+                     zones: str = "district", network: str = "osm-city-drive") -> list[str]:
     """Return the bundle keys a scenario result is computed from (for the sources sheet).
 
     Parameters
@@ -208,8 +208,10 @@ def scenario_sources(*, measure: str = "counter", store_source: str = "union",
     zones
         ``district`` (school districts: small areas + attendance zones), ``small-area``
         or ``ward``.
+    network
+        Road network (``geo.engine.NETWORKS``).
     """
-    keys = ["wards", "small_areas", "offices", "roads"]
+    keys = ["wards", "small_areas", "offices", NETWORK_FILES[network][-1]]
     if zones == "district":
         keys.append("attendance_zones")
     if measure == "certificate":

@@ -22,7 +22,7 @@ import shapely
 from pyproj import CRS
 
 from .errors import CRSError, DataMissingError, LayerError
-from .settings import DATA_ENV_VAR, data_dir
+from .settings import DATA_ENV_VAR, PROJECT_DATA_DIR, data_dir
 
 logger = logging.getLogger(__name__)
 
@@ -93,22 +93,48 @@ BUNDLE_FILES: dict[str, BundleFile] = {
         BundleFile("osm_drive_chuo", "roads/osm_chuo-ku_drive_2023-01-05.osm",
                    "OSM drivable roads, 中央区 only", "OpenStreetMap (Overpass 2023-01-05)",
                    "ODbL 1.0", OSM_ATTRIBUTION),
-        BundleFile("osm_drive_city", "roads/osm_kumamoto-city_drive.graphml",
-                   "OSM drivable roads, whole city (written by `python -m geo fetch`)",
-                   "OpenStreetMap via osmnx graph_from_place", "ODbL 1.0", OSM_ATTRIBUTION),
+        BundleFile("osm_city_drive_nodes", "roads/osm_city_drive_*_nodes.csv.gz",
+                   "OSM drive network, whole city: nodes (newest date; `geo fetch` writes one)",
+                   "OpenStreetMap via osmnx (network_type='drive')", "ODbL 1.0", OSM_ATTRIBUTION),
+        BundleFile("osm_city_drive_edges", "roads/osm_city_drive_*_edges.csv.gz",
+                   "OSM drive network, whole city: directed edges with one-way flags",
+                   "OpenStreetMap via osmnx (network_type='drive')", "ODbL 1.0", OSM_ATTRIBUTION),
         BundleFile("osm_walk_chuo", "roads/osm_chuo-ku_all_2023-01-04.osm",
                    "OSM all paths, 中央区 only", "OpenStreetMap (Overpass 2023-01-04)",
                    "ODbL 1.0", OSM_ATTRIBUTION),
     )
 }
-REQUIRED_FOR_ENGINE = ("wards", "small_areas", "offices", "roads")
+REQUIRED_FOR_ENGINE = ("wards", "small_areas", "offices")
+"""Files every engine needs; the road network adds its own (``NETWORK_FILES``)."""
+NETWORK_FILES = {
+    "osm-city-drive": ("osm_city_drive_nodes", "osm_city_drive_edges"),
+    "mlit": ("roads",),
+    "osm-chuo-drive": ("osm_drive_chuo",),
+    "osm-chuo-walk": ("osm_walk_chuo",),
+}
+"""Bundle files each road network (``geo.engine.NETWORKS``) is built from; the last one
+carries its attribution."""
+
+
+def find_bundle_file(root: Path, key: str) -> Path | None:
+    """The file of ``key`` under ``root``; a ``*`` in its path picks the newest dated copy."""
+    relpath = BUNDLE_FILES[key].relpath
+    if "*" in relpath:
+        matches = sorted(p for p in root.glob(relpath) if p.is_file())
+        return matches[-1] if matches else None
+    path = root / relpath
+    return path if path.is_file() else None
 
 
 def bundle_path(key: str, data: str | os.PathLike[str] | None = None) -> Path:
-    """Return the path of one bundle file, raising ``DataMissingError`` if it is absent."""
+    """Return the path of one bundle file, raising ``DataMissingError`` if it is absent.
+
+    A path holding ``*`` (a date) resolves to the newest matching file, so a network
+    downloaded by ``python -m geo fetch`` replaces the bundle's older one.
+    """
     root = data_dir(data)
-    path = root / BUNDLE_FILES[key].relpath
-    if not path.is_file():
+    path = find_bundle_file(root, key)
+    if path is None:
         raise DataMissingError(_missing_message(root, [key]))
     return path
 
@@ -129,7 +155,7 @@ def check_bundle(
         One message naming the directory, every missing file and how to get it.
     """
     root = data_dir(data)
-    missing = [k for k in keys if not (root / BUNDLE_FILES[k].relpath).is_file()]
+    missing = [k for k in keys if find_bundle_file(root, k) is None]
     if missing:
         raise DataMissingError(_missing_message(root, missing))
     return root
@@ -357,7 +383,8 @@ def _parse_flag(value: object) -> bool | None:
 
 
 def load_offices(
-    data: str | os.PathLike[str] | None = None, *, path: str | os.PathLike[str] | None = None
+    data: str | os.PathLike[str] | None = None, *, path: str | os.PathLike[str] | None = None,
+    facts_path: str | os.PathLike[str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Load the office register (ward offices, branches, annex, service corners).
 
@@ -365,14 +392,19 @@ def load_offices(
     ----------
     path
         Read this CSV instead of the bundle's ``offices/offices.csv``.
+    facts_path
+        Read these facts instead of the project's ``data/offices/office_facts.csv``.
 
     Returns
     -------
     geopandas.GeoDataFrame
         ``office_id``, ``name_ja``, ``name_en``, ``kind`` (one of ``OFFICE_KINDS``),
         ``ward``, ``address_ja``, ``precision``, ``counter_fy2015`` (bool),
-        ``counter_now`` (bool; ``unknown`` in the register is read as open and
-        recorded in ``counter_now_known`` = False), ``geometry`` (Point, EPSG:6670).
+        ``counter_now`` (bool; where the register says ``unknown``, the project's
+        ``office_facts.csv`` decides, else the office is taken as open and
+        ``counter_now_known`` is False), ``status_source`` (where today's status comes
+        from), ``kind_now`` (today's kind: 龍田 is a general branch now), ``geometry``
+        (Point, EPSG:6670).
     """
     csv_path = Path(path) if path is not None else bundle_path("offices", data)
     try:
@@ -408,15 +440,62 @@ def load_offices(
     problems = _check_inside(offices.geometry, city_polygon(data), "office")
     if problems:
         raise _problems_error(csv_path, problems)
-    offices["counter_now_known"] = offices["counter_now"].map(_parse_flag).notna()
     offices["counter_fy2015"] = offices["counter_fy2015"].map(_parse_flag).astype(bool)
-    offices["counter_now"] = offices["counter_now"].map(_parse_flag).fillna(True).astype(bool)
+    stated = offices["counter_now"].map(_parse_flag)
+    facts = load_office_facts(facts_path)
+    by_fact = facts[facts["field"] == "counter_now"].set_index("office_id")["value"]
+    from_fact = stated.isna() & offices["office_id"].isin(by_fact.index)
+    stated = stated.where(~from_fact, offices["office_id"].map(by_fact).map(_parse_flag))
+    offices["counter_now_known"] = stated.notna()
+    offices["counter_now"] = stated.fillna(True).astype(bool)
+    offices["status_source"] = np.where(from_fact, "office_facts.csv",
+                                        np.where(stated.notna(), "register", "unknown: taken as open"))
+    kinds = facts[facts["field"] == "kind_now"].set_index("office_id")["value"]
+    offices["kind_now"] = offices["office_id"].map(kinds).fillna(offices["kind"])
     for column in ("address_ja", "precision", "note"):
         if column not in offices.columns:
             offices[column] = ""
-    columns = ["office_id", "name_ja", "name_en", "kind", "ward", "address_ja", "precision",
-               "counter_fy2015", "counter_now", "counter_now_known", "note", "geometry"]
+    columns = ["office_id", "name_ja", "name_en", "kind", "kind_now", "ward", "address_ja",
+               "precision", "counter_fy2015", "counter_now", "counter_now_known",
+               "status_source", "note", "geometry"]
     return offices[columns].reset_index(drop=True)
+
+
+OFFICE_FACTS = PROJECT_DATA_DIR / "offices" / "office_facts.csv"
+OFFICE_FACT_FIELDS = ("counter_now", "kind_now")
+
+
+def load_office_facts(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """Read the project's typed facts about offices (``data/offices/office_facts.csv``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``office_id, field, value, source``: ``counter_now`` (``true``/``false``, used
+        where the register says ``unknown``) and ``kind_now`` (today's kind).
+    """
+    csv_path = Path(path) if path is not None else OFFICE_FACTS
+    try:
+        facts = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    except Exception as e:
+        msg = f"{csv_path}: cannot be read as CSV ({e})"
+        raise LayerError(msg) from e
+    problems = _check_columns(facts, ["office_id", "field", "value", "source"])
+    if problems:
+        raise _problems_error(csv_path, problems)
+    for i, row in enumerate(facts.itertuples()):
+        if row.field not in OFFICE_FACT_FIELDS:
+            problems.append(f"row {i + 1}: unknown field {row.field!r} "
+                            f"(expected one of {', '.join(OFFICE_FACT_FIELDS)})")
+        elif row.field == "kind_now" and row.value not in OFFICE_KINDS:
+            problems.append(f"row {i + 1}: unknown kind {row.value!r}")
+        elif row.field == "counter_now" and _parse_flag(row.value) is None:
+            problems.append(f"row {i + 1}: counter_now {row.value!r} is not true/false")
+    if facts.duplicated(["office_id", "field"]).any():
+        problems.append("an office has the same field twice")
+    if problems:
+        raise _problems_error(csv_path, problems)
+    return facts
 
 
 _STORE_COLUMNS = {

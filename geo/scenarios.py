@@ -25,6 +25,10 @@ FULL_COUNTER_KINDS = frozenset({"ward_office", "general_branch", "branch", "anne
 """Kinds that take family-register and resident-registration applications (the annex
 relays them to 河内). Service corners and convenience stores issue certificates only."""
 DEFAULT_THRESHOLDS_M = (1_000.0, 2_000.0, 5_000.0)
+WALK_KMH = 4.8
+"""Walking speed assumed for minutes on foot (an adjustable, stated assumption)."""
+SLOW_WALK_KMH = 3.6
+"""A slower walking speed, for people aged 75 and over, shown as a second figure."""
 NO_FACILITY = "no facility reachable"
 
 
@@ -354,4 +358,29 @@ def summary(table: pd.DataFrame) -> dict[str, float | str]:
         if column.startswith("beyond_"):
             result[column] = float(table[column].sum())
     result["status"] = NO_FACILITY if (table["status"] == NO_FACILITY).any() else "ok"
+    return result
+
+
+def with_walking_minutes(table: pd.DataFrame, *, speed_kmh: float = WALK_KMH,
+                         slow_kmh: float = SLOW_WALK_KMH) -> pd.DataFrame:
+    """Add minutes on foot to a ``compare`` table computed on a walking network.
+
+    Minutes are the mean distances at a constant speed: ``before_min`` / ``after_min`` at
+    ``speed_kmh`` and ``before_min_slow`` / ``after_min_slow`` at ``slow_kmh`` (people
+    aged 75+). The network lacks most footpaths and shortcuts, so these are upper bounds.
+
+    Raises
+    ------
+    ValueError
+        A speed is not a positive finite number.
+    """
+    for speed in (speed_kmh, slow_kmh):
+        if not np.isfinite(speed) or speed <= 0:
+            msg = f"walking speed must be a positive number of km/h, got {speed}"
+            raise ValueError(msg)
+    result = table.copy()
+    for when in ("before", "after"):
+        km = pd.to_numeric(result[f"{when}_km"], errors="coerce")
+        result[f"{when}_min"] = km / speed_kmh * 60.0
+        result[f"{when}_min_slow"] = km / slow_kmh * 60.0
     return result

@@ -176,7 +176,7 @@ def test_unknown_format_and_layout(zones, wards, offices):
 
 
 def test_no_cjk_font_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(briefing, "_cjk_font_files", lambda: [])
+    monkeypatch.setattr(briefing, "_cjk_font_files", list)
     with pytest.raises(FontMissingError, match="fonts-noto-cjk"):
         briefing.find_cjk_font(families=("No Such Font JP",))
 

@@ -107,14 +107,16 @@ def test_a_map_click_toggles_the_office(app):
 
 @pytest.mark.bundle
 def test_presets_set_the_office_set(app):
-    from dashboard import cache
+    from geo.reorganisation import OFFICIAL_2015_CANDIDATES
 
-    app.selectbox(key="preset__ja").set_value("proposal2015").run()
+    app.selectbox(key="preset__ja").set_value("plan2015").run()
     assert not app.exception
-    expected = sorted(cache.candidates(str(settings.data_dir()), "union"))
-    assert expected, "the 5 km rule finds candidates"
-    assert sorted(app.session_state["closed"]) == expected
+    assert sorted(app.session_state["closed"]) == sorted(OFFICIAL_2015_CANDIDATES)
     assert app.session_state["base"] == "fy2015"
+    app.selectbox(key="preset__ja").set_value("reorganisation").run()
+    # what the city closed: the plan's list less 幸田 (still open), plus 森都心
+    assert sorted(app.session_state["closed"]) == sorted(
+        (set(OFFICIAL_2015_CANDIDATES) - {"koda-general-branch"}) | {"moritoshin-service-corner"})
     app.selectbox(key="preset__ja").set_value("now").run()
     assert app.session_state["base"] == "now"
     assert app.session_state["closed"] == []
@@ -168,10 +170,25 @@ def test_sources_page_shows_blank_districts_beside_the_2015_reference(app, bundl
     from geo import districts
 
     app.switch_page("views/sources.py").run()
-    blank = app.dataframe[1].value
+    blank = app.dataframe[2].value
     expected = districts.blank_summary(districts.build_districts(bundle_dir), bundle_dir)
     assert blank.iloc[:, 2].tolist() == expected["blank_districts"].tolist()
     assert set(blank.iloc[:, 4]) == {"262 / 12"}
+
+
+@pytest.mark.bundle
+def test_sources_page_shows_the_network_check_of_the_chosen_network(app, engine):
+    from geo import network_check
+
+    app.switch_page("views/sources.py").run()
+    shown = dict(app.dataframe[1].value.to_numpy())
+    expected = network_check.check_network(engine).figures
+    assert shown["walls"] == str(expected["walls"])
+    assert shown["detour_p99"] == str(expected["detour_p99"])
+    assert not app.warning  # the default OSM network has no known-defect warning
+    app.selectbox(key="network__ja").set_value("mlit").run()
+    assert any("壁" in w.value for w in app.warning)
+    assert int(dict(app.dataframe[1].value.to_numpy())["walls"]) > 1_000
 
 
 # -- load shift (geo.demand) ---------------------------------------------------------------
@@ -188,8 +205,9 @@ def _expected_shift(closed: tuple[str, ...], store_share: float):
     from dashboard import cache
     from geo import demand, scenarios
 
-    model = cache.engine(str(settings.data_dir()), "union").model
-    fit = demand.fit_demand(model, year="fy2013", reading="listed-order")
+    model = cache.engine(cache.EngineKey(str(settings.data_dir()), "union", "osm-city-drive",
+                                         "drive")).model
+    fit = demand.fit_demand(model, year="fy2013", reading="brief")
     return demand.load_shift(fit, model, scenarios.Scenario(base="fy2015", closed=closed),
                              store_share=store_share)
 

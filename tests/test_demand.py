@@ -178,8 +178,8 @@ def test_load_shift_rejects_bad_arguments():
 
 def test_counts_table_readings_match_the_brief_totals():
     city_totals = {"fy2011": 942_631, "fy2012": 970_422, "fy2013": 1_023_776}  # domain brief
-    listed = demand.load_counts(reading="listed-order").set_index("office_id")
-    swapped = demand.load_counts(reading="swapped").set_index("office_id")
+    listed = demand.load_counts(reading="brief").set_index("office_id")
+    swapped = demand.load_counts(reading="alternative").set_index("office_id")
     for year, total in city_totals.items():
         assert listed[year].sum() == total
         assert swapped[year].sum() == total
@@ -280,3 +280,11 @@ def test_cli_load_shift(engine, capsys, monkeypatch):
     assert cli.main(["load-shift", "--close", "nowhere"]) == 2
     assert cli.main(["load-shift", "--store-share", "1.5"]) == 2
     assert "between 0 and 1" in capsys.readouterr().err
+
+
+def test_default_reading_gives_jonan_the_figures_its_change_column_fits():
+    counts = demand.load_counts().set_index("office_id")
+    jonan = counts.loc["jonan-general-branch"]
+    assert (jonan["fy2011"], jonan["fy2012"], jonan["fy2013"]) == (24_791, 23_426, 23_920)
+    # the source's change column: 城南 -3.5 % from FY2011 to FY2013
+    assert round((jonan["fy2013"] / jonan["fy2011"] - 1) * 100, 1) == -3.5

@@ -80,26 +80,70 @@ def test_straight_distances_in_metres():
 
 @settings(max_examples=30, deadline=None)
 @given(st.integers(min_value=0, max_value=10_000))
-def test_node_distances_equal_networkx_on_random_graphs(seed):
+def test_node_distances_equal_networkx_on_random_one_way_graphs(seed):
     rng = np.random.default_rng(seed)
     n = int(rng.integers(5, 40))
     xy = rng.uniform(0, 1000, size=(n, 2)) + [X0, Y0]
-    m = int(rng.integers(n, 3 * n))
+    m = int(rng.integers(2 * n, 4 * n))
     u = rng.integers(0, n, size=m)
     v = rng.integers(0, n, size=m)
+    one_way = rng.random(m) < 0.3
     bends = rng.uniform(0, 200, size=m)
     geoms = np.array([LineString([xy[a], (xy[a] + xy[b]) / 2 + [0, bend], xy[b]])
-                      for a, b, bend in zip(u, v, bends)], dtype=object)
-    graph = graph_from_edges(xy, u, v, geoms, source="random", input_lines=m)
+                      for a, b, bend in zip(u, v, bends, strict=True)], dtype=object)
+    graph = graph_from_edges(xy, u, v, geoms, source="random", input_lines=m,
+                             edge_backward=~one_way)
     source_node = 0
+    yes = np.array([True])
     group = distance.Anchors(edge=np.array([0]), u=np.array([source_node]),
                              v=np.array([source_node]), to_u=np.array([0.0]),
-                             to_v=np.array([0.0]), snap_m=np.array([0.0]))
+                             to_v=np.array([0.0]), snap_m=np.array([0.0]),
+                             forward=yes, backward=yes)
     ours = distance.node_distances(graph, [group])[0]
-    g = nx.Graph()
-    for a, b, w in zip(graph.edge_u, graph.edge_v, graph.edge_length):
-        if not g.has_edge(a, b) or g[a][b]["weight"] > w:
-            g.add_edge(int(a), int(b), weight=float(w))
-    expected = nx.single_source_dijkstra_path_length(g, source_node)
+    g = nx.DiGraph()
+    for a, b, w, fwd, bwd in zip(graph.edge_u, graph.edge_v, graph.edge_length,
+                                 graph.edge_forward, graph.edge_backward, strict=True):
+        for x, y, allowed in ((a, b, fwd), (b, a, bwd)):
+            if allowed and (not g.has_edge(x, y) or g[x][y]["weight"] > w):
+                g.add_edge(int(x), int(y), weight=float(w))
+    # the resident's direction: from every node to the facility
+    expected = nx.single_source_dijkstra_path_length(g.reverse(), source_node)
+    assert len(expected) == graph.n_nodes  # the graph keeps one strongly connected part
     for node, value in expected.items():
         assert ours[node] == pytest.approx(value, rel=1e-5, abs=1e-6)
+
+
+def _one_way_square():
+    """A 100 m square, corners A(0,0) B(100,0) C(100,100) D(0,100), one-way A->B->C->D->A."""
+    corners = np.array([[0, 0], [100, 0], [100, 100], [0, 100]], dtype=float) + [X0, Y0]
+    u, v = np.array([0, 1, 2, 3]), np.array([1, 2, 3, 0])
+    geoms = np.array([LineString([corners[a], corners[b]]) for a, b in zip(u, v, strict=True)],
+                     dtype=object)
+    return graph_from_edges(corners, u, v, geoms, source="square", input_lines=4,
+                            edge_backward=np.zeros(4, dtype=bool))
+
+
+def test_one_way_streets_are_followed_from_the_origin_to_the_counter():
+    graph = _one_way_square()
+    counter = distance.snap_points(_points((50, -5)), graph)  # on A->B, 50 m from A
+    ahead = distance.snap_points(_points((-5, 50)), graph)  # on D->A: 50 m to A, then 50 m
+    behind = distance.snap_points(_points((105, 50)), graph)  # on B->C: must go round
+    dist = distance.facility_distances(graph, counter, ahead)[0, 0]
+    assert dist == pytest.approx(5 + 50 + 50 + 5)
+    # from B->C the car continues to C, D, A and on to the counter: 50 + 100 + 100 + 50
+    assert distance.facility_distances(graph, counter, behind)[0, 0] == pytest.approx(
+        5 + 50 + 100 + 100 + 50 + 5)
+    # on the same one-way segment: ahead of the counter means driving round the block
+    past = distance.snap_points(_points((80, -5)), graph)
+    assert distance.facility_distances(graph, counter, past)[0, 0] == pytest.approx(
+        5 + 20 + 100 + 100 + 100 + 50 + 5)
+    before = distance.snap_points(_points((10, -5)), graph)
+    assert distance.facility_distances(graph, counter, before)[0, 0] == pytest.approx(5 + 40 + 5)
+
+
+def test_walking_ignores_one_way_streets():
+    graph = _one_way_square().undirected()
+    counter = distance.snap_points(_points((50, -5)), graph)
+    behind = distance.snap_points(_points((105, 50)), graph)
+    assert distance.facility_distances(graph, counter, behind)[0, 0] == pytest.approx(
+        5 + 50 + 50 + 5)

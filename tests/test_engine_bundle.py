@@ -31,7 +31,9 @@ def test_every_office_snaps_within_300_m_or_is_flagged(engine):
 def test_populated_small_areas_snap_like_the_readme_says(engine):
     origins = engine.model.origins
     populated = origins[origins["population"] > 0]
-    assert 40 < populated["snap_m"].median() < 150  # README: median ~90 m on main roads
+    # README: on the city OSM network a populated origin is a median 16 m from a street
+    assert 5 < populated["snap_m"].median() < 40
+    assert populated["snap_m"].max() < 300
 
 
 def test_branch_distances_fy2015_has_all_branches_annex_and_corner(engine):
@@ -41,7 +43,9 @@ def test_branch_distances_fy2015_has_all_branches_annex_and_corner(engine):
     assert kinds["yoshino-annex"] == "annex"
     assert kinds["moritoshin-service-corner"] == "service_corner"
     assert (table["road_km"] >= table["straight_km"] - 0.3).all()  # snap legs aside, road >= line
-    assert (table["candidate"] == (table["road_km"] <= 5.0)).all()
+    rule_applies = table["kind"].isin(reorganisation.RULE_KINDS)
+    assert (table["candidate"] == ((table["road_km"] <= 5.0) & rule_applies)).all()
+    assert not table.set_index("office_id").loc["moritoshin-service-corner", "candidate"]
     assert set(table["nearest_ward_office_id"]) <= set(
         engine.offices.loc[engine.offices["kind"] == "ward_office", "office_id"])
     oe = table.set_index("office_id").loc["oe-branch"]

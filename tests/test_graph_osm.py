@@ -14,7 +14,12 @@ from scipy.sparse.csgraph import connected_components
 
 from geo import graph as graph_module
 from geo.errors import FetchError, LayerError
-from geo.graph import RoadGraph, graph_from_networkx, graph_from_osm_xml, graph_from_place
+from geo.graph import (
+    RoadGraph,
+    graph_from_networkx,
+    graph_from_osm_xml,
+    graph_from_place,
+)
 from geo.layers import BUNDLE_FILES, METRIC_CRS
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tiny_drive.osm"
@@ -24,7 +29,10 @@ GEOD = Geod(ellps="GRS80")
 # Streets of the hand-written fixture after osmnx simplification, as OSM node sequences:
 # node 6 is a bend (not an intersection) so 3 -> 6 -> 7 is one edge; 9 - 10 is a
 # separate component and is dropped; the two-way street 1-2-3 gives two edges, not four.
-EXPECTED_STREETS = [(1, 2), (2, 3), (4, 2), (3, 8), (3, 6, 7)]
+# 4 -> 2 is a one-way dead end: a car can leave 4 but never reach it, so the drive graph
+# (largest strongly connected part) drops it and the walk graph keeps it.
+EXPECTED_STREETS = [(1, 2), (2, 3), (3, 8), (3, 6, 7)]
+ONE_WAY_DEAD_END = (4, 2)
 
 
 def _fixture_lonlat() -> dict[int, tuple[float, float]]:
@@ -54,7 +62,16 @@ def tiny() -> RoadGraph:
 
 def test_tiny_fixture_gives_the_expected_nodes(tiny: RoadGraph):
     ids = _node_ids(tiny, _fixture_lonlat())
-    assert sorted(ids) == [1, 2, 3, 4, 7, 8]
+    assert sorted(ids) == [1, 2, 3, 7, 8]
+
+
+def test_walking_keeps_the_one_way_dead_end_and_driving_does_not():
+    walk = graph_from_osm_xml(FIXTURE, network_type="walk")
+    assert sorted(_node_ids(walk, _fixture_lonlat())) == [1, 2, 3, 4, 7, 8]
+    assert not walk.directed
+    ids = np.array(_node_ids(walk, _fixture_lonlat()))
+    pairs = {tuple(p) for p in zip(ids[walk.edge_u], ids[walk.edge_v], strict=True)}
+    assert ONE_WAY_DEAD_END in pairs or ONE_WAY_DEAD_END[::-1] in pairs
 
 
 def test_tiny_fixture_gives_one_edge_per_street(tiny: RoadGraph):
@@ -76,8 +93,10 @@ def test_tiny_fixture_lengths_follow_the_street_in_metres(tiny: RoadGraph):
         lons, lats = zip(*(lonlat[k] for k in street))
         geodesic = GEOD.line_length(lons, lats)
         length = got[tuple(sorted((street[0], street[-1])))]
-        assert length == pytest.approx(planar, abs=1e-6)
-        assert length == pytest.approx(geodesic, rel=5e-4)  # metres on the ground
+        # osmnx's length is great-circle on a sphere: within 0.3 % of the ellipsoid and
+        # of the plane here (an east-west street is longer on the sphere at 32.8 N)
+        assert length == pytest.approx(geodesic, rel=3e-3)  # metres on the ground
+        assert length == pytest.approx(planar, rel=3e-3)
     assert tiny.report.length_km * 1000 == pytest.approx(tiny.edge_length.sum())
 
 
@@ -172,7 +191,8 @@ def test_chuo_drive_graph_is_connected_and_plausible(chuo):
     # 中央区 is 25 km2; the extract holds whole ways, some running a few km past the border
     assert 2_000 < graph.n_nodes < 50_000
     assert 300 < graph.report.length_km < 1_500
-    assert graph.edge_length.sum() == pytest.approx(shapely.length(graph.edge_geometry).sum())
+    assert graph.edge_length.sum() == pytest.approx(shapely.length(graph.edge_geometry).sum(),
+                                                    rel=3e-3)
     assert graph.report.length_km * 1000 == pytest.approx(graph.edge_length.sum())
 
 
@@ -200,4 +220,4 @@ def test_chuo_drive_graph_lies_on_the_ward_in_metres(chuo):
     sample = np.random.default_rng(0).choice(len(graph.edge_length), 200, replace=False)
     for i in sample:
         lon, lat = to_lonlat.transform(*shapely.get_coordinates(graph.edge_geometry[i]).T)
-        assert graph.edge_length[i] == pytest.approx(GEOD.line_length(lon, lat), rel=5e-4)
+        assert graph.edge_length[i] == pytest.approx(GEOD.line_length(lon, lat), rel=3e-3)

@@ -116,7 +116,7 @@ def test_excel_sheets_read_back_exactly(table, expected):
     assert scenario_sheet["シナリオ (scenario)"] == "5 km ルール案"
 
     sources = sheets["出典"]
-    assert sources["key"].tolist() == ["wards", "small_areas", "offices", "roads",
+    assert sources["key"].tolist() == ["wards", "small_areas", "offices", "osm_city_drive_edges",
                                        "attendance_zones"]
     assert sources["attribution"].tolist() == [BUNDLE_FILES[k].attribution
                                                for k in sources["key"]]
@@ -165,7 +165,10 @@ def test_attribution_text_lists_each_text_once():
 
 def test_scenario_sources_for_certificates():
     keys = gio.scenario_sources(measure="certificate", store_source="union", zones="ward")
-    assert keys == ["wards", "small_areas", "offices", "roads", "stores_osm", "stores_overture"]
+    assert keys == ["wards", "small_areas", "offices", "osm_city_drive_edges", "stores_osm",
+                    "stores_overture"]
+    mlit = gio.scenario_sources(zones="ward", network="mlit")
+    assert mlit == ["wards", "small_areas", "offices", "roads"]
 
 
 @pytest.fixture

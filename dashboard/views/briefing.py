@@ -11,8 +11,10 @@ from streamlit_folium import st_folium
 from dashboard import cache, components, loadshift, mapview, state
 from dashboard.i18n import lang, name_column, t
 from geo import briefing
+from geo.layers import NETWORK_FILES
 
-SOURCES = ["wards", "small_areas", "attendance_zones", "offices", "roads"]
+SOURCES = ["wards", "small_areas", "attendance_zones", "offices",
+           NETWORK_FILES[state.current().network][-1]]
 
 
 def default_title(choice: state.Choice) -> str:
@@ -35,16 +37,16 @@ def figure_cards(figures: dict[str, str]) -> None:
 
 
 def side_map(choice: state.Choice, table, *, colour_by: str, after: bool, key: str) -> None:
-    zones = cache.zones(choice.data, choice.store_source, choice.zone_layer)
-    offices = cache.office_points(*choice.engine_key)
+    zones = cache.zones(choice.engine_key, choice.zone_layer)
+    offices = cache.office_points(choice.engine_key)
     groups = [mapview.zone_group(zones.features, table, colour_by=colour_by, threshold_km=2),
               mapview.office_group(offices, base=choice.base,
                                    closed=choice.closed if after else (),
                                    downgraded=choice.downgraded if after else (),
                                    name_column=name_column())]
-    fmap = mapview.base_map(cache.ward_features(*choice.engine_key),
-                            cache.store_points(*choice.engine_key).iloc[0:0],
-                            show_tiles=False, ward_labels=cache.ward_labels(*choice.engine_key))
+    fmap = mapview.base_map(cache.ward_features(choice.engine_key),
+                            cache.store_points(choice.engine_key).iloc[0:0],
+                            show_tiles=False, ward_labels=cache.ward_labels(choice.engine_key))
     st_folium(fmap, key=key, height=520, use_container_width=True, returned_objects=[],
               feature_group_to_add=mapview.localised(groups))
 
@@ -53,10 +55,10 @@ def side_map(choice: state.Choice, table, *, colour_by: str, after: bool, key: s
 def render(choice: state.Choice, title: str, layout: str, fmt: str,
            notes: tuple[str, ...], lang: str) -> bytes:
     """PNG / PDF bytes from geo.briefing.render_briefing (cached per scenario, title, notes)."""
-    engine = cache.engine(*choice.engine_key)
+    engine = cache.engine(choice.engine_key)
     table = components.zone_table(choice)
     summary = components.summary_for(choice)
-    zones = cache.zone_results(choice.data, choice.store_source, choice.zone_layer, table)
+    zones = cache.zone_results(choice.engine_key, choice.zone_layer, table)
     return briefing.render_briefing(
         zones, engine.wards, briefing.mark_offices(engine.offices, choice.scenario), title=title,
         figures=key_figures(summary, lang), format=fmt,
@@ -85,7 +87,7 @@ layout = st.radio("layout", ("side-by-side", "change"), horizontal=True,
 st.markdown(f"# {title}")
 components.unreachable_notice(summary, table)
 figure_cards(key_figures(summary, lang()))
-names = components.office_name(cache.engine(*choice.engine_key).offices)
+names = components.office_name(cache.engine(choice.engine_key).offices)
 shift = loadshift.result(choice)
 receivers = {}
 if loadshift.has_changes(choice):

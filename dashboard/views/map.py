@@ -8,6 +8,7 @@ from streamlit_folium import st_folium
 
 from dashboard import cache, components, loadshift, mapview, state, vendor_assets
 from dashboard.i18n import name_column, t
+from geo.layers import NETWORK_FILES
 
 MAP_KEY = "scenario_map"
 RETURNED = ["last_object_clicked_tooltip", "last_object_clicked_count"]
@@ -26,8 +27,8 @@ def map_panel(choice: state.Choice) -> None:
     controls[3].toggle(t("show_tiles"), **state.bind("show_tiles"))
 
     table = components.zone_table(choice)
-    zones = cache.zones(choice.data, choice.store_source, choice.zone_layer)
-    offices = cache.office_points(*choice.engine_key)
+    zones = cache.zones(choice.engine_key, choice.zone_layer)
+    offices = cache.office_points(choice.engine_key)
     groups = [
         mapview.zone_group(zones.features, table, colour_by=st.session_state["colour_by"],
                            threshold_km=st.session_state["threshold_km"]),
@@ -35,10 +36,10 @@ def map_panel(choice: state.Choice) -> None:
         mapview.office_group(offices, base=choice.base, closed=choice.closed,
                              downgraded=choice.downgraded, name_column=name_column()),
     ]
-    fmap = mapview.base_map(cache.ward_features(*choice.engine_key),
-                            cache.store_points(*choice.engine_key),
+    fmap = mapview.base_map(cache.ward_features(choice.engine_key),
+                            cache.store_points(choice.engine_key),
                             show_tiles=st.session_state["show_tiles"],
-                            ward_labels=cache.ward_labels(*choice.engine_key))
+                            ward_labels=cache.ward_labels(choice.engine_key))
     left, right = st.columns([4, 1])
     with left:
         result = st_folium(fmap, key=MAP_KEY, height=640, use_container_width=True,
@@ -79,5 +80,6 @@ components.metric_cards(summary)
 map_panel(choice)
 loadshift.panel(choice)
 components.most_affected(table)
-st.caption(components.sources_line(["wards", "small_areas", "offices", "roads", "stores_osm",
+st.caption(components.sources_line(["wards", "small_areas", "offices",
+                                    NETWORK_FILES[choice.network][-1], "stores_osm",
                                     "stores_overture"]))

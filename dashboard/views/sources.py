@@ -8,9 +8,10 @@ import streamlit as st
 from dashboard import cache, state
 from dashboard.i18n import t
 from geo import layers
+from geo.engine import MLIT_DEFECT
 
 choice = state.current()
-engine = cache.engine(*choice.engine_key)
+engine = cache.engine(choice.engine_key)
 
 st.title(t("page_sources"))
 st.subheader(t("sources_layers"))
@@ -18,7 +19,7 @@ root = engine.data
 st.dataframe(
     [{t("col_layer"): f.description, t("col_file"): f.relpath, t("col_source"): f.source,
       t("col_licence"): f.licence, t("col_attribution"): f.attribution,
-      t("col_present"): "✓" if (root / f.relpath).is_file() else "✗"}
+      t("col_present"): "✓" if layers.find_bundle_file(root, f.key) else "✗"}
      for f in layers.BUNDLE_FILES.values()],
     hide_index=True, width="stretch")
 
@@ -30,7 +31,7 @@ far = far[far["far"]] if "far" in far.columns else far.iloc[0:0]
 if len(far):
     items.append(t("approx_far_snaps", offices=", ".join(
         f"{o} ({m:.0f} m)" for o, m in zip(far["office_id"], far["snap_m"]))))
-layer = cache.district_layer(choice.data)
+layer = cache.district_layer(choice.engine_key.data)
 items.append(t("approx_districts"))
 quality = layer.polygons["quality"].value_counts()
 items.append(t("approx_district_quality",
@@ -38,8 +39,17 @@ items.append(t("approx_district_quality",
 for item in items:
     st.markdown(f"- {item}")
 
+st.subheader(t("network_check_heading"))
+if choice.network == "mlit":
+    st.warning(MLIT_DEFECT[st.session_state["lang"]])
+check = cache.network_quality(choice.engine_key)
+st.dataframe(check.figures_table().rename(columns={"figure": t("col_figure"),
+                                                  "value": t("col_value")}),
+             hide_index=True, width="stretch")
+st.caption(t("network_check_explain"))
+
 st.subheader(t("blank_heading"))
-blank = cache.blank_summary(choice.data)
+blank = cache.blank_summary(choice.engine_key.data)
 st.dataframe(pd.DataFrame({
     t("col_store_source"): blank["source"].map(lambda source: t(f"store_{source}")),
     t("col_stores"): blank["stores"],

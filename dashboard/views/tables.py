@@ -12,10 +12,10 @@ from geo import io
 from geo.errors import MadoguchiError
 
 choice = state.current()
-engine = cache.engine(*choice.engine_key)
+engine = cache.engine(choice.engine_key)
 names = components.office_name(engine.offices)
 sources = io.scenario_sources(measure=choice.measure, store_source=choice.store_source,
-                              zones=choice.zone_layer)
+                              zones=choice.zone_layer, network=choice.network)
 description = io.describe_scenario(choice.scenario, measure=choice.measure,
                                    store_source=choice.store_source, offices=engine.offices)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -23,7 +23,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def office_table() -> pd.DataFrame:
     """Branch -> nearest ward office distance, 5 km flag and the scenario state."""
-    table = cache.branch_table(choice.data, choice.store_source, choice.base).copy()
+    table = cache.branch_table(choice.engine_key, choice.base).copy()
     table["state"] = table["office_id"].map(
         lambda o: "closed" if o in choice.closed else "downgraded" if o in choice.downgraded
         else "open")
@@ -79,7 +79,7 @@ st.subheader(t("tables_zones") + f"（{t(f'zone_{choice.zone_layer}')}）")
 st.dataframe(components.readable_zone_table(zone_table), hide_index=True,
              width="stretch", column_config=components.zone_column_config())
 downloads(choice.zone_layer, f"zones_{choice.zone_layer}", zone_table,
-          geo_frame=lambda: cache.zone_results(choice.data, choice.store_source,
+          geo_frame=lambda: cache.zone_results(choice.engine_key,
                                                choice.zone_layer, zone_table))
 
 st.subheader(t("tables_offices"))
@@ -88,11 +88,12 @@ shown = offices.assign(office=offices["office_id"].map(names),
                        kind=offices["kind"].map(lambda k: t(f"kind_{k}")),
                        state=offices["state"].map(lambda s: t(f"state_{s}")))
 st.dataframe(shown[["office", "kind", "ward", "nearest", "road_km", "straight_km",
-                    "candidate", "state"]].rename(columns={
+                    "candidate", "official_2015", "state"]].rename(columns={
                         "office": t("col_office"), "kind": t("col_kind"),
                         "ward": t("col_ward"), "nearest": t("col_nearest_ward_office"),
                         "road_km": t("col_road_km"), "straight_km": t("col_straight_km"),
-                        "candidate": t("col_candidate"), "state": t("col_state")}),
+                        "candidate": t("col_candidate"),
+                        "official_2015": t("col_official_2015"), "state": t("col_state")}),
              hide_index=True, width="stretch")
 downloads("offices", "offices", offices)
 
@@ -121,7 +122,7 @@ excel_button(
     description | loadshift.description(shift))
 
 st.subheader(t("tables_chart"))
-distances = cache.branch_table(choice.data, choice.store_source, "fy2015")
+distances = cache.branch_table(choice.engine_key, "fy2015")
 try:
     counts = cache.transaction_counts()
 except MadoguchiError as error:
