@@ -22,7 +22,7 @@ import shapely
 from pyproj import CRS
 
 from .errors import CRSError, DataMissingError, LayerError
-from .settings import DATA_ENV_VAR, data_dir
+from .settings import DATA_ENV_VAR, PROJECT_DATA_DIR, data_dir
 
 logger = logging.getLogger(__name__)
 
@@ -102,13 +102,31 @@ BUNDLE_FILES: dict[str, BundleFile] = {
     )
 }
 REQUIRED_FOR_ENGINE = ("wards", "small_areas", "offices", "roads")
+PROJECT_LAYERS = ("offices", "schools", "attendance_zones")
+"""Compiled layers with no open download, kept in the project's ``data/`` folder under the
+same relative paths; a data directory holding its own copy wins (a city can update it)."""
+
+
+def find_layer(key: str, data: str | os.PathLike[str] | None = None) -> Path | None:
+    """Return the file the loaders read for ``key``, or ``None`` when there is none.
+
+    The data directory is searched first; the layers of ``PROJECT_LAYERS`` then fall back
+    to the project's own copy in ``data/``.
+    """
+    root = data_dir(data)
+    folders = (root, PROJECT_DATA_DIR) if key in PROJECT_LAYERS else (root,)
+    for folder in folders:
+        path = folder / BUNDLE_FILES[key].relpath
+        if path.is_file():
+            return path
+    return None
 
 
 def bundle_path(key: str, data: str | os.PathLike[str] | None = None) -> Path:
-    """Return the path of one bundle file, raising ``DataMissingError`` if it is absent."""
+    """Return the path of one layer file (see ``find_layer``), or raise ``DataMissingError``."""
     root = data_dir(data)
-    path = root / BUNDLE_FILES[key].relpath
-    if not path.is_file():
+    path = find_layer(key, root)
+    if path is None:
         raise DataMissingError(_missing_message(root, [key]))
     return path
 
@@ -129,7 +147,7 @@ def check_bundle(
         One message naming the directory, every missing file and how to get it.
     """
     root = data_dir(data)
-    missing = [k for k in keys if not (root / BUNDLE_FILES[k].relpath).is_file()]
+    missing = [k for k in keys if find_layer(k, root) is None]
     if missing:
         raise DataMissingError(_missing_message(root, missing))
     return root
