@@ -158,11 +158,21 @@ def _fetch_sources(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _fetch_table(results: list[fetch_module.FetchResult]) -> pd.DataFrame:
+    return pd.DataFrame([{"source": r.source, "path": str(path), "status": r.status,
+                          "sha256": sha} for r in results for path, sha in r.files.items()],
+                        columns=["source", "path", "status", "sha256"])
+
+
 def _cmd_fetch(args: argparse.Namespace) -> pd.DataFrame:
-    """Download the open sources into ``--data``; one row per source (fetched or cached)."""
-    results = fetch_module.fetch(args.data, only=args.only, force=args.force)
-    return pd.DataFrame([{"source": r.source, "path": str(r.path), "status": r.status,
-                          "sha256": r.sha256} for r in results])
+    """Download the open sources into ``--data``; one row per file (fetched, cached, present)."""
+    results = fetch_module.fetch(args.data, only=args.only, force=args.force,
+                                 progress=_progress)
+    return _fetch_table(results)
 
 
 def _cmd_bench(args: argparse.Namespace) -> pd.DataFrame:
@@ -254,8 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = commands.add_parser("fetch", help="download the open sources into --data (online)")
     fetch.add_argument("--only", type=_fetch_sources, default=None,
                        help=f"comma-separated, from {','.join(fetch_module.SOURCES)} (default all)")
-    fetch.add_argument("--force", action="store_true",
-                       help="download again even when a file is already present")
+    fetch.add_argument("--force", nargs="?", const=True, default=False, type=_fetch_sources,
+                       metavar="SOURCES",
+                       help="download again even when present: all, or the sources named")
     fetch.set_defaults(handler=_cmd_fetch)
     return parser
 
