@@ -175,6 +175,15 @@ def _cmd_fetch(args: argparse.Namespace) -> pd.DataFrame:
     return _fetch_table(results)
 
 
+def _cmd_prepare(args: argparse.Namespace) -> pd.DataFrame:
+    """Fetch what the default study lacks (asks first unless --yes); one row per file."""
+    from . import prepare
+
+    results = prepare.prepare(args.data, network=args.network, stores=args.stores,
+                              yes=args.yes, progress=_progress)
+    return _fetch_table(results)
+
+
 def _cmd_bench(args: argparse.Namespace) -> pd.DataFrame:
     from . import bench
 
@@ -268,6 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
                        metavar="SOURCES",
                        help="download again even when present: all, or the sources named")
     fetch.set_defaults(handler=_cmd_fetch)
+
+    prepare = commands.add_parser("prepare", help="first run: fetch what the study lacks")
+    prepare.add_argument("--yes", action="store_true",
+                         help="download without asking (also MADOGUCHI_FETCH=1)")
+    prepare.set_defaults(handler=_cmd_prepare)
     return parser
 
 

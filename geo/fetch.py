@@ -57,7 +57,7 @@ import shapely
 
 from .errors import FetchError, MadoguchiError
 from .layers import BUNDLE_FILES, DISPLAY_CRS, METRIC_CRS, _check_columns, load_wards
-from .settings import data_dir
+from .settings import cache_dir, data_dir
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(target: Path, write: Callable[[Path], object]) -> None:
     """Write ``target`` through a temporary file in the same folder, then rename it.
 
     A reader never sees a half-written file, and a failed write leaves any previous
@@ -563,16 +563,19 @@ def drive_network_tables(graph: nx.MultiDiGraph) -> tuple[pd.DataFrame, pd.DataF
 # --- osmnx seams (monkeypatched in tests) ---------------------------------------------
 
 
-def _osm_features(place: str, tags: dict[str, str]) -> gpd.GeoDataFrame:
+def _osmnx_module():
     import osmnx as ox
 
-    return ox.features_from_place(place, tags)
+    ox.settings.cache_folder = str(cache_dir() / "osmnx")  # not ./cache in the project
+    return ox
+
+
+def _osm_features(place: str, tags: dict[str, str]) -> gpd.GeoDataFrame:
+    return _osmnx_module().features_from_place(place, tags)
 
 
 def _osm_graph(place: str, network_type: str) -> nx.MultiDiGraph:
-    import osmnx as ox
-
-    return ox.graph_from_place(place, network_type=network_type, simplify=True)
+    return _osmnx_module().graph_from_place(place, network_type=network_type, simplify=True)
 
 
 def _osmnx(what: str, call: Callable[[], object]) -> object:
@@ -817,5 +820,6 @@ def _fetch_mesh(root: Path, *, session, timeout, mesh_table_url: str, **_
     return [relpath], [_input(u, c) for u, c in zip(urls, contents, strict=True)]
 
 
-_FETCHERS = {"osm-stores": _fetch_osm_stores, "osm-roads": _fetch_osm_roads,
-             "n03": _fetch_n03, "estat": _fetch_estat, "mesh": _fetch_mesh}
+_FETCHERS: dict[str, Callable[..., tuple[list[str], list[dict[str, str]]]]] = {
+    "osm-stores": _fetch_osm_stores, "osm-roads": _fetch_osm_roads, "n03": _fetch_n03,
+    "estat": _fetch_estat, "mesh": _fetch_mesh}

@@ -69,6 +69,11 @@ class OfflineSession:
 @pytest.fixture
 def osm(monkeypatch):
     """Replace the two osmnx calls with the recorded fixtures; count the calls."""
+    return record_osm(monkeypatch)
+
+
+def record_osm(monkeypatch) -> dict[str, int]:
+    """Replace the two osmnx calls with the recorded fixtures; return the call counts."""
     calls = {"features": 0, "graph": 0}
 
     def features(place, tags):
