@@ -27,7 +27,8 @@ Sources (``SOURCES``):
 The download addresses follow the patterns the publishers use and that public download
 scripts use; they could not be tried from the development machine (no internet), so each
 is a keyword parameter of ``fetch`` (``n03_url``, ``estat_boundary_url``,
-``estat_table_url``, ``mesh_table_url``) to be corrected without a code change if a publisher moves a file.
+``estat_table_url``, ``mesh_table_url``) to be corrected without a code change if a
+publisher moves a file.
 """
 
 from __future__ import annotations
@@ -261,6 +262,24 @@ def _numeric(values: pd.Series) -> pd.Series:
     return pd.to_numeric(text.where(~text.isin(_MISSING_VALUES)), errors="coerce")
 
 
+def _estat_rows(archive: zipfile.ZipFile, label: str) -> pd.DataFrame:
+    """Read the first CSV/TXT of an e-Stat archive: column ids, a line of labels, then data."""
+    members = [n for n in archive.namelist() if n.lower().endswith((".txt", ".csv"))]
+    if not members:
+        msg = f"{label}: the archive holds no .txt/.csv file"
+        raise FetchError(msg)
+    raw = archive.read(members[0])
+    try:
+        text = raw.decode("cp932")
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    if len(rows) < 3:
+        msg = f"{label}: {members[0]} has no data rows"
+        raise FetchError(msg)
+    return pd.DataFrame(rows[2:], columns=[c.strip() for c in rows[0]])
+
+
 def population_from_estat_table(archive: zipfile.ZipFile, *, table_id: str = ESTAT_TABLE_ID
                                 ) -> pd.DataFrame:
     """Read an e-Stat small-area table (CP932 CSV: column ids, then labels, then data).
@@ -412,24 +431,6 @@ def first_level_meshes(bounds: Iterable[float]) -> list[str]:
     rows = range(int(south * 1.5), int(north * 1.5) + 1)
     columns = range(int(west) - 100, int(east) - 100 + 1)
     return [f"{row:02d}{column:02d}" for row in rows for column in columns]
-
-
-def _estat_rows(archive: zipfile.ZipFile, label: str) -> pd.DataFrame:
-    """Read the first CSV/TXT of an e-Stat archive: column ids, a line of labels, then data."""
-    members = [n for n in archive.namelist() if n.lower().endswith((".txt", ".csv"))]
-    if not members:
-        msg = f"{label}: the archive holds no .txt/.csv file"
-        raise FetchError(msg)
-    raw = archive.read(members[0])
-    try:
-        text = raw.decode("cp932")
-    except UnicodeDecodeError:
-        text = raw.decode("utf-8-sig")
-    rows = list(csv.reader(io.StringIO(text)))
-    if len(rows) < 3:
-        msg = f"{label}: {members[0]} has no data rows"
-        raise FetchError(msg)
-    return pd.DataFrame(rows[2:], columns=[c.strip() for c in rows[0]])
 
 
 def mesh_from_estat(tables: Iterable[zipfile.ZipFile], wards: gpd.GeoDataFrame
