@@ -273,6 +273,30 @@ def test_network_tables_rebuild_the_directed_graph(tmp_path, osm):
     assert not nx.has_path(rebuilt, number[2], number[4])  # 4 -> 2 is one-way
 
 
+def test_network_tables_keep_osm_tags_and_join_merged_ways():
+    graph = nx.MultiDiGraph(crs="EPSG:4326")
+    graph.add_node(900, x=130.7, y=32.8)
+    graph.add_node(800, x=130.701, y=32.8)
+    graph.add_edge(900, 800, 0, osmid=[11, 12], highway=["secondary", "tertiary"],
+                   maxspeed="40", name="電車通り", length=93.6)
+    graph.add_edge(800, 900, 0, osmid=13, highway="residential", maxspeed=float("nan"),
+                   length=93.6)
+    nodes, edges = fetch_module.drive_network_tables(graph)
+    assert nodes.values.tolist() == [[0, 130.701, 32.8, 800], [1, 130.7, 32.8, 900]]
+    assert edges[["u", "v", "oneway", "osmid", "highway", "maxspeed", "name"]].values.tolist() == [
+        [0, 1, 0, "13", "residential", "", ""],
+        [1, 0, 0, "11;12", "secondary;tertiary", "40", "電車通り"],
+    ]
+    assert edges["geometry_wkt"].tolist()[0] == "LINESTRING (130.7010000 32.8000000, 130.7000000 32.8000000)"
+
+
+def test_network_without_edges_is_refused():
+    graph = nx.MultiDiGraph()
+    graph.add_node(1, x=130.7, y=32.8)
+    with pytest.raises(FetchError, match="no edges"):
+        fetch_module.drive_network_tables(graph)
+
+
 @pytest.mark.bundle
 def test_network_tables_have_the_bundle_columns_and_types(tmp_path, bundle_dir, osm):
     fetch(tmp_path, only="osm-roads", session=RecordedSession({}))

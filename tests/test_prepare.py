@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -84,6 +85,14 @@ def test_asks_once_then_fetches_everything_it_can(tmp_path, recorded):
     assert lines[-1].startswith(f"note: {tmp_path} still lacks stores/convenience_overture")
     assert prepare.prepare(tmp_path, network="osm-city-drive", ask=answer_yes) == []
     assert len(questions) == 1  # nothing left to download: no second question
+
+
+@pytest.mark.parametrize(("typed", "answer"), [("y\n", True), ("yes\n", True), ("\n", False),
+                                               ("n\n", False), ("", False)])
+def test_terminal_question_goes_to_stderr(monkeypatch, capsys, typed, answer):
+    monkeypatch.setattr("sys.stdin", io.StringIO(typed))
+    assert prepare.ask_on_terminal("Download? [y/N] ") is answer
+    assert capsys.readouterr() == ("", "Download? [y/N] ")
 
 
 def test_declining_downloads_nothing_and_says_what_is_missing(tmp_path, recorded):
