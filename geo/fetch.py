@@ -441,7 +441,8 @@ def mesh_from_estat(tables: Iterable[zipfile.ZipFile], wards: gpd.GeoDataFrame
     their people to a neighbour's detail (``HTKSYORI`` 2 = folded away into ``HTKSAKI``;
     1 = receiver, ``GASSAN`` lists what it received), so each receiver's age shares are
     taken over ``age_detail_pop_total``: its own total plus the totals folded into it, also
-    from meshes outside the city.
+    from meshes outside the city, or the sum of its three age groups where that is larger
+    (a folded mesh whose total is suppressed too).
 
     Parameters
     ----------
@@ -474,8 +475,10 @@ def mesh_from_estat(tables: Iterable[zipfile.ZipFile], wards: gpd.GeoDataFrame
     folded = mesh["suppress_flag"] == 2
     mesh.loc[~folded, "merged_into"] = None
     received = mesh[folded].groupby("merged_into")["pop_total"].sum()
-    mesh["age_detail_pop_total"] = (mesh["pop_total"] + mesh["mesh_code_500m"].map(received)
-                                    .fillna(0).astype("Int32"))
+    with_received = mesh["pop_total"] + mesh["mesh_code_500m"].map(received).fillna(0)
+    by_age = mesh["pop_0_14"] + mesh["pop_15_64"] + mesh["pop_65plus"]
+    mesh["age_detail_pop_total"] = (pd.concat([with_received.astype(float), by_age], axis=1)
+                                    .max(axis=1).round().astype("Int32"))
     mesh["group_key"] = mesh["merged_into"].where(folded, mesh["mesh_code_500m"])
     for age in ("65plus", "75plus"):
         mesh[f"share_{age}"] = (mesh[f"pop_{age}"]
