@@ -73,6 +73,8 @@ def ask_on_terminal(question: str) -> bool:
     """Ask on stderr, read stdin; anything but y/yes (or no terminal at all) means no."""
     print(question, end="", file=sys.stderr, flush=True)
     answer = sys.stdin.readline()
+    if not answer.endswith("\n"):  # no terminal: end the question's line
+        print(file=sys.stderr)
     return answer.strip().lower() in ("y", "yes")
 
 
@@ -121,7 +123,8 @@ def prepare(
                     f"them now ({'; '.join(fetch_module.SOURCE_TITLES[s] for s in sources)})? "
                     f"[y/N] ")
         if not (yes or os.environ.get(FETCH_ENV_VAR) == "1" or ask(question)):
-            raise DataMissingError(_missing_message(root, gaps, "the download was declined"))
+            reason = f"the download was declined (answer y, or set {FETCH_ENV_VAR}=1)"
+            raise DataMissingError(_missing_message(root, gaps, reason))
         try:
             results = fetch_module.fetch(root, only=sources, progress=progress, **fetch_options)
         except FetchError as e:

@@ -92,12 +92,14 @@ def test_asks_once_then_fetches_everything_it_can(tmp_path, recorded):
 def test_terminal_question_goes_to_stderr(monkeypatch, capsys, typed, answer):
     monkeypatch.setattr("sys.stdin", io.StringIO(typed))
     assert prepare.ask_on_terminal("Download? [y/N] ") is answer
-    assert capsys.readouterr() == ("", "Download? [y/N] ")
+    newline = "" if typed else "\n"  # at end of input the question's line is ended
+    assert capsys.readouterr() == ("", "Download? [y/N] " + newline)
 
 
 def test_declining_downloads_nothing_and_says_what_is_missing(tmp_path, recorded):
     with pytest.raises(DataMissingError, match=r"lacks .*wards_n03_2020.geojson.* and the "
-                                               r"download was declined. Put these files there"):
+                                               r"download was declined \(answer y, or set "
+                                               r"MADOGUCHI_FETCH=1\). Put these files there"):
         prepare.prepare(tmp_path, ask=lambda question: False)
     assert recorded.calls == [] and list(tmp_path.iterdir()) == []
 
