@@ -158,8 +158,8 @@ def _missing_message(root: Path, keys: list[str]) -> str:
     where = "does not exist" if not root.is_dir() else "lacks " + files
     return (
         f"data directory {root} {where}. Point {DATA_ENV_VAR} (or --data) at the Kumamoto "
-        f"bundle (for example ../shared/data/kumamoto), or run `python -m geo fetch` "
-        f"online to download the open sources into it."
+        f"bundle (for example ../shared/data/kumamoto), or run `python -m geo prepare` "
+        f"online (make app does) to download the open sources into it."
     )
 
 
