@@ -2,8 +2,10 @@
 # (default: data/bundle inside the project).
 .PHONY: app test bench
 
+# app: on a first run, `geo prepare` offers to download the open data (MADOGUCHI_FETCH=1: no question)
 app:
 	scripts/setup.sh
+	.venv/bin/python -m geo prepare >/dev/null
 	.venv/bin/streamlit run dashboard/app.py
 
 test:

@@ -251,8 +251,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     # missing data
     "missing_intro": ("データフォルダが見つからないか、必要なファイルが足りません。",
                       "The data folder is missing or lacks files the dashboard needs."),
-    "missing_howto": ("熊本市データ一式のフォルダを環境変数 MADOGUCHI_DATA で指定して、ダッシュボードを起動し直してください。例：",
-                      "Point the environment variable MADOGUCHI_DATA at the Kumamoto data bundle and restart the dashboard, e.g.:"),
+    "missing_howto": (("インターネットにつながる環境では `make app`（`python -m geo prepare`）が公開データをダウンロードします。"
+                       "熊本市データ一式のフォルダがあれば、環境変数 MADOGUCHI_DATA で指定して、ダッシュボードを起動し直してください。例："),
+                      ("With internet, `make app` (`python -m geo prepare`) downloads the open data. With a copy of the "
+                       "Kumamoto data bundle, point the environment variable MADOGUCHI_DATA at it and restart the dashboard, e.g.:")),
     "missing_files": ("必要なファイル", "Files the dashboard needs"),
     "missing_detail": ("詳細", "Details"),
     "vendor_missing": ("地図用のファイル（Leaflet など）がインストールされていません。`python -m dashboard.vendor_assets` を実行してください。",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from geo import engine, reorganisation, scenarios
+from geo import engine, layers, reorganisation, scenarios
 
 from . import cache
 
@@ -26,7 +26,6 @@ DEFAULTS = {
     "closed": [],
     "downgraded": [],
     "measure": "counter",
-    "store_source": "union",
     "network": engine.DEFAULT_NETWORK,
     "mode": "drive",
     "zone_layer": "district",
@@ -94,6 +93,7 @@ def init_defaults() -> None:
     """Put every default into session state once (widgets then own their keys)."""
     for key, value in DEFAULTS.items():
         st.session_state.setdefault(key, list(value) if isinstance(value, list) else value)
+    st.session_state.setdefault("store_source", layers.default_store_source(cache.data_dir()))
 
 
 def apply_preset() -> None:

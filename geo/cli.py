@@ -53,6 +53,7 @@ def _positive_km(text: str) -> float:
 
 def _load(args: argparse.Namespace, network: str | None = None) -> engine_module.Engine:
     network = network or args.network
+    args.stores = args.stores or layers.default_store_source(args.data)
     if network == "mlit":
         print(f"warning: {engine_module.MLIT_DEFECT['en']}", file=sys.stderr)
     return engine_module.load_engine(args.data, store_source=args.stores, network=network,
@@ -83,7 +84,8 @@ def _cmd_districts(args: argparse.Namespace) -> pd.DataFrame:
                          (args.gpkg, districts.to_geopackage)):
         if path:
             writer(layer, path)
-    table = districts.store_counts(layer, layers.load_stores(args.data, source=args.stores))
+    stores = args.stores or layers.default_store_source(args.data)
+    table = districts.store_counts(layer, layers.load_stores(args.data, source=stores))
     table = table.rename(columns={"district_id": "district"})
     return table[["district", "ward", "population", "stores", "quality"]]
 
@@ -187,11 +189,30 @@ def _fetch_sources(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _fetch_table(results: list[fetch_module.FetchResult]) -> pd.DataFrame:
+    return pd.DataFrame([{"source": r.source, "path": str(path), "status": r.status,
+                          "sha256": sha} for r in results for path, sha in r.files.items()],
+                        columns=["source", "path", "status", "sha256"])
+
+
 def _cmd_fetch(args: argparse.Namespace) -> pd.DataFrame:
-    """Download the open sources into ``--data``; one row per source (fetched or cached)."""
-    results = fetch_module.fetch(args.data, only=args.only, force=args.force)
-    return pd.DataFrame([{"source": r.source, "path": str(r.path), "status": r.status,
-                          "sha256": r.sha256} for r in results])
+    """Download the open sources into ``--data``; one row per file (fetched, cached, present)."""
+    results = fetch_module.fetch(args.data, only=args.only, force=args.force,
+                                 progress=_progress)
+    return _fetch_table(results)
+
+
+def _cmd_prepare(args: argparse.Namespace) -> pd.DataFrame:
+    """Fetch what the default study lacks (asks first unless --yes); one row per file."""
+    from . import prepare
+
+    results = prepare.prepare(args.data, network=args.network, stores=args.stores,
+                              yes=args.yes, progress=_progress)
+    return _fetch_table(results)
 
 
 def _cmd_bench(args: argparse.Namespace) -> pd.DataFrame:
@@ -211,8 +232,9 @@ def _add_common_options(parser: argparse.ArgumentParser, *, defaults: bool) -> N
     parser.add_argument("--data", default=default(None),
                         help="data directory (default: $MADOGUCHI_DATA or data/bundle)")
     parser.add_argument("--out", default=default(None), help="write CSV here instead of stdout")
-    parser.add_argument("--stores", default=default("union"), choices=layers.STORE_SOURCES,
-                        help="convenience-store layer for certificate access (default union)")
+    parser.add_argument("--stores", default=default(None), choices=layers.STORE_SOURCES,
+                        help="convenience-store layer for certificate access (default union, "
+                             "or osm where the data directory has no Overture stores)")
     parser.add_argument("--network", default=default(engine_module.DEFAULT_NETWORK),
                         choices=engine_module.NETWORKS,
                         help="road network (default: the city-wide OSM drive network)")
@@ -298,9 +320,15 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = commands.add_parser("fetch", help="download the open sources into --data (online)")
     fetch.add_argument("--only", type=_fetch_sources, default=None,
                        help=f"comma-separated, from {','.join(fetch_module.SOURCES)} (default all)")
-    fetch.add_argument("--force", action="store_true",
-                       help="download again even when a file is already present")
+    fetch.add_argument("--force", nargs="?", const=True, default=False, type=_fetch_sources,
+                       metavar="SOURCES",
+                       help="download again even when present: all, or the sources named")
     fetch.set_defaults(handler=_cmd_fetch)
+
+    prepare = commands.add_parser("prepare", help="first run: fetch what the study lacks")
+    prepare.add_argument("--yes", action="store_true",
+                         help="download without asking (also MADOGUCHI_FETCH=1)")
+    prepare.set_defaults(handler=_cmd_prepare)
     return parser
 
 

@@ -2,27 +2,33 @@
 
 For a user with internet access and no copy of the Kumamoto bundle. Each source is
 downloaded, converted to the columns the loaders expect and written atomically to the
-relative path in ``geo.layers.BUNDLE_FILES``; a file already present is kept (the cache)
-unless ``force`` is given. ``fetch_manifest.json`` in the data directory records, per file,
-where it came from, when, and its SHA-256.
+relative path in ``geo.layers.BUNDLE_FILES``. ``fetch_manifest.json`` in the data directory
+records, per file, its source, where it came from, when, and its SHA-256: a source whose files
+still have their recorded checksums is skipped unless ``force`` names it.
 
 Sources (``SOURCES``):
 
 ``osm-stores``
     OSM ``shop=convenience`` through osmnx ``features_from_place`` -> ``stores_osm``.
 ``osm-roads``
-    OSM drive network through osmnx ``graph_from_place`` -> GraphML ``osm_drive_city``
-    (the engine's ``network="osm-city-drive"``).
+    OSM drive network through osmnx ``graph_from_place`` -> the bundle's city network
+    tables ``roads/osm_city_drive_<today>_{nodes,edges}.csv.gz`` (with OSM ids, highway
+    classes, maxspeed and names besides the bundle's columns).
 ``n03``
     国土数値情報 行政区域 N03 (2020-01-01) for Kumamoto Prefecture -> ``wards``.
 ``estat``
     e-Stat 2015 census small-area boundaries and the small-area table of population and
     households -> ``small_areas``.
+``mesh``
+    e-Stat 2020 census 500 m mesh table T001101 (population by age, households) for the
+    first-level meshes over the wards; cells computed from the mesh codes -> ``mesh``.
+    Needs the wards (``n03``, fetched before it).
 
 The download addresses follow the patterns the publishers use and that public download
 scripts use; they could not be tried from the development machine (no internet), so each
 is a keyword parameter of ``fetch`` (``n03_url``, ``estat_boundary_url``,
-``estat_table_url``) to be corrected without a code change if a publisher moves a file.
+``estat_table_url``, ``mesh_table_url``) to be corrected without a code change if a
+publisher moves a file.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 import unicodedata
 import uuid
 import zipfile
@@ -44,17 +51,26 @@ from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
+import numpy as np
 import pandas as pd
 import requests
 import shapely
 
-from .errors import FetchError
-from .layers import BUNDLE_FILES, DISPLAY_CRS, _check_columns
-from .settings import data_dir
+from .errors import FetchError, MadoguchiError
+from . import layers
+from .layers import BUNDLE_FILES, DISPLAY_CRS, METRIC_CRS, _check_columns, load_wards
+from .settings import cache_dir, data_dir
 
 logger = logging.getLogger(__name__)
 
-SOURCES = ("osm-stores", "osm-roads", "n03", "estat")
+SOURCES = ("osm-stores", "osm-roads", "n03", "estat", "mesh")
+SOURCE_TITLES = {
+    "osm-stores": "OSM convenience stores (osmnx, Overpass)",
+    "osm-roads": "the city-wide OSM drive network (osmnx, Overpass; the largest download)",
+    "n03": "国土数値情報 N03 ward boundaries",
+    "estat": "e-Stat 2015 small areas and population",
+    "mesh": "e-Stat 2020 500 m mesh population by age",
+}
 PLACE = "熊本市, 熊本県, 日本"
 WARDS = {"43101": "中央区", "43102": "東区", "43103": "西区", "43104": "南区", "43105": "北区"}
 PREF_CODE = "43"
@@ -71,6 +87,12 @@ ESTAT_TABLE_URL = (
 )
 """e-Stat 統計GIS: 2015 small-area table T000848 (男女別人口総数及び世帯総数), Kumamoto Prefecture."""
 ESTAT_TABLE_ID = "T000848"
+MESH_TABLE_URL = (
+    "https://www.e-stat.go.jp/gis/statmap-search/data?statsId=T001101&code={mesh}"
+    "&downloadType=2"
+)
+"""e-Stat 統計GIS: 2020 census 500 m mesh table T001101 (人口及び世帯) of one first-level mesh."""
+"""The city drive network tables in ``roads/`` (``part`` is ``nodes`` or ``edges``)."""
 MANIFEST_NAME = "fetch_manifest.json"
 TIMEOUT_S = 300.0
 """Seconds to wait for a server (connect and each read); the e-Stat zips are tens of MB."""
@@ -83,10 +105,11 @@ class FetchResult:
     """What ``fetch`` did for one source."""
 
     source: str
-    path: Path
     status: str
-    """``fetched`` or ``cached`` (the file was present and kept)."""
-    sha256: str
+    """``fetched``; ``cached`` (files as recorded in the manifest, kept); or ``present``
+    (files not written by ``fetch``, such as a bundle's, kept as they are)."""
+    files: dict[Path, str]
+    """Each file of the source -> its SHA-256."""
 
 
 # --- plumbing -------------------------------------------------------------------------
@@ -100,11 +123,12 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(target: Path, write: Callable[[Path], object]) -> None:
     """Write ``target`` through a temporary file in the same folder, then rename it.
 
     A reader never sees a half-written file, and a failed write leaves any previous
-    ``target`` untouched and no temporary file behind.
+    ``target`` untouched and no temporary file behind. An ``OSError`` (disk full, read-only
+    folder) becomes a ``FetchError`` naming ``target``.
 
     Parameters
     ----------
@@ -113,11 +137,15 @@ def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
     write
         Called with the temporary path (same suffix as ``target``); must create it.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.stem}.{uuid.uuid4().hex}.part{target.suffix}")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         write(temporary)
         os.replace(temporary, target)
+    except OSError as e:
+        temporary.unlink(missing_ok=True)
+        msg = f"cannot write {target} ({e}); choose a writable --data directory"
+        raise FetchError(msg) from e
     except Exception:
         temporary.unlink(missing_ok=True)
         raise
@@ -184,7 +212,9 @@ def _require_columns(frame: pd.DataFrame, columns: Iterable[str], label: str) ->
 
 
 def _write_geojson(frame: gpd.GeoDataFrame, target: Path) -> None:
-    atomic_write(target, lambda tmp: frame.to_crs(DISPLAY_CRS).to_file(tmp, driver="GeoJSON"))
+    # the layer name is written into the file: the target's, not the temporary one's
+    atomic_write(target, lambda tmp: frame.to_crs(DISPLAY_CRS).to_file(tmp, driver="GeoJSON",
+                                                                       layer=target.stem))
 
 
 # --- conversions ----------------------------------------------------------------------
@@ -232,6 +262,24 @@ def _numeric(values: pd.Series) -> pd.Series:
     return pd.to_numeric(text.where(~text.isin(_MISSING_VALUES)), errors="coerce")
 
 
+def _estat_rows(archive: zipfile.ZipFile, label: str) -> pd.DataFrame:
+    """Read the first CSV/TXT of an e-Stat archive: column ids, a line of labels, then data."""
+    members = [n for n in archive.namelist() if n.lower().endswith((".txt", ".csv"))]
+    if not members:
+        msg = f"{label}: the archive holds no .txt/.csv file"
+        raise FetchError(msg)
+    raw = archive.read(members[0])
+    try:
+        text = raw.decode("cp932")
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    if len(rows) < 3:
+        msg = f"{label}: {members[0]} has no data rows"
+        raise FetchError(msg)
+    return pd.DataFrame(rows[2:], columns=[c.strip() for c in rows[0]])
+
+
 def population_from_estat_table(archive: zipfile.ZipFile, *, table_id: str = ESTAT_TABLE_ID
                                 ) -> pd.DataFrame:
     """Read an e-Stat small-area table (CP932 CSV: column ids, then labels, then data).
@@ -242,20 +290,7 @@ def population_from_estat_table(archive: zipfile.ZipFile, *, table_id: str = EST
         ``key_code`` (str), ``population_2015``, ``households_2015`` (float; NaN where the
         census suppresses or has no value: ``-``, ``X``, ``*``).
     """
-    members = [n for n in archive.namelist() if n.lower().endswith((".txt", ".csv"))]
-    if not members:
-        msg = f"e-Stat table {table_id}: the archive holds no .txt/.csv file"
-        raise FetchError(msg)
-    raw = archive.read(members[0])
-    try:
-        text = raw.decode("cp932")
-    except UnicodeDecodeError:
-        text = raw.decode("utf-8-sig")
-    rows = list(csv.reader(io.StringIO(text)))
-    if len(rows) < 3:
-        msg = f"e-Stat table {table_id}: {members[0]} has no data rows"
-        raise FetchError(msg)
-    table = pd.DataFrame(rows[2:], columns=[c.strip() for c in rows[0]])
+    table = _estat_rows(archive, f"e-Stat table {table_id}")
     population, households = f"{table_id}001", f"{table_id}004"
     _require_columns(table, ["KEY_CODE", population, households], f"e-Stat table {table_id}")
     return pd.DataFrame({
@@ -351,19 +386,200 @@ def stores_from_osm(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return stores[~duplicate].reset_index(drop=True)
 
 
+_MESH_COLUMNS = {
+    "pop_total": "001", "pop_0_14": "004", "pop_15_64": "010", "pop_65plus": "019",
+    "pop_75plus": "022", "pop_85plus": "025", "pop_foreign": "031", "households_total": "034",
+    "households_general": "035", "hh_1person": "036", "hh_with_65plus_member": "047",
+    "hh_elderly_single": "049", "hh_elderly_couple": "050",
+}
+"""Bundle column -> item number of the e-Stat 2020 mesh table T001101 (人口及び世帯)."""
+_MESH_TOTALS = ("pop_total", "households_total", "households_general")
+"""Published for every mesh; the other items are suppressed (``*``) in folded meshes."""
+MESH_COLUMNS = ("mesh_code_500m", "suppress_flag", "merged_into", "merged_from",
+                "pop_total", "age_detail_pop_total", *list(_MESH_COLUMNS)[1:],
+                "frac_in_city", "ward_code", "ward", "lon_c", "lat_c", "group_key",
+                "share_65plus", "share_75plus", "geometry")
+"""Columns of the bundle's ``demographics/mesh500m_census2020_age.geojson``, in its order."""
+
+
+def mesh500_polygon(code: str) -> shapely.Polygon:
+    """Return the cell of a 500 m (quarter) mesh code as a lon/lat rectangle.
+
+    A code ``pqurwsxm`` reads: first-level mesh (``pq`` = latitude × 1.5, ``ur`` =
+    longitude − 100), second level ``w`` / ``s`` (8 × 8), third level (10 × 10), then the
+    quarter ``m`` (1 SW, 2 SE, 3 NW, 4 NE): 15″ of latitude by 22.5″ of longitude.
+
+    Raises
+    ------
+    FetchError
+        The code is not nine digits with a quarter 1-4.
+    """
+    if len(code) != 9 or not code.isdigit() or code[8] not in "1234":
+        msg = f"{code!r} is not a 500 m mesh code (nine digits, quarter 1-4)"
+        raise FetchError(msg)
+    quarter = int(code[8])
+    south = (int(code[0:2]) / 1.5 + int(code[4]) * 5 / 60 + int(code[6]) * 30 / 3600
+             + (quarter >= 3) * 15 / 3600)
+    west = (100 + int(code[2:4]) + int(code[5]) * 7.5 / 60 + int(code[7]) * 45 / 3600
+            + (quarter in (2, 4)) * 22.5 / 3600)
+    return shapely.box(west, south, west + 22.5 / 3600, south + 15 / 3600)
+
+
+def first_level_meshes(bounds: Iterable[float]) -> list[str]:
+    """Return the first-level (80 km) mesh codes covering a lon/lat box (W, S, E, N)."""
+    west, south, east, north = bounds
+    rows = range(int(south * 1.5), int(north * 1.5) + 1)
+    columns = range(int(west) - 100, int(east) - 100 + 1)
+    return [f"{row:02d}{column:02d}" for row in rows for column in columns]
+
+
+def mesh_from_estat(tables: Iterable[zipfile.ZipFile], wards: gpd.GeoDataFrame
+                    ) -> gpd.GeoDataFrame:
+    """Build the 2020 500 m mesh layer with age groups from e-Stat table T001101.
+
+    Cells come from the mesh codes. e-Stat suppresses the detail of small meshes and adds
+    their people to a neighbour's detail (``HTKSYORI`` 2 = folded away into ``HTKSAKI``;
+    1 = receiver, ``GASSAN`` lists what it received), so each receiver's age shares are
+    taken over ``age_detail_pop_total``: its own total plus the totals folded into it, also
+    from meshes outside the city, or the sum of its three age groups where that is larger
+    (a folded mesh whose total is suppressed too).
+
+    Parameters
+    ----------
+    tables
+        T001101 archives of the first-level meshes covering the city.
+    wards
+        The ward polygons (any CRS): the meshes that touch them are kept, with the share of
+        their area inside (``frac_in_city``) and the ward covering most of it.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``MESH_COLUMNS`` (EPSG:4326), as ``geo.layers.load_population_mesh`` reads.
+    """
+    label = "e-Stat mesh table T001101"
+    frames = [_estat_rows(archive, label) for archive in tables]
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    items = {name: f"T001101{number}" for name, number in _MESH_COLUMNS.items()}
+    _require_columns(table, ["KEY_CODE", "HTKSYORI", "HTKSAKI", "GASSAN", *items.values()], label)
+    codes = table["KEY_CODE"].str.strip()
+    mesh = pd.DataFrame({
+        "mesh_code_500m": codes,
+        "suppress_flag": _numeric(table["HTKSYORI"]).fillna(0).astype("int32"),
+        "merged_into": table["HTKSAKI"].str.strip().replace("", None),
+        "merged_from": table["GASSAN"].str.strip().replace("", None),
+    })
+    for name, column in items.items():
+        values = _numeric(table[column])
+        mesh[name] = values.astype("Int32") if name in _MESH_TOTALS else values.astype(float)
+    folded = mesh["suppress_flag"] == 2
+    mesh.loc[~folded, "merged_into"] = None
+    received = mesh[folded].groupby("merged_into")["pop_total"].sum()
+    with_received = mesh["pop_total"] + mesh["mesh_code_500m"].map(received).fillna(0)
+    by_age = mesh["pop_0_14"] + mesh["pop_15_64"] + mesh["pop_65plus"]
+    mesh["age_detail_pop_total"] = (pd.concat([with_received.astype(float), by_age], axis=1)
+                                    .max(axis=1).round().astype("Int32"))
+    mesh["group_key"] = mesh["merged_into"].where(folded, mesh["mesh_code_500m"])
+    for age in ("65plus", "75plus"):
+        mesh[f"share_{age}"] = (mesh[f"pop_{age}"]
+                                / mesh["age_detail_pop_total"].astype(float)).round(4)
+    cells = gpd.GeoSeries([mesh500_polygon(c) for c in mesh["mesh_code_500m"]], crs=DISPLAY_CRS)
+    metric_cells = cells.to_crs(METRIC_CRS)
+    metric_wards = wards.to_crs(METRIC_CRS)
+    overlap = np.column_stack([metric_cells.intersection(w).area.to_numpy()
+                               for w in metric_wards.geometry])
+    inside = overlap.sum(axis=1)
+    keep = inside > 0
+    if not keep.any():
+        msg = f"{label}: no mesh of the tables touches the wards"
+        raise FetchError(msg)
+    main_ward = metric_wards.iloc[overlap.argmax(axis=1)]
+    bounds = cells.bounds
+    mesh = mesh.assign(
+        frac_in_city=(inside / metric_cells.area.to_numpy()).round(4),
+        ward_code=main_ward["ward_code"].astype(int).to_numpy().astype("int32"),
+        ward=main_ward["ward"].to_numpy(),
+        lon_c=((bounds["minx"] + bounds["maxx"]) / 2).round(6).to_numpy(),
+        lat_c=((bounds["miny"] + bounds["maxy"]) / 2).round(6).to_numpy(),
+    )
+    result = gpd.GeoDataFrame(mesh[keep].reset_index(drop=True), crs=DISPLAY_CRS,
+                              geometry=cells[keep].reset_index(drop=True))
+    logger.info("e-Stat mesh: %d of %d meshes touch the city, %d people in them", len(result),
+                len(mesh), int(result["pop_total"].sum()))
+    return result[list(MESH_COLUMNS)]
+
+
+def _joined(value: object) -> str:
+    """An osmnx attribute as text: lists (ways merged by simplification) joined with ``;``."""
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value)
+
+
+def drive_network_tables(graph: nx.MultiDiGraph) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Convert an osmnx drive graph to the bundle's city network tables.
+
+    Parameters
+    ----------
+    graph
+        osmnx ``MultiDiGraph`` (EPSG:4326, ``x`` / ``y`` on nodes, ``length`` on edges).
+
+    Returns
+    -------
+    nodes : pandas.DataFrame
+        ``node`` (0..n-1 in OSM id order), ``lon``, ``lat`` (7 decimals), ``osmid``.
+    edges : pandas.DataFrame
+        One row per direction: ``u``, ``v``, ``key``, ``length_m`` (osmnx great-circle
+        length, 3 decimals), ``oneway`` (1 when no reverse edge exists), ``geometry_wkt``
+        (LineString, WGS84; the straight segment where osmnx stores no geometry), then
+        ``osmid``, ``highway``, ``maxspeed``, ``name`` (``;``-joined where osmnx merged
+        ways; empty where OSM has no value).
+    """
+    if graph.number_of_edges() == 0:
+        msg = "OSM: the drive network has no edges"
+        raise FetchError(msg)
+    osm_ids = sorted(graph.nodes)
+    number = {osm_id: i for i, osm_id in enumerate(osm_ids)}
+    nodes = pd.DataFrame({
+        "node": np.arange(len(osm_ids), dtype="int64"),
+        "lon": [round(float(graph.nodes[n]["x"]), 7) for n in osm_ids],
+        "lat": [round(float(graph.nodes[n]["y"]), 7) for n in osm_ids],
+        "osmid": np.asarray(osm_ids, dtype="int64"),
+    })
+    rows = []
+    for u, v, key, attributes in sorted(graph.edges(keys=True, data=True),
+                                        key=lambda e: (number[e[0]], number[e[1]], e[2])):
+        line = attributes.get("geometry") or shapely.LineString(
+            [(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in (u, v)])
+        rows.append({
+            "u": number[u], "v": number[v], "key": int(key),
+            "length_m": round(float(attributes["length"]), 3),
+            "oneway": int(not graph.has_edge(v, u)),
+            "geometry_wkt": shapely.to_wkt(line, rounding_precision=7, trim=False),
+            **{tag: _joined(attributes.get(tag)) for tag in ("osmid", "highway", "maxspeed",
+                                                             "name")},
+        })
+    return nodes, pd.DataFrame(rows)
+
+
 # --- osmnx seams (monkeypatched in tests) ---------------------------------------------
 
 
-def _osm_features(place: str, tags: dict[str, str]) -> gpd.GeoDataFrame:
+def _osmnx_module():
     import osmnx as ox
 
-    return ox.features_from_place(place, tags)
+    ox.settings.cache_folder = str(cache_dir() / "osmnx")  # not ./cache in the project
+    return ox
+
+
+def _osm_features(place: str, tags: dict[str, str]) -> gpd.GeoDataFrame:
+    return _osmnx_module().features_from_place(place, tags)
 
 
 def _osm_graph(place: str, network_type: str) -> nx.MultiDiGraph:
-    import osmnx as ox
-
-    return ox.graph_from_place(place, network_type=network_type, simplify=True)
+    return _osmnx_module().graph_from_place(place, network_type=network_type, simplify=True)
 
 
 def _osmnx(what: str, call: Callable[[], object]) -> object:
@@ -373,12 +589,6 @@ def _osmnx(what: str, call: Callable[[], object]) -> object:
         msg = (f"could not download {what} from OpenStreetMap ({e}); this needs internet "
                f"access to Nominatim and Overpass")
         raise FetchError(msg) from e
-
-
-def _save_graphml(graph: nx.MultiDiGraph, path: Path) -> None:
-    import osmnx as ox
-
-    ox.save_graphml(graph, filepath=path)
 
 
 # --- manifest and driver --------------------------------------------------------------
@@ -396,23 +606,46 @@ def read_manifest(data: str | os.PathLike[str] | None = None) -> dict:
         raise FetchError(msg) from e
 
 
-def _record(root: Path, relpath: str, source: str, inputs: list[dict[str, str]]) -> str:
+def _record(root: Path, source: str, relpaths: list[str], inputs: list[dict[str, str]]
+            ) -> dict[Path, str]:
+    """Record the files of one source (replacing its earlier entries); return path -> sha."""
     manifest = read_manifest(root)
-    sha = _sha256(root / relpath)
-    manifest.setdefault("files", {})[relpath] = {
-        "source": source,
-        "inputs": inputs,
-        "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "sha256": sha,
-        "bytes": (root / relpath).stat().st_size,
-    }
+    files = {k: v for k, v in manifest.get("files", {}).items() if v.get("source") != source}
+    fetched_at = datetime.now(UTC).isoformat(timespec="seconds")
+    written = {}
+    for relpath in relpaths:
+        sha = _sha256(root / relpath)
+        files[relpath] = {"source": source, "inputs": inputs, "fetched_at": fetched_at,
+                          "sha256": sha, "bytes": (root / relpath).stat().st_size}
+        written[root / relpath] = sha
+    manifest["files"] = files
     text = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True)
     atomic_write(root / MANIFEST_NAME, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
-    return sha
+    return written
 
 
-def _input(url: str, content: bytes) -> dict[str, str]:
-    return {"url": url, "sha256": hashlib.sha256(content).hexdigest()}
+def _kept(root: Path, source: str) -> FetchResult | None:
+    """The result for a source that need not be downloaded, or None.
+
+    Files the manifest records for ``source`` are kept when all still have their SHA-256
+    (``cached``) and downloaded again otherwise; files no fetch recorded (a bundle's, or
+    a city's own) are kept as they are (``present``).
+    """
+    entries = {k: v for k, v in read_manifest(root).get("files", {}).items()
+               if v.get("source") == source}
+    if entries:
+        intact = {root / k: v["sha256"] for k, v in entries.items()
+                  if (root / k).is_file() and _sha256(root / k) == v.get("sha256")}
+        if len(intact) == len(entries):
+            return FetchResult(source, "cached", intact)
+        logger.warning("%s: a fetched file is missing or changed; downloading it again", source)
+        return None
+    if source == "osm-roads":
+        present = layers.osm_network_files(root) or []
+    else:
+        path = root / BUNDLE_FILES[_SOURCE_KEYS[source]].relpath
+        present = [path] if path.is_file() else []
+    return FetchResult(source, "present", {p: _sha256(p) for p in present}) if present else None
 
 
 def parse_sources(only: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -428,18 +661,34 @@ def parse_sources(only: str | Iterable[str] | None) -> tuple[str, ...]:
     return tuple(s for s in SOURCES if s in names)
 
 
+def _input(url: str, content: bytes) -> dict[str, str]:
+    return {"url": url, "sha256": hashlib.sha256(content).hexdigest()}
+
+
+def _size(paths: Iterable[Path]) -> str:
+    return f"{sum(p.stat().st_size for p in paths) / 1e6:.1f} MB"
+
+
 def fetch(
     data: str | os.PathLike[str] | None = None, *,
     only: str | Iterable[str] | None = None,
-    force: bool = False,
+    force: bool | str | Iterable[str] = False,
     session: requests.Session | None = None,
     timeout: float = TIMEOUT_S,
     place: str = PLACE,
     n03_url: str = N03_URL,
     estat_boundary_url: str = ESTAT_BOUNDARY_URL,
     estat_table_url: str = ESTAT_TABLE_URL,
+    mesh_table_url: str = MESH_TABLE_URL,
+    progress: Callable[[str], None] | None = None,
 ) -> list[FetchResult]:
     """Download the open sources into ``data`` (needs internet).
+
+    A source whose files the manifest records with their current SHA-256 is skipped
+    (``cached``); one whose files are present but not written by ``fetch`` (a bundle, or
+    a city's own copy) is kept as it is (``present``). Each file is written through a
+    temporary file and renamed, so an interrupted run leaves nothing half-written and can
+    simply be run again.
 
     Parameters
     ----------
@@ -449,7 +698,8 @@ def fetch(
     only
         Sources to fetch, from ``SOURCES`` (a list or a comma-separated string).
     force
-        Download again even when the file is present.
+        ``True`` downloads every chosen source again; a source name (or several) downloads
+        just those again, fetching them even if ``only`` left them out.
     session
         ``requests`` session for the N03 and e-Stat downloads (tests inject a fake one);
         osmnx makes its own requests.
@@ -457,8 +707,11 @@ def fetch(
         Seconds to wait for a server.
     place
         Place name for osmnx (Nominatim).
-    n03_url, estat_boundary_url, estat_table_url
-        Download addresses (see the module docstring).
+    n03_url, estat_boundary_url, estat_table_url, mesh_table_url
+        Download addresses (see the module docstring); ``mesh_table_url`` has a
+        ``{mesh}`` field for the first-level mesh code.
+    progress
+        Called with one line per step and source (the command line prints it on stderr).
 
     Returns
     -------
@@ -471,62 +724,94 @@ def fetch(
         A download failed, a file is not what was expected, or the target is not writable.
     """
     root = data_dir(data)
+    chosen = parse_sources(only)
+    forced = set(chosen if force is True else parse_sources(force) if force else ())
+    chosen = tuple(s for s in SOURCES if s in chosen or s in forced)
     session = session if session is not None else requests.Session()
+    say = progress or (lambda line: None)
+    options = {"session": session, "timeout": timeout, "place": place, "n03_url": n03_url,
+               "estat_boundary_url": estat_boundary_url, "estat_table_url": estat_table_url,
+               "mesh_table_url": mesh_table_url}
     results = []
-    for source in parse_sources(only):
-        relpath = _relpath(source)
-        target = root / relpath
-        if target.is_file() and not force:
-            logger.info("%s: %s is present, kept (use force to download again)", source, target)
-            results.append(FetchResult(source, target, "cached", _sha256(target)))
+    for number, source in enumerate(chosen, start=1):
+        step = f"[{number}/{len(chosen)}] {source}"
+        kept = None if source in forced else _kept(root, source)
+        if kept:
+            say(f"{step}: {kept.status}, kept ({_size(kept.files)})")
+            results.append(kept)
             continue
-        try:
-            inputs = _FETCHERS[source](target, session=session, timeout=timeout, place=place,
-                                       n03_url=n03_url, estat_boundary_url=estat_boundary_url,
-                                       estat_table_url=estat_table_url)
-            sha = _record(root, relpath, source, inputs)
-        except OSError as e:
-            msg = f"{source}: cannot write {target} ({e}); choose a writable --data directory"
-            raise FetchError(msg) from e
-        logger.info("%s: wrote %s", source, target)
-        results.append(FetchResult(source, target, "fetched", sha))
+        say(f"{step}: downloading {SOURCE_TITLES[source]}…")
+        started = time.perf_counter()
+        relpaths, inputs = _FETCHERS[source](root, **options)
+        files = _record(root, source, relpaths, inputs)
+        say(f"{step}: wrote {', '.join(relpaths)} ({_size(files)}, "
+            f"{time.perf_counter() - started:.0f} s)")
+        results.append(FetchResult(source, "fetched", files))
     return results
 
 
-def _relpath(source: str) -> str:
-    key = {"osm-stores": "stores_osm", "osm-roads": "osm_drive_city", "n03": "wards",
-           "estat": "small_areas"}[source]
-    return BUNDLE_FILES[key].relpath
+_SOURCE_KEYS = {"osm-stores": "stores_osm", "n03": "wards", "estat": "small_areas",
+                "mesh": "mesh"}
+"""Source -> ``BUNDLE_FILES`` key of the one file it writes (``osm-roads`` writes two)."""
 
 
-def _fetch_osm_stores(target: Path, *, place: str, **_) -> list[dict[str, str]]:
+def _write_table(frame: pd.DataFrame, target: Path) -> None:
+    atomic_write(target, lambda tmp: frame.to_csv(tmp, index=False, compression="gzip"))
+
+
+def _fetch_osm_stores(root: Path, *, place: str, **_) -> tuple[list[str], list[dict[str, str]]]:
     tags = {"shop": "convenience"}
     features = _osmnx("convenience stores", lambda: _osm_features(place, tags))
-    _write_geojson(stores_from_osm(features), target)
-    return [{"url": f"osmnx features_from_place({place!r}, {tags}) via Overpass API"}]
+    relpath = BUNDLE_FILES["stores_osm"].relpath
+    _write_geojson(stores_from_osm(features), root / relpath)
+    return [relpath], [{"url": f"osmnx features_from_place({place!r}, {tags}) via Overpass API"}]
 
 
-def _fetch_osm_roads(target: Path, *, place: str, **_) -> list[dict[str, str]]:
+def _fetch_osm_roads(root: Path, *, place: str, **_) -> tuple[list[str], list[dict[str, str]]]:
     graph = _osmnx("the drive network", lambda: _osm_graph(place, "drive"))
-    atomic_write(target, lambda tmp: _save_graphml(graph, tmp))
+    tables = drive_network_tables(graph)
+    day = datetime.now(UTC).date().isoformat()
+    relpaths = [f"roads/{layers.OSM_NETWORK_FILE.format(date=day, part=part)}" for part in ("nodes", "edges")]
+    for relpath, table in zip(relpaths, tables, strict=True):
+        _write_table(table, root / relpath)
     call = f"osmnx graph_from_place({place!r}, network_type='drive')"
-    return [{"url": f"{call} via Overpass API"}]
+    return relpaths, [{"url": f"{call} via Overpass API"}]
 
 
-def _fetch_n03(target: Path, *, session, timeout, n03_url: str, **_) -> list[dict[str, str]]:
+def _fetch_n03(root: Path, *, session, timeout, n03_url: str, **_
+               ) -> tuple[list[str], list[dict[str, str]]]:
     content = download(session, n03_url, timeout=timeout)
-    _write_geojson(wards_from_n03(_zip(content, n03_url)), target)
-    return [_input(n03_url, content)]
+    relpath = BUNDLE_FILES["wards"].relpath
+    _write_geojson(wards_from_n03(_zip(content, n03_url)), root / relpath)
+    return [relpath], [_input(n03_url, content)]
 
 
-def _fetch_estat(target: Path, *, session, timeout, estat_boundary_url: str,
-                 estat_table_url: str, **_) -> list[dict[str, str]]:
+def _fetch_estat(root: Path, *, session, timeout, estat_boundary_url: str,
+                 estat_table_url: str, **_) -> tuple[list[str], list[dict[str, str]]]:
     shapes = download(session, estat_boundary_url, timeout=timeout)
     table = download(session, estat_table_url, timeout=timeout)
     areas = small_areas_from_estat(_zip(shapes, estat_boundary_url), _zip(table, estat_table_url))
-    _write_geojson(areas, target)
-    return [_input(estat_boundary_url, shapes), _input(estat_table_url, table)]
+    relpath = BUNDLE_FILES["small_areas"].relpath
+    _write_geojson(areas, root / relpath)
+    return [relpath], [_input(estat_boundary_url, shapes), _input(estat_table_url, table)]
 
 
-_FETCHERS = {"osm-stores": _fetch_osm_stores, "osm-roads": _fetch_osm_roads,
-             "n03": _fetch_n03, "estat": _fetch_estat}
+def _fetch_mesh(root: Path, *, session, timeout, mesh_table_url: str, **_
+                ) -> tuple[list[str], list[dict[str, str]]]:
+    try:
+        wards = load_wards(root)
+    except MadoguchiError as e:
+        msg = f"mesh: the ward boundaries are needed to choose the city's meshes ({e})"
+        raise FetchError(msg) from e
+    urls = [mesh_table_url.format(mesh=code)
+            for code in first_level_meshes(wards.to_crs(DISPLAY_CRS).total_bounds)]
+    contents = [download(session, url, timeout=timeout) for url in urls]
+    mesh = mesh_from_estat([_zip(c, u) for c, u in zip(contents, urls, strict=True)], wards)
+    relpath = BUNDLE_FILES["mesh"].relpath
+    _write_geojson(mesh, root / relpath)
+    return [relpath], [_input(u, c) for u, c in zip(urls, contents, strict=True)]
+
+
+_FETCHERS: dict[str, Callable[..., tuple[list[str], list[dict[str, str]]]]] = {
+    "osm-stores": _fetch_osm_stores, "osm-roads": _fetch_osm_roads, "n03": _fetch_n03,
+    "estat": _fetch_estat, "mesh": _fetch_mesh}

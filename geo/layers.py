@@ -114,26 +114,55 @@ NETWORK_FILES = {
 }
 """Bundle files each road network (``geo.engine.NETWORKS``) is built from; the last one
 carries its attribution."""
+PROJECT_LAYERS = ("offices", "schools", "attendance_zones")
+"""Compiled layers with no open download, kept in the project's ``data/`` folder under the
+same relative paths; a data directory holding its own copy wins (a city can update it)."""
 
 
-def find_bundle_file(root: Path, key: str) -> Path | None:
-    """The file of ``key`` under ``root``; a ``*`` in its path picks the newest dated copy."""
-    relpath = BUNDLE_FILES[key].relpath
-    if "*" in relpath:
-        matches = sorted(p for p in root.glob(relpath) if p.is_file())
-        return matches[-1] if matches else None
-    path = root / relpath
-    return path if path.is_file() else None
+def find_layer(key: str, data: str | os.PathLike[str] | None = None) -> Path | None:
+    """Return the file the loaders read for ``key``, or ``None`` when there is none.
+
+    The data directory is searched first; the layers of ``PROJECT_LAYERS`` then fall back
+    to the project's own copy in ``data/``. The city OSM network's two tables come from
+    ``osm_network_files``.
+    """
+    root = data_dir(data)
+    pair_keys = NETWORK_FILES["osm-city-drive"]
+    if key in pair_keys:
+        pair = osm_network_files(root)
+        return None if pair is None else pair[pair_keys.index(key)]
+    folders = (root, PROJECT_DATA_DIR) if key in PROJECT_LAYERS else (root,)
+    for folder in folders:
+        if (folder / BUNDLE_FILES[key].relpath).is_file():
+            return folder / BUNDLE_FILES[key].relpath
+    return None
+
+
+OSM_NETWORK_FILE = "osm_city_drive_{date}_{part}.csv.gz"
+"""Name of the city OSM network's tables in ``roads/`` (``part``: nodes or edges)."""
+
+
+def osm_network_files(data: str | os.PathLike[str] | None = None) -> tuple[Path, Path] | None:
+    """Return the newest complete ``roads/osm_city_drive_<date>_{nodes,edges}.csv.gz`` pair.
+
+    A network downloaded by ``python -m geo fetch`` carries a later date than the
+    bundle's, so it replaces it; a date with only one of the two files is skipped.
+    """
+    roads = data_dir(data) / "roads"
+    dates = sorted(p.name.removeprefix("osm_city_drive_").removesuffix("_nodes.csv.gz")
+                   for p in roads.glob(OSM_NETWORK_FILE.format(date="*", part="nodes")))
+    for day in reversed(dates):
+        nodes, edges = (roads / OSM_NETWORK_FILE.format(date=day, part=part)
+                        for part in ("nodes", "edges"))
+        if nodes.is_file() and edges.is_file():
+            return nodes, edges
+    return None
 
 
 def bundle_path(key: str, data: str | os.PathLike[str] | None = None) -> Path:
-    """Return the path of one bundle file, raising ``DataMissingError`` if it is absent.
-
-    A path holding ``*`` (a date) resolves to the newest matching file, so a network
-    downloaded by ``python -m geo fetch`` replaces the bundle's older one.
-    """
+    """Return the path of one layer file (see ``find_layer``), or raise ``DataMissingError``."""
     root = data_dir(data)
-    path = find_bundle_file(root, key)
+    path = find_layer(key, root)
     if path is None:
         raise DataMissingError(_missing_message(root, [key]))
     return path
@@ -155,7 +184,7 @@ def check_bundle(
         One message naming the directory, every missing file and how to get it.
     """
     root = data_dir(data)
-    missing = [k for k in keys if find_bundle_file(root, k) is None]
+    missing = [k for k in keys if find_layer(k, root) is None]
     if missing:
         raise DataMissingError(_missing_message(root, missing))
     return root
@@ -166,8 +195,8 @@ def _missing_message(root: Path, keys: list[str]) -> str:
     where = "does not exist" if not root.is_dir() else "lacks " + files
     return (
         f"data directory {root} {where}. Point {DATA_ENV_VAR} (or --data) at the Kumamoto "
-        f"bundle (for example ../shared/data/kumamoto), or run `python -m geo fetch` "
-        f"online to download the open sources into it."
+        f"bundle (for example ../shared/data/kumamoto), or run `python -m geo prepare` "
+        f"online (make app does) to download the open sources into it."
     )
 
 
@@ -547,6 +576,25 @@ def dedupe_stores(stores: gpd.GeoDataFrame, *, radius_m: float = STORE_DEDUP_RAD
     _, labels = connected_components(adjacency, directed=False)
     keep = ~pd.Series(labels).duplicated(keep="first").to_numpy()
     return stores[keep].reset_index(drop=True)
+
+
+def available_store_sources(data: str | os.PathLike[str] | None = None) -> list[str]:
+    """The store sources whose files the data directory holds (``union`` needs OSM and
+    Overture), in ``STORE_SOURCES`` order."""
+    present = {s for s in ("osm", "overture", "lawson2013")
+               if find_layer(f"stores_{s}", data) is not None}
+    return [s for s in STORE_SOURCES
+            if (s == "union" and {"osm", "overture"} <= present) or s in present]
+
+
+def default_store_source(data: str | os.PathLike[str] | None = None) -> str:
+    """``union`` where the data directory has both OSM and Overture stores, else ``osm``.
+
+    A directory filled by ``python -m geo fetch`` has the OSM stores only (Overture has no
+    fetch source yet), so its studies use OSM, and the screens say which layer is used.
+    """
+    available = available_store_sources(data)
+    return "union" if "union" in available or not available else available[0]
 
 
 def load_stores(data: str | os.PathLike[str] | None = None, *, source: str = "union"

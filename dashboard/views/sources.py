@@ -19,7 +19,7 @@ root = engine.data
 st.dataframe(
     [{t("col_layer"): f.description, t("col_file"): f.relpath, t("col_source"): f.source,
       t("col_licence"): f.licence, t("col_attribution"): f.attribution,
-      t("col_present"): "✓" if layers.find_bundle_file(root, f.key) else "✗"}
+      t("col_present"): "✓" if layers.find_layer(f.key, root) else "✗"}
      for f in layers.BUNDLE_FILES.values()],
     hide_index=True, width="stretch")
 
