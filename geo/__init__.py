@@ -13,6 +13,7 @@ from . import fetch as fetch
 from . import graph as graph
 from . import io as io
 from . import layers as layers
+from . import optimise as optimise
 from . import reorganisation as reorganisation
 from . import scenarios as scenarios
 from . import settings as settings
