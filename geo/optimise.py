@@ -184,19 +184,33 @@ def problem_from_model(
                       distance_m=model.office_origin_m[rows].astype(float),
                       population=origins["population"].to_numpy(dtype=float),
                       share_65plus=np.nan_to_num(share), weight=weight, base=base)
-    wards = candidates.loc[candidates["kind"] == "ward_office", "office_id"]
-    default_fix = set(wards) - set(exclude) if fix_ward_offices else set()
-    return with_choices(problem, fix=default_fix | set(fix), exclude=exclude)
+    return with_choices(problem, fix=fix, exclude=exclude, fix_ward_offices=fix_ward_offices)
 
 
-def with_choices(problem: Problem, *, fix: Iterable[str] = (), exclude: Iterable[str] = ()
-                 ) -> Problem:
-    """Return ``problem`` with exactly these candidates fixed open and excluded."""
+def with_choices(
+    problem: Problem, *, fix: Iterable[str] = (), exclude: Iterable[str] = (),
+    fix_ward_offices: bool = True,
+) -> Problem:
+    """Return ``problem`` with exactly these candidates fixed open and excluded.
+
+    With ``fix_ward_offices`` the ward offices are fixed open too, unless excluded.
+
+    Raises
+    ------
+    geo.errors.UnknownOfficeError
+        For an id that is not a candidate.
+    ValueError
+        When an id is both fixed and excluded.
+    """
+    fix, exclude = set(fix), set(exclude)
     candidates = problem.candidates.copy()
+    if fix_ward_offices:
+        wards = candidates.loc[candidates["kind"] == "ward_office", "office_id"]
+        fix |= set(wards) - exclude
     candidates["fixed"] = False
     candidates["excluded"] = False
-    candidates.loc[problem.index(fix), "fixed"] = True
-    candidates.loc[problem.index(exclude), "excluded"] = True
+    candidates.loc[problem.index(sorted(fix)), "fixed"] = True
+    candidates.loc[problem.index(sorted(exclude)), "excluded"] = True
     return replace(problem, candidates=candidates)
 
 
@@ -593,8 +607,9 @@ def _cover_inputs(problem: Problem, within_m: float, share: float
     cover = within[np.ix_(problem.free, open_origins)]
     coverable = weights[open_origins][cover.any(axis=0)].sum()
     if need > coverable * (1 + 1e-12) + 1e-9:
-        msg = (f"no set of counters brings {share:.0%} of the weight within {within_m:g} m: "
-               f"at most {(weights.sum() - need + coverable) / weights.sum():.1%} can be")
+        best = (weights[covered_fixed].sum() + coverable) / weights.sum()
+        msg = (f"no set of counters brings {share:.1%} of the weight within {within_m:g} m: "
+               f"at most {best:.1%} can be")
         raise InfeasibleError(msg)
     return cover, weights[open_origins], need
 
