@@ -328,3 +328,14 @@ def test_optimise_range_writes_the_frontier(engine, monkeypatch, tmp_path):
     table = pd.read_csv(out, encoding="utf-8-sig")
     assert table["label"].tolist() == ["optimal"] * 9 + ["now"]
     assert table["people_beyond_within"].iloc[:9].is_monotonic_decreasing
+
+
+@pytest.mark.bundle
+def test_benchmark_reports_the_2015_question(engine):
+    from geo import bench_optimise
+
+    figures = bench_optimise.run_optimise_benchmark(engine=engine, repeats=1)
+    assert figures["sets"] == math.comb(15, 8)
+    assert figures["same_optimum"] == "True"
+    assert figures["heuristic_mean_m"] >= figures["milp_mean_m"]
+    assert len(bench_optimise.format_optimise_figures(figures)) == 5
