@@ -227,6 +227,42 @@ def _check_optimise_args(args: argparse.Namespace) -> None:
         raise UsageError(f"{args.model} needs exactly one of --open K or --range")
     if args.model in ("coverage", "set-cover") and args.within_km is None:
         raise UsageError(f"{args.model} needs --within-km")
+    if args.range and args.capacity:
+        raise UsageError("--capacity applies to one solution, not to --range")
+    if not args.max_growth > 0:
+        raise UsageError(f"--max-growth must be positive, got {args.max_growth}")
+
+
+def _optimise_capacitated(args: argparse.Namespace, problem, solution, fit):
+    """The best set overloading no counter, printed beside the uncapacitated optimum."""
+    from . import optimise
+
+    try:
+        capped = optimise.solve_capacitated(problem, args.model, fit, open_count=args.open,
+                                            within_m=solution.within_m,
+                                            max_growth=args.max_growth)
+    except MadoguchiError:
+        raise
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    print(f"# uncapacitated_objective,{solution.objective}", file=sys.stderr)
+    print(f"# uncapacitated_selected,{','.join(solution.selected)}", file=sys.stderr)
+    return capped
+
+
+def _print_optimise_summary(args: argparse.Namespace, problem, solution) -> None:
+    from . import optimise
+
+    for name, value in solution.summary().items():
+        print(f"# {name},{value}", file=sys.stderr)
+    if args.model == "set-cover":
+        return
+    ties = optimise.near_ties(problem, args.model, open_count=args.open,
+                              within_m=solution.within_m)
+    print(f"# near_ties_method,{ties.method}", file=sys.stderr)
+    for row in ties.table.itertuples():
+        print(f"# near_tie_{row.rank},{row.above_optimum_pct:.3f}%,{row.selected}",
+              file=sys.stderr)
 
 
 def _cmd_optimise(args: argparse.Namespace) -> pd.DataFrame:
@@ -237,26 +273,24 @@ def _cmd_optimise(args: argparse.Namespace) -> pd.DataFrame:
     _check_optimise_args(args)
     within_m = None if args.within_km is None else 1000.0 * args.within_km
     eng = _load(args)
+    fit = demand.fit_demand(eng.model) if args.capacity else None
     try:
         problem = _optimise_problem(args, eng)
         if args.range:
             return optimise.frontier(problem, args.model, within_m=within_m)
         solution = optimise.solve(problem, args.model, open_count=args.open, within_m=within_m,
                                   share=args.share)
+        if fit is not None and args.model != "set-cover":
+            solution = _optimise_capacitated(args, problem, solution, fit)
     except (InfeasibleError, SiteError) as e:
         raise UsageError(str(e)) from None
-    for name, value in solution.summary().items():
-        print(f"# {name},{value}", file=sys.stderr)
-    if args.model != "set-cover":
-        ties = optimise.near_ties(problem, args.model, open_count=args.open, within_m=within_m)
-        print(f"# near_ties_method,{ties.method}", file=sys.stderr)
-        for row in ties.table.itertuples():
-            print(f"# near_tie_{row.rank},{row.above_optimum_pct:.3f}%,{row.selected}",
-                  file=sys.stderr)
+    _print_optimise_summary(args, problem, solution)
     table = optimise.candidate_table(problem, solution)
-    if args.capacity:
-        fit = demand.fit_demand(eng.model)
-        loads = optimise.counter_loads(problem, solution, fit)
+    if fit is not None:
+        loads = optimise.counter_loads(problem, solution, fit, max_growth=args.max_growth)
+        if loads["overloaded"].any():
+            print("warning: overloaded counters: "
+                  + ", ".join(loads.loc[loads["overloaded"], "office_id"]), file=sys.stderr)
         table = table.merge(loads.drop(columns=["name_ja", "kind", "selected"]),
                             on="office_id", how="left")
     figures = {f"solution_{k}": v for k, v in solution.summary().items() if k != "selected"}
@@ -286,7 +320,10 @@ def _add_optimise_parser(commands) -> None:
     opt.add_argument("--site", type=_site, action="append", default=[],
                      help="a new candidate site NAME:lat,lon (WGS84); repeatable")
     opt.add_argument("--capacity", action="store_true",
-                     help="add each counter's predicted load (demand model) and overload flag")
+                     help="the best set whose predicted loads (demand model) grow no counter "
+                          "by more than --max-growth; adds each counter's load")
+    opt.add_argument("--max-growth", type=float, default=0.5,
+                     help="--capacity: largest growth of a counter's predicted load (0.5 = +50%%)")
     opt.set_defaults(handler=_cmd_optimise)
 
 

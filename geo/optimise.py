@@ -755,7 +755,8 @@ class NearTies:
     ----------
     table
         One row per set, best first (the optimum first): ``rank, selected, objective,
-        above_optimum_pct`` and the ``solution_figures``.
+        above_optimum_pct`` (how much worse, in % of what ``tolerance`` is relative to)
+        and the ``solution_figures``.
     method
         ``enumeration`` (every set tried: the list is complete) or ``milp no-good cuts``
         (repeated MILP, each forbidding the sets already found).
@@ -842,9 +843,10 @@ def _ties_table(problem: Problem, model: str, found: list[list[int]],
                         "objective": solution.objective} | dict(solution.figures))
     table = pd.DataFrame(records)
     if len(table):
-        best = table["objective"].iloc[0]
+        best = float(table["objective"].iloc[0])
+        scale = problem.weights.sum() - best if model == "coverage" else abs(best)
         table.insert(3, "above_optimum_pct",
-                     100.0 * (table["objective"] - best) / abs(best) if best else 0.0)
+                     100.0 * (table["objective"] - best) / scale if scale else 0.0)
     return table
 
 
@@ -908,9 +910,28 @@ def _frontier_row(label: str, solution: Solution) -> dict[str, object]:
             "selected": ",".join(solution.selected)} | dict(solution.figures)
 
 
+def _base_open(problem: Problem) -> np.ndarray:
+    """Candidates open in the problem's base office set (never schools or new sites)."""
+    column = "in_fy2015" if problem.base == "fy2015" else "open_now"
+    return problem.candidates[column].to_numpy(dtype=bool)
+
+
+def _predicted_loads(problem: Problem, fit: demand.DemandFit, is_open: np.ndarray
+                     ) -> np.ndarray:
+    """Annual transactions at each candidate when ``is_open`` are open (0 when closed)."""
+    classes = problem.candidates["kind"].map(fit.kind_classes).fillna("branch").to_numpy()
+    return demand.expected_load(fit.params, problem.distance_m, problem.population, classes,
+                                is_open, is_open, certificate_share=fit.certificate_share)
+
+
+def _overloaded(before: np.ndarray, after: np.ndarray, before_open: np.ndarray,
+                after_open: np.ndarray, max_growth: float) -> np.ndarray:
+    return before_open & after_open & (after > (1.0 + max_growth) * before)
+
+
 def counter_loads(
     problem: Problem, solution: Solution, fit: demand.DemandFit, *,
-    max_growth: float = MAX_GROWTH,
+    max_growth: float = MAX_GROWTH, allow_poor_fit: bool = False,
 ) -> pd.DataFrame:
     """Predict each open counter's annual transactions under a solution (Huff demand model).
 
@@ -925,24 +946,74 @@ def counter_loads(
     pandas.DataFrame
         One row per candidate open before or after: ``office_id, name_ja, kind, selected,
         predicted_before, predicted_after, change_pct, overloaded``.
+
+    Raises
+    ------
+    geo.errors.PoorFitError
+        When the fit is not ``ok`` and ``allow_poor_fit`` is False.
     """
-    table = problem.candidates
-    classes = table["kind"].map(fit.kind_classes).fillna("branch").to_numpy()
-    before_open = table["in_fy2015" if problem.base == "fy2015" else "open_now"].to_numpy(bool)
-    after_open = table["office_id"].isin(solution.selected).to_numpy()
-    loads = {}
-    for name, is_open in (("before", before_open), ("after", after_open)):
-        loads[name] = demand.expected_load(
-            fit.params, problem.distance_m, problem.population, classes, is_open, is_open,
-            certificate_share=fit.certificate_share)
+    if not allow_poor_fit:
+        fit.require_ok()
+    before_open = _base_open(problem)
+    after_open = problem.candidates["office_id"].isin(solution.selected).to_numpy()
+    before = _predicted_loads(problem, fit, before_open)
+    after = _predicted_loads(problem, fit, after_open)
     rows = before_open | after_open
-    result = table.loc[rows, ["office_id", "name_ja", "kind"]].copy()
+    result = problem.candidates.loc[rows, ["office_id", "name_ja", "kind"]].copy()
     result["selected"] = after_open[rows]
-    result["predicted_before"] = np.where(before_open, loads["before"], np.nan)[rows]
-    result["predicted_after"] = np.where(after_open, loads["after"], 0.0)[rows]
+    result["predicted_before"] = np.where(before_open, before, np.nan)[rows]
+    result["predicted_after"] = np.where(after_open, after, 0.0)[rows]
     result["change_pct"] = 100.0 * (result["predicted_after"] / result["predicted_before"] - 1)
-    result["overloaded"] = (result["change_pct"] > 100.0 * max_growth).fillna(False)
+    result["overloaded"] = _overloaded(before, after, before_open, after_open, max_growth)[rows]
     return result.reset_index(drop=True)
+
+
+def solve_capacitated(
+    problem: Problem, model: str, fit: demand.DemandFit, *, open_count: int,
+    within_m: float | None = None, max_growth: float = MAX_GROWTH,
+    enumeration_limit: int = ENUMERATION_LIMIT, allow_poor_fit: bool = False,
+) -> Solution:
+    """Find the best set of ``open_count`` counters that overloads none (exact, by enumeration).
+
+    The sets are tried from the best objective down; the first whose predicted loads
+    (``counter_loads``) grow no counter by more than ``max_growth`` is returned. The Huff
+    loads are not linear in the set, so this is an enumeration, not a MILP: it is refused
+    above ``enumeration_limit`` sets. Not offered for ``set-cover``.
+
+    Raises
+    ------
+    geo.errors.InfeasibleError
+        When every set overloads a counter.
+    ValueError
+        When there are more than ``enumeration_limit`` sets.
+    """
+    if not allow_poor_fit:
+        fit.require_ok()
+    objective = _objective(problem, model, within_m)
+    n_free_open = _free_count(problem, open_count)
+    count = math.comb(len(problem.free), n_free_open)
+    if count > enumeration_limit:
+        msg = (f"{count:,} sets of {open_count} counters: too many to check every counter's "
+               f"load (at most {enumeration_limit:,})")
+        raise ValueError(msg)
+    started = time.perf_counter()
+    fixed_rows = np.flatnonzero(problem.fixed)
+    sets = _all_sets(problem, n_free_open)
+    values = _set_values(objective, fixed_rows, sets)
+    before_open = _base_open(problem)
+    before = _predicted_loads(problem, fit, before_open)
+    for k in np.argsort(values, kind="stable"):
+        after_open = np.zeros(len(problem.candidates), dtype=bool)
+        after_open[[*fixed_rows, *sets[k]]] = True
+        after = _predicted_loads(problem, fit, after_open)
+        if not _overloaded(before, after, before_open, after_open, max_growth).any():
+            return _make_solution(problem, model, np.flatnonzero(after_open),
+                                  method="exhaustive (capacity-checked)", status="optimal",
+                                  optimal=True, gap=0.0,
+                                  solve_s=time.perf_counter() - started, within_m=within_m)
+    msg = (f"every set of {open_count} counters grows some counter's predicted load by more "
+           f"than {max_growth:.0%}")
+    raise InfeasibleError(msg)
 
 
 def candidate_table(problem: Problem, solution: Solution) -> pd.DataFrame:
@@ -955,6 +1026,9 @@ def candidate_table(problem: Problem, solution: Solution) -> pd.DataFrame:
     table = problem.candidates[["office_id", "name_ja", "kind", "fixed", "excluded"]].copy()
     selected = problem.index(solution.selected)
     table["selected"] = table.index.isin(selected)
+    if not len(selected):
+        return table.assign(people_served=0.0, people_65plus_served=0.0,
+                            mean_distance_served_m=np.nan)
     served_by = selected[np.argmin(problem.distance_m[selected], axis=0)]
     nearest = problem.distance_m[selected].min(axis=0)
     people = problem.population

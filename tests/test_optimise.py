@@ -138,6 +138,14 @@ def test_near_ties_by_enumeration_and_by_cuts_agree(limit):
     assert ties.table["above_optimum_pct"].tolist() == pytest.approx([0.0, 800.0])
 
 
+def test_coverage_near_ties_are_measured_against_the_people_covered():
+    # within 10 m: A+C leaves nobody beyond (12 covered), A+D leaves 1 (1/12 = 8.3 % worse)
+    ties = optimise.near_ties(line_problem(), "coverage", open_count=2, within_m=10.0,
+                              tolerance=0.1)
+    assert ties.table["selected"].tolist() == ["A,C", "A,D"]
+    assert ties.table["above_optimum_pct"].tolist() == pytest.approx([0.0, 100 / 12])
+
+
 def test_frontier_and_the_real_choices():
     table = optimise.frontier(line_problem(), "p-median")
     optimal = table[table["label"] == "optimal"]
@@ -159,6 +167,56 @@ def test_solution_figures_count_people_and_elderly_beyond_thresholds():
     assert figures["people_beyond_within"] == 10.0
     assert figures["max_distance_m"] == 15_000.0
     assert figures["mean_distance_65plus_m"] == pytest.approx((0.5 * 6000 + 2 * 15000) / 2.5)
+
+
+# Capacity: the same line in km with a fourth origin at 9 km (5 people); a steep decay sends
+# everyone to the nearest open counter, so each counter's load is the people it is nearest to.
+# All four open (before): A 1, B 6 (9 and 12 km), C 0, D 10.
+#   A+B: B takes 9, 12, 30 km -> B 16 (+167 %); distance sum 5 + 2 + 200 = 207
+#   A+C: A takes 0, 9 -> A 6 (+500 %);          sum 45 + 8 + 100 = 153
+#   A+D: A takes 0, 9, 12 -> A 7 (+600 %);      sum 45 + 12 = 57 (the p-median optimum)
+def capacity_problem() -> optimise.Problem:
+    origins_km = np.array([0.0, 9.0, 12.0, 30.0])
+    problem = line_problem()
+    return optimise.Problem(
+        candidates=problem.candidates,
+        distance_m=1000.0 * np.abs(CANDIDATE_M[:, None] - origins_km[None, :]),
+        population=np.array([1.0, 5.0, 1.0, 10.0]), share_65plus=np.zeros(4))
+
+
+def nearest_only_fit():
+    from geo import demand
+
+    params = demand.HuffParams(rate=1.0, beta_per_km=50.0,
+                               attractiveness={"ward_office": 1.0, "branch": 1.0})
+    return demand.DemandFit(params=params, year="fy2013", reading="listed-order",
+                            kind_classes=demand.KIND_CLASSES, certificate_share=0.8,
+                            residuals=pd.DataFrame(), r2_log=1.0, r2_log_testable=1.0,
+                            rmse_log=0.0, n_params=3, converged=True, min_r2=0.8)
+
+
+def test_counter_loads_are_the_people_each_counter_is_nearest_to():
+    problem, fit = capacity_problem(), nearest_only_fit()
+    best = optimise.solve(problem, "p-median", open_count=2)
+    assert best.selected == ("A", "D")
+    loads = optimise.counter_loads(problem, best, fit, max_growth=0.5).set_index("office_id")
+    assert loads["predicted_before"].to_numpy() == pytest.approx([1, 6, 0, 10], abs=1e-9)
+    assert loads["predicted_after"].to_numpy() == pytest.approx([7, 0, 0, 10], abs=1e-9)
+    assert loads["overloaded"].tolist() == [True, False, False, False]
+
+
+@pytest.mark.parametrize(("max_growth", "best"), [(6.5, ("A", "D")), (2.0, ("A", "B"))])
+def test_capacitated_optimum_skips_sets_that_overload_a_counter(max_growth, best):
+    solution = optimise.solve_capacitated(capacity_problem(), "p-median", nearest_only_fit(),
+                                          open_count=2, max_growth=max_growth)
+    assert solution.selected == best
+    assert solution.method == "exhaustive (capacity-checked)"
+
+
+def test_capacitated_without_any_feasible_set_is_an_error():
+    with pytest.raises(InfeasibleError, match="more than 100%"):
+        optimise.solve_capacitated(capacity_problem(), "p-median", nearest_only_fit(),
+                                   open_count=2, max_growth=1.0)
 
 
 # --- the real bundle ----------------------------------------------------------------------
@@ -278,6 +336,8 @@ def test_schools_as_candidates(engine, fy2015):
     ["optimise", "--open", "8", "--range"],
     ["optimise", "--open", "8", "--site", "新庁舎:32.8"],
     ["optimise", "--open", "8", "--candidates", "schools"],
+    ["optimise", "--range", "--capacity"],
+    ["optimise", "--open", "8", "--capacity", "--max-growth", "-1"],
 ])
 def test_bad_optimise_arguments_exit_2_with_one_line(argv, capsys):
     assert cli.main(argv) == 2
@@ -291,6 +351,7 @@ def test_bad_optimise_arguments_exit_2_with_one_line(argv, capsys):
     ["optimise", "--open", "8", "--fix", "oe-branch", "--exclude", "oe-branch"],
     ["optimise", "--open", "8", "--site", "沖:32.70,130.40"],
     ["optimise", "--model", "set-cover", "--within-km", "1"],
+    ["optimise", "--open", "13", "--candidates", "offices,schools", "--capacity"],
 ])
 def test_bad_optimise_parameters_on_the_bundle_exit_2(engine, monkeypatch, capsys, argv):
     monkeypatch.setattr(cli, "_load", lambda args: engine)
@@ -303,19 +364,46 @@ def test_bad_optimise_parameters_on_the_bundle_exit_2(engine, monkeypatch, capsy
 def test_optimise_command_writes_one_row_per_candidate(engine, monkeypatch, tmp_path, fy2015):
     monkeypatch.setattr(cli, "_load", lambda args: engine)
     out = tmp_path / "keep.csv"
-    argv = ["optimise", "--open", "8", "--site", "新庁舎:32.8031,130.7079", "--capacity",
-            "--out", str(out)]
+    argv = ["optimise", "--open", "8", "--site", "新庁舎:32.8031,130.7079", "--out", str(out)]
     assert cli.main(argv) == 0
     table = pd.read_csv(out, encoding="utf-8-sig")
     assert len(table) == 21 and table["selected"].sum() == 8
     assert table["office_id"].iloc[-1] == "site:新庁舎"
     assert set(table.loc[table["kind"] == "ward_office", "selected"]) == {True}
-    assert {"predicted_after", "overloaded", "solution_mean_distance_m"} <= set(table.columns)
     site_problem = optimise.with_points(fy2015, engine, optimise.site_points(
         {"新庁舎": (32.8031, 130.7079)}))
     expected = optimise.solve(site_problem, "p-median", open_count=8)
     assert table["solution_mean_distance_m"].iloc[0] == pytest.approx(expected.objective)
     assert table["people_served"].sum() == pytest.approx(fy2015.population.sum())
+
+
+@pytest.mark.bundle
+def test_capacitated_optimum_on_the_bundle_overloads_nobody(engine, fy2015):
+    from geo import demand
+
+    fit = demand.fit_demand(engine.model)
+    free = optimise.solve(fy2015, "p-median", open_count=8)
+    capped = optimise.solve_capacitated(fy2015, "p-median", fit, open_count=8, max_growth=1.0)
+    assert not optimise.counter_loads(fy2015, capped, fit, max_growth=1.0)["overloaded"].any()
+    assert capped.objective >= free.objective - 1e-9
+    if optimise.counter_loads(fy2015, free, fit, max_growth=1.0)["overloaded"].any():
+        assert capped.selected != free.selected
+    else:
+        assert capped.selected == free.selected
+
+
+@pytest.mark.bundle
+def test_optimise_capacity_writes_loads_and_overloads_nobody(engine, monkeypatch, tmp_path,
+                                                            capsys):
+    monkeypatch.setattr(cli, "_load", lambda args: engine)
+    out = tmp_path / "capacity.csv"
+    assert cli.main(["optimise", "--open", "13", "--capacity", "--out", str(out)]) == 0
+    table = pd.read_csv(out, encoding="utf-8-sig")
+    assert table["selected"].sum() == 13
+    assert not table["overloaded"].any()
+    assert (table.loc[~table["selected"], "predicted_after"] == 0).all()
+    err = capsys.readouterr().err
+    assert "# method,exhaustive (capacity-checked)" in err and "# uncapacitated_objective" in err
 
 
 @pytest.mark.bundle
