@@ -32,8 +32,8 @@ from scipy.sparse import coo_matrix, csr_matrix, vstack
 
 from . import demand, distance, layers
 from .engine import Engine
-from .errors import InfeasibleError, SiteError, UnknownOfficeError
-from .scenarios import BASE_COLUMNS, BASES, FULL_COUNTER_KINDS, AccessModel
+from .errors import InfeasibleError, MadoguchiError, SiteError, UnknownOfficeError
+from .scenarios import BASE_COLUMNS, BASES, FULL_COUNTER_KINDS, AccessModel, Scenario
 
 logger = logging.getLogger(__name__)
 
@@ -433,10 +433,15 @@ def _merge_origins(cost: np.ndarray, weights: np.ndarray, baseline: np.ndarray
     return profiles[:, :-1].T, merged, profiles[:, -1]
 
 
-def _status(result) -> tuple[str, bool]:
+def _outcome(result) -> tuple[str, bool, float]:
+    """Status text, whether proven optimal, and the relative gap of a ``milp`` result."""
+    if result.x is None:
+        msg = f"the solver found no solution: {result.message}"
+        raise InfeasibleError(msg) if result.status == 2 else MadoguchiError(msg)
+    gap = float(getattr(result, "mip_gap", np.nan) or 0.0)
     if result.status == 0:
-        return "optimal", True
-    return str(result.message), False
+        return "optimal", True, gap
+    return str(result.message), False, gap
 
 
 def _milp_assignment(problem: Problem, objective: _Objective, n_free_open: int,
@@ -498,13 +503,9 @@ def _milp_assignment(problem: Problem, objective: _Objective, n_free_open: int,
                   integrality=integrality, bounds=Bounds(np.zeros(n_vars), upper_bounds),
                   options={"time_limit": time_limit_s, "mip_rel_gap": _MILP_GAP})
     elapsed = time.perf_counter() - started
-    if result.x is None:
-        msg = f"the solver found no solution: {result.message}"
-        raise InfeasibleError(msg)
-    status, optimal = _status(result)
+    status, optimal, gap = _outcome(result)
     chosen = free[np.flatnonzero(result.x[:n_free] > 0.5)]
     rows = tuple(sorted([*np.flatnonzero(fixed), *chosen]))
-    gap = float(getattr(result, "mip_gap", np.nan) or 0.0)
     return rows, elapsed, status, optimal, gap
 
 
@@ -639,13 +640,9 @@ def _solve_set_cover(problem: Problem, within_m: float, share: float, time_limit
                   bounds=Bounds(0, 1), options={"time_limit": time_limit_s,
                                                 "mip_rel_gap": _MILP_GAP})
     elapsed = time.perf_counter() - started
-    if result.x is None:
-        msg = f"the solver found no cover: {result.message}"
-        raise InfeasibleError(msg)
-    status, optimal = _status(result)
+    status, optimal, gap = _outcome(result)
     chosen = problem.free[np.flatnonzero(result.x[:n_free] > 0.5)]
     rows = [*np.flatnonzero(problem.fixed), *chosen]
-    gap = float(getattr(result, "mip_gap", np.nan) or 0.0)
     return _make_solution(problem, "set-cover", rows, method="milp", status=status,
                           optimal=optimal, gap=gap, solve_s=elapsed, within_m=within_m)
 
@@ -1014,6 +1011,26 @@ def solve_capacitated(
     msg = (f"every set of {open_count} counters grows some counter's predicted load by more "
            f"than {max_growth:.0%}")
     raise InfeasibleError(msg)
+
+
+def as_scenario(problem: Problem, solution: Solution) -> Scenario:
+    """Return a solution as a closure scenario of its base office set, for ``geo.scenarios``.
+
+    The base counters that are candidates and not selected close; everything else in the
+    base set (e.g. certificate-only service corners) is left as it is.
+
+    Raises
+    ------
+    ValueError
+        When the solution opens a school or a new site: a scenario only closes offices.
+    """
+    new = problem.candidates["kind"].isin(("school", "new_site")).to_numpy()
+    opened = sorted(set(solution.selected) & set(problem.candidates["office_id"][new]))
+    if opened:
+        msg = f"a scenario cannot open new counters: {', '.join(opened)}"
+        raise ValueError(msg)
+    base = problem.candidates["office_id"][_base_open(problem)]
+    return Scenario(base=problem.base, closed=frozenset(set(base) - set(solution.selected)))
 
 
 def candidate_table(problem: Problem, solution: Solution) -> pd.DataFrame:

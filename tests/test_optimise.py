@@ -169,6 +169,19 @@ def test_solution_figures_count_people_and_elderly_beyond_thresholds():
     assert figures["mean_distance_65plus_m"] == pytest.approx((0.5 * 6000 + 2 * 15000) / 2.5)
 
 
+def test_solver_stopped_without_a_solution_is_not_called_infeasible():
+    from types import SimpleNamespace
+
+    from geo.errors import MadoguchiError
+
+    stopped = SimpleNamespace(x=None, status=1, message="Time limit reached")
+    with pytest.raises(MadoguchiError, match="Time limit") as caught:
+        optimise._outcome(stopped)
+    assert not isinstance(caught.value, InfeasibleError)
+    with pytest.raises(InfeasibleError):
+        optimise._outcome(SimpleNamespace(x=None, status=2, message="infeasible"))
+
+
 # Capacity: the same line in km with a fourth origin at 9 km (5 people); a steep decay sends
 # everyone to the nearest open counter, so each counter's load is the people it is nearest to.
 # All four open (before): A 1, B 6 (9 and 12 km), C 0, D 10.
@@ -287,6 +300,23 @@ def test_frontier_on_the_bundle_places_the_real_choices(fy2015):
 
 
 @pytest.mark.bundle
+def test_a_solution_opens_as_the_scenario_with_the_same_counters(engine, fy2015):
+    from geo import scenarios
+
+    solution = optimise.solve(fy2015, "p-median", open_count=12)
+    scenario = optimise.as_scenario(fy2015, solution)
+    assert scenario.base == "fy2015" and len(scenario.closed) == 8
+    is_open = scenarios.open_mask(engine.model, scenario, measure="counter")
+    assert set(engine.model.offices["office_id"][is_open]) == set(solution.selected)
+    with_site = optimise.with_points(fy2015, engine, optimise.site_points(
+        {"新庁舎": (32.8031, 130.7079)}))
+    forced = optimise.solve(optimise.with_choices(with_site, fix=["site:新庁舎"]), "p-median",
+                            open_count=12)
+    with pytest.raises(ValueError, match="cannot open new counters: site:新庁舎"):
+        optimise.as_scenario(with_site, forced)
+
+
+@pytest.mark.bundle
 def test_counter_loads_move_closed_counters_traffic_elsewhere(engine, fy2015):
     from geo import demand
 
@@ -325,6 +355,21 @@ def test_schools_as_candidates(engine, fy2015):
     offices_only = optimise.solve(fy2015, "p-median", open_count=8)
     with_schools = optimise.solve(problem, "p-median", open_count=8)
     assert with_schools.objective <= offices_only.objective + 1e-6
+
+
+@pytest.mark.bundle
+def test_capacitated_optimum_on_the_bundle_overloads_nobody(engine, fy2015):
+    from geo import demand
+
+    fit = demand.fit_demand(engine.model)
+    free = optimise.solve(fy2015, "p-median", open_count=8)
+    capped = optimise.solve_capacitated(fy2015, "p-median", fit, open_count=8, max_growth=1.0)
+    assert not optimise.counter_loads(fy2015, capped, fit, max_growth=1.0)["overloaded"].any()
+    assert capped.objective >= free.objective - 1e-9
+    if optimise.counter_loads(fy2015, free, fit, max_growth=1.0)["overloaded"].any():
+        assert capped.selected != free.selected
+    else:
+        assert capped.selected == free.selected
 
 
 # --- command line -------------------------------------------------------------------------
@@ -375,21 +420,6 @@ def test_optimise_command_writes_one_row_per_candidate(engine, monkeypatch, tmp_
     expected = optimise.solve(site_problem, "p-median", open_count=8)
     assert table["solution_mean_distance_m"].iloc[0] == pytest.approx(expected.objective)
     assert table["people_served"].sum() == pytest.approx(fy2015.population.sum())
-
-
-@pytest.mark.bundle
-def test_capacitated_optimum_on_the_bundle_overloads_nobody(engine, fy2015):
-    from geo import demand
-
-    fit = demand.fit_demand(engine.model)
-    free = optimise.solve(fy2015, "p-median", open_count=8)
-    capped = optimise.solve_capacitated(fy2015, "p-median", fit, open_count=8, max_growth=1.0)
-    assert not optimise.counter_loads(fy2015, capped, fit, max_growth=1.0)["overloaded"].any()
-    assert capped.objective >= free.objective - 1e-9
-    if optimise.counter_loads(fy2015, free, fit, max_growth=1.0)["overloaded"].any():
-        assert capped.selected != free.selected
-    else:
-        assert capped.selected == free.selected
 
 
 @pytest.mark.bundle
