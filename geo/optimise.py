@@ -661,6 +661,12 @@ def _set_values(objective: _Objective, fixed_rows: np.ndarray, sets: np.ndarray,
     return values
 
 
+def _require_finite(value: float) -> None:
+    if not np.isfinite(value):
+        msg = "every set leaves some residents with no reachable counter"
+        raise InfeasibleError(msg)
+
+
 def _all_sets(problem: Problem, n_free_open: int) -> np.ndarray:
     free = problem.free
     combos = list(itertools.combinations(free.tolist(), n_free_open))
@@ -684,6 +690,7 @@ def solve_exhaustive(
         objective = _objective(problem, model, within_m)
         sets = _all_sets(problem, _free_count(problem, _need_count(model, open_count)))
         values = _set_values(objective, fixed_rows, sets)
+        _require_finite(float(values.min()))
         rows = [*fixed_rows, *sets[int(np.argmin(values))]]
     return _make_solution(problem, model, rows, method="exhaustive", status="optimal",
                           optimal=True, gap=0.0, solve_s=time.perf_counter() - started,
@@ -726,6 +733,7 @@ def solve_heuristic(
         values = _set_values(objective, fixed_rows, np.array([[*chosen, r] for r in options]))
         chosen.append(int(options[int(np.argmin(values))]))
     best = float(_set_values(objective, fixed_rows, np.array([chosen]))[0])
+    _require_finite(best)
     improved = bool(chosen)
     while improved:
         improved = False

@@ -99,6 +99,21 @@ def test_origin_reaching_no_candidate_is_an_error():
                        "p-median", open_count=2)
 
 
+def test_sets_that_leave_residents_unreachable_are_infeasible_for_every_solver():
+    # no fixed counter; the person at 30 m reaches only D, the one at 0 m only A: one
+    # counter cannot serve both
+    problem = line_problem(fix=())
+    distance_m = problem.distance_m.copy()
+    distance_m[1:, 0] = np.inf
+    distance_m[:3, 2] = np.inf
+    problem = optimise.Problem(candidates=problem.candidates, distance_m=distance_m,
+                               population=POPULATION, share_65plus=np.ones(3))
+    for solver in (optimise.solve, optimise.solve_exhaustive, optimise.solve_heuristic):
+        with pytest.raises(InfeasibleError):
+            solver(problem, "p-center", open_count=1)
+    assert optimise.solve(problem, "p-median", open_count=2).selected == ("A", "D")
+
+
 def test_interchange_leaves_the_greedy_start():
     # origins at 0 and 10 (1 person each) and 5 (half a person); candidates L=0, M=5, R=10.
     # Greedy opens M first (sum 10 vs 12.5); the best pair is L+R (2.5), reached by a swap.
@@ -167,6 +182,64 @@ def test_solution_figures_count_people_and_elderly_beyond_thresholds():
     assert figures["people_beyond_within"] == 10.0
     assert figures["max_distance_m"] == 15_000.0
     assert figures["mean_distance_65plus_m"] == pytest.approx((0.5 * 6000 + 2 * 15000) / 2.5)
+
+
+def random_problem(seed: int) -> tuple[optimise.Problem, int]:
+    """Random small problem: clustered integer distances (ties), unreachable pairs, empty origins."""
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(4, 9)), int(rng.integers(5, 30))
+    distance_m = rng.integers(0, 12, size=(n, m)).astype(float) * 100.0
+    distance_m[rng.random((n, m)) < 0.15] = np.inf
+    distance_m[0] = rng.integers(0, 30, size=m) * 100.0  # a ward office reaches everyone
+    population = rng.integers(0, 4, size=m).astype(float)
+    candidates = pd.DataFrame({
+        "office_id": [f"c{i}" for i in range(n)], "name_ja": [f"c{i}" for i in range(n)],
+        "kind": ["ward_office"] + ["branch"] * (n - 1), "in_fy2015": True, "open_now": True,
+        "fixed": False, "excluded": False})
+    problem = optimise.Problem(candidates=candidates, distance_m=distance_m,
+                               population=population, share_65plus=rng.random(m),
+                               weight=str(rng.choice(optimise.WEIGHTS)))
+    exclude = [f"c{i}" for i in range(1, n) if rng.random() < 0.2]
+    problem = optimise.with_choices(problem, exclude=exclude,
+                                    fix_ward_offices=bool(rng.random() < 0.7))
+    low, high = problem.open_range
+    return problem, int(rng.integers(max(low, 1), high + 1))
+
+
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize(("model", "within_m"), [("p-median", None), ("coverage", 500.0),
+                                                 ("p-center", None)])
+def test_milp_equals_exhaustive_on_random_problems(seed, model, within_m):
+    problem, open_count = random_problem(seed)
+    if problem.weights.sum() == 0:
+        pytest.skip("nobody to serve")
+    try:
+        every = optimise.solve_exhaustive(problem, model, open_count=open_count,
+                                          within_m=within_m)
+    except InfeasibleError:
+        with pytest.raises(InfeasibleError):
+            optimise.solve(problem, model, open_count=open_count, within_m=within_m)
+        return
+    exact = optimise.solve(problem, model, open_count=open_count, within_m=within_m)
+    assert exact.optimal and len(exact.selected) == open_count
+    assert exact.objective == pytest.approx(every.objective, rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_set_cover_milp_equals_exhaustive_on_random_problems(seed):
+    problem, _ = random_problem(seed)
+    share = float(np.random.default_rng(seed).choice([0.6, 0.9, 1.0]))
+    try:
+        every = optimise.solve_exhaustive(problem, "set-cover", within_m=500.0, share=share)
+    except InfeasibleError:
+        with pytest.raises(InfeasibleError):
+            optimise.solve(problem, "set-cover", within_m=500.0, share=share)
+        return
+    exact = optimise.solve(problem, "set-cover", within_m=500.0, share=share)
+    assert exact.objective == every.objective
+    nearest = problem.distance_m[problem.index(exact.selected)].min(axis=0)
+    weights = problem.weights
+    assert weights[nearest > 500.0].sum() <= (1 - share) * weights.sum() + 1e-9
 
 
 def test_solver_stopped_without_a_solution_is_not_called_infeasible():
