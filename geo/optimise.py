@@ -53,7 +53,7 @@ PLAN_2015_CLOSURES = ("oe-branch", "akitsu-branch", "tobu-branch", "hanazono-gen
                       "akita-general-branch", "koda-general-branch", "nanbu-branch",
                       "hokubu-general-branch")
 """The 2015 plan's official list of branch counters to reorganise (domain brief)."""
-_OBJECTIVE_NAMES = {"p-median": "mean_distance_m", "coverage": "weight_beyond_m",
+_OBJECTIVE_NAMES = {"p-median": "mean_distance_m", "coverage": "weight_beyond_within",
                     "set-cover": "counters_open", "p-center": "max_distance_m"}
 _MILP_GAP = 1e-7
 
