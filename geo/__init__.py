@@ -13,6 +13,7 @@ from . import fetch as fetch
 from . import graph as graph
 from . import io as io
 from . import layers as layers
+from . import optimise as optimise
 from . import prepare as prepare
 from . import reorganisation as reorganisation
 from . import scenarios as scenarios

@@ -224,6 +224,159 @@ def _cmd_bench(args: argparse.Namespace) -> pd.DataFrame:
     return pd.DataFrame([figures])
 
 
+# --- optimise: location-allocation (issue 11) ---------------------------------------------
+
+def _site(text: str) -> tuple[str, float, float]:
+    name, sep, coords = text.rpartition(":")
+    try:
+        lat, lon = (float(part) for part in coords.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected NAME:lat,lon, got {text!r}") from None
+    if not sep or not name.strip() or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise argparse.ArgumentTypeError(f"expected NAME:lat,lon, got {text!r}")
+    return name.strip(), lat, lon
+
+
+def _candidate_sources(text: str) -> list[str]:
+    sources = _id_list(text)
+    unknown = sorted(set(sources) - {"offices", "schools"})
+    if unknown or "offices" not in sources:
+        raise argparse.ArgumentTypeError(f"expected offices or offices,schools, got {text!r}")
+    return sources
+
+
+def _optimise_problem(args: argparse.Namespace, eng: engine_module.Engine):
+    from . import optimise
+
+    problem = optimise.problem_from_model(eng.model, base="fy2015" if args.year == "2015"
+                                          else "now", weight=args.weight)
+    points = [optimise.school_points(eng.data)] if "schools" in args.candidates else []
+    if args.site:
+        names = [name for name, _, _ in args.site]
+        if len(set(names)) < len(names):
+            raise UsageError("--site names must be different")
+        points.append(optimise.site_points({name: (lat, lon) for name, lat, lon in args.site}))
+    for layer in points:
+        problem = optimise.with_points(problem, eng, layer)
+    clash = sorted(set(args.fix) & set(args.exclude))
+    if clash:
+        raise UsageError(f"both fixed and excluded: {', '.join(clash)}")
+    problem = optimise.with_choices(problem, fix=args.fix, exclude=args.exclude)
+    low, high = problem.open_range
+    if args.open is not None and not low <= args.open <= high:
+        raise UsageError(f"--open {args.open}: between {low} (fixed open) and {high} "
+                         f"(candidates not excluded) counters can be open")
+    return problem
+
+
+def _check_optimise_args(args: argparse.Namespace) -> None:
+    if args.model == "set-cover":
+        if args.open is not None or args.range:
+            raise UsageError("set-cover finds the number of counters: drop --open/--range")
+    elif (args.open is None) == (not args.range):
+        raise UsageError(f"{args.model} needs exactly one of --open K or --range")
+    if args.model in ("coverage", "set-cover") and args.within_km is None:
+        raise UsageError(f"{args.model} needs --within-km")
+    if args.range and args.capacity:
+        raise UsageError("--capacity applies to one solution, not to --range")
+    if not args.max_growth > 0:
+        raise UsageError(f"--max-growth must be positive, got {args.max_growth}")
+
+
+def _optimise_capacitated(args: argparse.Namespace, problem, solution, fit):
+    """The best set overloading no counter, printed beside the uncapacitated optimum."""
+    from . import optimise
+
+    try:
+        capped = optimise.solve_capacitated(problem, args.model, fit, open_count=args.open,
+                                            within_m=solution.within_m,
+                                            max_growth=args.max_growth)
+    except MadoguchiError:
+        raise
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    print(f"# uncapacitated_objective,{solution.objective}", file=sys.stderr)
+    print(f"# uncapacitated_selected,{','.join(solution.selected)}", file=sys.stderr)
+    return capped
+
+
+def _print_optimise_summary(args: argparse.Namespace, problem, solution) -> None:
+    from . import optimise
+
+    for name, value in solution.summary().items():
+        print(f"# {name},{value}", file=sys.stderr)
+    if args.model == "set-cover":
+        return
+    ties = optimise.near_ties(problem, args.model, open_count=args.open,
+                              within_m=solution.within_m)
+    print(f"# near_ties_method,{ties.method}", file=sys.stderr)
+    for row in ties.table.itertuples():
+        print(f"# near_tie_{row.rank},{row.above_optimum_pct:.3f}%,{row.selected}",
+              file=sys.stderr)
+
+
+def _cmd_optimise(args: argparse.Namespace) -> pd.DataFrame:
+    """Optimal set of counters (one row per candidate) or, with --range, the frontier."""
+    from . import optimise
+    from .errors import InfeasibleError, SiteError
+
+    _check_optimise_args(args)
+    within_m = None if args.within_km is None else 1000.0 * args.within_km
+    eng = _load(args)
+    fit = demand.fit_demand(eng.model) if args.capacity else None
+    try:
+        problem = _optimise_problem(args, eng)
+        if args.range:
+            return optimise.frontier(problem, args.model, within_m=within_m)
+        solution = optimise.solve(problem, args.model, open_count=args.open, within_m=within_m,
+                                  share=args.share)
+        if fit is not None and args.model != "set-cover":
+            solution = _optimise_capacitated(args, problem, solution, fit)
+    except (InfeasibleError, SiteError) as e:
+        raise UsageError(str(e)) from None
+    _print_optimise_summary(args, problem, solution)
+    table = optimise.candidate_table(problem, solution)
+    if fit is not None:
+        loads = optimise.counter_loads(problem, solution, fit, max_growth=args.max_growth)
+        if loads["overloaded"].any():
+            print("warning: overloaded counters: "
+                  + ", ".join(loads.loc[loads["overloaded"], "office_id"]), file=sys.stderr)
+        table = table.merge(loads.drop(columns=["name_ja", "kind", "selected"]),
+                            on="office_id", how="left")
+    figures = {f"solution_{k}": v for k, v in solution.summary().items() if k != "selected"}
+    return table.assign(**figures)
+
+
+def _add_optimise_parser(commands) -> None:
+    opt = commands.add_parser("optimise", help="which counters to keep: location-allocation")
+    opt.add_argument("--year", choices=("2015", "now"), default="2015",
+                     help="candidate counters: the FY2015 set (default) or today's")
+    opt.add_argument("--model", choices=("p-median", "coverage", "set-cover", "p-center"),
+                     default="p-median")
+    count = opt.add_mutually_exclusive_group()
+    count.add_argument("--open", type=int, default=None,
+                       help="counters open in all, fixed ones (ward offices) included")
+    count.add_argument("--range", action="store_true",
+                       help="write the frontier: the optimum for every number of counters")
+    opt.add_argument("--within-km", type=_positive_km, default=None,
+                     help="distance of coverage and set-cover")
+    opt.add_argument("--share", type=_share, default=1.0,
+                     help="set-cover: share of the weight that must be within --within-km")
+    opt.add_argument("--weight", choices=("population", "65plus"), default="population")
+    opt.add_argument("--fix", type=_id_list, default=[], help="ids fixed open, comma-separated")
+    opt.add_argument("--exclude", type=_id_list, default=[], help="ids never opened")
+    opt.add_argument("--candidates", type=_candidate_sources, default=["offices"],
+                     help="offices (default) or offices,schools")
+    opt.add_argument("--site", type=_site, action="append", default=[],
+                     help="a new candidate site NAME:lat,lon (WGS84); repeatable")
+    opt.add_argument("--capacity", action="store_true",
+                     help="the best set whose predicted loads (demand model) grow no counter "
+                          "by more than --max-growth; adds each counter's load")
+    opt.add_argument("--max-growth", type=float, default=0.5,
+                     help="--capacity: largest growth of a counter's predicted load (0.5 = +50%%)")
+    opt.set_defaults(handler=_cmd_optimise)
+
+
 def _add_common_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
     """Options accepted before or after the command (after it, they override)."""
     def default(value):
@@ -329,6 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--yes", action="store_true",
                          help="download without asking (also MADOGUCHI_FETCH=1)")
     prepare.set_defaults(handler=_cmd_prepare)
+    _add_optimise_parser(commands)
     return parser
 
 

@@ -41,3 +41,11 @@ class PoorFitError(MadoguchiError):
 
 class FontMissingError(MadoguchiError):
     """No font able to draw Japanese text is installed (Debian: fonts-noto-cjk)."""
+
+
+class InfeasibleError(MadoguchiError):
+    """No set of counters satisfies a location model (e.g. a cover that cannot be reached)."""
+
+
+class SiteError(MadoguchiError):
+    """A candidate site for a new counter is unusable (e.g. outside the city)."""
