@@ -140,6 +140,61 @@ class AccessModel:
         return np.array([position[oid] for oid in ids], dtype=np.int64)
 
 
+OFFICE_STATES = ("open", "downgraded", "closed", "not in base")
+
+
+def office_status(offices: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Each office's state under a scenario: the one rule for maps, tables and briefings.
+
+    Parameters
+    ----------
+    offices
+        Office register (``geo.layers.load_offices``; geometry optional).
+    scenario
+        The base office set and the closures / downgrades.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The register's rows and columns (same order) plus ``in_base`` (bool) and ``state``:
+        ``open``, ``downgraded`` (a certificate-only service corner), ``closed``, or
+        ``not in base`` (not a counter of the base office set).
+    """
+    table = offices.copy()
+    table["in_base"] = in_base(offices, scenario.base).to_numpy()
+    ids = table["office_id"]
+    state = np.where(ids.isin(scenario.closed), "closed",
+                     np.where(ids.isin(scenario.downgraded), "downgraded", "open"))
+    table["state"] = np.where(table["in_base"], state, "not in base")
+    return table
+
+
+def check_in_base(offices: pd.DataFrame, scenario: Scenario) -> None:
+    """Refuse closures or downgrades of offices that the scenario's base set does not hold.
+
+    Raises
+    ------
+    UnknownOfficeError
+        An id is unknown, or names an office that is not a counter of the base set (the
+        message says which base holds it).
+    """
+    known = set(offices["office_id"])
+    unknown = sorted((scenario.closed | scenario.downgraded) - known)
+    if unknown:
+        msg = f"unknown office id(s): {', '.join(unknown)}"
+        raise UnknownOfficeError(msg)
+    base_ids = set(offices.loc[in_base(offices, scenario.base), "office_id"])
+    outside = sorted((scenario.closed | scenario.downgraded) - base_ids)
+    if outside:
+        where = []
+        for oid in outside:
+            holders = [b for b in BASES if oid in set(offices.loc[in_base(offices, b), "office_id"])]
+            where.append(f"{oid} ({'only in ' + ', '.join(holders) if holders else 'in no office set'})")
+        msg = (f"not a counter of the {scenario.base} office set: {'; '.join(where)}; "
+               f"choose the office set that holds it")
+        raise UnknownOfficeError(msg)
+
+
 def open_mask(model: AccessModel, scenario: Scenario, *, measure: str) -> np.ndarray:
     """Return a boolean mask of offices serving ``measure`` under ``scenario``.
 
