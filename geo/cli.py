@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,8 +20,8 @@ import pandas as pd
 from . import demand, districts, layers, reorganisation, scenarios
 from . import engine as engine_module
 from . import fetch as fetch_module
-from .errors import MadoguchiError, UnknownOfficeError
-from .io import write_csv
+from .errors import MadoguchiError, OutputError, UnknownOfficeError
+from .io import check_output_path, write_csv
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +47,18 @@ def _positive_km(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of km: {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
     return value
 
 
@@ -67,6 +78,34 @@ def _scenario_from_args(args: argparse.Namespace) -> scenarios.Scenario:
                               downgraded=frozenset(args.downgrade))
 
 
+BASE_NAMES = {"fy2015": "the FY2015 office set (--year 2015)",
+              "now": "today's office set (--year now)"}
+
+
+def check_in_base(offices: pd.DataFrame, scenario: scenarios.Scenario) -> None:
+    """Refuse closing or downgrading an office that is not open in the scenario's base set.
+
+    Such a change would do nothing, silently. Unknown ids are left to
+    ``AccessModel.office_index``, which names them.
+
+    Raises
+    ------
+    geo.errors.UnknownOfficeError
+        Naming the office, the chosen base set and the set it is in.
+    """
+    known = offices[offices["office_id"].isin(scenario.closed | scenario.downgraded)]
+    outside = known[~scenarios.in_base(known, scenario.base).to_numpy()]
+    if outside.empty:
+        return
+    other = "now" if scenario.base == "fy2015" else "fy2015"
+    in_other = scenarios.in_base(outside, other).to_numpy()
+    where = [f"{office} is in {BASE_NAMES[other]}" if there else f"{office} is in neither set"
+             for office, there in zip(outside["office_id"], in_other, strict=True)]
+    msg = (f"closing or downgrading an office that is not open in {BASE_NAMES[scenario.base]} "
+           f"changes nothing: {'; '.join(where)}")
+    raise UnknownOfficeError(msg)
+
+
 def _membership(eng: engine_module.Engine, by: str) -> pd.DataFrame:
     if by == "district":
         return districts.district_membership(eng.model, districts.build_districts(eng.data))
@@ -75,12 +114,12 @@ def _membership(eng: engine_module.Engine, by: str) -> pd.DataFrame:
 
 def _cmd_districts(args: argparse.Namespace) -> pd.DataFrame:
     layer = districts.build_districts(args.data)
-    for path, writer in ((args.geojson, districts.to_geojson),
-                         (args.gpkg, districts.to_geopackage)):
-        if path:
-            writer(layer, path)
     table = districts.store_counts(layer, layers.load_stores(args.data, source=args.stores))
     table = table.rename(columns={"district_id": "district"})
+    for path, writer in ((args.geojson, districts.to_geojson),
+                         (args.gpkg, districts.to_geopackage)):
+        if path:  # only once everything is computed: a failed run leaves no file
+            writer(layer, path)
     return table[["district", "ward", "population", "stores", "quality"]]
 
 
@@ -113,6 +152,7 @@ def _cmd_scenario(args: argparse.Namespace) -> pd.DataFrame:
     eng = _load(args)
     scenario = _scenario_from_args(args)
     eng.model.office_index(list(scenario.closed) + list(scenario.downgraded))
+    check_in_base(eng.model.offices, scenario)
     table = scenarios.compare(eng.model, scenario, measure=args.measure,
                               membership=_membership(eng, args.by))
     city = scenarios.summary(table)
@@ -137,6 +177,8 @@ def _cmd_load_shift(args: argparse.Namespace) -> pd.DataFrame:
     """Counters' load before / after; fit summary as ``# name,value`` lines on stderr."""
     eng = _load(args)
     scenario = _scenario_from_args(args)
+    eng.model.office_index(list(scenario.closed) + list(scenario.downgraded))
+    check_in_base(eng.model.offices, scenario)
     fit = demand.fit_demand(eng.model, reading=args.reading)
     shift = demand.load_shift(fit, eng.model, scenario, store_share=args.store_share,
                               allow_poor_fit=args.allow_poor_fit)
@@ -247,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     blank.set_defaults(handler=_cmd_blank_districts)
 
     bench = commands.add_parser("bench", help="time graph build, precompute and re-evaluation")
-    bench.add_argument("--scenarios", type=int, default=50)
+    bench.add_argument("--scenarios", type=_positive_int, default=50)
     bench.add_argument("--seed", type=int, default=2015)
     bench.set_defaults(handler=_cmd_bench)
 
@@ -265,20 +307,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        for option in ("out", "geojson", "gpkg", "summary_out"):
-            _check_out(getattr(args, option, None), option)
-    except UsageError as e:
+        for option, fmt in OUTPUT_OPTIONS.items():
+            _check_out(getattr(args, option, None), option, fmt=fmt, data=args.data)
+    except (UsageError, OutputError) as e:
         print(f"error: {e}", file=sys.stderr)
         return USAGE_ERROR
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         table = args.handler(args)
-    except (UnknownOfficeError, UsageError) as e:
+    except (UnknownOfficeError, UsageError, OutputError) as e:
         print(f"error: {e}", file=sys.stderr)
         return USAGE_ERROR
     except MadoguchiError as e:
         print(f"error: {e}", file=sys.stderr)
+        return DATA_ERROR
+    except OSError as e:
+        where = f" {e.filename}" if e.filename else ""
+        print(f"error: cannot read or write{where}: {e.strerror or e}", file=sys.stderr)
         return DATA_ERROR
     try:
         write_csv(table, args.out)
@@ -288,9 +334,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _check_out(out: str | None, option: str) -> None:
-    """Refuse an output file whose folder does not exist before any long computation starts."""
-    if out and out != "-" and not Path(out).resolve().parent.is_dir():
-        flag = "--" + option.replace("_", "-")
+OUTPUT_OPTIONS = {"out": "csv", "geojson": "geojson", "gpkg": "gpkg", "summary_out": "csv"}
+"""Options naming an output file, and the format written there."""
+
+
+def _check_out(out: str | None, option: str, *, fmt: str, data: str | None) -> None:
+    """Refuse a bad output path before any long computation starts.
+
+    The folder must exist; the file must not be input data nor an existing file of
+    another format (``geo.io.check_output_path``).
+    """
+    if not out or out == "-":
+        return
+    flag = "--" + option.replace("_", "-")
+    if not Path(out).resolve().parent.is_dir():
         msg = f"{flag} {out}: the folder {Path(out).resolve().parent} does not exist"
         raise UsageError(msg)
+    try:
+        check_output_path(out, fmt=fmt, data=data)
+    except OutputError as e:
+        raise OutputError(f"{flag} {e}") from None

@@ -123,7 +123,7 @@ def bundle_path(key: str, data: str | os.PathLike[str] | None = None) -> Path:
     """Return the path of one bundle file, raising ``DataMissingError`` if it is absent."""
     root = data_dir(data)
     path = root / BUNDLE_FILES[key].relpath
-    if not path.is_file():
+    if not _is_file(root, path):
         raise DataMissingError(_missing_message(root, [key]))
     return path
 
@@ -144,15 +144,27 @@ def check_bundle(
         One message naming the directory, every missing file and how to get it.
     """
     root = data_dir(data)
-    missing = [k for k in keys if not (root / BUNDLE_FILES[k].relpath).is_file()]
+    missing = [k for k in keys if not _is_file(root, root / BUNDLE_FILES[k].relpath)]
     if missing:
         raise DataMissingError(_missing_message(root, missing))
     return root
 
 
+def _is_file(root: Path, path: Path) -> bool:
+    """``path.is_file()``, with a clear error when the data directory cannot be read."""
+    try:
+        return path.is_file()
+    except OSError as e:
+        msg = (f"data directory {root} cannot be read ({e.strerror}). Give the user running "
+               f"madoguchi read access to it, or point {DATA_ENV_VAR} (or --data) at a "
+               f"readable copy of the Kumamoto bundle.")
+        raise DataMissingError(msg) from e
+
+
 def _missing_message(root: Path, keys: list[str]) -> str:
     files = ", ".join(BUNDLE_FILES[k].relpath for k in keys)
-    where = "does not exist" if not root.is_dir() else "lacks " + files
+    where = ("lacks " + files if root.is_dir()
+             else "is a file, not a folder" if root.exists() else "does not exist")
     return (
         f"data directory {root} {where}. Point {DATA_ENV_VAR} (or --data) at the Kumamoto "
         f"bundle (for example ../shared/data/kumamoto), or run `python -m geo fetch` "
@@ -320,11 +332,11 @@ def check_counts(
     missing = values.isna() | (text == "")
     is_bool = values.map(lambda v: isinstance(v, (bool, np.bool_)))
     counts = pd.to_numeric(values.where(~missing & ~is_bool), errors="coerce").astype(float)
-    checks = [
+    checks: list[tuple[pd.Series, str, str]] = [
         (~missing & counts.isna(), "non-numeric", ""),
         (counts.isin([np.inf, -np.inf]), "infinite", ""),
         (counts < 0, "negative", ""),
-        (np.isfinite(counts) & (counts > upper), "implausibly large", f" (more than {upper:,})"),
+        (counts.abs().lt(np.inf) & (counts > upper), "implausibly large", f" (more than {upper:,})"),
     ]
     problems = [(i, f"row {i + 1}: {what} {column} {_shown(values.iloc[i])}{why}")
                 for bad, what, why in checks for i in np.flatnonzero(bad.to_numpy())]

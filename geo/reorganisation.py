@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -33,8 +35,8 @@ def branch_distances(
         sorted by ``road_km``. ``straight_km`` is the straight line to the same ward office;
         ``nearest_straight_ward_office_id`` names the ward office nearest in a straight line.
     """
-    if threshold_km <= 0:
-        msg = f"threshold must be positive, got {threshold_km} km"
+    if not math.isfinite(threshold_km) or threshold_km <= 0:
+        msg = f"threshold must be a positive number of km, got {threshold_km}"
         raise ValueError(msg)
     offices = model.offices
     is_open = in_base(model.offices, base).to_numpy()
