@@ -291,7 +291,9 @@ def _district_schools(schools: gpd.GeoDataFrame, district_ids: list[str]) -> gpd
     by_key = schools.set_axis(keys)[~keys.duplicated(keep="last")]
     missing = [d for d in district_ids if school_key(d) not in by_key.index]
     if missing:
-        msg = f"no school point for {', '.join(missing)} in the elementary-school layer"
+        msg = (f"the attendance-zone table ({layers.BUNDLE_FILES['attendance_zones'].relpath}) "
+               f"names school(s) with no point in the elementary-school layer "
+               f"({layers.BUNDLE_FILES['schools'].relpath}): {', '.join(missing)}")
         raise LayerError(msg)
     return by_key.loc[[school_key(d) for d in district_ids]].set_axis(pd.Index(district_ids))
 
