@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import math
 import os
 import pathlib
 import subprocess
@@ -13,6 +15,8 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import Point
 
 from geo import cli, districts, io, layers, reorganisation
@@ -210,3 +214,24 @@ def test_closing_an_office_outside_the_base_set_is_refused(bundle_dir: Path, mon
     assert "oe-branch is in the FY2015 office set (--year 2015)" in line
     assert cli.main(["load-shift", "--year", "now", "--downgrade", "kotsu-center-service-corner"]) == 2
     assert "kotsu-center-service-corner is in neither set" in _one_line_error(capsys)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.floats(), st.integers(-10**6, 10**6).map(float)))
+def test_threshold_argument_accepts_exactly_the_finite_positive_numbers(value: float):
+    text = repr(value)
+    if math.isfinite(value) and value > 0:
+        assert cli._positive_km(text) == value
+    else:
+        with pytest.raises(argparse.ArgumentTypeError):
+            cli._positive_km(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(-10**9, 10**9))
+def test_scenario_count_argument_accepts_exactly_the_whole_numbers_from_one(value: int):
+    if value >= 1:
+        assert cli._positive_int(str(value)) == value
+    else:
+        with pytest.raises(argparse.ArgumentTypeError):
+            cli._positive_int(str(value))
