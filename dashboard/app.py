@@ -31,6 +31,7 @@ state.init_defaults()
 with st.sidebar:
     st.radio(t("language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang",
              horizontal=True)
+    st.caption(served_on())
 
 try:
     with st.spinner(t("loading_engine")):
@@ -69,7 +70,6 @@ with st.sidebar:
                  **state.bind("zone_layer"))
     st.selectbox(t("store_source"), state.STORE_SOURCES,
                  format_func=lambda s: t(f"store_{s}"), **state.bind("store_source"))
-    st.caption(served_on())
 
 page = st.navigation([
     st.Page(VIEWS / "map.py", title=t("page_map"), url_path="map", default=True),

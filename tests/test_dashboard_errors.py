@@ -211,7 +211,7 @@ def test_the_app_serves_on_localhost_and_says_so(monkeypatch):
     assert served_on().startswith("このダッシュボードの公開先：http://0.0.0.0:8501 ネットワーク上")
 
 
-@pytest.mark.bundle
-def test_the_sidebar_states_the_address(monkeypatch, bundle_dir):
-    at = _run(monkeypatch, bundle_dir)
+def test_the_sidebar_states_the_address_on_every_page(monkeypatch, tmp_path):
+    at = _run(monkeypatch, tmp_path / "nowhere")  # even on the explanation page
+    assert at.title[0].value == "データがありません"
     assert any(c.value.startswith("このダッシュボードの公開先：http://") for c in at.sidebar.caption)
