@@ -15,12 +15,12 @@ try:
 except ImportError:  # running from a source tree that is not installed
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dashboard import cache, state
-from dashboard.components import office_name
+from dashboard import cache, dataerror, state
+from dashboard.components import office_name, served_on
 from dashboard.i18n import LANGUAGES, t
 from geo import scenarios
 from geo.engine import MLIT_DEFECT
-from geo.errors import DataMissingError
+from geo.errors import MadoguchiError
 from geo.zones import ZONE_KINDS
 
 VIEWS = Path(__file__).resolve().parent / "views"
@@ -32,12 +32,15 @@ state.init_defaults()
 with st.sidebar:
     st.radio(t("language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang",
              horizontal=True)
+    st.caption(served_on())
 
 try:
     with st.spinner(t("loading_engine")):
+        state.init_store_source()
         engine = cache.engine(state.current().engine_key)
-except DataMissingError as error:
-    st.session_state["data_error"] = str(error)
+        cache.district_layer(cache.data_dir())  # the default zones: checks schools and zones
+except (MadoguchiError, OSError) as error:
+    dataerror.remember(error)
     page = st.navigation([st.Page(VIEWS / "missing.py", title=t("page_missing"),
                                   url_path="missing")])
     page.run()
@@ -84,4 +87,11 @@ page = st.navigation([
     st.Page(VIEWS / "tables.py", title=t("page_tables"), url_path="tables"),
     st.Page(VIEWS / "sources.py", title=t("page_sources"), url_path="sources"),
 ])
-page.run()
+shown = st.empty()
+try:
+    with shown.container():
+        page.run()
+except (MadoguchiError, OSError) as error:  # a layer only one page reads, e.g. other stores
+    dataerror.remember(error)
+    with shown.container():
+        dataerror.explain(str(error), missing=st.session_state["data_error_missing"])

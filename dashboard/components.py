@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 import streamlit as st
@@ -12,6 +13,28 @@ from geo import io, scenarios
 from . import cache, mapview
 from .i18n import name_column, t
 from .state import Choice
+
+_MARKDOWN_ACTIVE = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=\"'])")
+LOCAL_ADDRESSES = ("localhost", "127.0.0.1", "::1")
+
+
+def plain_markdown(text: object) -> str:
+    """Return text to put inside Markdown so that it shows exactly as written.
+
+    Office names and other data-supplied strings could otherwise hold Markdown (an image
+    link makes the browser fetch an outside address), HTML, LaTeX (``$``) or Streamlit
+    directives (``:red[...]``). Every ASCII punctuation mark those use is backslash-escaped
+    (CommonMark shows an escaped mark as itself) and line breaks become spaces.
+    """
+    return _MARKDOWN_ACTIVE.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def served_on() -> str:
+    """Where the app listens and who can open it (``server.address`` in .streamlit/config.toml)."""
+    address = st.get_option("server.address") or ""
+    shown = f"http://{address or '0.0.0.0'}:{st.get_option('server.port')}"
+    who = "served_local" if address in LOCAL_ADDRESSES else "served_network"
+    return f"{t('served_on', address=shown)} {t(who)}"
 
 
 def office_name(offices: pd.DataFrame):

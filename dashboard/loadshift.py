@@ -12,7 +12,7 @@ import streamlit as st
 from geo import demand
 from geo.errors import MadoguchiError, PoorFitError
 
-from . import cache, components, state
+from . import cache, components, dataerror, state
 from .i18n import lang, t
 from .state import Choice
 
@@ -47,7 +47,8 @@ def result(choice: Choice) -> Result:
         fit = cache.demand_fit(choice.engine_key, reading())
         check = cache.demand_check(choice.engine_key, reading())
     except MadoguchiError as error:
-        return Result(None, None, None, t("shift_unavailable", error=error))
+        shown = components.plain_markdown(dataerror.public_message(error, choice.data))
+        return Result(None, None, None, t("shift_unavailable", error=shown))
     if not fit.ok:
         return Result(fit, check, None, t("shift_poor_fit", problems="; ".join(fit.problems)))
     try:
@@ -92,14 +93,17 @@ def receivers(shift: demand.LoadShift, *, top: int = TOP_RECEIVERS) -> pd.DataFr
 
 
 def receiver_lines(shift: demand.LoadShift, names) -> list[str]:
-    """'閉鎖により大江出張所の約N件/年が中央区役所へ（+x%）' for the top receivers.
+    """'閉鎖により大江出張所の約N件/年が中央区役所へ（+x%）' for the top receivers, as Markdown.
 
     The store share only diverts the closed counters' certificates, so every gain is a flow
-    from the closed / downgraded counters.
+    from the closed / downgraded counters. Office names are escaped: they show as written.
     """
-    verb, source = _sources(shift.table, names)
+    def plain_name(office_id: str) -> str:
+        return components.plain_markdown(names(office_id))
+
+    verb, source = _sources(shift.table, plain_name)
     return [t("shift_line", verb=verb, source=source, n=_about(row.change),
-              target=names(row.office_id), pct=f"{row.change_pct:+.1f}%")
+              target=plain_name(row.office_id), pct=f"{row.change_pct:+.1f}%")
             for row in receivers(shift).itertuples()]
 
 

@@ -93,6 +93,14 @@ def init_defaults() -> None:
     """Put every default into session state once (widgets then own their keys)."""
     for key, value in DEFAULTS.items():
         st.session_state.setdefault(key, list(value) if isinstance(value, list) else value)
+
+
+
+def init_store_source() -> None:
+    """Default store layer: ``union``, or ``osm`` where the data has no Overture stores.
+
+    Reads the data directory, so it runs where data errors are shown as a page.
+    """
     st.session_state.setdefault("store_source", layers.default_store_source(cache.data_dir()))
 
 

@@ -10,7 +10,7 @@ import time
 import networkx as nx
 import numpy as np
 
-from . import distance, engine, scenarios
+from . import bench_optimise, distance, engine, scenarios, study
 from .graph import to_networkx
 from .reorganisation import BRANCH_KINDS
 
@@ -121,11 +121,13 @@ def _time_networkx(
 def run_benchmark(
     data: str | os.PathLike[str] | None = None, *, scenarios_count: int = 50, seed: int = 2015,
 ) -> dict[str, float]:
-    """Time a cold build, the precompute, and scenario re-evaluation vs networkx.
+    """Time a cold study build, scenario re-evaluation vs networkx, and the optimiser.
 
     A re-evaluation is a scenario's small-area table (``scenarios.compare``, counter
     measure). The networkx approaches compute the same per-origin distances from
-    scratch for each scenario and pass them through the same table aggregation.
+    scratch for each scenario and pass them through the same table aggregation. A full
+    ``geo.study.evaluate`` (district table, city figures, office states, load shift) is
+    timed too.
 
     Returns
     -------
@@ -134,11 +136,22 @@ def run_benchmark(
         ``graph_s``, ``precompute_s``, ``reevaluate_median_ms``,
         ``networkx_median_ms`` (one Dijkstra per open office) and
         ``networkx_multisource_median_ms`` (one run per scenario), the ``speedup``
-        ratios and ``max_abs_diff_m`` between the engine's and networkx's answers.
+        ratios and ``max_abs_diff_m`` between the engine's and networkx's answers,
+        ``evaluate_median_ms``, each network's size and build time, and the optimiser's
+        figures (``geo.bench_optimise``).
+
+    Raises
+    ------
+    ValueError
+        ``scenarios_count`` is less than 1.
     """
+    if scenarios_count < 1:
+        msg = f"the benchmark needs at least one scenario, got {scenarios_count}"
+        raise ValueError(msg)
     started = time.perf_counter()
-    eng = engine.load_engine(data)
+    built_study = study.build_study(data)
     build_s = time.perf_counter() - started
+    eng = built_study.engine
     model = eng.model
     closures = _random_closures(model, scenarios_count, seed)
     members = scenarios.zone_membership(model, by="small-area")
@@ -147,11 +160,17 @@ def run_benchmark(
         t0 = time.perf_counter()
         scenarios.compare(model, scenario, measure="counter", membership=members)
         ours_ms.append((time.perf_counter() - t0) * 1000)
-    baseline = (model, to_networkx(eng.graph).reverse(copy=True), distance.snap_points(eng.offices, eng.graph),
+    baseline = (model, to_networkx(eng.graph).reverse(copy=True),
+                distance.snap_points(eng.offices, eng.graph),
                 distance.snap_points(eng.origins, eng.graph), closures, members)
     plain_ms, plain_diff = _time_networkx(*baseline, multi_source=False)
     multi_ms, multi_diff = _time_networkx(*baseline, multi_source=True)
     ours = statistics.median(ours_ms)
+    evaluate_ms = []
+    for scenario in closures:
+        t0 = time.perf_counter()
+        study.evaluate(built_study, scenario)
+        evaluate_ms.append((time.perf_counter() - t0) * 1000)
     per_network = {}
     for name in engine.NETWORKS:
         t0 = time.perf_counter()
@@ -160,11 +179,12 @@ def run_benchmark(
                              round(time.perf_counter() - t0, 2))
     return {
         "network": eng.network,
-        **{f"graph_{name}": "{:,} nodes, {:,} segments, {:,} km, built in {} s".format(*v)
+        **{f"network_{name}": "{:,} nodes, {:,} segments, {:,} km, built in {} s".format(*v)
            for name, v in per_network.items()},
         "nodes": eng.graph.n_nodes, "edges": len(eng.graph.edge_u),
         "length_km": round(eng.graph.report.length_km, 1),
         "build_s": round(build_s, 2), "graph_s": round(eng.timings["graph_s"], 2),
+        "evaluate_median_ms": round(statistics.median(evaluate_ms), 2),
         "precompute_s": round(eng.timings["precompute_s"], 2), "scenarios": scenarios_count,
         "reevaluate_median_ms": round(ours, 2),
         "networkx_median_ms": round(statistics.median(plain_ms), 1),
@@ -172,24 +192,30 @@ def run_benchmark(
         "networkx_multisource_median_ms": round(statistics.median(multi_ms), 1),
         "speedup_multisource": round(statistics.median(multi_ms) / ours, 1),
         "max_abs_diff_m": round(max(plain_diff, multi_diff), 3),
+        **{f"optimise_{k}": v for k, v in
+           bench_optimise.run_optimise_benchmark(engine=eng).items()},
     }
 
 
 def format_figures(figures: dict[str, float]) -> list[str]:
     """Human-readable lines for the benchmark figures."""
+    optimise = {k.removeprefix("optimise_"): v for k, v in figures.items()
+                if k.startswith("optimise_")}
     return [
-        f"default network {figures['network']}: {figures['nodes']:,} nodes, "
-        f"{figures['edges']:,} segments, {figures['length_km']} km",
-        *[f"{key.removeprefix('graph_')}: {value}" for key, value in figures.items()
-          if key.startswith("graph_")],
-        f"cold build from the bundle: {figures['build_s']} s (graph {figures['graph_s']} s, "
-        f"precompute {figures['precompute_s']} s)",
-        f"scenario re-evaluation, median of {figures['scenarios']}: "
-        f"{figures['reevaluate_median_ms']} ms",
-        f"networkx, one Dijkstra per open office, same scenarios: "
-        f"{figures['networkx_median_ms']} ms -> engine {figures['speedup']}x faster",
-        f"networkx, one multi-source Dijkstra per scenario: "
-        f"{figures['networkx_multisource_median_ms']} ms -> engine "
-        f"{figures['speedup_multisource']}x faster",
+        (f"default network {figures['network']}: {figures['nodes']:,} nodes, "
+         f"{figures['edges']:,} segments, {figures['length_km']} km"),
+        *[f"{key.removeprefix('network_')}: {value}" for key, value in figures.items()
+          if key.startswith("network_") and key != "network"],
+        (f"cold study build from the bundle: {figures['build_s']} s (graph "
+         f"{figures['graph_s']} s, precompute {figures['precompute_s']} s)"),
+        (f"scenario re-evaluation, median of {figures['scenarios']}: "
+         f"{figures['reevaluate_median_ms']} ms (whole geo.study.evaluate: "
+         f"{figures['evaluate_median_ms']} ms)"),
+        (f"networkx, one Dijkstra per open office, same scenarios: "
+         f"{figures['networkx_median_ms']} ms -> engine {figures['speedup']}x faster"),
+        (f"networkx, one multi-source Dijkstra per scenario: "
+         f"{figures['networkx_multisource_median_ms']} ms -> engine "
+         f"{figures['speedup_multisource']}x faster"),
         f"largest difference between the engine and networkx: {figures['max_abs_diff_m']} m",
+        *bench_optimise.format_optimise_figures(optimise),
     ]

@@ -550,9 +550,12 @@ def render_briefing(
     if format not in FORMATS:
         msg = f"unknown format {format!r}; choose png or pdf"
         raise ValueError(msg)
-    fig = build_briefing_figure(zones, wards, offices, title=title, figures=figures, **options)
     buffer = io.BytesIO()
     metadata = {"Title": title} if format == "pdf" else {"Title": title, "Software": None}
-    with matplotlib.rc_context({"pdf.fonttype": 42}):  # TrueType/CID: text stays searchable
+    # TrueType/CID fonts: text stays searchable. No mathtext: a title or office name
+    # holding "$" is printed as typed.
+    with matplotlib.rc_context({"pdf.fonttype": 42, "text.parse_math": False}):
+        fig = build_briefing_figure(zones, wards, offices, title=title, figures=figures,
+                                    **options)
         fig.savefig(buffer, format=format, dpi=dpi, metadata=metadata)
     return buffer.getvalue()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,8 +20,8 @@ import pandas as pd
 from . import demand, districts, layers, network_check, reorganisation, scenarios
 from . import engine as engine_module
 from . import fetch as fetch_module
-from .errors import MadoguchiError, UnknownOfficeError
-from .io import write_csv
+from .errors import MadoguchiError, OutputError, UnknownOfficeError
+from .io import check_output_path, write_csv
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +47,18 @@ def _positive_km(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of km: {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
     return value
 
 
@@ -80,13 +91,13 @@ def _membership(eng: engine_module.Engine, by: str) -> pd.DataFrame:
 
 def _cmd_districts(args: argparse.Namespace) -> pd.DataFrame:
     layer = districts.build_districts(args.data)
-    for path, writer in ((args.geojson, districts.to_geojson),
-                         (args.gpkg, districts.to_geopackage)):
-        if path:
-            writer(layer, path)
     stores = args.stores or layers.default_store_source(args.data)
     table = districts.store_counts(layer, layers.load_stores(args.data, source=stores))
     table = table.rename(columns={"district_id": "district"})
+    for path, writer in ((args.geojson, districts.to_geojson),
+                         (args.gpkg, districts.to_geopackage)):
+        if path:  # only once everything is computed: a failed run leaves no file
+            writer(layer, path)
     return table[["district", "ward", "population", "stores", "quality"]]
 
 
@@ -119,6 +130,7 @@ def _cmd_scenario(args: argparse.Namespace) -> pd.DataFrame:
     eng = _load(args)
     scenario = _scenario_from_args(args)
     eng.model.office_index(list(scenario.closed) + list(scenario.downgraded))
+    scenarios.check_in_base(eng.model.offices, scenario)
     table = scenarios.compare(eng.model, scenario, measure=args.measure,
                               membership=_membership(eng, args.by))
     city = scenarios.summary(table)
@@ -168,6 +180,8 @@ def _cmd_load_shift(args: argparse.Namespace) -> pd.DataFrame:
     """Counters' load before / after; fit summary as ``# name,value`` lines on stderr."""
     eng = _load(args)
     scenario = _scenario_from_args(args)
+    eng.model.office_index(list(scenario.closed) + list(scenario.downgraded))
+    scenarios.check_in_base(eng.model.offices, scenario)
     fit = demand.fit_demand(eng.model, reading=args.reading)
     shift = demand.load_shift(fit, eng.model, scenario, store_share=args.store_share,
                               allow_poor_fit=args.allow_poor_fit)
@@ -466,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=_cmd_network_check)
 
     bench = commands.add_parser("bench", help="time graph build, precompute and re-evaluation")
-    bench.add_argument("--scenarios", type=int, default=50)
+    bench.add_argument("--scenarios", type=_positive_int, default=50)
     bench.add_argument("--seed", type=int, default=2015)
     bench.set_defaults(handler=_cmd_bench)
 
@@ -491,25 +505,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        for option in ("out", "geojson", "gpkg", "summary_out", "walls", "detours"):
-            _check_out(getattr(args, option, None), option)
+        for option, fmt in OUTPUT_OPTIONS.items():
+            _check_out(getattr(args, option, None), option, fmt=fmt, data=args.data)
         unknown = [n for n in getattr(args, "against", []) if n not in engine_module.NETWORKS]
         if unknown:
             msg = (f"unknown network(s) {', '.join(unknown)}; choose from "
                    f"{', '.join(engine_module.NETWORKS)}")
             raise UsageError(msg)
-    except UsageError as e:
+    except (UsageError, OutputError) as e:
         print(f"error: {e}", file=sys.stderr)
         return USAGE_ERROR
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         table = args.handler(args)
-    except (UnknownOfficeError, UsageError) as e:
+    except (UnknownOfficeError, UsageError, OutputError) as e:
         print(f"error: {e}", file=sys.stderr)
         return USAGE_ERROR
     except MadoguchiError as e:
         print(f"error: {e}", file=sys.stderr)
+        return DATA_ERROR
+    except OSError as e:
+        where = f" {e.filename}" if e.filename else ""
+        print(f"error: cannot read or write{where}: {e.strerror or e}", file=sys.stderr)
         return DATA_ERROR
     try:
         write_csv(table, args.out)
@@ -519,9 +537,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _check_out(out: str | None, option: str) -> None:
-    """Refuse an output file whose folder does not exist before any long computation starts."""
-    if out and out != "-" and not Path(out).resolve().parent.is_dir():
-        flag = "--" + option.replace("_", "-")
+OUTPUT_OPTIONS = {"out": "csv", "geojson": "geojson", "gpkg": "gpkg", "summary_out": "csv",
+                  "walls": "csv", "detours": "csv"}
+"""Options naming an output file, and the format written there."""
+
+
+def _check_out(out: str | None, option: str, *, fmt: str, data: str | None) -> None:
+    """Refuse a bad output path before any long computation starts.
+
+    The folder must exist; the file must not be input data nor an existing file of
+    another format (``geo.io.check_output_path``).
+    """
+    if not out or out == "-":
+        return
+    flag = "--" + option.replace("_", "-")
+    if not Path(out).resolve().parent.is_dir():
         msg = f"{flag} {out}: the folder {Path(out).resolve().parent} does not exist"
         raise UsageError(msg)
+    try:
+        check_output_path(out, fmt=fmt, data=data)
+    except OutputError as e:
+        raise OutputError(f"{flag} {e}") from None

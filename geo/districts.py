@@ -291,7 +291,9 @@ def _district_schools(schools: gpd.GeoDataFrame, district_ids: list[str]) -> gpd
     by_key = schools.set_axis(keys)[~keys.duplicated(keep="last")]
     missing = [d for d in district_ids if school_key(d) not in by_key.index]
     if missing:
-        msg = f"no school point for {', '.join(missing)} in the elementary-school layer"
+        msg = (f"the attendance-zone table ({layers.BUNDLE_FILES['attendance_zones'].relpath}) "
+               f"names school(s) with no point in the elementary-school layer "
+               f"({layers.BUNDLE_FILES['schools'].relpath}): {', '.join(missing)}")
         raise LayerError(msg)
     return by_key.loc[[school_key(d) for d in district_ids]].set_axis(pd.Index(district_ids))
 
@@ -799,13 +801,11 @@ def to_geojson(layer: DistrictLayer, path: str | os.PathLike[str]) -> Path:
     pathlib.Path
         The file written.
     """
-    from .io import to_geojson_bytes
+    from .io import to_geojson_bytes, write_bytes
 
-    target = Path(path)
     polygons = layer.polygons.copy()
     polygons["geometry"] = shapely.orient_polygons(polygons.geometry.to_numpy())  # CCW shells
-    target.write_bytes(to_geojson_bytes(polygons))
-    return target
+    return write_bytes(path, to_geojson_bytes(polygons))
 
 
 def to_geopackage(layer: DistrictLayer, path: str | os.PathLike[str], *,
@@ -815,8 +815,9 @@ def to_geopackage(layer: DistrictLayer, path: str | os.PathLike[str], *,
     Returns
     -------
     pathlib.Path
-        The file written (an existing layer of the same name is replaced).
+        The file written (an existing layer of the same name is replaced, other layers
+        are kept; the file is replaced atomically).
     """
-    target = Path(path)
-    layer.polygons.to_file(target, layer=layer_name, driver="GPKG")
-    return target
+    from .io import write_geopackage
+
+    return write_geopackage(layer.polygons, path, layer=layer_name)

@@ -23,6 +23,14 @@ class CRSError(LayerError):
     """A layer has no coordinate reference system, or the wrong one."""
 
 
+class InputTooLargeError(LayerError):
+    """A layer file exceeds the stated size limit (bytes per file or features per layer)."""
+
+
+class OutputError(MadoguchiError):
+    """An output path would overwrite input data or an existing file of another format."""
+
+
 class UnknownOfficeError(MadoguchiError):
     """An office id does not exist in the office register."""
 

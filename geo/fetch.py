@@ -57,6 +57,7 @@ import requests
 import shapely
 
 from .errors import FetchError, MadoguchiError
+from . import io as io_module
 from . import layers
 from .layers import BUNDLE_FILES, DISPLAY_CRS, METRIC_CRS, _check_columns, load_wards
 from .settings import cache_dir, data_dir
@@ -124,31 +125,14 @@ def _sha256(path: Path) -> str:
 
 
 def atomic_write(target: Path, write: Callable[[Path], object]) -> None:
-    """Write ``target`` through a temporary file in the same folder, then rename it.
-
-    A reader never sees a half-written file, and a failed write leaves any previous
-    ``target`` untouched and no temporary file behind. An ``OSError`` (disk full, read-only
-    folder) becomes a ``FetchError`` naming ``target``.
-
-    Parameters
-    ----------
-    target
-        Final path.
-    write
-        Called with the temporary path (same suffix as ``target``); must create it.
-    """
-    temporary = target.with_name(f".{target.stem}.{uuid.uuid4().hex}.part{target.suffix}")
+    """``geo.io.atomic_write`` into the data directory, creating the folder; an ``OSError``
+    (disk full, read-only folder) becomes a ``FetchError`` naming ``target``."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        write(temporary)
-        os.replace(temporary, target)
+        io_module.atomic_write(target, write)
     except OSError as e:
-        temporary.unlink(missing_ok=True)
         msg = f"cannot write {target} ({e}); choose a writable --data directory"
         raise FetchError(msg) from e
-    except Exception:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def download(session: requests.Session, url: str, *, timeout: float = TIMEOUT_S) -> bytes:

@@ -24,7 +24,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .errors import CRSError, FetchError, LayerError
-from .layers import METRIC_CRS
+from .layers import METRIC_CRS, check_extent, check_feature_count, check_file_size
 
 logger = logging.getLogger(__name__)
 
@@ -345,6 +345,7 @@ def _project_lines(lines: np.ndarray, crs: CRS | str) -> np.ndarray:
 
 
 def _read_osm_csv(path: Path, kind: str) -> pd.DataFrame:
+    check_file_size(path)
     try:
         frame = pd.read_csv(path)
     except Exception as e:
@@ -355,6 +356,7 @@ def _read_osm_csv(path: Path, kind: str) -> pd.DataFrame:
         msg = (f"{path}: missing column(s) {', '.join(missing)}; expected "
                f"{', '.join(OSM_CSV_COLUMNS[kind])}")
         raise LayerError(msg)
+    check_feature_count(path, len(frame))
     return frame
 
 
@@ -414,6 +416,8 @@ def graph_from_osm_csv(
         problems.append(f"{edges_path}: oneway must be 0 or 1")
     if problems:
         raise LayerError("; ".join(problems))
+    check_extent(gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326"),
+                 nodes_path)
     try:
         lines = shapely.from_wkt(edges["geometry_wkt"].to_numpy())
     except Exception as e:

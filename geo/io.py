@@ -4,6 +4,10 @@ Every exporter returns bytes (for download buttons) and leaves its input untouch
 cells that a spreadsheet would run as a formula are defused; numeric columns are never
 changed. Excel workbooks carry a scenario sheet and a data-sources sheet, so a table sent
 to another department keeps its context and attribution.
+
+Every file is written through ``atomic_write`` (a temporary file in the same folder, then
+a rename), after ``check_output_path`` has refused paths inside the data directory and
+existing files of another format.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ import logging
 import math
 import os
 import re
+import shutil
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -25,8 +31,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .errors import CRSError
+from .errors import CRSError, OutputError
 from .layers import BUNDLE_FILES, DISPLAY_CRS, NETWORK_FILES, BundleFile
+from .settings import PROJECT_DATA_DIR, data_dir
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +45,127 @@ SOURCES_SHEET = "出典"
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 _BOM = "\ufeff".encode("utf-8")
 _SOURCE_COLUMNS = ["key", "file", "description", "source", "licence", "attribution"]
+
+
+# -- writing files -------------------------------------------------------------------------
+
+OUTPUT_FORMATS = ("csv", "geojson", "gpkg")
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_SNIFF_BYTES = 65_536
+
+
+def atomic_write(target: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
+    """Write ``target`` through a temporary file in the same folder, then rename it.
+
+    A write that fails midway (full disk, killed process, an error in ``write``) leaves the
+    old file as it was and no temporary file behind: ``os.replace`` swaps the complete file
+    in one step.
+
+    Parameters
+    ----------
+    target
+        The file to create or replace.
+    write
+        Called with the temporary path (same suffix as ``target``); must create that file.
+
+    Returns
+    -------
+    pathlib.Path
+        ``target``.
+    """
+    target = Path(target)
+    temporary = target.with_name(f".{target.stem}.{uuid.uuid4().hex}.part{target.suffix}")
+    try:
+        write(temporary)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return target
+
+
+def write_bytes(target: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``target`` atomically (see ``atomic_write``)."""
+    return atomic_write(target, lambda temporary: temporary.write_bytes(data))
+
+
+def check_output_path(
+    target: str | os.PathLike[str], *, fmt: str,
+    data: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Refuse an output path that would destroy input data or a file of another format.
+
+    Parameters
+    ----------
+    target
+        The file about to be written.
+    fmt
+        What will be written there: ``csv``, ``geojson`` or ``gpkg``.
+    data
+        The data directory in use (default: ``geo.settings.data_dir()``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``target``, resolved.
+
+    Raises
+    ------
+    geo.errors.OutputError
+        If ``target`` lies inside the data directory or the project's ``data/`` folder
+        (inputs are never overwritten), is a folder, or is an existing file that is not
+        ``fmt`` (e.g. a GeoPackage written onto a CSV file).
+    """
+    path = Path(target).expanduser().resolve()
+    for protected in (data_dir(data), PROJECT_DATA_DIR):
+        folder = protected.expanduser().resolve()
+        if path == folder or path.is_relative_to(folder):
+            msg = (f"{target} is inside the data directory {folder}; write outputs elsewhere "
+                   f"(input data is never overwritten)")
+            raise OutputError(msg)
+    if path.is_file() and not _looks_like(path, fmt):
+        msg = (f"{target} exists and is not a {fmt.upper()} file; refusing to replace it "
+               f"(delete it or choose another name)")
+        raise OutputError(msg)
+    return path
+
+
+def _looks_like(path: Path, fmt: str) -> bool:
+    """Sniff the start of an existing file: is it ``fmt`` (an empty file passes)?"""
+    if fmt not in OUTPUT_FORMATS:
+        msg = f"unknown output format {fmt!r}; expected one of {', '.join(OUTPUT_FORMATS)}"
+        raise ValueError(msg)
+    with path.open("rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    if not head:
+        return True
+    if fmt == "gpkg":
+        return head.startswith(_SQLITE_MAGIC)
+    if b"\x00" in head:
+        return False
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as e:  # a cut multi-byte character at the sniff boundary
+        if e.start < len(head) - 4:
+            return False
+        text = head[:e.start].decode("utf-8-sig")
+    return text.lstrip().startswith("{") if fmt == "geojson" else True
+
+
+def write_geopackage(frame: gpd.GeoDataFrame, target: str | os.PathLike[str], *,
+                     layer: str) -> Path:
+    """Write ``frame`` as layer ``layer`` of a GeoPackage, atomically.
+
+    The other layers of an existing GeoPackage are kept: it is copied to the temporary file
+    first, and only the named layer is replaced.
+    """
+    target = Path(target)
+
+    def write(temporary: Path) -> None:
+        if target.exists() and target.stat().st_size:
+            shutil.copyfile(target, temporary)
+        frame.to_file(temporary, layer=layer, driver="GPKG")
+
+    return atomic_write(target, write)
 
 
 # -- shared cell handling ------------------------------------------------------------------
@@ -130,7 +258,7 @@ def write_csv(
     if target is None or (isinstance(target, str) and target in ("", "-")):
         target = sys.stdout
     if isinstance(target, (str, os.PathLike)):
-        Path(target).write_bytes(data)
+        write_bytes(target, data)
         logger.info("wrote %d rows to %s", len(table), target)
         return
     buffer = getattr(target, "buffer", None)

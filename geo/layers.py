@@ -18,11 +18,20 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
-from .errors import CRSError, DataMissingError, LayerError
-from .settings import DATA_ENV_VAR, PROJECT_DATA_DIR, data_dir
+from .errors import CRSError, DataMissingError, InputTooLargeError, LayerError
+from .settings import (
+    DATA_ENV_VAR,
+    MAX_FEATURES_ENV_VAR,
+    MAX_FILE_MB_ENV_VAR,
+    PROJECT_DATA_DIR,
+    data_dir,
+    max_features,
+    max_file_bytes,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +40,13 @@ DISPLAY_CRS = "EPSG:4326"
 OUTSIDE_CITY_TOLERANCE_M = 1_000.0
 """Points farther than this outside the ward polygons are rejected (coast, border slop)."""
 STORE_DEDUP_RADIUS_M = 40.0
+CITY_EXTENT_WGS84 = (130.50, 32.60, 130.90, 33.04)
+"""Longitude / latitude box holding every layer: the city (130.57-130.83 E, 32.66-32.98 N)
+with about 6 km to spare for roads and mesh cells crossing the border."""
+MAX_PEOPLE_PER_AREA = 100_000
+"""No census small area or 500 m mesh cell holds more people (Kumamoto's largest: 5,228)."""
+_LIKELY_CRS = ("EPSG:4326", "EPSG:6670", "EPSG:6669", "EPSG:6671", "EPSG:32652", "EPSG:3857")
+"""CRSs the coordinates of a mislabelled layer are tried in, to name the likely cause."""
 
 OFFICE_KINDS = ("ward_office", "general_branch", "branch", "annex", "service_corner")
 STORE_SOURCES = ("osm", "overture", "lawson2013", "union")
@@ -133,7 +149,7 @@ def find_layer(key: str, data: str | os.PathLike[str] | None = None) -> Path | N
         return None if pair is None else pair[pair_keys.index(key)]
     folders = (root, PROJECT_DATA_DIR) if key in PROJECT_LAYERS else (root,)
     for folder in folders:
-        if (folder / BUNDLE_FILES[key].relpath).is_file():
+        if _is_file(root, folder / BUNDLE_FILES[key].relpath):
             return folder / BUNDLE_FILES[key].relpath
     return None
 
@@ -190,9 +206,21 @@ def check_bundle(
     return root
 
 
+def _is_file(root: Path, path: Path) -> bool:
+    """``path.is_file()``, with a clear error when the data directory cannot be read."""
+    try:
+        return path.is_file()
+    except OSError as e:
+        msg = (f"data directory {root} cannot be read ({e.strerror}). Give the user running "
+               f"madoguchi read access to it, or point {DATA_ENV_VAR} (or --data) at a "
+               f"readable copy of the Kumamoto bundle.")
+        raise DataMissingError(msg) from e
+
+
 def _missing_message(root: Path, keys: list[str]) -> str:
     files = ", ".join(BUNDLE_FILES[k].relpath for k in keys)
-    where = "does not exist" if not root.is_dir() else "lacks " + files
+    where = ("lacks " + files if root.is_dir()
+             else "is a file, not a folder" if root.exists() else "does not exist")
     return (
         f"data directory {root} {where}. Point {DATA_ENV_VAR} (or --data) at the Kumamoto "
         f"bundle (for example ../shared/data/kumamoto), or run `python -m geo prepare` "
@@ -206,9 +234,43 @@ def _problems_error(path: Path, problems: list[str], error: type[LayerError] = L
     return error(f"{path}: " + "; ".join(shown) + more)
 
 
-def _read_vector(path: Path) -> gpd.GeoDataFrame:
+def check_file_size(path: Path) -> None:
+    """Refuse a file larger than ``geo.settings.max_file_bytes()`` before reading it.
+
+    Raises
+    ------
+    geo.errors.InputTooLargeError
+        Naming the file, its size, the limit and the variable that raises it.
+    """
     try:
+        size = path.stat().st_size
+    except OSError as e:
+        msg = f"{path}: cannot be read ({e.strerror})"
+        raise LayerError(msg) from e
+    limit = max_file_bytes()
+    if size > limit:
+        msg = (f"{path}: {size / 1e6:,.1f} MB is more than the {limit / 1e6:,.0f} MB allowed "
+               f"per file; check it is the right file, or raise {MAX_FILE_MB_ENV_VAR}")
+        raise InputTooLargeError(msg)
+
+
+def check_feature_count(path: Path, count: int) -> None:
+    """Refuse a layer of more than ``geo.settings.max_features()`` features."""
+    limit = max_features()
+    if count > limit:
+        msg = (f"{path}: {count:,} features is more than the {limit:,} allowed per layer; "
+               f"check it is the right file, or raise {MAX_FEATURES_ENV_VAR}")
+        raise InputTooLargeError(msg)
+
+
+def _read_vector(path: Path) -> gpd.GeoDataFrame:
+    """Read a vector layer after checking its size in bytes and its feature count."""
+    check_file_size(path)
+    try:
+        check_feature_count(path, int(pyogrio.read_info(path)["features"]))
         frame = gpd.read_file(path)
+    except InputTooLargeError:
+        raise
     except Exception as e:
         msg = f"{path}: cannot be read as a vector layer ({e})"
         raise LayerError(msg) from e
@@ -219,15 +281,59 @@ def _to_metric(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
     if frame.crs is None:
         msg = f"{path}: the layer has no CRS; declare one (e.g. EPSG:4326) instead of guessing"
         raise CRSError(msg)
-    crs = CRS.from_user_input(frame.crs)
-    if crs.is_geographic:
-        bounds = frame.geometry.dropna().total_bounds
-        if len(frame.geometry.dropna()) and (np.abs(bounds[[0, 2]]).max() > 180
-                                             or np.abs(bounds[[1, 3]]).max() > 90):
-            msg = (f"{path}: the CRS {crs.to_string()} is geographic but the coordinates are "
-                   f"not degrees (bounds {bounds.round(1).tolist()}); the declared CRS is wrong")
-            raise CRSError(msg)
+    check_extent(frame, path)
     return frame.to_crs(METRIC_CRS)
+
+
+def check_extent(frame: gpd.GeoDataFrame, path: Path) -> None:
+    """Check that a layer's coordinates lie within the city's extent in its declared CRS.
+
+    Raises
+    ------
+    geo.errors.CRSError
+        Naming the file, the bounds found and expected, and the likely cause: e.g. degrees
+        labelled as EPSG:6670, latitude and longitude swapped, or another plane zone.
+    """
+    geometry = frame.geometry.dropna()
+    if geometry.empty:
+        return
+    crs = CRS.from_user_input(frame.crs)
+    bounds = geometry.total_bounds
+    if _within_city_extent(bounds, crs):
+        return
+    expected = np.round(_city_extent(crs), 2).tolist()
+    msg = (f"{path}: coordinates {np.round(bounds, 2).tolist()} are not within Kumamoto City's "
+           f"extent {expected} in the declared CRS {crs.to_string()}; {_likely_cause(bounds, crs)}")
+    raise CRSError(msg)
+
+
+def _city_extent(crs: CRS) -> np.ndarray:
+    to_crs = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    return np.array(to_crs.transform_bounds(*CITY_EXTENT_WGS84))
+
+
+def _within_city_extent(bounds: np.ndarray, crs: CRS) -> bool:
+    extent = _city_extent(crs)
+    return bool(np.isfinite(bounds).all() and bounds[0] >= extent[0] and bounds[1] >= extent[1]
+                and bounds[2] <= extent[2] and bounds[3] <= extent[3])
+
+
+def _likely_cause(bounds: np.ndarray, declared: CRS) -> str:
+    if not np.isfinite(bounds).all():
+        return "some coordinates are not finite numbers"
+    if _within_city_extent(bounds[[1, 0, 3, 2]], CRS.from_user_input("EPSG:4326")):
+        return "latitude and longitude look swapped"
+    cause = ""
+    if declared.is_geographic and (np.abs(bounds[[0, 2]]).max() > 180
+                                   or np.abs(bounds[[1, 3]]).max() > 90):
+        cause = f"the CRS {declared.to_string()} is geographic but the coordinates are not degrees; "
+    for candidate in _LIKELY_CRS:
+        crs = CRS.from_user_input(candidate)
+        if crs != declared and _within_city_extent(bounds, crs):
+            kind = "degrees" if crs.is_geographic else "coordinates"
+            return (f"{cause}they look like {kind} in {candidate} labelled as "
+                    f"{declared.to_string()}; declare the CRS the file really uses")
+    return cause + "check the coordinates and the declared CRS"
 
 
 def _check_columns(frame: pd.DataFrame, required: Iterable[str]) -> list[str]:
@@ -251,6 +357,53 @@ def _check_unique(frame: pd.DataFrame, column: str) -> list[str]:
     dup = frame[column].duplicated(keep="first")
     return [f"row {i + 1}: duplicate {column} {frame[column].iloc[i]!r}"
             for i in np.flatnonzero(dup.to_numpy())]
+
+
+def check_counts(
+    values: pd.Series, column: str, *, upper: float = MAX_PEOPLE_PER_AREA
+) -> tuple[pd.Series, list[str]]:
+    """Parse a column of counts (people, households): numeric, finite, 0 to ``upper``.
+
+    A missing value (null or an empty string) is allowed: the census leaves some areas
+    without a figure. Anything else that is not a number (text, ``true``) is a problem, so
+    a damaged file is refused instead of losing people silently.
+
+    Parameters
+    ----------
+    values
+        The column as read (numbers, or text from a damaged file).
+    column
+        Its name, for the messages.
+    upper
+        Largest plausible value.
+
+    Returns
+    -------
+    counts : pandas.Series
+        Floats, NaN where the value is missing.
+    problems : list of str
+        ``row N: ...`` for every bad value (rows count from 1).
+    """
+    text = values.astype(str).str.strip()
+    missing = values.isna() | (text == "")
+    is_bool = values.map(lambda v: isinstance(v, (bool, np.bool_)))
+    counts = pd.to_numeric(values.where(~missing & ~is_bool), errors="coerce").astype(float)
+    checks: list[tuple[pd.Series, str, str]] = [
+        (~missing & counts.isna(), "non-numeric", ""),
+        (counts.isin([np.inf, -np.inf]), "infinite", ""),
+        (counts < 0, "negative", ""),
+        (counts.abs().lt(np.inf) & (counts > upper), "implausibly large", f" (more than {upper:,})"),
+    ]
+    problems = [(i, f"row {i + 1}: {what} {column} {_shown(values.iloc[i])}{why}")
+                for bad, what, why in checks for i in np.flatnonzero(bad.to_numpy())]
+    return counts.where(~missing), [p for _, p in sorted(problems)]
+
+
+def _shown(value: object) -> str:
+    """A cell value for a message: text quoted, numbers as plain Python numbers."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _check_inside(points: gpd.GeoSeries, city: shapely.Geometry, label: str) -> list[str]:
@@ -324,6 +477,14 @@ def load_small_areas(data: str | os.PathLike[str] | None = None) -> gpd.GeoDataF
         ``key_code`` (str), ``ward_code``, ``ward``, ``name`` (census spelling),
         ``name_nfkc``, ``population`` (float, 0 where the census gives none),
         ``households`` (float), ``geometry`` (Polygon / MultiPolygon, EPSG:6670).
+        ``attrs["population_missing"]`` counts the areas without a population figure.
+
+    Raises
+    ------
+    geo.errors.LayerError
+        Listing every bad row: a duplicate key, a population or household count that is
+        text, infinite, negative or above ``MAX_PEOPLE_PER_AREA``; or coordinates outside
+        the city in the declared CRS (``CRSError``).
     """
     path = bundle_path("small_areas", data)
     frame = _read_vector(path)
@@ -332,22 +493,28 @@ def load_small_areas(data: str | os.PathLike[str] | None = None) -> gpd.GeoDataF
     problems = _check_columns(frame, required)
     problems += _check_geometry(frame, ("Polygon", "MultiPolygon"))
     problems += _check_unique(frame, "key_code_2015")
-    if "population_2015" in frame.columns:
-        pop = pd.to_numeric(frame["population_2015"], errors="coerce")
-        for i in np.flatnonzero((pop < 0).to_numpy()):
-            problems.append(f"row {i + 1}: negative population {pop.iloc[i]}")
+    counts = {}
+    for column in ("population_2015", "households_2015"):
+        if column in frame.columns:
+            counts[column], found = check_counts(frame[column], column)
+            problems += found
     if problems:
         raise _problems_error(path, problems)
     frame = _to_metric(frame, path)
-    frame = frame.rename(columns={"key_code_2015": "key_code", "population_2015": "population",
-                                  "households_2015": "households"})
+    unknown = int(counts["population_2015"].isna().sum())
+    if unknown:
+        logger.info("%s: %d small area(s) have no population figure in the source; read as 0",
+                    path, unknown)
+    frame = frame.rename(columns={"key_code_2015": "key_code"})
     frame["key_code"] = frame["key_code"].astype(str)
     frame["ward_code"] = frame["ward_code"].astype(str)
-    frame["population"] = pd.to_numeric(frame["population"], errors="coerce").fillna(0.0)
-    frame["households"] = pd.to_numeric(frame["households"], errors="coerce").fillna(0.0)
+    frame["population"] = counts["population_2015"].fillna(0.0).to_numpy()
+    frame["households"] = counts["households_2015"].fillna(0.0).to_numpy()
     columns = ["key_code", "ward_code", "ward", "name", "name_nfkc", "population",
                "households", "geometry"]
-    return frame[columns].reset_index(drop=True)
+    frame = frame[columns].reset_index(drop=True)
+    frame.attrs["population_missing"] = unknown
+    return frame
 
 
 def load_schools(
@@ -385,12 +552,17 @@ def load_attendance_zones(data: str | os.PathLike[str] | None = None) -> pd.Data
         ``school``, ``ward``, ``town``, ``residence``, ``lot``, ``kind`` (primary | secondary).
     """
     path = bundle_path("attendance_zones", data)
+    check_file_size(path)
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))["rows"]
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        msg = f"{path}: expected a JSON object with a 'rows' list ({e})"
+        frame = pd.DataFrame(rows)
+    except OSError as e:
+        msg = f"{path}: cannot be read ({e.strerror})"
         raise LayerError(msg) from e
-    frame = pd.DataFrame(rows)
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        msg = f"{path}: expected a UTF-8 JSON object with a 'rows' list ({e})"
+        raise LayerError(msg) from e
+    check_feature_count(path, len(frame))
     problems = _check_columns(frame, ["school", "ward", "town", "residence", "lot", "kind"])
     if problems:
         raise _problems_error(path, problems)
@@ -436,11 +608,13 @@ def load_offices(
         (Point, EPSG:6670).
     """
     csv_path = Path(path) if path is not None else bundle_path("offices", data)
+    check_file_size(csv_path)
     try:
-        frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False, nrows=max_features() + 1)
     except Exception as e:
         msg = f"{csv_path}: cannot be read as CSV ({e})"
         raise LayerError(msg) from e
+    check_feature_count(csv_path, len(frame))
     required = ["office_id", "name_ja", "name_en", "kind", "ward", "lat", "lon",
                 "counter_fy2015", "counter_now"]
     problems = _check_columns(frame, required)
@@ -642,17 +816,26 @@ def load_population_mesh(data: str | os.PathLike[str] | None = None) -> gpd.GeoD
                                       "suppress_flag", "group_key"])
     problems += _check_geometry(frame, ("Polygon", "MultiPolygon"))
     problems += _check_unique(frame, "mesh_code_500m")
+    if not problems:
+        population, problems = check_counts(frame["pop_total"], "pop_total")
+        share, found = check_counts(frame["share_65plus"], "share_65plus", upper=1)
+        flag, flag_problems = check_counts(frame["suppress_flag"], "suppress_flag", upper=2)
+        problems += found + flag_problems
     if problems:
         raise _problems_error(path, problems)
     frame = _to_metric(frame, path)
-    share = pd.to_numeric(frame["share_65plus"], errors="coerce")
-    receivers = frame["suppress_flag"].astype(int) != 2
+    if unknown := int(population.isna().sum()):
+        logger.info("%s: %d mesh cell(s) have no population figure in the source; read as 0",
+                    path, unknown)
+    receivers = flag != 2
     group_share = share[receivers].groupby(frame.loc[receivers, "group_key"]).first()
-    return gpd.GeoDataFrame({
+    mesh = gpd.GeoDataFrame({
         "mesh_code": frame["mesh_code_500m"].astype(str),
-        "population": pd.to_numeric(frame["pop_total"], errors="coerce").fillna(0.0),
+        "population": population.fillna(0.0),
         "share_65plus": frame["group_key"].map(group_share).to_numpy(),
     }, geometry=frame.geometry, crs=METRIC_CRS)
+    mesh.attrs["population_missing"] = unknown
+    return mesh
 
 
 def load_roads(data: str | os.PathLike[str] | None = None) -> gpd.GeoDataFrame:

@@ -8,6 +8,7 @@ here may put an office on the other side of 5 km, so both are shown, never one a
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -129,8 +130,8 @@ def branch_distances(
         counters (``RULE_KINDS``); ``official_2015`` flags the plan's own eight. ``straight_km`` is the straight line to the same ward office;
         ``nearest_straight_ward_office_id`` names the ward office nearest in a straight line.
     """
-    if not np.isfinite(threshold_km) or threshold_km <= 0:
-        msg = f"threshold must be positive, got {threshold_km} km"
+    if not math.isfinite(threshold_km) or threshold_km <= 0:
+        msg = f"threshold must be a positive number of km, got {threshold_km}"
         raise ValueError(msg)
     offices = model.offices
     is_open = in_base(model.offices, base).to_numpy()

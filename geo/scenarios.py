@@ -19,6 +19,8 @@ logger = logging.getLogger(__name__)
 
 BASES = ("fy2015", "now")
 BASE_COLUMNS = {"fy2015": "counter_fy2015", "now": "counter_now"}
+BASE_NAMES = {"fy2015": "the FY2015 office set (--year 2015)",
+              "now": "today's office set (--year now)"}
 """Office-register column flagging the counters open in each base office set."""
 MEASURES = ("counter", "certificate")
 FULL_COUNTER_KINDS = frozenset({"ward_office", "general_branch", "branch", "annex"})
@@ -178,21 +180,22 @@ def check_in_base(offices: pd.DataFrame, scenario: Scenario) -> None:
         An id is unknown, or names an office that is not a counter of the base set (the
         message says which base holds it).
     """
-    known = set(offices["office_id"])
-    unknown = sorted((scenario.closed | scenario.downgraded) - known)
+    unknown = sorted((scenario.closed | scenario.downgraded) - set(offices["office_id"]))
     if unknown:
-        msg = f"unknown office id(s): {', '.join(unknown)}"
+        msg = (f"unknown office id(s): {', '.join(unknown)}; known ids are "
+               f"{', '.join(offices['office_id'])}")
         raise UnknownOfficeError(msg)
-    base_ids = set(offices.loc[in_base(offices, scenario.base), "office_id"])
-    outside = sorted((scenario.closed | scenario.downgraded) - base_ids)
-    if outside:
-        where = []
-        for oid in outside:
-            holders = [b for b in BASES if oid in set(offices.loc[in_base(offices, b), "office_id"])]
-            where.append(f"{oid} ({'only in ' + ', '.join(holders) if holders else 'in no office set'})")
-        msg = (f"not a counter of the {scenario.base} office set: {'; '.join(where)}; "
-               f"choose the office set that holds it")
-        raise UnknownOfficeError(msg)
+    known = offices[offices["office_id"].isin(scenario.closed | scenario.downgraded)]
+    outside = known[~in_base(known, scenario.base).to_numpy()]
+    if outside.empty:
+        return
+    other = "now" if scenario.base == "fy2015" else "fy2015"
+    in_other = in_base(outside, other).to_numpy()
+    where = [f"{office} is in {BASE_NAMES[other]}" if there else f"{office} is in neither set"
+             for office, there in zip(outside["office_id"], in_other, strict=True)]
+    msg = (f"closing or downgrading an office that is not open in {BASE_NAMES[scenario.base]} "
+           f"changes nothing: {'; '.join(where)}")
+    raise UnknownOfficeError(msg)
 
 
 def open_mask(model: AccessModel, scenario: Scenario, *, measure: str) -> np.ndarray:

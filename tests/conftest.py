@@ -25,3 +25,19 @@ def engine(bundle_dir: Path):
     from geo.engine import load_engine
 
     return load_engine(bundle_dir)
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict[str, bytes]:
+    """File name -> bytes of every download button an AppTest run draws."""
+    from streamlit.elements.widgets import button
+
+    captured: dict[str, bytes] = {}
+    original = button.marshall_file
+
+    def capture(coordinates, data, proto, mimetype, file_name=None, **kwargs):
+        captured[file_name] = data() if callable(data) else data
+        return original(coordinates, data, proto, mimetype, file_name, **kwargs)
+
+    monkeypatch.setattr(button, "marshall_file", capture)
+    return captured

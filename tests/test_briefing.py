@@ -205,3 +205,17 @@ def test_too_many_notes_are_cut(zones, wards, offices, caplog):
     texts = _texts(fig)
     assert notes[briefing.MAX_NOTES - 1] in texts and notes[briefing.MAX_NOTES] not in texts
     assert "only the first" in caplog.text
+
+
+def test_title_and_office_names_holding_dollar_signs_are_not_mathtext(zones, wards, offices,
+                                                                      monkeypatch):
+    drawn: list[Figure] = []
+    build = briefing.build_briefing_figure
+    monkeypatch.setattr(briefing, "build_briefing_figure",
+                        lambda *a, **k: drawn.append(build(*a, **k)) or drawn[-1])
+    offices = offices.assign(name_ja=["中央区役所", "$\\alpha$出張所"])
+    briefing.render_briefing(zones, wards, offices, title="料金 $5 と $x^2$ の案",
+                             figures=FIGURES, dpi=30)
+    texts = [t for t in drawn[0].findobj(Text) if "$" in t.get_text()]
+    assert {t.get_text() for t in texts} == {"料金 $5 と $x^2$ の案", "$\\alpha$"}
+    assert not any(t.get_parse_math() for t in texts)

@@ -280,26 +280,16 @@ def test_poor_fit_refuses_predictions(app, monkeypatch):
 
 
 @pytest.mark.bundle
-def test_excel_export_holds_the_load_shift_of_the_scenario(app, monkeypatch):
+def test_excel_export_holds_the_load_shift_of_the_scenario(app, downloads):
     import io
 
     import pandas as pd
-    from streamlit.elements.widgets import button
 
-    downloads: dict[str, object] = {}
-    original = button.marshall_file
-
-    def capture(coordinates, data, proto, mimetype, file_name=None, **kwargs):
-        downloads[file_name] = data
-        return original(coordinates, data, proto, mimetype, file_name, **kwargs)
-
-    monkeypatch.setattr(button, "marshall_file", capture)
     app.multiselect(key="closed__ja").set_value(["oe-branch", "akitsu-branch"]).run()
     app.switch_page("views/tables.py").run()
     app.slider(key="store_share_pct__ja").set_value(20).run()
     assert not app.exception, app.exception
-    workbook = downloads["madoguchi_scenario.xlsx"]
-    sheets = pd.read_excel(io.BytesIO(workbook() if callable(workbook) else workbook),
+    sheets = pd.read_excel(io.BytesIO(downloads["madoguchi_scenario.xlsx"]),
                            sheet_name=None, keep_default_na=False)
     shift = _expected_shift(("akitsu-branch", "oe-branch"), 0.20)
     expected = shift.export_table()
@@ -314,5 +304,4 @@ def test_excel_export_holds_the_load_shift_of_the_scenario(app, monkeypatch):
     assert float(fit["to_stores"]) == pytest.approx(shift.to_stores)
     assert "fy2011_check_r2_log_change" in fit.index
     assert "20 %" in sheets["シナリオ"].astype(str).to_numpy().ravel().tolist()
-    csv = downloads["load_shift.csv"]
-    assert "中央区役所" in (csv() if callable(csv) else csv).decode("utf-8-sig")
+    assert "中央区役所" in downloads["load_shift.csv"].decode("utf-8-sig")

@@ -217,7 +217,7 @@ def test_assemble_reports_a_school_without_a_point() -> None:
     schools = gpd.GeoDataFrame({"name": ["S1小学校"], "ward": "中央区", "ward_code": "43101"},
                                geometry=[Point(0, 0)], crs=CRS)
     zones = _zones([("S1小", "甲町", "全域", ""), ("S9小", "甲町", "1番", "")])
-    with pytest.raises(LayerError, match="no school point for S9小"):
+    with pytest.raises(LayerError, match=r"names school\(s\) with no point .*: S9小"):
         gd.assemble(small, zones, schools)
 
 

@@ -55,7 +55,7 @@ def test_missing_directory_gives_one_clear_message(tmp_path: Path):
 
 
 def test_missing_files_are_listed_with_how_to_get_them(mini: Path):
-    with pytest.raises(DataMissingError, match=r"lacks .*small_areas_2015.geojson.*mlit_passable"):
+    with pytest.raises(DataMissingError, match=r"lacks boundaries/small_areas_2015.geojson\. Point"):
         layers.check_bundle(mini)
 
 

@@ -127,6 +127,6 @@ def test_the_bundle_study_evaluates_the_2015_plan(bundle_dir):
     osm = study_module.evaluate(study, plan, measure="certificate", stores="osm").city
     union = study_module.evaluate(study, plan, measure="certificate", stores="union").city
     assert union["after_km"] < osm["after_km"]
-    with pytest.raises(UnknownOfficeError, match="only in fy2015"):
+    with pytest.raises(UnknownOfficeError, match="oe-branch is in the FY2015 office set"):
         study_module.evaluate(study, Scenario(base="now", closed={"oe-branch"}))
     assert np.isfinite(pd.to_numeric(result.zone_table["after_km"])).all()

@@ -84,7 +84,7 @@ layout = st.radio("layout", ("side-by-side", "change"), horizontal=True,
                   label_visibility="collapsed", **state.bind("briefing_layout"),
                   format_func=lambda v: f"{t('briefing_before')} / {t('briefing_after')}"
                   if v == "side-by-side" else t("colour_change"))
-st.markdown(f"# {title}")
+st.markdown("# " + components.plain_markdown(title))
 components.unreachable_notice(summary, table)
 figure_cards(key_figures(summary, lang()))
 names = components.office_name(cache.engine(choice.engine_key).offices)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, state
+from dashboard import cache, components, state
 from dashboard.i18n import t
 from geo import layers
 from geo.engine import MLIT_DEFECT
@@ -30,7 +30,8 @@ far = engine.model.office_snap
 far = far[far["far"]] if "far" in far.columns else far.iloc[0:0]
 if len(far):
     items.append(t("approx_far_snaps", offices=", ".join(
-        f"{o} ({m:.0f} m)" for o, m in zip(far["office_id"], far["snap_m"]))))
+        f"{components.plain_markdown(o)} ({m:.0f} m)"
+        for o, m in zip(far["office_id"], far["snap_m"]))))
 layer = cache.district_layer(choice.engine_key.data)
 items.append(t("approx_districts"))
 quality = layer.polygons["quality"].value_counts()
