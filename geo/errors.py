@@ -41,3 +41,7 @@ class PoorFitError(MadoguchiError):
 
 class FontMissingError(MadoguchiError):
     """No font able to draw Japanese text is installed (Debian: fonts-noto-cjk)."""
+
+
+class FeedError(MadoguchiError):
+    """A GTFS feed is missing a required file or holds unreadable values."""
