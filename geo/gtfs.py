@@ -35,6 +35,10 @@ GTFS_FOLDER = Path("transit") / "gtfs"
 DEFAULT_SERVICE_DATE = dt.date(2026, 6, 10)
 """A Wednesday inside the validity of every feed in the bundle."""
 
+GTFS_ATTRIBUTION = ("「熊本都市バス・熊本電鉄バス・熊本バス GTFS-JP (CC BY 4.0)」"
+                    "「熊本市交通局 GTFS (CC BY 2.1 JP)」「熊本電鉄 GTFS (CC0)」")
+"""Attribution of the bundle's feeds (bundle README), for screens and exports."""
+
 REQUIRED_FILES = ("stops.txt", "trips.txt", "stop_times.txt")
 CALENDAR_FILES = ("calendar.txt", "calendar_dates.txt")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

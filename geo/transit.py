@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
+import tracemalloc
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -25,7 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from . import distance
+from . import distance, gtfs
+from .engine import Engine
 from .errors import MadoguchiError
 from .graph import RoadGraph
 from .gtfs import Timetable
@@ -50,6 +53,9 @@ TRANSIT_CAVEAT = {
            "transit minutes are a lower bound on service (real journeys may be shorter)."),
 }
 """Shown beside every transit figure while the 産交バス feed is absent."""
+
+MISSING_OPERATOR = "産交"
+"""Part of the agency name of 九州産交バス / 産交バス, whose feed the bundle lacks."""
 
 _INF = np.int32(10_000_000)
 """Unreached label (seconds); far beyond any timetable, small enough to add walks to."""
@@ -101,7 +107,7 @@ class TransitAccess:
     service_date
         The day of the timetable.
     caveat
-        ``TRANSIT_CAVEAT`` (JA and EN) to show beside every figure.
+        ``transit_caveat``: the JA and EN text to show beside every figure.
     """
 
     minutes: np.ndarray
@@ -130,6 +136,20 @@ class _Pattern:
     flat_departures: np.ndarray
     arrivals: np.ndarray
     has_repeats: bool
+
+
+def transit_caveat(timetable: Timetable) -> dict[str, str]:
+    """Return ``TRANSIT_CAVEAT`` unless a feed of 産交バス is among the timetable's feeds.
+
+    Returns
+    -------
+    dict
+        ``{"ja": ..., "en": ...}``; empty strings once a 産交 feed is read.
+    """
+    agencies = [name for report in timetable.reports for name in report.agencies]
+    if any(MISSING_OPERATOR in name for name in agencies):
+        return {"ja": "", "en": ""}
+    return dict(TRANSIT_CAVEAT)
 
 
 def departure_times(
@@ -405,7 +425,7 @@ def precompute(
     return TransitAccess(minutes=minutes, walk_minutes=(walk_s / 60.0).astype(np.float32),
                          direct_ride=direct_ride, departures_s=deps,
                          counter_ids=tuple(counter_ids), service_date=timetable.service_date,
-                         caveat=TRANSIT_CAVEAT)
+                         caveat=transit_caveat(timetable))
 
 
 def scenario_minutes(minutes: np.ndarray, open_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -478,3 +498,68 @@ def lost_direct_ride(access: TransitAccess, open_before: np.ndarray, open_after:
     before = access.direct_ride[np.asarray(open_before, dtype=bool)].any(axis=0)
     after = access.direct_ride[np.asarray(open_after, dtype=bool)].any(axis=0)
     return before & ~after
+
+
+def transit_access(
+    engine: Engine, *, service_date: dt.date = gtfs.DEFAULT_SERVICE_DATE,
+    departures_s: np.ndarray | None = None, max_rides: int = DEFAULT_MAX_RIDES,
+) -> TransitAccess:
+    """Read the data directory's GTFS feeds and precompute minutes to every office.
+
+    Walking legs use ``engine.graph`` (walked both ways).
+
+    Parameters
+    ----------
+    engine
+        ``geo.engine.load_engine``: its data directory, graph, origins and offices.
+    service_date, departures_s, max_rides
+        As for ``geo.gtfs.load_timetable`` and ``precompute``.
+
+    Returns
+    -------
+    TransitAccess
+    """
+    timetable = gtfs.load_timetable(engine.data, service_date=service_date)
+    stops = timetable.stop_points()
+    legs = walking_legs(engine.graph, stops, engine.origins, engine.offices)
+    return precompute(timetable, legs, stops, counter_ids=list(engine.offices["office_id"]),
+                      departures_s=departures_s, max_rides=max_rides)
+
+
+def run_benchmark(engine: Engine, *, scenarios_count: int = 50, seed: int = 2015
+                  ) -> dict[str, float]:
+    """Time the transit precompute for all origins x offices and the scenario re-evaluation.
+
+    Returns
+    -------
+    dict
+        ``transit_read_s`` (GTFS), ``transit_walk_s`` (walking legs), ``transit_precompute_s``
+        (RAPTOR, default window), ``transit_peak_mb`` (largest Python/numpy allocation during
+        the three, by tracemalloc), ``transit_scenario_ms`` (median over random closure masks),
+        ``transit_departures``, ``transit_counters``, ``transit_origins``.
+    """
+    tracemalloc.start()
+    started = time.perf_counter()
+    timetable = gtfs.load_timetable(engine.data)
+    stops = timetable.stop_points()
+    read = time.perf_counter()
+    legs = walking_legs(engine.graph, stops, engine.origins, engine.offices)
+    walked = time.perf_counter()
+    access = precompute(timetable, legs, stops, counter_ids=list(engine.offices["office_id"]))
+    done = time.perf_counter()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    masks = np.random.default_rng(seed).random((scenarios_count, len(access.counter_ids))) > 0.3
+    timings = []
+    for mask in masks:
+        begin = time.perf_counter()
+        scenario_minutes(access.minutes, mask)
+        timings.append(time.perf_counter() - begin)
+    departures, counters, origins = access.minutes.shape
+    return {
+        "transit_read_s": read - started, "transit_walk_s": walked - read,
+        "transit_precompute_s": done - walked, "transit_peak_mb": peak / 2**20,
+        "transit_scenario_ms": float(np.median(timings)) * 1000,
+        "transit_departures": departures, "transit_counters": counters,
+        "transit_origins": origins,
+    }

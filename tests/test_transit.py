@@ -13,7 +13,7 @@ import pytest
 from shapely.geometry import LineString, Point
 from test_gtfs import write_feed
 
-from geo import gtfs, transit
+from geo import cli, gtfs, transit
 from geo.errors import MadoguchiError
 from geo.graph import build_graph_from_lines
 
@@ -213,3 +213,30 @@ def test_the_caveat_names_the_missing_operator_in_both_languages():
     assert "九州産交バス" in transit.TRANSIT_CAVEAT["ja"]
     assert "Kyushu Sanko" in transit.TRANSIT_CAVEAT["en"]
     assert "lower bound" in transit.TRANSIT_CAVEAT["en"]
+
+
+def test_the_caveat_goes_once_a_sanko_feed_is_in_the_folder(tmp_path):
+    table, _ = _two_feeds(tmp_path, WEDNESDAY)
+    assert transit.transit_caveat(table) == transit.TRANSIT_CAVEAT
+    sanko = dict(ONE, **{"agency.txt": "agency_id,agency_name\n1,九州産交バス\n"})
+    with_sanko = gtfs.load_timetable(paths=[write_feed(tmp_path, "sanko.zip", sanko)],
+                                     service_date=WEDNESDAY)
+    assert transit.transit_caveat(with_sanko) == {"ja": "", "en": ""}
+
+
+def test_transit_check_lists_feeds_with_trips_on_the_date_and_the_caveat(tmp_path, capsys):
+    folder = tmp_path / "transit" / "gtfs"
+    write_feed(folder, "one.zip", ONE)
+    write_feed(folder, "two.zip", TWO)
+    assert cli.main(["transit-check", "--data", str(tmp_path), "--date", "2026-06-11"]) == 0
+    out, err = capsys.readouterr()
+    assert out.lstrip("\ufeff").splitlines()[1:] == ["one,,2,0,0,0,0", "two,,2,0,0,0,0"]
+    assert "2026-06-11 (Thursday)" in err
+    assert transit.TRANSIT_CAVEAT["en"] in err
+
+
+def test_transit_check_bad_date_exits_2_and_no_feed_exits_1(tmp_path, capsys):
+    assert cli.main(["transit-check", "--date", "2026-02-30"]) == 2
+    assert "not a date YYYY-MM-DD: '2026-02-30'" in capsys.readouterr().err
+    assert cli.main(["transit-check", "--data", str(tmp_path)]) == 1
+    assert "no GTFS feed in" in capsys.readouterr().err
