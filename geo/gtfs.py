@@ -61,6 +61,11 @@ class FeedReport:
         Stop-time rows dropped because their stop or trip is not defined in the feed.
     trips_out_of_order
         Trips dropped because a time goes backwards along the stop sequence.
+    interpolated_rows
+        Stop-time rows without a time (allowed by GTFS between timed stops), timed by
+        linear interpolation between the timed stops around them.
+    untimed_trips
+        Trips dropped because their first or last stop has no time.
     """
 
     feed: str
@@ -69,11 +74,14 @@ class FeedReport:
     unknown_stop_rows: int = 0
     unknown_trip_rows: int = 0
     trips_out_of_order: int = 0
+    interpolated_rows: int = 0
+    untimed_trips: int = 0
 
     @property
     def repairs(self) -> int:
-        """Total rows and trips dropped from this feed."""
-        return self.unknown_stop_rows + self.unknown_trip_rows + self.trips_out_of_order
+        """Total rows and trips dropped or interpolated in this feed."""
+        return (self.unknown_stop_rows + self.unknown_trip_rows + self.trips_out_of_order
+                + self.interpolated_rows + self.untimed_trips)
 
 
 @dataclass(frozen=True)
@@ -179,6 +187,10 @@ def _read_tables(path: Path) -> dict[str, pd.DataFrame]:
             if missing:
                 msg = f"{path.name}: not a usable GTFS feed, missing {', '.join(missing)}"
                 raise FeedError(msg)
+            if "frequencies.txt" in names and archive.getinfo(names["frequencies.txt"]).file_size:
+                msg = (f"{path.name}: frequencies.txt (trips given by headway) is not supported; "
+                       "only trips with their own stop times are read")
+                raise FeedError(msg)
             wanted = (*REQUIRED_FILES, *CALENDAR_FILES, "agency.txt", "routes.txt")
             return {name: pd.read_csv(archive.open(names[name]), dtype=str,
                                       keep_default_na=False, encoding="utf-8-sig")
@@ -221,6 +233,50 @@ def _service_flag(values: pd.Series) -> np.ndarray:
     return values.str.strip().to_numpy() != "1"
 
 
+def _timed(times: pd.DataFrame, where: str, feed: str) -> tuple[pd.DataFrame, int, int]:
+    """Add ``arrival_s`` / ``departure_s`` to stop times sorted by trip and sequence.
+
+    A blank arrival or departure takes the other time at that stop; a stop with neither is
+    interpolated linearly (by position) between the timed stops around it; a trip whose
+    first or last stop has no time is dropped. Returns the rows, interpolated rows, and
+    dropped trips.
+    """
+    arrival = times["arrival_time"].str.strip()
+    departure = times["departure_time"].str.strip()
+    arrival, departure = arrival.where(arrival != "", departure), departure.where(
+        departure != "", arrival)
+    blank = (arrival == "").to_numpy()
+    times["arrival_s"] = np.nan
+    times["departure_s"] = np.nan
+    times.loc[~blank, "arrival_s"] = parse_times(arrival[~blank], where=where)
+    times.loc[~blank, "departure_s"] = parse_times(departure[~blank], where=where)
+    if not blank.any():
+        return times.astype({"arrival_s": np.int64, "departure_s": np.int64}), 0, 0
+    by_trip = times.groupby("trip_id", sort=False)["arrival_s"]
+    filled = by_trip.transform(lambda s: s.interpolate(limit_area="inside"))
+    untimed = set(times.loc[filled.isna(), "trip_id"])
+    interpolated = int((blank & filled.notna().to_numpy()).sum())
+    logger.warning("%s: %d stop times interpolated, %d trips without a first or last time "
+                   "dropped", feed, interpolated, len(untimed))
+    times["arrival_s"] = filled.round()
+    times["departure_s"] = times["departure_s"].fillna(times["arrival_s"])
+    times = times[~times["trip_id"].isin(untimed)]
+    return times.astype({"arrival_s": np.int64, "departure_s": np.int64}), interpolated, len(
+        untimed)
+
+
+def _read_stops(stops: pd.DataFrame, feed: str, where: str) -> pd.DataFrame:
+    coords = stops[["stop_lat", "stop_lon"]].apply(pd.to_numeric, errors="coerce")
+    if coords.isna().any().any():
+        msg = f"{where}: stops.txt has stops without a readable stop_lat/stop_lon"
+        raise FeedError(msg)
+    return pd.DataFrame({
+        "stop_key": feed + ":" + stops["stop_id"], "feed": feed,
+        "stop_id": stops["stop_id"], "stop_name": stops.get("stop_name", ""),
+        "stop_lat": coords["stop_lat"], "stop_lon": coords["stop_lon"],
+    })
+
+
 def read_feed(path: str | os.PathLike[str], day: dt.date) -> tuple[
         pd.DataFrame, pd.DataFrame, FeedReport]:
     """Read one GTFS zip: its stops, and the stop times of trips running on ``day``.
@@ -244,43 +300,36 @@ def read_feed(path: str | os.PathLike[str], day: dt.date) -> tuple[
     Raises
     ------
     FeedError
-        A required file is missing, or a time or coordinate cannot be read.
+        A required file is missing, trip ids repeat, or a time or coordinate cannot be read.
     """
     path = Path(path)
     feed = _feed_name(path)
     tables = _read_tables(path)
-    stops = tables["stops.txt"]
-    coords = stops[["stop_lat", "stop_lon"]].apply(pd.to_numeric, errors="coerce")
-    if coords.isna().any().any():
-        msg = f"{path.name}: stops.txt has stops without a readable stop_lat/stop_lon"
-        raise FeedError(msg)
-    stops = pd.DataFrame({
-        "stop_key": feed + ":" + stops["stop_id"], "feed": feed,
-        "stop_id": stops["stop_id"], "stop_name": stops.get("stop_name", ""),
-        "stop_lat": coords["stop_lat"], "stop_lon": coords["stop_lon"],
-    })
+    stops = _read_stops(tables["stops.txt"], feed, path.name)
     trips = tables["trips.txt"]
+    if trips["trip_id"].duplicated().any():
+        repeated = ", ".join(trips.loc[trips["trip_id"].duplicated(), "trip_id"][:3])
+        msg = f"{path.name}: trips.txt repeats trip ids ({repeated})"
+        raise FeedError(msg)
     running = active_services(tables.get("calendar.txt"), tables.get("calendar_dates.txt"), day)
     trips_today = trips[trips["service_id"].isin(running)]
     times = tables["stop_times.txt"]
     times, unknown_trips = _drop_unknown(times, "trip_id", trips["trip_id"], feed)
     times, unknown_stops = _drop_unknown(times, "stop_id", stops["stop_id"], feed)
     times = times[times["trip_id"].isin(trips_today["trip_id"])].copy()
-    where = f"{path.name}: stop_times.txt"
-    times["arrival_s"] = parse_times(times["arrival_time"], where=where)
-    times["departure_s"] = parse_times(times["departure_time"], where=where)
     times["sequence"] = pd.to_numeric(times["stop_sequence"], errors="raise")
     times = times.sort_values(["trip_id", "sequence"], kind="stable")
+    times, interpolated, untimed = _timed(times, f"{path.name}: stop_times.txt", feed)
     times, out_of_order = _drop_out_of_order(times, feed)
     route_of = trips_today.set_index("trip_id")["route_id"]
+    no_flags = pd.Series("", index=times.index)
     stop_times = pd.DataFrame({
         "trip_key": feed + ":" + times["trip_id"],
         "route_key": feed + ":" + times["trip_id"].map(route_of),
         "stop_key": feed + ":" + times["stop_id"],
         "arrival_s": times["arrival_s"], "departure_s": times["departure_s"],
-        "pickup": _service_flag(times.get("pickup_type", pd.Series("", index=times.index))),
-        "drop_off": _service_flag(times.get("drop_off_type",
-                                            pd.Series("", index=times.index))),
+        "pickup": _service_flag(times.get("pickup_type", no_flags)),
+        "drop_off": _service_flag(times.get("drop_off_type", no_flags)),
     })
     agencies = tables.get("agency.txt")
     report = FeedReport(
@@ -288,7 +337,8 @@ def read_feed(path: str | os.PathLike[str], day: dt.date) -> tuple[
         agencies=tuple(agencies["agency_name"]) if agencies is not None else (),
         trips_on_date=int(stop_times["trip_key"].nunique()),
         unknown_stop_rows=unknown_stops, unknown_trip_rows=unknown_trips,
-        trips_out_of_order=out_of_order,
+        trips_out_of_order=out_of_order, interpolated_rows=interpolated,
+        untimed_trips=untimed,
     )
     if report.trips_on_date == 0:
         logger.warning("%s: no trips run on %s (outside the feed's calendar?)", feed, day)

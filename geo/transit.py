@@ -291,7 +291,7 @@ def _pattern(stops: np.ndarray, pickup: np.ndarray, drop_off: np.ndarray, dep: n
     flat = (dep.T + np.arange(length)[:, None] * _COLUMN).ravel().astype(np.int64)
     padded = np.vstack([arr, np.full((1, length), _INF)]).astype(np.int32)
     return _Pattern(stops=stops, can_board=pickup, can_alight=drop_off, flat_departures=flat,
-                    arrivals=padded, has_repeats=len(np.unique(stops)) < length)
+                    arrivals=padded, has_repeats=len(np.unique(stops[1:])) < length - 1)
 
 
 def _scan(pattern: _Pattern, labels: np.ndarray, ride: np.ndarray) -> None:

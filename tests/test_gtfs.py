@@ -161,3 +161,32 @@ def test_bundle_feeds_match_the_weekday_trip_counts_of_the_bundle_readme(bundle_
     assert trips == {"toshibus": 1073, "dentetsubus": 483, "kumabus": 350,
                      "kumamotoshiden": 380, "kumamotodentetsu": 151}
     assert sum(r.repairs for r in table.reports) == 0
+
+
+FOUR_STOPS = STOPS + "C,C,32.810,130.700\nD,D,32.815,130.700\n"
+
+
+def test_stops_without_times_are_interpolated_and_counted(tmp_path):
+    """t1 is timed at A 9:00 and D 9:30 only: B and C fall at 9:10 and 9:20. t2 has no
+    time at its last stop and is dropped. At B, t2's blank arrival takes its departure."""
+    times = ("trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+             "t1,9:00:00,9:00:00,A,1\nt1,,,B,2\nt1,,,C,3\nt1,9:30:00,9:30:00,D,4\n"
+             "t2,10:00:00,10:00:00,A,1\nt2,,10:05:00,B,2\nt2,,,C,3\n")
+    path = write_feed(tmp_path, "gaps.zip", simple_feed(stops=FOUR_STOPS, stop_times=times))
+    _, kept, report = gtfs.read_feed(path, WEDNESDAY)
+    assert kept["arrival_s"].tolist() == [32400, 33000, 33600, 34200]
+    assert kept["departure_s"].tolist() == kept["arrival_s"].tolist()
+    assert (report.interpolated_rows, report.untimed_trips, report.repairs) == (2, 1, 3)
+
+
+def test_repeated_trip_ids_are_an_error(tmp_path):
+    path = write_feed(tmp_path, "twice.zip", simple_feed(trips=TRIPS + "R,WD,t1\n"))
+    with pytest.raises(FeedError, match=r"twice.zip: trips.txt repeats trip ids \(t1\)"):
+        gtfs.read_feed(path, WEDNESDAY)
+
+
+def test_headway_based_trips_are_refused_rather_than_read_as_single_trips(tmp_path):
+    frequencies = "trip_id,start_time,end_time,headway_secs\nt1,6:00:00,9:00:00,600\n"
+    path = write_feed(tmp_path, "headway.zip", simple_feed(frequencies=frequencies))
+    with pytest.raises(FeedError, match="headway.zip: frequencies.txt .* not supported"):
+        gtfs.read_feed(path, WEDNESDAY)

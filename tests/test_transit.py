@@ -230,7 +230,7 @@ def test_transit_check_lists_feeds_with_trips_on_the_date_and_the_caveat(tmp_pat
     write_feed(folder, "two.zip", TWO)
     assert cli.main(["transit-check", "--data", str(tmp_path), "--date", "2026-06-11"]) == 0
     out, err = capsys.readouterr()
-    assert out.lstrip("\ufeff").splitlines()[1:] == ["one,,2,0,0,0,0", "two,,2,0,0,0,0"]
+    assert out.lstrip("\ufeff").splitlines()[1:] == ["one,,2,0,0,0,0,0,0", "two,,2,0,0,0,0,0,0"]
     assert "2026-06-11 (Thursday)" in err
     assert transit.TRANSIT_CAVEAT["en"] in err
 
@@ -240,3 +240,60 @@ def test_transit_check_bad_date_exits_2_and_no_feed_exits_1(tmp_path, capsys):
     assert "not a date YYYY-MM-DD: '2026-02-30'" in capsys.readouterr().err
     assert cli.main(["transit-check", "--data", str(tmp_path)]) == 1
     assert "no GTFS feed in" in capsys.readouterr().err
+
+
+THREE = {  # E is 200 m north of C (0.0018 degrees of latitude), F far away
+    "stops.txt": "stop_id,stop_name,stop_lat,stop_lon\nE,E,32.8218,130.700\nF,F,32.850,130.700\n",
+    "trips.txt": "route_id,service_id,trip_id\nR3,WD,v1\n",
+    "calendar.txt": ONE["calendar.txt"],
+    "stop_times.txt": "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+                      "v1,9:26:00,9:26:00,E,1\nv1,9:40:00,9:40:00,F,2\n",
+}
+
+
+def _with_walk_to_e(tmp_path, radius_m: float, egress_at: int) -> np.ndarray:
+    """O1 rides t1 to C (09:20); stops: A, B, C, E, F; the counter is reached from one stop."""
+    paths = [write_feed(tmp_path, "one.zip", ONE), write_feed(tmp_path, "three.zip", THREE)]
+    table = gtfs.load_timetable(paths=paths, service_date=WEDNESDAY)
+    egress = np.full((5, 1), INF)
+    egress[egress_at] = 160.0
+    legs = transit.WalkLegs(np.array([[400.0], [INF], [INF], [INF], [INF]]), egress,
+                            np.array([[8000.0]]))
+    access = transit.precompute(table, legs, table.stop_points(), counter_ids=["K"],
+                                departures_s=np.array([_hm("09:00")]),
+                                transfer_radius_m=radius_m)
+    return access.minutes[0, 0, 0]
+
+
+def test_a_transfer_walk_between_stops_within_the_radius(tmp_path):
+    """t1 reaches C 09:20; 200 m on foot to E (2.5 min), v1 09:26 -> F 09:40, walk 2 min."""
+    assert _with_walk_to_e(tmp_path, 300.0, egress_at=4) == pytest.approx(42.0)
+    assert _with_walk_to_e(tmp_path, 150.0, egress_at=4) == pytest.approx(100.0)
+
+
+def test_the_walk_to_the_counter_starts_where_the_vehicle_is_left(tmp_path):
+    """A transfer walk only leads to another vehicle: C -> E on foot, then E -> counter on
+    foot is not a journey (the street walk from C is the egress)."""
+    assert _with_walk_to_e(tmp_path, 300.0, egress_at=3) == pytest.approx(100.0)
+    assert _with_walk_to_e(tmp_path, 300.0, egress_at=2) == pytest.approx(22.0)
+
+
+def test_a_loop_route_that_visits_a_stop_twice_keeps_the_first_visit(tmp_path):
+    """L1 09:00, L2 09:05, L1 09:10, L2 09:15, L3 09:20: from L1, L2 is reached at 09:05."""
+    feed = {
+        "stops.txt": "stop_id,stop_name,stop_lat,stop_lon\n"
+                     "L1,L1,32.80,130.70\nL2,L2,32.81,130.70\nL3,L3,32.82,130.70\n",
+        "trips.txt": "route_id,service_id,trip_id\nR,WD,loop\n",
+        "calendar.txt": ONE["calendar.txt"],
+        "stop_times.txt": "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+                          "loop,9:00:00,9:00:00,L1,1\nloop,9:05:00,9:05:00,L2,2\n"
+                          "loop,9:10:00,9:10:00,L1,3\nloop,9:15:00,9:15:00,L2,4\n"
+                          "loop,9:20:00,9:20:00,L3,5\n",
+    }
+    table = gtfs.load_timetable(paths=[write_feed(tmp_path, "loop.zip", feed)],
+                                service_date=WEDNESDAY)
+    legs = transit.WalkLegs(np.array([[0.0], [INF], [INF]]), np.array([[INF], [0.0], [INF]]),
+                            np.array([[8000.0]]))
+    access = transit.precompute(table, legs, table.stop_points(), counter_ids=["K"],
+                                departures_s=np.array([_hm("09:00")]))
+    assert access.minutes[0, 0, 0] == pytest.approx(5.0)
