@@ -405,6 +405,10 @@ def precompute(
     if len(counter_ids) != legs.egress_m.shape[1]:
         msg = f"{len(counter_ids)} counter ids for {legs.egress_m.shape[1]} counters"
         raise MadoguchiError(msg)
+    if not len(timetable.stops) == len(stops) == legs.access_m.shape[0]:
+        msg = (f"{len(timetable.stops)} stops in the timetable, {len(stops)} stop points and "
+               f"{legs.access_m.shape[0]} in the walking legs: compute them from one timetable")
+        raise MadoguchiError(msg)
     patterns = _patterns(timetable, after_s=int(deps.min()))
     from_stop, to_stop, metres = footpaths(stops, radius_m=transfer_radius_m)
     transfers = (from_stop, to_stop, _walk_seconds(metres, walk_speed_kmh))
@@ -477,6 +481,30 @@ def catchments(access: TransitAccess, *, thresholds: tuple[int, ...] = THRESHOLD
     for threshold in thresholds:
         table[f"within_{threshold}"] = table["median_min"] <= threshold
     return table
+
+
+def people_beyond(
+    minutes: np.ndarray, population: np.ndarray, share_65plus: np.ndarray, *,
+    thresholds: tuple[int, ...] = THRESHOLDS_MIN,
+) -> pd.DataFrame:
+    """People, and people aged 65+, whose minutes exceed each threshold.
+
+    Parameters
+    ----------
+    minutes
+        ``(origins,)`` minutes, e.g. the median of ``scenario_minutes``.
+    population, share_65plus
+        ``(origins,)`` residents and their share (0-1) aged 65 and over.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per threshold: ``threshold_min``, ``people``, ``people_65plus``.
+    """
+    elderly = np.asarray(population) * np.asarray(share_65plus)
+    rows = [{"threshold_min": t, "people": float(np.asarray(population)[minutes > t].sum()),
+             "people_65plus": float(elderly[minutes > t].sum())} for t in thresholds]
+    return pd.DataFrame(rows)
 
 
 def lost_direct_ride(access: TransitAccess, open_before: np.ndarray, open_after: np.ndarray

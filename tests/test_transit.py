@@ -297,3 +297,23 @@ def test_a_loop_route_that_visits_a_stop_twice_keeps_the_first_visit(tmp_path):
     access = transit.precompute(table, legs, table.stop_points(), counter_ids=["K"],
                                 departures_s=np.array([_hm("09:00")]))
     assert access.minutes[0, 0, 0] == pytest.approx(5.0)
+
+
+def test_people_beyond_each_threshold_with_the_elderly_share():
+    minutes = np.array([20.0, 40.0, 50.0, np.inf])
+    table = transit.people_beyond(minutes, np.array([100, 200, 300, 400]),
+                                  np.array([0.1, 0.5, 0.2, 0.25]))
+    assert table["threshold_min"].tolist() == [30, 45, 60]
+    assert table["people"].tolist() == [900, 700, 400]
+    assert table["people_65plus"].tolist() == pytest.approx([260, 160, 100])
+
+
+def test_stops_of_another_timetable_are_refused(tmp_path):
+    table, stops = _two_feeds(tmp_path, WEDNESDAY)
+    with pytest.raises(MadoguchiError, match="5 stops in the timetable, 4 stop points"):
+        transit.precompute(table, LEGS, stops.iloc[:4], counter_ids=["K"])
+
+
+def test_the_window_label_names_day_first_last_and_step(tmp_path):
+    access = _minutes(tmp_path, WEDNESDAY, ["09:00", "09:05", "09:10"])
+    assert access.window_label() == "2026-06-10 09:00-09:10 every 5 min"
