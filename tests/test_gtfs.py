@@ -155,6 +155,7 @@ def test_an_empty_folder_says_where_to_put_feeds(tmp_path):
         gtfs.load_timetable(tmp_path)
 
 
+@pytest.mark.bundle
 def test_bundle_feeds_match_the_weekday_trip_counts_of_the_bundle_readme(bundle_dir):
     table = gtfs.load_timetable(bundle_dir, service_date=WEDNESDAY)
     trips = {r.feed: r.trips_on_date for r in table.reports}

@@ -12,6 +12,8 @@ import pytest
 
 from geo import gtfs, transit
 
+pytestmark = pytest.mark.bundle
+
 NINE = 9 * 3600
 HORIZON_S = 14 * 3600
 """The networkx model holds trips running between 09:00 and 14:00 only."""
