@@ -20,6 +20,7 @@ import datetime as dt
 import logging
 import time
 import tracemalloc
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -136,6 +137,13 @@ class _Pattern:
     flat_departures: np.ndarray
     arrivals: np.ndarray
     has_repeats: bool
+    trip_keys: np.ndarray
+
+    def departures(self, position: int) -> np.ndarray:
+        """Departure seconds of every trip at one stop position."""
+        n_trips = len(self.trip_keys)
+        column = self.flat_departures[position * n_trips:(position + 1) * n_trips]
+        return column - position * _COLUMN
 
 
 def transit_caveat(timetable: Timetable) -> dict[str, str]:
@@ -281,17 +289,19 @@ def _split_overtaking(rows: pd.DataFrame) -> list[_Pattern]:
         else:
             home.append(trip)
     stops = first["stop"].to_numpy()
+    keys = trips[order]
     return [_pattern(stops, first["pickup"].to_numpy(), first["drop_off"].to_numpy(),
-                     dep[g], arr[g]) for g in groups]
+                     dep[g], arr[g], keys[g]) for g in groups]
 
 
 def _pattern(stops: np.ndarray, pickup: np.ndarray, drop_off: np.ndarray, dep: np.ndarray,
-             arr: np.ndarray) -> _Pattern:
+             arr: np.ndarray, trip_keys: np.ndarray) -> _Pattern:
     length = dep.shape[1]
     flat = (dep.T + np.arange(length)[:, None] * _COLUMN).ravel().astype(np.int64)
     padded = np.vstack([arr, np.full((1, length), _INF)]).astype(np.int32)
     return _Pattern(stops=stops, can_board=pickup, can_alight=drop_off, flat_departures=flat,
-                    arrivals=padded, has_repeats=len(np.unique(stops[1:])) < length - 1)
+                    arrivals=padded, has_repeats=len(np.unique(stops[1:])) < length - 1,
+                    trip_keys=trip_keys)
 
 
 def _scan(pattern: _Pattern, labels: np.ndarray, ride: np.ndarray) -> None:
@@ -331,14 +341,42 @@ def _arrivals_at_counters(labels: np.ndarray, egress_s: np.ndarray) -> np.ndarra
     return result
 
 
+def _rounds(
+    patterns: list[_Pattern], labels: np.ndarray, *, max_rides: int,
+    transfers: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield ``(ride, labels)`` per RAPTOR round until ``max_rides`` or no improvement.
+
+    Round k boards from the labels of round k - 1 (a stop reached on foot from the origin,
+    by a ride, or by a transfer walk after a ride): ``ride`` holds the arrivals of the k-th
+    vehicle, ``labels`` the boarding labels for round k + 1.
+    """
+    from_stop, to_stop, transfer_s = transfers
+    groups = np.flatnonzero(np.r_[True, to_stop[1:] != to_stop[:-1]])
+    for _ in range(max_rides):
+        ride = np.full_like(labels, _INF)
+        for pattern in patterns:
+            _scan(pattern, labels, ride)
+        improved = np.minimum(labels, ride)
+        if len(to_stop):
+            walked = np.minimum.reduceat(ride[from_stop] + transfer_s[:, None], groups, axis=0)
+            heads = to_stop[groups]
+            improved[heads] = np.minimum(improved[heads], walked)
+        yield ride, improved
+        if np.array_equal(improved, labels):
+            return
+        labels = improved
+
+
+def _start_labels(access_s: np.ndarray, departure_s: int) -> np.ndarray:
+    return np.minimum(access_s.astype(np.int64) + departure_s, _INF).astype(np.int32)
+
+
 def raptor(
     patterns: list[_Pattern], access_s: np.ndarray, departure_s: int, *, max_rides: int,
     transfers: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray]:
     """Earliest arrival at every stop from every origin leaving at ``departure_s``.
-
-    Round k boards from the labels of round k - 1 (a stop reached on foot from the origin,
-    by a ride, or by a transfer walk after a ride) and rides one more vehicle.
 
     Returns
     -------
@@ -348,26 +386,13 @@ def raptor(
     first_ride : numpy.ndarray
         ``(stops, origins)`` arrivals of exactly one ride (no transfer).
     """
-    from_stop, to_stop, transfer_s = transfers
-    groups = np.flatnonzero(np.r_[True, to_stop[1:] != to_stop[:-1]])
-    labels = np.minimum(access_s.astype(np.int64) + departure_s, _INF).astype(np.int32)
-    reached = labels
-    first_ride = np.full_like(labels, _INF)
-    for round_ in range(max_rides):
-        ride = np.full_like(labels, _INF)
-        for pattern in patterns:
-            _scan(pattern, labels, ride)
+    reached = _start_labels(access_s, departure_s)
+    first_ride = np.full_like(reached, _INF)
+    for round_, (ride, _) in enumerate(_rounds(patterns, reached, max_rides=max_rides,
+                                               transfers=transfers)):
         if round_ == 0:
             first_ride = ride
         reached = np.minimum(reached, ride)
-        improved = np.minimum(labels, ride)
-        if len(to_stop):
-            walked = np.minimum.reduceat(ride[from_stop] + transfer_s[:, None], groups, axis=0)
-            heads = to_stop[groups]
-            improved[heads] = np.minimum(improved[heads], walked)
-        if np.array_equal(improved, labels):
-            break
-        labels = improved
     return reached, first_ride
 
 
@@ -430,6 +455,93 @@ def precompute(
                          direct_ride=direct_ride, departures_s=deps,
                          counter_ids=tuple(counter_ids), service_date=timetable.service_date,
                          caveat=transit_caveat(timetable))
+
+
+def clock(seconds: float) -> str:
+    """Seconds after midnight as ``HH:MM:SS`` (past 24 h as GTFS writes it, ``24:10:00``)."""
+    whole = round(float(seconds))
+    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def _ride_into(patterns: list[_Pattern], stop: int, at: int, boarding: np.ndarray
+               ) -> tuple[_Pattern, int, int]:
+    """A trip alighting at ``stop`` at ``at`` and boarded where ``boarding`` allows it."""
+    for pattern in patterns:
+        for i in np.flatnonzero((pattern.stops == stop) & pattern.can_alight):
+            for r in np.flatnonzero(pattern.arrivals[:-1, i] == at):
+                for j in range(i):
+                    if (pattern.can_board[j]
+                            and pattern.departures(j)[r] >= boarding[pattern.stops[j]]):
+                        return pattern, int(r), j
+    msg = f"no trip reaches stop {stop} at {clock(at)}"  # RAPTOR found one: a bug if raised
+    raise MadoguchiError(msg)
+
+
+def journey(
+    timetable: Timetable, legs: WalkLegs, stops: gpd.GeoSeries, *, origin: int, counter: int,
+    departure_s: int, max_rides: int = DEFAULT_MAX_RIDES, walk_speed_kmh: float = WALK_SPEED_KMH,
+    transfer_radius_m: float = TRANSFER_RADIUS_M,
+) -> pd.DataFrame:
+    """The fastest journey behind one figure of ``precompute``, leg by leg.
+
+    Parameters
+    ----------
+    timetable, legs, stops, max_rides, walk_speed_kmh, transfer_radius_m
+        As for ``precompute``.
+    origin, counter
+        Indices into the origins and counters of ``legs``.
+    departure_s
+        Leaving the origin, seconds after midnight.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per leg in order: ``leg`` (``walk``, ``ride`` or ``transfer``),
+        ``from_stop`` / ``to_stop`` (stop names; empty at the origin and the counter),
+        ``depart`` and ``arrive`` (``HH:MM:SS``; a ride departs when the vehicle does),
+        ``trip_key`` (rides only).
+    """
+    patterns = _patterns(timetable, after_s=departure_s)
+    from_stop, to_stop, metres = footpaths(stops, radius_m=transfer_radius_m)
+    transfer_s = _walk_seconds(metres, walk_speed_kmh)
+    access_s = _walk_seconds(legs.access_m[:, [origin]], walk_speed_kmh)
+    egress_s = _walk_seconds(legs.egress_m[:, counter], walk_speed_kmh).astype(np.int64)
+    labels = [_start_labels(access_s, departure_s)[:, 0]]
+    rides = [np.full_like(labels[0], _INF)]
+    for ride, improved in _rounds(patterns, labels[0][:, None], max_rides=max_rides,
+                                  transfers=(from_stop, to_stop, transfer_s)):
+        rides.append(ride[:, 0])
+        labels.append(improved[:, 0])
+    reached = np.minimum.reduce([labels[0], *rides])
+    names = timetable.stops["stop_name"].to_numpy()
+    walk_s = legs.direct_m[counter, origin] / (walk_speed_kmh / 3.6)
+    arrival = reached + egress_s
+    stop = int(np.argmin(arrival))
+    if not arrival[stop] - departure_s < walk_s:
+        return pd.DataFrame([("walk", "", "", clock(departure_s), clock(departure_s + walk_s),
+                              "")], columns=_JOURNEY_COLUMNS)
+    rows = [("walk", names[stop], "", clock(reached[stop]), clock(arrival[stop]), "")]
+    at = int(reached[stop])
+    round_ = next((k for k in range(len(rides)) if rides[k][stop] == at), 0)
+    while round_ > 0:
+        pattern, trip, board = _ride_into(patterns, stop, at, labels[round_ - 1])
+        boarded = int(pattern.stops[board])
+        rows.append(("ride", names[boarded], names[stop], clock(pattern.departures(board)[trip]),
+                     clock(at), pattern.trip_keys[trip]))
+        label = int(labels[round_ - 1][boarded])
+        round_ = next(k for k in range(round_) if labels[k][boarded] == label)
+        stop, at = boarded, label
+        if round_ > 0 and rides[round_][boarded] != label:
+            came = next(int(f) for f, t, w in zip(from_stop, to_stop, transfer_s, strict=True)
+                        if t == boarded and rides[round_][f] + w == label)
+            rows.append(("transfer", names[came], names[boarded], clock(rides[round_][came]),
+                         clock(label), ""))
+            stop, at = came, int(rides[round_][came])
+    rows.append(("walk", "", names[stop], clock(departure_s), clock(labels[0][stop]), ""))
+    return pd.DataFrame(rows[::-1], columns=_JOURNEY_COLUMNS)
+
+
+_JOURNEY_COLUMNS = ["leg", "from_stop", "to_stop", "depart", "arrive", "trip_key"]
 
 
 def scenario_minutes(minutes: np.ndarray, open_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -317,3 +317,25 @@ def test_stops_of_another_timetable_are_refused(tmp_path):
 def test_the_window_label_names_day_first_last_and_step(tmp_path):
     access = _minutes(tmp_path, WEDNESDAY, ["09:00", "09:05", "09:10"])
     assert access.window_label() == "2026-06-10 09:00-09:10 every 5 min"
+
+
+def test_journey_lists_the_legs_behind_a_figure(tmp_path):
+    """The 42 minutes of O1 at 09:00 on Wednesday, leg by leg."""
+    table, stops = _two_feeds(tmp_path, WEDNESDAY)
+    legs = transit.journey(table, LEGS, stops, origin=0, counter=0, departure_s=_hm("09:00"))
+    assert legs.values.tolist() == [
+        ["walk", "", "A", "09:00:00", "09:05:00", ""],
+        ["ride", "A", "C", "09:05:00", "09:20:00", "one:t1"],
+        ["transfer", "C", "C", "09:20:00", "09:20:00", ""],
+        ["ride", "C", "D", "09:25:00", "09:40:00", "two:u1"],
+        ["walk", "D", "", "09:40:00", "09:42:00", ""],
+    ]
+
+
+def test_journey_after_midnight_and_walking_all_the_way(tmp_path):
+    table, stops = _two_feeds(tmp_path, WEDNESDAY)
+    night = transit.journey(table, LEGS, stops, origin=1, counter=0, departure_s=_hm("23:50"))
+    assert night["leg"].tolist() == ["walk", "ride", "walk"]
+    assert night.iloc[1][["depart", "arrive"]].tolist() == ["24:10:00", "24:30:00"]
+    walk = transit.journey(table, LEGS, stops, origin=0, counter=0, departure_s=_hm("09:05"))
+    assert walk.values.tolist() == [["walk", "", "", "09:05:00", "10:45:00", ""]]

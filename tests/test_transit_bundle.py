@@ -160,3 +160,34 @@ def test_one_real_tram_journey_checked_by_hand(engine, timetable, legs):
     assert one_ride.minutes[0, counter, 0] == pytest.approx(22 + egress_s / 60, abs=1e-3)
     assert one_ride.minutes[0, counter, 0] == pytest.approx(28.65, abs=0.01)  # MLIT roads
     assert one_ride.direct_ride[counter, 0]
+    legs_of_trip = transit.journey(timetable, legs, timetable.stop_points(), origin=origin,
+                                   counter=counter, departure_s=NINE, max_rides=1)
+    assert legs_of_trip.values.tolist() == [
+        ["walk", "", "健軍校前", "09:00:00", "09:03:00", ""],
+        ["ride", "健軍校前", "水道町", "09:03:00", "09:22:00", "kumamotoshiden:2+1+平日+40"],
+        ["walk", "水道町", "", "09:22:00", "09:28:39", ""],
+    ]
+
+
+def _seconds_of(clock: str) -> int:
+    hours, minutes, seconds = (int(part) for part in clock.split(":"))
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def test_journeys_explain_the_precomputed_minutes(engine, timetable, legs, access):
+    """For sampled origin-office pairs at 09:00, the journey's legs chain in time and its
+    arrival is the precomputed figure."""
+    rng = np.random.default_rng(8)
+    points = timetable.stop_points()
+    with_rides = 0
+    for origin, counter in zip(rng.integers(0, 932, 15), rng.integers(0, 24, 15), strict=True):
+        trip = transit.journey(timetable, legs, points, origin=int(origin),
+                               counter=int(counter), departure_s=NINE)
+        departs = [_seconds_of(t) for t in trip["depart"]]
+        arrives = [_seconds_of(t) for t in trip["arrive"]]
+        assert departs[0] == NINE
+        assert all(a <= d for a, d in zip(arrives[:-1], departs[1:], strict=True))
+        assert (arrives[-1] - NINE) / 60 == pytest.approx(
+            access.minutes[0, counter, origin], abs=1 / 60)
+        with_rides += "ride" in set(trip["leg"])
+    assert with_rides >= 3
