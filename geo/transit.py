@@ -595,6 +595,32 @@ def catchments(access: TransitAccess, *, thresholds: tuple[int, ...] = THRESHOLD
     return table
 
 
+def compare(access: TransitAccess, open_before: np.ndarray, open_after: np.ndarray
+            ) -> pd.DataFrame:
+    """Minutes per origin before and after a closure, for zone tables.
+
+    Parameters
+    ----------
+    access
+        The precompute.
+    open_before, open_after
+        ``(counters,)`` bool masks over ``access.counter_ids``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per origin (same order): ``before_min`` / ``after_min`` (median over the
+        window), ``before_p80_min`` / ``after_p80_min`` and ``lost_direct_ride``.
+    """
+    before, before_p80 = scenario_minutes(access.minutes, open_before)
+    after, after_p80 = scenario_minutes(access.minutes, open_after)
+    return pd.DataFrame({
+        "before_min": before, "after_min": after,
+        "before_p80_min": before_p80, "after_p80_min": after_p80,
+        "lost_direct_ride": lost_direct_ride(access, open_before, open_after),
+    })
+
+
 def people_beyond(
     minutes: np.ndarray, population: np.ndarray, share_65plus: np.ndarray, *,
     thresholds: tuple[int, ...] = THRESHOLDS_MIN,

@@ -339,3 +339,13 @@ def test_journey_after_midnight_and_walking_all_the_way(tmp_path):
     assert night.iloc[1][["depart", "arrive"]].tolist() == ["24:10:00", "24:30:00"]
     walk = transit.journey(table, LEGS, stops, origin=0, counter=0, departure_s=_hm("09:05"))
     assert walk.values.tolist() == [["walk", "", "", "09:05:00", "10:45:00", ""]]
+
+
+def test_compare_gives_before_and_after_per_origin():
+    minutes = np.array([[[20, 50], [61, 44]], [[40, 70], [61, 46]]])
+    access = _access(minutes, [[True, False], [False, True]])
+    table = transit.compare(access, np.array([True, True]), np.array([False, True]))
+    assert table["before_min"].tolist() == pytest.approx([30.0, 45.0])
+    assert table["after_min"].tolist() == pytest.approx([61.0, 45.0])
+    assert table["after_p80_min"].tolist() == pytest.approx([61.0, 45.6])  # 44 + 0.8 x 2
+    assert table["lost_direct_ride"].tolist() == [True, False]
