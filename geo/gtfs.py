@@ -317,7 +317,10 @@ def read_feed(path: str | os.PathLike[str], day: dt.date) -> tuple[
     times, unknown_trips = _drop_unknown(times, "trip_id", trips["trip_id"], feed)
     times, unknown_stops = _drop_unknown(times, "stop_id", stops["stop_id"], feed)
     times = times[times["trip_id"].isin(trips_today["trip_id"])].copy()
-    times["sequence"] = pd.to_numeric(times["stop_sequence"], errors="raise")
+    times["sequence"] = pd.to_numeric(times["stop_sequence"], errors="coerce")
+    if times["sequence"].isna().any():
+        msg = f"{path.name}: stop_times.txt has rows without a numeric stop_sequence"
+        raise FeedError(msg)
     times = times.sort_values(["trip_id", "sequence"], kind="stable")
     times, interpolated, untimed = _timed(times, f"{path.name}: stop_times.txt", feed)
     times, out_of_order = _drop_out_of_order(times, feed)

@@ -191,3 +191,10 @@ def test_headway_based_trips_are_refused_rather_than_read_as_single_trips(tmp_pa
     path = write_feed(tmp_path, "headway.zip", simple_feed(frequencies=frequencies))
     with pytest.raises(FeedError, match="headway.zip: frequencies.txt .* not supported"):
         gtfs.read_feed(path, WEDNESDAY)
+
+
+def test_a_stop_sequence_that_is_not_a_number_is_an_error(tmp_path):
+    times = STOP_TIMES.replace("t1,6:01:00,6:01:00,B,2", "t1,6:01:00,6:01:00,B,two")
+    path = write_feed(tmp_path, "seq.zip", simple_feed(stop_times=times))
+    with pytest.raises(FeedError, match="seq.zip: stop_times.txt has rows without a numeric"):
+        gtfs.read_feed(path, WEDNESDAY)
