@@ -198,3 +198,12 @@ def test_a_stop_sequence_that_is_not_a_number_is_an_error(tmp_path):
     path = write_feed(tmp_path, "seq.zip", simple_feed(stop_times=times))
     with pytest.raises(FeedError, match="seq.zip: stop_times.txt has rows without a numeric"):
         gtfs.read_feed(path, WEDNESDAY)
+
+
+def test_repeated_stop_ids_and_unreadable_coordinates_are_errors(tmp_path):
+    twice = write_feed(tmp_path, "stops2.zip", simple_feed(stops=STOPS + "A,A,32.8,130.7\n"))
+    with pytest.raises(FeedError, match="stops.txt repeats stop ids: stops2:A"):
+        gtfs.load_timetable(paths=[twice], service_date=WEDNESDAY)
+    nowhere = write_feed(tmp_path, "nowhere.zip", simple_feed(stops=STOPS + "C,C,,130.7\n"))
+    with pytest.raises(FeedError, match="nowhere.zip: stops.txt has stops without a readable"):
+        gtfs.read_feed(nowhere, WEDNESDAY)
