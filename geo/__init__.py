@@ -11,6 +11,7 @@ from . import engine as engine
 from . import errors as errors
 from . import fetch as fetch
 from . import graph as graph
+from . import gtfs as gtfs
 from . import io as io
 from . import layers as layers
 from . import optimise as optimise
@@ -18,6 +19,7 @@ from . import prepare as prepare
 from . import reorganisation as reorganisation
 from . import scenarios as scenarios
 from . import settings as settings
+from . import transit as transit
 from . import zones as zones
 
 try:

@@ -8,6 +8,7 @@ with code 2 and one line on stderr; missing or invalid data exits with code 1.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import functools
 import logging
 import math
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import demand, districts, layers, network_check, reorganisation, scenarios
+from . import demand, districts, gtfs, layers, network_check, reorganisation, scenarios
 from . import engine as engine_module
 from . import fetch as fetch_module
 from .errors import MadoguchiError, OutputError, UnknownOfficeError
@@ -497,7 +498,41 @@ def build_parser() -> argparse.ArgumentParser:
                          help="download without asking (also MADOGUCHI_FETCH=1)")
     prepare.set_defaults(handler=_cmd_prepare)
     _add_optimise_parser(commands)
+    _add_transit_check(commands)
     return parser
+
+
+def _service_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
+
+
+def _add_transit_check(commands) -> None:
+    check = commands.add_parser("transit-check",
+                                help="GTFS feeds used, trips on the service date, 産交 caveat")
+    check.add_argument("--date", type=_service_date, default=gtfs.DEFAULT_SERVICE_DATE,
+                       help=f"service date (default {gtfs.DEFAULT_SERVICE_DATE})")
+    check.add_argument("--bench", action="store_true",
+                       help="also time the transit precompute and scenario re-evaluation")
+    check.set_defaults(handler=_cmd_transit_check)
+
+
+def _cmd_transit_check(args: argparse.Namespace) -> pd.DataFrame:
+    """One row per feed; the caveat (and with --bench the timings) on stderr."""
+    from . import transit
+
+    timetable = gtfs.load_timetable(args.data, service_date=args.date)
+    print(f"service date {args.date} ({args.date:%A})", file=sys.stderr)
+    for text in transit.transit_caveat(timetable).values():
+        if text:
+            print(text, file=sys.stderr)
+    if args.bench:
+        for name, value in transit.run_benchmark(_load(args)).items():
+            print(f"{name}: {value:.3g}", file=sys.stderr)
+    return pd.DataFrame([{**vars(r), "agencies": "/".join(r.agencies), "repairs": r.repairs}
+                         for r in timetable.reports])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -57,3 +57,7 @@ class InfeasibleError(MadoguchiError):
 
 class SiteError(MadoguchiError):
     """A candidate site for a new counter is unusable (e.g. outside the city)."""
+
+
+class FeedError(MadoguchiError):
+    """A GTFS feed is missing a required file or holds unreadable values."""
