@@ -21,7 +21,8 @@ import pandas as pd
 from . import demand, districts, gtfs, layers, network_check, reorganisation, scenarios
 from . import engine as engine_module
 from . import fetch as fetch_module
-from .errors import MadoguchiError, OutputError, UnknownOfficeError
+from . import study as study_module
+from .errors import MadoguchiError, OutputError, PoorFitError, UnknownOfficeError
 from .io import check_output_path, write_csv
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,12 @@ def _load(args: argparse.Namespace, network: str | None = None) -> engine_module
                                      mode=args.mode)
 
 
+def _study(args: argparse.Namespace) -> study_module.Study:
+    if args.network == "mlit":
+        print(f"warning: {engine_module.MLIT_DEFECT['en']}", file=sys.stderr)
+    return study_module.build_study(args.data, network=args.network, mode=args.mode)
+
+
 def _cmd_branch_distances(args: argparse.Namespace) -> pd.DataFrame:
     eng = _load(args)
     base = "fy2015" if args.year == "2015" else "now"
@@ -82,12 +89,6 @@ def _scenario_from_args(args: argparse.Namespace) -> scenarios.Scenario:
     base = "fy2015" if args.year == "2015" else "now"
     return scenarios.Scenario(base=base, closed=frozenset(args.close),
                               downgraded=frozenset(args.downgrade))
-
-
-def _membership(eng: engine_module.Engine, by: str) -> pd.DataFrame:
-    if by == "district":
-        return districts.district_membership(eng.model, districts.build_districts(eng.data))
-    return scenarios.zone_membership(eng.model, by=by)
 
 
 def _cmd_districts(args: argparse.Namespace) -> pd.DataFrame:
@@ -118,31 +119,27 @@ def _cmd_snaps(args: argparse.Namespace) -> pd.DataFrame:
 
 def _cmd_blank_districts(args: argparse.Namespace) -> pd.DataFrame:
     """Districts without a store; nearest_store_km is the residents' mean road distance."""
-    eng = _load(args)
-    layer = districts.build_districts(eng.data)
-    blank = districts.blank_districts(layer, eng.stores)
-    access = districts.store_access(eng.model, layer).set_index("district_id")
+    built = _study(args)
+    source = args.stores or built.default_store_source
+    layer = built.districts
+    blank = districts.blank_districts(layer, built.stores[source])
+    access = districts.store_access(built.model(source), layer).set_index("district_id")
     blank["nearest_store_km"] = access["mean_store_km"].reindex(blank["district_id"]).to_numpy()
     blank = blank.rename(columns={"district_id": "district"})
     return blank[["district", "ward", "population", "nearest_store_km"]]
 
 
 def _cmd_scenario(args: argparse.Namespace) -> pd.DataFrame:
-    eng = _load(args)
-    scenario = _scenario_from_args(args)
-    eng.model.office_index(list(scenario.closed) + list(scenario.downgraded))
-    scenarios.check_in_base(eng.model.offices, scenario)
-    table = scenarios.compare(eng.model, scenario, measure=args.measure,
-                              membership=_membership(eng, args.by))
-    city = scenarios.summary(table)
-    if city["status"] == scenarios.NO_FACILITY:
-        print(f"warning: {scenarios.NO_FACILITY} for some or all residents under this scenario",
-              file=sys.stderr)
-    city_row = {"zone_id": "43100", "zone_name": "熊本市 (city total)", "ward": "", **city}
-    table = pd.concat([table, pd.DataFrame([city_row])], ignore_index=True)
+    result = study_module.evaluate(_study(args), _scenario_from_args(args), measure=args.measure,
+                                   zones=args.by, stores=args.stores, walk_kmh=args.walk_kmh)
+    if result.unreachable != "none":
+        print(f"warning: {scenarios.NO_FACILITY} for {result.unreachable} residents under this "
+              f"scenario", file=sys.stderr)
+    city = pd.DataFrame([{"zone_id": "43100", "zone_name": "熊本市 (city total)", "ward": "",
+                          **result.city}])
     if args.mode == "walk":
-        table = scenarios.with_walking_minutes(table, speed_kmh=args.walk_kmh)
-    return table
+        city = scenarios.with_walking_minutes(city, speed_kmh=args.walk_kmh)
+    return pd.concat([result.zone_table, city], ignore_index=True)
 
 
 def _cmd_network_check(args: argparse.Namespace) -> pd.DataFrame:
@@ -179,14 +176,15 @@ def _share(text: str) -> float:
 
 def _cmd_load_shift(args: argparse.Namespace) -> pd.DataFrame:
     """Counters' load before / after; fit summary as ``# name,value`` lines on stderr."""
-    eng = _load(args)
-    scenario = _scenario_from_args(args)
-    eng.model.office_index(list(scenario.closed) + list(scenario.downgraded))
-    scenarios.check_in_base(eng.model.offices, scenario)
-    fit = demand.fit_demand(eng.model, reading=args.reading)
-    shift = demand.load_shift(fit, eng.model, scenario, store_share=args.store_share,
-                              allow_poor_fit=args.allow_poor_fit)
-    check = demand.validate_fy2011(fit, eng.model)
+    built = _study(args)
+    result = study_module.evaluate(built, _scenario_from_args(args), zones="ward",
+                                   stores=args.stores, store_share=args.store_share,
+                                   reading=args.reading, allow_poor_fit=args.allow_poor_fit)
+    fit = built.demand_fits[args.reading]
+    if result.load_shift is None:
+        raise PoorFitError(f"no load shift: {result.load_shift_reason}")
+    shift = result.load_shift
+    check = demand.validate_fy2011(fit, built.model(args.stores))
     summary = shift.summary() | {f"fy2011_check_{k}": v for k, v in check.metrics.items()}
     if not fit.ok:
         print(f"warning: poor demand-model fit: {'; '.join(fit.problems)}", file=sys.stderr)

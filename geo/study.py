@@ -259,6 +259,7 @@ def evaluate(
     study: Study, scenario: scenarios.Scenario, *, measure: str = "counter",
     zones: str = "district", stores: str | None = None, store_share: float = 0.0,
     reading: str = demand.DEFAULT_READING, walk_kmh: float = scenarios.WALK_KMH,
+    allow_poor_fit: bool = False,
 ) -> Result:
     """Evaluate a scenario: array minima over the study's distances, no shortest paths.
 
@@ -280,6 +281,8 @@ def evaluate(
         城南/南部 reading of the counts the demand model was fitted on.
     walk_kmh
         Walking speed for the minutes columns (walking studies only).
+    allow_poor_fit
+        Predict the load shift even when the demand model fails its quality check.
 
     Raises
     ------
@@ -311,7 +314,7 @@ def evaluate(
     if reading in study.demand_fits:
         try:
             shift = demand.load_shift(study.demand_fits[reading], model, scenario,
-                                      store_share=store_share)
+                                      store_share=store_share, allow_poor_fit=allow_poor_fit)
             reason = None
         except PoorFitError as error:
             reason = str(error)
