@@ -14,6 +14,7 @@ from . import graph as graph
 from . import io as io
 from . import layers as layers
 from . import reorganisation as reorganisation
+from . import saved as saved
 from . import scenarios as scenarios
 from . import settings as settings
 from . import zones as zones

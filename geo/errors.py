@@ -41,3 +41,15 @@ class PoorFitError(MadoguchiError):
 
 class FontMissingError(MadoguchiError):
     """No font able to draw Japanese text is installed (Debian: fonts-noto-cjk)."""
+
+
+class SavedScenarioError(MadoguchiError):
+    """A saved scenario, export file or URL is invalid, or names no saved scenario."""
+
+
+class ScenarioNotFoundError(SavedScenarioError):
+    """No saved scenario (or version) has the requested name (or number)."""
+
+
+class ScenarioStoreError(MadoguchiError):
+    """The scenario database cannot be opened or written."""
