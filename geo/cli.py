@@ -211,7 +211,8 @@ def _saved_save(args: argparse.Namespace) -> pd.DataFrame:
         name=args.name, base="fy2015" if args.year == "2015" else "now", closed=args.close,
         downgraded=args.downgrade, measure=args.measure, store_source=args.stores,
         network=args.network, mode=args.mode, store_share=args.store_share,
-        briefing_title=args.title, note=args.note, author=args.author)
+        briefing_title=args.title, note=args.note, author=args.author,
+        phases=saved.read_phases(args.phases) if args.phases else ())
     try:
         saved.check_offices(scenario, layers.load_offices(args.data))
     except DataMissingError as e:
@@ -287,6 +288,8 @@ def _add_saved_parser(commands, common: argparse.ArgumentParser) -> None:
     save.add_argument("--title", default="", help="briefing title")
     save.add_argument("--note", default="")
     save.add_argument("--author", default="")
+    save.add_argument("--phases", default=None, help="JSON file of dated steps: "
+                      '[{"date": "2016-04-01", "label": "...", "closed": [...], "downgraded": [...]}]')
     action("list", "the latest version of every scenario").add_argument(
         "--all", action="store_true", help="include deleted scenarios")
     show = action("show", "every field of one version (default the latest)")

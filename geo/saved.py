@@ -47,7 +47,8 @@ DEFAULT_DB_PATH = PROJECT_DATA_DIR / "scenarios" / "scenarios.sqlite"
 MODES = ("drive", "walk", "transit")
 MAX_NAME_LENGTH = 200
 SAVE_ATTEMPTS = 10
-"""Attempts at a save that loses a race for the next version number to another writer."""
+"""Attempts at a write that loses a race with another writer (creating the same new name,
+or the tables); a unique (name, version) constraint turns any other clash into a retry."""
 EXPORT_FORMAT = "madoguchi-scenarios"
 EXPORT_FORMAT_VERSION = 1
 _OFFICE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")
@@ -95,7 +96,8 @@ class SavedScenario:
     Attributes
     ----------
     name
-        Name under which the scenario is saved (at most 200 characters).
+        Name under which the scenario is saved (at most 200 characters; surrounding
+        spaces are dropped).
     base
         Base office set, ``fy2015`` or ``now`` (``geo.scenarios.BASES``).
     closed, downgraded
@@ -113,8 +115,9 @@ class SavedScenario:
     briefing_title, note, author
         Free text.
     phases
-        Dated steps in increasing date order; an office never goes back from closed to
-        a corner or open, nor from a corner to open.
+        Optional dated steps in increasing date order; an office never goes back from
+        closed to a corner or open, nor from a corner to open. ``closed`` and
+        ``downgraded`` stay the view the map shows.
     """
 
     name: str = ""
@@ -132,6 +135,8 @@ class SavedScenario:
     phases: tuple[Phase, ...] = ()
 
     def __post_init__(self) -> None:
+        if isinstance(self.name, str):  # "案A " and "案A" are one scenario
+            object.__setattr__(self, "name", self.name.strip())
         object.__setattr__(self, "closed", _frozen_ids(self.closed))
         object.__setattr__(self, "downgraded", _frozen_ids(self.downgraded))
         object.__setattr__(self, "phases", tuple(self.phases))
@@ -413,6 +418,37 @@ def _content(row: _VersionRow, name: str) -> SavedScenario:
     return SavedScenario(name=name, **values)
 
 
+def _locked_owner(session: Session, name: str) -> _ScenarioRow | None:
+    """The scenario row, locked until commit, so that same-name writers take turns.
+
+    PostgreSQL locks the row (``FOR UPDATE``); SQLite ignores that clause, but its
+    transactions start with ``BEGIN IMMEDIATE`` and so run one writer at a time.
+    """
+    return session.scalars(sa.select(_ScenarioRow).where(_ScenarioRow.name == name)
+                           .with_for_update()).one_or_none()
+
+
+def _sqlite_writers_take_turns(engine: sa.Engine) -> None:
+    """Start every SQLite transaction with ``BEGIN IMMEDIATE`` (the SQLAlchemy recipe).
+
+    Otherwise two writers both read the same latest version number before either takes
+    the write lock.
+    """
+    @sa.event.listens_for(engine, "connect")
+    def _no_driver_transactions(connection: Any, _record: Any) -> None:
+        connection.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin_immediate(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _version_row(owner: _ScenarioRow, version: int, saved_at: dt.datetime,
+                 scenario: SavedScenario) -> _VersionRow:
+    content = {k: v for k, v in scenario.to_dict().items() if k != "name"}
+    return _VersionRow(scenario=owner, version=version, saved_at=saved_at, **content)
+
+
 def _stored(row: _VersionRow) -> StoredScenario:
     owner = row.scenario
     return StoredScenario(scenario=_content(row, owner.name), version=row.version,
@@ -434,8 +470,11 @@ class ScenarioStore:
     def __init__(self, url: str | None = None) -> None:
         self.url = database_url(url)
         try:
-            options = {"connect_args": {"timeout": 30}} if self.url.startswith("sqlite") else {}
+            sqlite = self.url.startswith("sqlite")
+            options = {"connect_args": {"timeout": 30}} if sqlite else {}
             self._engine = sa.create_engine(self.url, **options)
+            if sqlite:
+                _sqlite_writers_take_turns(self._engine)
             self._create_tables()
         except (sa_exc.ArgumentError, sa_exc.SQLAlchemyError, ImportError) as e:
             msg = f"cannot open the scenario database {self._safe_url()}: {_first_line(e)}"
@@ -465,7 +504,8 @@ class ScenarioStore:
         """Save ``scenario`` under its name as a new version (1 for a new name).
 
         Saving under a deleted name restores it. Two writers saving the same name at once
-        both get their own version: the loser of the race for a number retries.
+        both get their own version: they take turns on the scenario's row, and a writer
+        that loses the race to create a new name retries.
 
         Raises
         ------
@@ -501,21 +541,17 @@ class ScenarioStore:
             msg = f"scenario database {self._safe_url()}: {_first_line(e)}"
             raise ScenarioStoreError(msg) from e
 
-    def _add_version(self, session: Session, scenario: SavedScenario, *, saved_at: dt.datetime,
-                     version: int | None = None) -> _VersionRow:
-        owner = session.scalars(sa.select(_ScenarioRow).where(
-            _ScenarioRow.name == scenario.name)).one_or_none()
+    def _add_version(self, session: Session, scenario: SavedScenario, *,
+                     saved_at: dt.datetime) -> _VersionRow:
+        owner = _locked_owner(session, scenario.name)
         if owner is None:
             owner = _ScenarioRow(name=scenario.name, created_at=saved_at)
             session.add(owner)
             session.flush()
         owner.deleted_at = None
-        if version is None:
-            latest = session.scalar(sa.select(sa.func.max(_VersionRow.version)).where(
-                _VersionRow.scenario_id == owner.id))
-            version = (latest or 0) + 1
-        values = {k: v for k, v in scenario.to_dict().items() if k != "name"}
-        row = _VersionRow(scenario=owner, version=version, saved_at=saved_at, **values)
+        latest = session.scalar(sa.select(sa.func.max(_VersionRow.version)).where(
+            _VersionRow.scenario_id == owner.id))
+        row = _version_row(owner, (latest or 0) + 1, saved_at, scenario)
         session.add(row)
         session.flush()
         return row
@@ -613,8 +649,7 @@ class ScenarioStore:
         return self._write(merge_all, "import the scenarios")
 
     def _merge_one(self, session: Session, entry: _ExportEntry, counts: dict[str, int]) -> None:
-        owner = session.scalars(sa.select(_ScenarioRow).where(
-            _ScenarioRow.name == entry.name)).one_or_none()
+        owner = _locked_owner(session, entry.name)
         if owner is None:
             owner = _ScenarioRow(name=entry.name, created_at=entry.created_at,
                                  deleted_at=entry.deleted_at)
@@ -629,8 +664,7 @@ class ScenarioStore:
                 continue
             number = version if version not in here else max(here) + 1
             counts["added" if number == version else "renumbered"] += 1
-            session.add(_VersionRow(scenario=owner, version=number, saved_at=saved_at,
-                                    **{k: v for k, v in scenario.to_dict().items() if k != "name"}))
+            session.add(_version_row(owner, number, saved_at, scenario))
             here[number] = (scenario, saved_at)
         session.flush()
 
@@ -755,13 +789,30 @@ def import_scenarios(store: ScenarioStore, path: str | os.PathLike[str]) -> Impo
     SavedScenarioError
         The file cannot be read or is not a valid export.
     """
+    return store.merge(_read_json(path))
+
+
+def read_phases(path: str | os.PathLike[str]) -> tuple[Phase, ...]:
+    """Read a phased plan from a JSON file.
+
+    The file holds a list of steps such as ``{"date": "2016-04-01", "label": "第1段階",
+    "closed": [], "downgraded": ["oe-branch"]}`` (the ``phases`` of an export file).
+
+    Raises
+    ------
+    SavedScenarioError
+        The file cannot be read or a step is malformed.
+    """
+    return _phases_from_json(_read_json(path))
+
+
+def _read_json(path: str | os.PathLike[str]) -> Any:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as e:
         raise SavedScenarioError(f"cannot read {path}: {e.strerror}") from e
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise SavedScenarioError(f"{path} is not a JSON file: {e}") from e
-    return store.merge(data)
 
 
 # -- URLs -----------------------------------------------------------------------------------

@@ -151,6 +151,7 @@ def test_saving_a_name_again_makes_a_new_version_and_keeps_the_old(store: Scenar
     assert store.open("案A").updated_at >= first.updated_at
     assert [r.version for r in store.history("案A")] == [1, 2]
     assert [(r.scenario.name, r.version) for r in store.list()] == [(PHASED.name, 1), ("案A", 2)]
+    assert store.save(SavedScenario(name=" 案A ")).version == 3  # the same name, spaces dropped
 
 
 def test_every_field_and_phase_survives_the_database(store: ScenarioStore):
@@ -401,8 +402,27 @@ def test_cli_round_trip(db_url: str, other_url: str, tmp_path: Path,
     assert counts["versions_skipped_identical"].tolist() == ["2"]
 
 
+def test_cli_saves_a_phased_plan_from_a_json_file(tmp_path: Path):
+    db = ["--db", f"sqlite:///{tmp_path / 's.sqlite'}", "--data", str(tmp_path)]
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps([step.to_dict() for step in PHASED.phases], ensure_ascii=False),
+                    encoding="utf-8")
+    _cli_table(tmp_path, "scenarios", "save", "--name", "段階案", "--close", "nanbu-branch",
+               "--phases", str(plan), *db)
+    shown = _cli_table(tmp_path, "scenarios", "show", "--name", "段階案", *db)
+    fields = dict(zip(shown["field"], shown["value"], strict=True))
+    assert fields["phase 1"] == ("2016-04-01 第1段階; closed=; "
+                                 "downgraded=akita-general-branch,nanbu-branch")
+    assert fields["phase 2"] == ("2018-04-01 第2段階; closed=nanbu-branch; "
+                                 "downgraded=akita-general-branch")
+    steps = list(reversed(json.loads(plan.read_text(encoding="utf-8"))))
+    plan.write_text(json.dumps(steps), encoding="utf-8")
+    assert cli.main(["scenarios", "save", "--name", "段階案", "--phases", str(plan), *db]) == 2
+
+
 @pytest.mark.parametrize("args", [
     ["scenarios", "save", "--name", " "],
+    ["scenarios", "save", "--name", "x", "--phases", "missing.json"],
     ["scenarios", "save", "--name", "x", "--store-share", "-0.5"],
     ["scenarios", "save", "--name", "x", "--close", "oe-branch", "--downgrade", "oe-branch"],
     ["scenarios", "show", "--name", "nobody"],
