@@ -228,8 +228,9 @@ def _saved_show(args: argparse.Namespace) -> pd.DataFrame:
         if key != "phases":
             fields[key] = ",".join(value) if isinstance(value, list) else value
     for number, phase in enumerate(record.scenario.phases, start=1):
-        fields[f"phase {number}"] = (f"{phase.date} {phase.label}; closed={','.join(sorted(phase.closed))}"
-                                     f"; downgraded={','.join(sorted(phase.downgraded))}")
+        fields[f"phase {number}"] = (f"{phase.date} {phase.label}; "
+                                     f"closed={','.join(sorted(phase.closed))}; "
+                                     f"downgraded={','.join(sorted(phase.downgraded))}")
     return pd.DataFrame({"field": list(fields), "value": [str(v) for v in fields.values()]})
 
 
@@ -288,8 +289,9 @@ def _add_saved_parser(commands, common: argparse.ArgumentParser) -> None:
     save.add_argument("--title", default="", help="briefing title")
     save.add_argument("--note", default="")
     save.add_argument("--author", default="")
-    save.add_argument("--phases", default=None, help="JSON file of dated steps: "
-                      '[{"date": "2016-04-01", "label": "...", "closed": [...], "downgraded": [...]}]')
+    save.add_argument("--phases", default=None,
+                      help='JSON file of dated steps: [{"date": "2016-04-01", "label": "...", '
+                           '"closed": [...], "downgraded": [...]}, ...]')
     action("list", "the latest version of every scenario").add_argument(
         "--all", action="store_true", help="include deleted scenarios")
     show = action("show", "every field of one version (default the latest)")

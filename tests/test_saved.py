@@ -318,8 +318,8 @@ def test_query_params_round_trip_a_full_scenario_and_a_saved_reference():
 def test_query_params_omit_defaults_and_ignore_other_app_parameters():
     plain = SavedScenario(closed={"tobu-branch", "oe-branch"})
     assert saved.to_query_params(plain) == {"base": "now", "close": "oe-branch,tobu-branch"}
-    assert saved.from_query_params({"lang": "en", "base": "now", "close": "oe-branch,tobu-branch"}) \
-        == plain
+    with_app_params = {"lang": "en", "base": "now", "close": "oe-branch,tobu-branch"}
+    assert saved.from_query_params(with_app_params) == plain
     assert saved.from_query_params({"lang": "en"}) is None
 
 
