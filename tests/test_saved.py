@@ -228,12 +228,16 @@ def test_a_database_that_cannot_be_opened_is_a_store_error(tmp_path: Path):
         ScenarioStore("not a url")
 
 
-def test_database_url_prefers_argument_then_environment(monkeypatch: pytest.MonkeyPatch):
+def test_database_url_prefers_argument_then_environment_then_the_project_file(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    default = tmp_path / "data" / "scenarios" / "scenarios.sqlite"
+    monkeypatch.setattr(saved, "DEFAULT_DB_PATH", default)
     monkeypatch.setenv(saved.DB_ENV_VAR, "sqlite:///from-env.sqlite")
     assert saved.database_url("sqlite:///given.sqlite") == "sqlite:///given.sqlite"
     assert saved.database_url() == "sqlite:///from-env.sqlite"
     monkeypatch.delenv(saved.DB_ENV_VAR)
-    assert saved.database_url() == f"sqlite:///{saved.DEFAULT_DB_PATH}"
+    assert saved.database_url() == f"sqlite:///{default}"
+    assert default.parent.is_dir()  # created, so SQLite can make the file on first use
 
 
 # -- export and import -----------------------------------------------------------------------
