@@ -17,6 +17,7 @@ from . import layers as layers
 from . import optimise as optimise
 from . import prepare as prepare
 from . import reorganisation as reorganisation
+from . import saved as saved
 from . import scenarios as scenarios
 from . import settings as settings
 from . import transit as transit

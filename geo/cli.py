@@ -18,11 +18,27 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import demand, districts, gtfs, layers, network_check, reorganisation, scenarios
+from . import (
+    demand,
+    districts,
+    gtfs,
+    layers,
+    network_check,
+    reorganisation,
+    saved,
+    scenarios,
+)
 from . import engine as engine_module
 from . import fetch as fetch_module
 from . import study as study_module
-from .errors import MadoguchiError, OutputError, PoorFitError, UnknownOfficeError
+from .errors import (
+    DataMissingError,
+    MadoguchiError,
+    OutputError,
+    PoorFitError,
+    SavedScenarioError,
+    UnknownOfficeError,
+)
 from .io import check_output_path, write_csv
 
 logger = logging.getLogger(__name__)
@@ -390,6 +406,130 @@ def _add_optimise_parser(commands) -> None:
     opt.set_defaults(handler=_cmd_optimise)
 
 
+# -- saved scenarios (geo.saved) ------------------------------------------------------------
+
+def _scenario_name(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a saved scenario needs a name")
+    return text
+
+
+def _saved_store(args: argparse.Namespace) -> saved.ScenarioStore:
+    return saved.ScenarioStore(args.db)
+
+
+def _stamp(moment) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def _saved_rows(records: list[saved.StoredScenario]) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "name": r.scenario.name, "version": r.version, "base": r.scenario.base,
+        "closed": ",".join(sorted(r.scenario.closed)),
+        "downgraded": ",".join(sorted(r.scenario.downgraded)), "author": r.scenario.author,
+        "note": r.scenario.note, "created_at": _stamp(r.created_at),
+        "updated_at": _stamp(r.updated_at), "deleted": r.deleted} for r in records],
+        columns=["name", "version", "base", "closed", "downgraded", "author", "note",
+                 "created_at", "updated_at", "deleted"])
+
+
+def _saved_save(args: argparse.Namespace) -> pd.DataFrame:
+    scenario = saved.SavedScenario(
+        name=args.name, base="fy2015" if args.year == "2015" else "now", closed=args.close,
+        downgraded=args.downgrade, measure=args.measure,
+        store_source=args.stores or layers.default_store_source(args.data),
+        network=args.network, mode=args.mode, store_share=args.store_share,
+        briefing_title=args.title, note=args.note, author=args.author,
+        phases=saved.read_phases(args.phases) if args.phases else ())
+    try:
+        saved.check_offices(scenario, layers.load_offices(args.data))
+    except DataMissingError as e:
+        print(f"warning: office ids not checked: {str(e).splitlines()[0]}", file=sys.stderr)
+    return _saved_rows([_saved_store(args).save(scenario)])
+
+
+def _saved_show(args: argparse.Namespace) -> pd.DataFrame:
+    record = _saved_store(args).open(args.name, args.version, include_deleted=True)
+    fields = {"version": record.version, "created_at": _stamp(record.created_at),
+              "updated_at": _stamp(record.updated_at), "deleted": record.deleted}
+    for key, value in record.scenario.to_dict().items():
+        if key != "phases":
+            fields[key] = ",".join(value) if isinstance(value, list) else value
+    for number, phase in enumerate(record.scenario.phases, start=1):
+        fields[f"phase {number}"] = (f"{phase.date} {phase.label}; "
+                                     f"closed={','.join(sorted(phase.closed))}; "
+                                     f"downgraded={','.join(sorted(phase.downgraded))}")
+    return pd.DataFrame({"field": list(fields), "value": [str(v) for v in fields.values()]})
+
+
+def _saved_set_deleted(args: argparse.Namespace) -> pd.DataFrame:
+    store = _saved_store(args)
+    (store.delete if args.action == "delete" else store.restore)(args.name)
+    return pd.DataFrame([{"name": args.name, "status": f"{args.action}d"}])
+
+
+def _saved_export(args: argparse.Namespace) -> None:
+    if not args.out or args.out == "-":
+        raise UsageError("scenarios export needs --out FILE.json")
+    count = saved.export_scenarios(_saved_store(args), args.out)
+    print(f"exported {count} scenario version(s) to {args.out}", file=sys.stderr)
+
+
+def _saved_import(args: argparse.Namespace) -> pd.DataFrame:
+    report = saved.import_scenarios(_saved_store(args), args.file)
+    return pd.DataFrame([report.summary()])
+
+
+def _cmd_saved(args: argparse.Namespace) -> pd.DataFrame | None:
+    """Run a ``scenarios`` action; a bad scenario or unknown name is a usage error (exit 2)."""
+    actions = {"save": _saved_save, "show": _saved_show, "delete": _saved_set_deleted,
+               "restore": _saved_set_deleted, "export": _saved_export, "import": _saved_import,
+               "list": lambda a: _saved_rows(_saved_store(a).list(include_deleted=a.all))}
+    try:
+        return actions[args.action](args)
+    except SavedScenarioError as e:
+        raise UsageError(str(e)) from e
+
+
+def _add_saved_parser(commands, common: argparse.ArgumentParser) -> None:
+    group = commands.add_parser("scenarios", help="saved scenarios: save, list, show, delete, "
+                                                  "restore, export, import")
+    db = _Parser(add_help=False)
+    db.add_argument("--db", default=None, help=f"database URL (default: ${saved.DB_ENV_VAR}, "
+                                               f"else SQLite {saved.DEFAULT_DB_PATH})")
+    actions = group.add_subparsers(dest="action", required=True, parser_class=_Parser)
+
+    def action(name: str, help: str) -> argparse.ArgumentParser:
+        parser = actions.add_parser(name, parents=[common, db], help=help)
+        parser.set_defaults(handler=_cmd_saved)
+        return parser
+
+    save = action("save", "save a scenario (a new version when the name exists)")
+    save.add_argument("--name", required=True, type=_scenario_name)
+    save.add_argument("--year", choices=("2015", "now"), default="2015",
+                      help="base office set (default the FY2015 set)")
+    save.add_argument("--close", type=_id_list, default=[], help="office ids, comma-separated")
+    save.add_argument("--downgrade", type=_id_list, default=[],
+                      help="office ids turned into certificate-only service corners")
+    save.add_argument("--measure", choices=scenarios.MEASURES, default="counter")
+    save.add_argument("--store-share", type=_share, default=0.0)
+    save.add_argument("--title", default="", help="briefing title")
+    save.add_argument("--note", default="")
+    save.add_argument("--author", default="")
+    save.add_argument("--phases", default=None,
+                      help='JSON file of dated steps: [{"date": "2016-04-01", "label": "...", '
+                           '"closed": [...], "downgraded": [...]}, ...]')
+    action("list", "the latest version of every scenario").add_argument(
+        "--all", action="store_true", help="include deleted scenarios")
+    show = action("show", "every field of one version (default the latest)")
+    show.add_argument("--name", required=True)
+    show.add_argument("--version", type=int, default=None)
+    action("delete", "hide a scenario (restorable)").add_argument("--name", required=True)
+    action("restore", "list a deleted scenario again").add_argument("--name", required=True)
+    action("export", "write every scenario and version as JSON to --out")
+    action("import", "merge an export file into the database").add_argument("file")
+
+
 def _add_common_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
     """Options accepted before or after the command (after it, they override)."""
     def default(value):
@@ -497,6 +637,7 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.set_defaults(handler=_cmd_prepare)
     _add_optimise_parser(commands)
     _add_transit_check(commands)
+    _add_saved_parser(commands, common)
     return parser
 
 
@@ -562,6 +703,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f" {e.filename}" if e.filename else ""
         print(f"error: cannot read or write{where}: {e.strerror or e}", file=sys.stderr)
         return DATA_ERROR
+    if table is None:  # the command wrote its own output file
+        return 0
     try:
         write_csv(table, args.out)
     except OSError as e:

@@ -61,3 +61,15 @@ class SiteError(MadoguchiError):
 
 class FeedError(MadoguchiError):
     """A GTFS feed is missing a required file or holds unreadable values."""
+
+
+class SavedScenarioError(MadoguchiError):
+    """A saved scenario, export file or URL is invalid, or names no saved scenario."""
+
+
+class ScenarioNotFoundError(SavedScenarioError):
+    """No saved scenario (or version) has the requested name (or number)."""
+
+
+class ScenarioStoreError(MadoguchiError):
+    """The scenario database cannot be opened or written."""

@@ -1,0 +1,922 @@
+"""Saved scenarios: named, versioned plans kept in a SQLAlchemy database (SQLite or PostgreSQL).
+
+A :class:`SavedScenario` is everything a planner needs to reopen a view: the base office
+set, the closed and downgraded offices, the measure, store source, network, travel mode,
+store share, briefing title and an optional phased plan. A :class:`ScenarioStore` keeps
+every version: saving under an existing name adds a version, deleting only hides the
+scenario until it is restored. ``export_scenarios`` / ``import_scenarios`` move whole
+stores between databases without losing anything, and ``to_query_params`` /
+``from_query_params`` put a scenario (or a saved name and version) into a URL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import math
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+
+from . import engine as engine_module
+from . import layers, scenarios
+from .errors import (
+    SavedScenarioError,
+    ScenarioNotFoundError,
+    ScenarioStoreError,
+    UnknownOfficeError,
+)
+from .fetch import atomic_write
+from .settings import PROJECT_DATA_DIR
+
+logger = logging.getLogger(__name__)
+
+DB_ENV_VAR = "MADOGUCHI_DB"
+DEFAULT_DB_PATH = PROJECT_DATA_DIR / "scenarios" / "scenarios.sqlite"
+"""Default SQLite file, in a folder git ignores."""
+MODES = ("drive", "walk", "transit")
+MAX_NAME_LENGTH = 200
+SAVE_ATTEMPTS = 10
+"""Attempts at a write that loses a race with another writer (creating the same new name,
+or the tables); a unique (name, version) constraint turns any other clash into a retry."""
+EXPORT_FORMAT = "madoguchi-scenarios"
+EXPORT_FORMAT_VERSION = 1
+_OFFICE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")
+_LIST_FIELDS = ("closed", "downgraded")
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One dated step of a phased plan (branch -> service corner -> closed).
+
+    Attributes
+    ----------
+    date
+        First day of the step.
+    label
+        Free text shown on the timeline, e.g. ``第1段階``.
+    closed, downgraded
+        The complete set of offices closed / turned into service corners from ``date`` on
+        (not a difference from the previous step).
+    """
+
+    date: dt.date
+    label: str = ""
+    closed: frozenset[str] = field(default_factory=frozenset)
+    downgraded: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "closed", _frozen_ids(self.closed))
+        object.__setattr__(self, "downgraded", _frozen_ids(self.downgraded))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the step as JSON-ready values (ISO date, sorted id lists)."""
+        return {"date": self.date.isoformat(), "label": self.label,
+                "closed": sorted(self.closed), "downgraded": sorted(self.downgraded)}
+
+
+@dataclass(frozen=True)
+class SavedScenario:
+    """A scenario as a planner saves, shares and reopens it.
+
+    Construction validates every field and raises one ``SavedScenarioError`` listing
+    every problem. The name may be empty here (an unsaved view in a URL); saving needs one.
+
+    Attributes
+    ----------
+    name
+        Name under which the scenario is saved (at most 200 characters; surrounding
+        spaces are dropped).
+    base
+        Base office set, ``fy2015`` or ``now`` (``geo.scenarios.BASES``).
+    closed, downgraded
+        Office ids closed / turned into certificate-only service corners; disjoint.
+    measure
+        ``counter`` or ``certificate`` access.
+    store_source
+        Convenience-store layer (``geo.layers.STORE_SOURCES``).
+    network
+        Road network (``geo.engine.NETWORKS``).
+    mode
+        ``drive``, ``walk`` or ``transit``.
+    store_share
+        Share (0-1) of the closed counters' certificate transactions going to stores.
+    briefing_title, note, author
+        Free text.
+    phases
+        Optional dated steps in increasing date order; an office never goes back from
+        closed to a corner or open, nor from a corner to open. ``closed`` and
+        ``downgraded`` stay the view the map shows.
+    """
+
+    name: str = ""
+    base: str = "now"
+    closed: frozenset[str] = field(default_factory=frozenset)
+    downgraded: frozenset[str] = field(default_factory=frozenset)
+    measure: str = "counter"
+    store_source: str = "union"
+    network: str = engine_module.DEFAULT_NETWORK
+    mode: str = "drive"
+    store_share: float = 0.0
+    briefing_title: str = ""
+    note: str = ""
+    author: str = ""
+    phases: tuple[Phase, ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.name, str):  # "案A " and "案A" are one scenario
+            object.__setattr__(self, "name", self.name.strip())
+        object.__setattr__(self, "closed", _frozen_ids(self.closed))
+        object.__setattr__(self, "downgraded", _frozen_ids(self.downgraded))
+        object.__setattr__(self, "phases", tuple(self.phases))
+        problems = _scenario_problems(self)
+        if problems:
+            raise SavedScenarioError("invalid scenario: " + "; ".join(problems))
+
+    @property
+    def scenario(self) -> scenarios.Scenario:
+        """The closure scenario that ``geo.scenarios`` evaluates."""
+        return scenarios.Scenario(base=self.base, closed=self.closed, downgraded=self.downgraded)
+
+    @property
+    def office_ids(self) -> frozenset[str]:
+        """Every office id named by the scenario or one of its phases."""
+        ids = set(self.closed | self.downgraded)
+        for phase in self.phases:
+            ids |= phase.closed | phase.downgraded
+        return frozenset(ids)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return every field as JSON-ready values (sorted id lists, phases as dicts)."""
+        return {"name": self.name, "base": self.base, "closed": sorted(self.closed),
+                "downgraded": sorted(self.downgraded), "measure": self.measure,
+                "store_source": self.store_source, "network": self.network, "mode": self.mode,
+                "store_share": self.store_share, "briefing_title": self.briefing_title,
+                "note": self.note, "author": self.author,
+                "phases": [phase.to_dict() for phase in self.phases]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SavedScenario:
+        """Build a scenario from ``to_dict`` output; raise ``SavedScenarioError`` on bad input."""
+        if not isinstance(data, Mapping):
+            raise SavedScenarioError(f"a scenario must be a JSON object, not {type(data).__name__}")
+        unknown = sorted(set(data) - set(_FIELD_NAMES))
+        if unknown:
+            raise SavedScenarioError(f"unknown scenario field(s): {', '.join(map(str, unknown))}")
+        values = dict(data)
+        for name in _LIST_FIELDS:
+            if name in values:
+                values[name] = _id_list(values[name], name)
+        if "phases" in values:
+            values["phases"] = _phases_from_json(values["phases"])
+        return cls(**values)
+
+
+_FIELD_NAMES = tuple(SavedScenario.__dataclass_fields__)
+
+
+def _frozen_ids(ids: Iterable[str]) -> frozenset[str]:
+    if isinstance(ids, str):  # one id given where a collection was meant
+        return frozenset([ids])
+    return frozenset(ids)
+
+
+def _scenario_problems(s: SavedScenario) -> list[str]:
+    problems = []
+    if isinstance(s.name, str) and len(s.name) > MAX_NAME_LENGTH:
+        problems.append(f"name must be at most {MAX_NAME_LENGTH} characters long")
+    for label, value, allowed in (("base", s.base, scenarios.BASES),
+                                  ("measure", s.measure, scenarios.MEASURES),
+                                  ("store source", s.store_source, layers.STORE_SOURCES),
+                                  ("network", s.network, engine_module.NETWORKS),
+                                  ("mode", s.mode, MODES)):
+        if value not in allowed:
+            problems.append(f"unknown {label} {value!r} (choose one of {', '.join(allowed)})")
+    share = s.store_share
+    if (isinstance(share, bool) or not isinstance(share, (int, float)) or not math.isfinite(share)
+            or not 0.0 <= share <= 1.0):
+        problems.append(f"store share must be a number from 0 to 1, not {share!r}")
+    for label in ("name", "briefing_title", "note", "author"):
+        value = getattr(s, label)
+        if not isinstance(value, str) or "\x00" in value:
+            problems.append(f"{label} must be text without NUL characters")
+    problems += _office_set_problems(s.closed, s.downgraded, "")
+    problems += _phase_problems(s.phases)
+    return problems
+
+
+def _office_set_problems(closed: frozenset[str], downgraded: frozenset[str],
+                         where: str) -> list[str]:
+    problems = [f"{where}malformed office id {office!r}"
+                for office in sorted(closed | downgraded, key=str)
+                if not isinstance(office, str) or not _OFFICE_ID.fullmatch(office)]
+    both = closed & downgraded
+    if both:
+        problems.append(f"{where}offices both closed and downgraded: "
+                        f"{', '.join(sorted(map(str, both)))}")
+    return problems
+
+
+def _phase_problems(phases: tuple[Phase, ...]) -> list[str]:
+    problems: list[str] = []
+    previous: Phase | None = None
+    for number, phase in enumerate(phases, start=1):
+        where = f"phase {number}: "
+        if not isinstance(phase, Phase):
+            problems.append(f"{where}not a Phase")
+            continue
+        if not isinstance(phase.date, dt.date) or isinstance(phase.date, dt.datetime):
+            problems.append(f"{where}date must be a date, not {phase.date!r}")
+        if not isinstance(phase.label, str):
+            problems.append(f"{where}label must be text")
+        problems += _office_set_problems(phase.closed, phase.downgraded, where)
+        if previous is not None and not problems:
+            problems += _phase_order_problems(previous, phase, where)
+        previous = phase
+    return problems
+
+
+def _phase_order_problems(previous: Phase, phase: Phase, where: str) -> list[str]:
+    problems = []
+    if phase.date <= previous.date:
+        problems.append(f"{where}date {phase.date} is not after {previous.date}")
+    reopened = previous.closed - phase.closed
+    if reopened:
+        problems.append(f"{where}closed offices cannot reopen or become corners again: "
+                        f"{', '.join(sorted(reopened))}")
+    upgraded = previous.downgraded - phase.downgraded - phase.closed
+    if upgraded:
+        problems.append(f"{where}service corners cannot become full counters again: "
+                        f"{', '.join(sorted(upgraded))}")
+    return problems
+
+
+def _id_list(value: object, label: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise SavedScenarioError(f"{label} must be a list of office ids, not {value!r}")
+    return value
+
+
+def _phases_from_json(value: object) -> tuple[Phase, ...]:
+    if not isinstance(value, list):
+        raise SavedScenarioError(f"phases must be a list, not {value!r}")
+    phases = []
+    for number, step in enumerate(value, start=1):
+        if not isinstance(step, Mapping) or set(step) - {"date", "label", "closed", "downgraded"}:
+            msg = f"phase {number} must be an object with date, label, closed, downgraded"
+            raise SavedScenarioError(msg)
+        try:
+            date = dt.date.fromisoformat(step["date"])
+        except (KeyError, TypeError, ValueError):
+            raise SavedScenarioError(f"phase {number}: date must be YYYY-MM-DD, "
+                                     f"not {step.get('date')!r}") from None
+        phases.append(Phase(
+            date=date, label=step.get("label", ""),
+            closed=frozenset(_id_list(step.get("closed", []), f"phase {number} closed")),
+            downgraded=frozenset(_id_list(step.get("downgraded", []),
+                                          f"phase {number} downgraded"))))
+    return tuple(phases)
+
+
+def check_offices(scenario: SavedScenario, offices: pd.DataFrame) -> None:
+    """Raise ``UnknownOfficeError`` naming every office id that is not in the register.
+
+    Parameters
+    ----------
+    scenario
+        The scenario, phases included.
+    offices
+        Office register with an ``office_id`` column (``geo.layers.load_offices``).
+    """
+    unknown = sorted(scenario.office_ids - set(offices["office_id"]))
+    if unknown:
+        raise UnknownOfficeError(f"unknown office id(s): {', '.join(unknown)}")
+
+
+# -- the database ---------------------------------------------------------------------------
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _ScenarioRow(_Base):
+    """One named scenario; its content lives in its versions."""
+
+    __tablename__ = "saved_scenarios"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(MAX_NAME_LENGTH), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    versions: Mapped[list[_VersionRow]] = relationship(
+        back_populates="scenario", order_by="_VersionRow.version")
+
+
+class _VersionRow(_Base):
+    """One saved version of a scenario; never changed once written."""
+
+    __tablename__ = "saved_scenario_versions"
+    __table_args__ = (sa.UniqueConstraint("scenario_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scenario_id: Mapped[int] = mapped_column(sa.ForeignKey("saved_scenarios.id"))
+    version: Mapped[int]
+    saved_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    base: Mapped[str] = mapped_column(sa.String(20))
+    closed: Mapped[list[str]] = mapped_column(sa.JSON)
+    downgraded: Mapped[list[str]] = mapped_column(sa.JSON)
+    measure: Mapped[str] = mapped_column(sa.String(20))
+    store_source: Mapped[str] = mapped_column(sa.String(40))
+    network: Mapped[str] = mapped_column(sa.String(40))
+    mode: Mapped[str] = mapped_column(sa.String(20))
+    store_share: Mapped[float] = mapped_column(sa.Float)
+    briefing_title: Mapped[str] = mapped_column(sa.Text)
+    note: Mapped[str] = mapped_column(sa.Text)
+    author: Mapped[str] = mapped_column(sa.Text)
+    phases: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
+    scenario: Mapped[_ScenarioRow] = relationship(back_populates="versions")
+
+
+@dataclass(frozen=True)
+class StoredScenario:
+    """One version of a saved scenario, as read from the store.
+
+    Attributes
+    ----------
+    scenario
+        The saved content.
+    version
+        Version number, 1 for the first save under this name.
+    created_at
+        When the name was first saved (UTC).
+    updated_at
+        When this version was saved (UTC).
+    deleted
+        Whether the scenario is deleted (hidden, restorable).
+    """
+
+    scenario: SavedScenario
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    deleted: bool
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What ``import_scenarios`` did, in counts of versions (and of new scenario names)."""
+
+    scenarios_created: int = 0
+    added: int = 0
+    renumbered: int = 0
+    skipped: int = 0
+
+    def summary(self) -> dict[str, int]:
+        """Return the counts by name, for a table or a message."""
+        return {"scenarios_created": self.scenarios_created, "versions_added": self.added,
+                "versions_renumbered": self.renumbered, "versions_skipped_identical": self.skipped}
+
+
+def database_url(url: str | None = None) -> str:
+    """Return the database URL: ``url``, else ``MADOGUCHI_DB``, else the default SQLite file.
+
+    The default is ``data/scenarios/scenarios.sqlite`` in the project (git-ignored); its
+    folder is created here.
+    """
+    if url:
+        return url
+    env = os.environ.get(DB_ENV_VAR)
+    if env:
+        return env
+    DEFAULT_DB_PATH.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{DEFAULT_DB_PATH}"
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _content(row: _VersionRow, name: str) -> SavedScenario:
+    values = {key: getattr(row, key) for key in _FIELD_NAMES if key != "name"}
+    values["phases"] = _phases_from_json(values["phases"])
+    return SavedScenario(name=name, **values)
+
+
+def _locked_owner(session: Session, name: str) -> _ScenarioRow | None:
+    """The scenario row, locked until commit, so that same-name writers take turns.
+
+    PostgreSQL locks the row (``FOR UPDATE``); SQLite ignores that clause, but its
+    transactions start with ``BEGIN IMMEDIATE`` and so run one writer at a time.
+    """
+    return session.scalars(sa.select(_ScenarioRow).where(_ScenarioRow.name == name)
+                           .with_for_update()).one_or_none()
+
+
+def _sqlite_writers_take_turns(engine: sa.Engine) -> None:
+    """Start every SQLite transaction with ``BEGIN IMMEDIATE`` (the SQLAlchemy recipe).
+
+    Otherwise two writers both read the same latest version number before either takes
+    the write lock.
+    """
+    @sa.event.listens_for(engine, "connect")
+    def _no_driver_transactions(connection: Any, _record: Any) -> None:
+        connection.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin_immediate(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _version_row(owner: _ScenarioRow, version: int, saved_at: dt.datetime,
+                 scenario: SavedScenario) -> _VersionRow:
+    content = {k: v for k, v in scenario.to_dict().items() if k != "name"}
+    return _VersionRow(scenario=owner, version=version, saved_at=saved_at, **content)
+
+
+def _stored(row: _VersionRow) -> StoredScenario:
+    owner = row.scenario
+    return StoredScenario(scenario=_content(row, owner.name), version=row.version,
+                          created_at=_utc(owner.created_at), updated_at=_utc(row.saved_at),
+                          deleted=owner.deleted_at is not None)
+
+
+class ScenarioStore:
+    """Saved scenarios in one database, every version kept.
+
+    Parameters
+    ----------
+    url
+        SQLAlchemy URL, e.g. ``sqlite:///scenarios.sqlite`` or
+        ``postgresql+psycopg2://user:password@host/db``; default ``database_url()``.
+        Tables are created on first use.
+    """
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = database_url(url)
+        try:
+            sqlite = self.url.startswith("sqlite")
+            options = {"connect_args": {"timeout": 30}} if sqlite else {}
+            self._engine = sa.create_engine(self.url, **options)
+            if sqlite:
+                _sqlite_writers_take_turns(self._engine)
+            self._create_tables()
+        except (sa_exc.ArgumentError, sa_exc.SQLAlchemyError, ImportError) as e:
+            msg = f"cannot open the scenario database {self._safe_url()}: {_first_line(e)}"
+            raise ScenarioStoreError(msg) from e
+
+    def _create_tables(self) -> None:
+        """Create missing tables; other writers creating them at the same moment are fine."""
+        for attempt in range(1, SAVE_ATTEMPTS):
+            try:
+                _Base.metadata.create_all(self._engine)
+                return
+            except sa_exc.SQLAlchemyError:
+                logger.info("another writer is creating the tables (attempt %d)", attempt)
+        _Base.metadata.create_all(self._engine)
+
+    def _safe_url(self) -> str:
+        try:
+            return sa.make_url(self.url).render_as_string(hide_password=True)
+        except sa_exc.ArgumentError:
+            return repr(self.url)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self._engine.dispose()
+
+    def save(self, scenario: SavedScenario) -> StoredScenario:
+        """Save ``scenario`` under its name as a new version (1 for a new name).
+
+        Saving under a deleted name restores it. Two writers saving the same name at once
+        both get their own version: they take turns on the scenario's row, and a writer
+        that loses the race to create a new name retries.
+
+        Raises
+        ------
+        SavedScenarioError
+            The name is empty.
+        """
+        if not scenario.name.strip():
+            raise SavedScenarioError("a saved scenario needs a name")
+        return self._write(lambda session: _stored(
+            self._add_version(session, scenario, saved_at=_now())), f"save {scenario.name!r}")
+
+    def _write(self, work: Callable[[Session], _T], what: str) -> _T:
+        """Run ``work`` in a transaction, again if another writer took a version number."""
+        for attempt in range(1, SAVE_ATTEMPTS + 1):
+            try:
+                with self._session() as session, session.begin():
+                    return work(session)
+            except sa_exc.IntegrityError:
+                logger.info("%s: another writer took the version number (attempt %d)",
+                            what, attempt)
+        msg = f"could not {what}: {SAVE_ATTEMPTS} attempts lost to other writers"
+        raise ScenarioStoreError(msg)
+
+    @contextlib.contextmanager
+    def _session(self) -> Iterator[Session]:
+        """A session whose database failures (other than a lost race) are ``ScenarioStoreError``."""
+        try:
+            with Session(self._engine) as session:
+                yield session
+        except sa_exc.IntegrityError:
+            raise
+        except sa_exc.SQLAlchemyError as e:
+            msg = f"scenario database {self._safe_url()}: {_first_line(e)}"
+            raise ScenarioStoreError(msg) from e
+
+    def _add_version(self, session: Session, scenario: SavedScenario, *,
+                     saved_at: dt.datetime) -> _VersionRow:
+        owner = _locked_owner(session, scenario.name)
+        if owner is None:
+            owner = _ScenarioRow(name=scenario.name, created_at=saved_at)
+            session.add(owner)
+            session.flush()
+        owner.deleted_at = None
+        latest = session.scalar(sa.select(sa.func.max(_VersionRow.version)).where(
+            _VersionRow.scenario_id == owner.id))
+        row = _version_row(owner, (latest or 0) + 1, saved_at, scenario)
+        session.add(row)
+        session.flush()
+        return row
+
+    def open(self, name: str, version: int | None = None, *,
+             include_deleted: bool = False) -> StoredScenario:
+        """Return version ``version`` of scenario ``name`` (default its latest).
+
+        Raises
+        ------
+        ScenarioNotFoundError
+            No such name or version, or the scenario is deleted and ``include_deleted``
+            is false.
+        """
+        with self._session() as session:
+            owner = self._owner(session, name, include_deleted=include_deleted)
+            rows = {row.version: row for row in owner.versions}
+            chosen = max(rows) if version is None else version
+            if chosen not in rows:
+                msg = (f"scenario {name!r} has no version {version!r} "
+                       f"(versions {', '.join(map(str, sorted(rows)))})")
+                raise ScenarioNotFoundError(msg)
+            return _stored(rows[chosen])
+
+    def history(self, name: str) -> list[StoredScenario]:
+        """Return every version of ``name``, oldest first (deleted scenarios included)."""
+        with self._session() as session:
+            owner = self._owner(session, name, include_deleted=True)
+            return [_stored(row) for row in owner.versions]
+
+    def list(self, *, include_deleted: bool = False) -> list[StoredScenario]:
+        """Return the latest version of every scenario, by name."""
+        with self._session() as session:
+            query = sa.select(_ScenarioRow)
+            if not include_deleted:
+                query = query.where(_ScenarioRow.deleted_at.is_(None))
+            return [_stored(owner.versions[-1]) for owner in _by_name(session.scalars(query))]
+
+    def delete(self, name: str) -> None:
+        """Hide scenario ``name`` from ``list``; every version is kept (see ``restore``)."""
+        self._set_deleted(name, _now())
+
+    def restore(self, name: str) -> None:
+        """Undo ``delete``: scenario ``name`` is listed again."""
+        self._set_deleted(name, None)
+
+    def _set_deleted(self, name: str, when: dt.datetime | None) -> None:
+        with self._session() as session, session.begin():
+            owner = self._owner(session, name, include_deleted=True)
+            if (owner.deleted_at is None) == (when is None):
+                state = "deleted" if when is None else "listed"
+                raise ScenarioNotFoundError(f"scenario {name!r} is not {state}")
+            owner.deleted_at = when
+
+    @staticmethod
+    def _owner(session: Session, name: str, *, include_deleted: bool) -> _ScenarioRow:
+        owner = session.scalars(sa.select(_ScenarioRow).where(
+            _ScenarioRow.name == name)).one_or_none()
+        if owner is None:
+            raise ScenarioNotFoundError(f"no saved scenario named {name!r}")
+        if owner.deleted_at is not None and not include_deleted:
+            raise ScenarioNotFoundError(f"scenario {name!r} is deleted (restore it to open it)")
+        return owner
+
+    def export(self) -> dict[str, Any]:
+        """Return every scenario and every version, deleted ones flagged, as JSON-ready data."""
+        with self._session() as session:
+            owners = _by_name(session.scalars(sa.select(_ScenarioRow)))
+            return {"format": EXPORT_FORMAT, "format_version": EXPORT_FORMAT_VERSION,
+                    "exported_at": _now().isoformat(),
+                    "scenarios": [_export_owner(owner) for owner in owners]}
+
+    def merge(self, exported: Mapping[str, Any]) -> ImportReport:
+        """Merge ``export()`` output from another store into this one, losing nothing here.
+
+        A version whose name and number exist here with the same content is skipped, as is
+        one already imported under another number (same content and save time). A version
+        whose number is taken by different content is added as the next version. A new
+        name keeps its creation time and deleted flag; an existing one keeps its own.
+        The whole file is validated first and merged in one transaction.
+
+        Raises
+        ------
+        SavedScenarioError
+            ``exported`` is not a valid export (every problem listed).
+        """
+        entries = _parse_export(exported)
+
+        def merge_all(session: Session) -> ImportReport:
+            counts = {"scenarios_created": 0, "added": 0, "renumbered": 0, "skipped": 0}
+            for entry in entries:
+                self._merge_one(session, entry, counts)
+            return ImportReport(**counts)
+
+        return self._write(merge_all, "import the scenarios")
+
+    def _merge_one(self, session: Session, entry: _ExportEntry, counts: dict[str, int]) -> None:
+        owner = _locked_owner(session, entry.name)
+        if owner is None:
+            owner = _ScenarioRow(name=entry.name, created_at=entry.created_at,
+                                 deleted_at=entry.deleted_at)
+            session.add(owner)
+            session.flush()
+            counts["scenarios_created"] += 1
+        here = {row.version: (_content(row, entry.name), _utc(row.saved_at))
+                for row in owner.versions}
+        for version, saved_at, scenario in entry.versions:
+            if here.get(version, (None,))[0] == scenario or (scenario, saved_at) in here.values():
+                counts["skipped"] += 1
+                continue
+            number = version if version not in here else max(here) + 1
+            counts["added" if number == version else "renumbered"] += 1
+            session.add(_version_row(owner, number, saved_at, scenario))
+            here[number] = (scenario, saved_at)
+        session.flush()
+
+
+def _by_name(owners: Iterable[_ScenarioRow]) -> list[_ScenarioRow]:
+    """Sort by code point: the same order on every database, whatever its collation."""
+    return sorted(owners, key=lambda owner: owner.name)
+
+
+def _first_line(error: BaseException) -> str:
+    return str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+
+
+def _export_owner(owner: _ScenarioRow) -> dict[str, Any]:
+    deleted = None if owner.deleted_at is None else _utc(owner.deleted_at).isoformat()
+    return {"name": owner.name, "created_at": _utc(owner.created_at).isoformat(),
+            "deleted_at": deleted,
+            "versions": [{"version": row.version, "saved_at": _utc(row.saved_at).isoformat(),
+                          "scenario": {k: v for k, v in _content(row, owner.name).to_dict().items()
+                                       if k != "name"}}
+                         for row in owner.versions]}
+
+
+@dataclass(frozen=True)
+class _ExportEntry:
+    name: str
+    created_at: dt.datetime
+    deleted_at: dt.datetime | None
+    versions: tuple[tuple[int, dt.datetime, SavedScenario], ...]
+
+
+def _parse_export(data: Mapping[str, Any]) -> list[_ExportEntry]:
+    """Validate a whole export and report every problem at once."""
+    if not isinstance(data, Mapping) or data.get("format") != EXPORT_FORMAT:
+        raise SavedScenarioError(f"not a {EXPORT_FORMAT} export file")
+    if data.get("format_version") != EXPORT_FORMAT_VERSION:
+        msg = (f"unsupported export format version {data.get('format_version')!r} "
+               f"(this program reads {EXPORT_FORMAT_VERSION})")
+        raise SavedScenarioError(msg)
+    items = data.get("scenarios")
+    if not isinstance(items, list):
+        raise SavedScenarioError("export file: 'scenarios' must be a list")
+    entries, problems, seen = [], [], set()
+    for i, item in enumerate(items):
+        try:
+            entry = _parse_entry(item)
+        except SavedScenarioError as e:
+            problems.append(f"scenarios[{i}]: {e}")
+            continue
+        if entry.name in seen:
+            problems.append(f"scenarios[{i}]: name {entry.name!r} appears twice")
+        seen.add(entry.name)
+        entries.append(entry)
+    if problems:
+        raise SavedScenarioError("invalid export file: " + "; ".join(problems))
+    return entries
+
+
+def _parse_entry(item: object) -> _ExportEntry:
+    if not isinstance(item, Mapping):
+        raise SavedScenarioError("must be an object")
+    name = item.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise SavedScenarioError(f"name must be non-empty text, not {name!r}")
+    versions, numbers = [], set()
+    raw_versions = item.get("versions")
+    if not isinstance(raw_versions, list) or not raw_versions:
+        raise SavedScenarioError(f"{name!r}: versions must be a non-empty list")
+    for raw in raw_versions:
+        if not isinstance(raw, Mapping):
+            raise SavedScenarioError(f"{name!r}: each version must be an object")
+        number = raw.get("version")
+        if (isinstance(number, bool) or not isinstance(number, int) or number < 1
+                or number in numbers):
+            raise SavedScenarioError(f"{name!r}: bad or repeated version number {number!r}")
+        numbers.add(number)
+        content = raw.get("scenario")
+        if not isinstance(content, Mapping) or "name" in content:
+            raise SavedScenarioError(f"{name!r} version {number}: scenario must be an object "
+                                     "without a name")
+        scenario = SavedScenario.from_dict({**content, "name": name})
+        versions.append((number, _timestamp(raw.get("saved_at"), "saved_at"), scenario))
+    deleted = item.get("deleted_at")
+    return _ExportEntry(name=name, created_at=_timestamp(item.get("created_at"), "created_at"),
+                        deleted_at=None if deleted is None else _timestamp(deleted, "deleted_at"),
+                        versions=tuple(sorted(versions, key=lambda v: v[0])))
+
+
+def _timestamp(value: object, label: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise SavedScenarioError(f"{label} must be an ISO date-time, not {value!r}") from None
+    if moment.tzinfo is None:
+        raise SavedScenarioError(f"{label} must carry a time zone, not {value!r}")
+    return moment.astimezone(dt.UTC)
+
+
+def export_scenarios(store: ScenarioStore, path: str | os.PathLike[str]) -> int:
+    """Write every scenario and version of ``store`` to the JSON file ``path``.
+
+    Returns
+    -------
+    int
+        The number of versions written.
+    """
+    exported = store.export()
+    text = json.dumps(exported, ensure_ascii=False, indent=1)
+    atomic_write(Path(path), lambda tmp: _write_text(tmp, text))
+    return sum(len(entry["versions"]) for entry in exported["scenarios"])
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def import_scenarios(store: ScenarioStore, path: str | os.PathLike[str]) -> ImportReport:
+    """Merge the JSON export file ``path`` into ``store`` (see ``ScenarioStore.merge``).
+
+    Raises
+    ------
+    SavedScenarioError
+        The file cannot be read or is not a valid export.
+    """
+    return store.merge(_read_json(path))
+
+
+def read_phases(path: str | os.PathLike[str]) -> tuple[Phase, ...]:
+    """Read a phased plan from a JSON file.
+
+    The file holds a list of steps such as ``{"date": "2016-04-01", "label": "第1段階",
+    "closed": [], "downgraded": ["oe-branch"]}`` (the ``phases`` of an export file).
+
+    Raises
+    ------
+    SavedScenarioError
+        The file cannot be read or a step is malformed.
+    """
+    return _phases_from_json(_read_json(path))
+
+
+def _read_json(path: str | os.PathLike[str]) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise SavedScenarioError(f"cannot read {path}: {e.strerror}") from e
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise SavedScenarioError(f"{path} is not a JSON file: {e}") from e
+
+
+# -- URLs -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SavedRef:
+    """A saved scenario named in a URL: its name and version (``None``: the latest)."""
+
+    name: str
+    version: int | None = None
+
+
+_SAVED_KEYS = ("saved", "version")
+_QUERY_KEYS = {"name": "name", "base": "base", "close": "closed", "downgrade": "downgraded",
+               "measure": "measure", "stores": "store_source", "network": "network",
+               "mode": "mode", "share": "store_share", "title": "briefing_title",
+               "note": "note", "author": "author", "phases": "phases"}
+"""URL parameter -> ``SavedScenario`` field."""
+
+
+def to_query_params(scenario: SavedScenario | SavedRef) -> dict[str, str]:
+    """Return the URL query parameters that reopen ``scenario``.
+
+    A ``SavedRef`` gives ``saved`` (and ``version``); a scenario gives ``base`` and every
+    field that differs from its default (id lists comma-separated, phases as JSON).
+    """
+    if isinstance(scenario, SavedRef):
+        params = {"saved": scenario.name}
+        if scenario.version is not None:
+            params["version"] = str(scenario.version)
+        return params
+    values, defaults = scenario.to_dict(), SavedScenario().to_dict()
+    params = {}
+    for key, name in _QUERY_KEYS.items():
+        value = values[name]
+        if value == defaults[name] and name != "base":
+            continue
+        if name in _LIST_FIELDS:
+            params[key] = ",".join(value)
+        elif name == "phases":
+            params[key] = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        else:
+            params[key] = repr(value) if name == "store_share" else value
+    return params
+
+
+def from_query_params(params: Mapping[str, Any]) -> SavedScenario | SavedRef | None:
+    """Read a scenario, or a saved name and version, back from URL query parameters.
+
+    Parameters the app uses for other things are ignored. Returns ``None`` when there is
+    no scenario parameter at all.
+
+    Raises
+    ------
+    SavedScenarioError
+        A value is malformed or invalid, or both a saved name and scenario fields are given.
+    """
+    ours = {key: value for key, value in params.items() if key in _QUERY_KEYS or key in _SAVED_KEYS}
+    bad = sorted(key for key, value in ours.items() if not isinstance(value, str))
+    if bad:
+        raise SavedScenarioError(f"URL parameter(s) {', '.join(bad)} must be text")
+    if not ours:
+        return None
+    if "saved" in ours or "version" in ours:
+        return _saved_ref(ours)
+    values: dict[str, Any] = {}
+    for key, text in ours.items():
+        name = _QUERY_KEYS[key]
+        if name in _LIST_FIELDS:
+            values[name] = [part.strip() for part in text.split(",") if part.strip()]
+        elif name == "phases":
+            values[name] = _json_param(text)
+        elif name == "store_share":
+            values[name] = _float_param(text)
+        else:
+            values[name] = text
+    return SavedScenario.from_dict(values)
+
+
+def _saved_ref(params: Mapping[str, str]) -> SavedRef:
+    extra = sorted(set(params) - set(_SAVED_KEYS))
+    if extra:
+        msg = f"URL names a saved scenario and also scenario fields ({', '.join(extra)})"
+        raise SavedScenarioError(msg)
+    name = params.get("saved", "").strip()
+    if not name:
+        raise SavedScenarioError("URL parameter 'version' needs 'saved' (the scenario name)")
+    text = params.get("version")
+    if text is None:
+        return SavedRef(name)
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise SavedScenarioError(f"URL parameter version must be a whole number >= 1, not {text!r}")
+    return SavedRef(name, int(text))
+
+
+def _json_param(text: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise SavedScenarioError(f"URL parameter phases is not valid JSON: {text[:80]!r}") from None
+
+
+def _float_param(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise SavedScenarioError(f"URL parameter share is not a number: {text[:80]!r}") from None

@@ -1,0 +1,460 @@
+"""Saved scenarios: versions, soft delete, export / import, concurrent writers, URLs, CLI.
+
+Every store test runs on SQLite, and again on PostgreSQL when ``MADOGUCHI_TEST_PG_URL``
+names a server (``scripts/start_postgres.sh`` starts one; ``.ci/run`` sets it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geo import cli, saved
+from geo.errors import (
+    SavedScenarioError,
+    ScenarioNotFoundError,
+    ScenarioStoreError,
+    UnknownOfficeError,
+)
+from geo.saved import Phase, SavedRef, SavedScenario, ScenarioStore
+
+PG_ENV_VAR = "MADOGUCHI_TEST_PG_URL"
+
+PHASED = SavedScenario(
+    name="南部・飽田 段階案", base="fy2015", closed={"nanbu-branch"}, downgraded={"akita-general-branch"},
+    measure="certificate", store_source="osm", network="osm-city-drive", mode="walk",
+    store_share=0.3, briefing_title="説明会 2026", note="課内検討用", author="田中",
+    phases=(Phase(dt.date(2016, 4, 1), "第1段階", downgraded={"nanbu-branch", "akita-general-branch"}),
+            Phase(dt.date(2018, 4, 1), "第2段階", closed={"nanbu-branch"},
+                  downgraded={"akita-general-branch"})))
+
+
+def _database(kind: str, tmp_path: Path, label: str) -> str:
+    """A fresh empty database: a SQLite file, or its own schema on the PostgreSQL server."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / f'{label}.sqlite'}"
+    url = os.environ.get(PG_ENV_VAR)
+    if not url:
+        pytest.skip(f"{PG_ENV_VAR} is not set, so no PostgreSQL server to test against "
+                    "(scripts/start_postgres.sh starts one and prints the URL)")
+    schema = f"madoguchi_test_{label}"
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    scoped = sa.make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return scoped.render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return _database(request.param, tmp_path, "main")
+
+
+@pytest.fixture
+def other_url(db_url: str, tmp_path: Path) -> str:
+    """A second empty database of the same kind as ``db_url``."""
+    return _database("postgresql" if db_url.startswith("postgresql") else "sqlite", tmp_path,
+                     "other")
+
+
+@pytest.fixture
+def store(db_url: str):
+    opened = ScenarioStore(db_url)
+    yield opened
+    opened.close()
+
+
+# -- the record ------------------------------------------------------------------------------
+
+def test_scenario_property_is_what_geo_scenarios_evaluates():
+    assert PHASED.scenario.base == "fy2015"
+    assert PHASED.scenario.closed == {"nanbu-branch"}
+    assert PHASED.scenario.downgraded == {"akita-general-branch"}
+    assert PHASED.office_ids == {"nanbu-branch", "akita-general-branch"}
+
+
+@pytest.mark.parametrize(("change", "match"), [
+    ({"base": "2016"}, "unknown base '2016'"),
+    ({"store_share": -0.1}, "store share"),
+    ({"store_share": math.nan}, "store share"),
+    ({"store_share": 1.5}, "store share"),
+    ({"store_share": True}, "store share"),
+    ({"measure": "speed"}, "unknown measure"),
+    ({"mode": "bicycle"}, "unknown mode"),
+    ({"network": "google"}, "unknown network"),
+    ({"store_source": "7-eleven"}, "unknown store source"),
+    ({"closed": {"oe-branch"}, "downgraded": {"oe-branch"}}, "both closed and downgraded"),
+    ({"closed": {"Oe Branch"}}, "malformed office id 'Oe Branch'"),
+    ({"name": "x" * 201}, "at most 200"),
+    ({"note": "a\x00b"}, "note must be text without NUL"),
+    ({"phases": (Phase(dt.date(2018, 1, 1)), Phase(dt.date(2017, 1, 1)))}, "not after 2018-01-01"),
+    ({"phases": (Phase(dt.date(2016, 1, 1), closed={"oe-branch"}),
+                 Phase(dt.date(2017, 1, 1), downgraded={"oe-branch"}))},
+     "phase 2: closed offices cannot reopen or become corners again: oe-branch"),
+    ({"phases": (Phase(dt.date(2016, 1, 1), downgraded={"oe-branch"}),
+                 Phase(dt.date(2017, 1, 1)))},
+     "phase 2: service corners cannot become full counters again: oe-branch"),
+])
+def test_invalid_fields_raise_a_clear_error(change: dict, match: str):
+    fields = {"name": "x", **change}
+    with pytest.raises(SavedScenarioError, match=match):
+        SavedScenario(**fields)
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(SavedScenarioError) as raised:
+        SavedScenario(name="x", base="2016", store_share=-1.0, mode="bicycle")
+    message = str(raised.value)
+    assert "base" in message and "store share" in message and "mode" in message
+
+
+def test_from_dict_rejects_unknown_fields_and_bad_lists():
+    with pytest.raises(SavedScenarioError, match="unknown scenario field"):
+        SavedScenario.from_dict({"name": "x", "colour": "red"})
+    with pytest.raises(SavedScenarioError, match="closed must be a list of office ids"):
+        SavedScenario.from_dict({"name": "x", "closed": [["oe-branch"]]})
+    with pytest.raises(SavedScenarioError, match="phase 1: date must be YYYY-MM-DD"):
+        SavedScenario.from_dict({"name": "x", "phases": [{"date": "April 2016"}]})
+
+
+def test_check_offices_names_every_unknown_id_including_phases():
+    offices = pd.DataFrame({"office_id": ["nanbu-branch", "oe-branch"]})
+    with pytest.raises(UnknownOfficeError, match="akita-general-branch$"):
+        saved.check_offices(PHASED, offices)
+    saved.check_offices(SavedScenario(name="ok", closed={"oe-branch"}), offices)
+
+
+# -- the store -------------------------------------------------------------------------------
+
+def test_saving_a_name_again_makes_a_new_version_and_keeps_the_old(store: ScenarioStore):
+    first = store.save(SavedScenario(name="案A", closed={"oe-branch"}, note="first"))
+    second = store.save(SavedScenario(name="案A", closed={"oe-branch", "tobu-branch"}))
+    third = store.save(PHASED)
+    assert (first.version, second.version, third.version) == (1, 2, 1)
+    assert store.open("案A").scenario.closed == {"oe-branch", "tobu-branch"}
+    old = store.open("案A", version=1)
+    assert old.scenario == SavedScenario(name="案A", closed={"oe-branch"}, note="first")
+    assert old.created_at == store.open("案A").created_at == first.updated_at
+    assert store.open("案A").updated_at >= first.updated_at
+    assert [r.version for r in store.history("案A")] == [1, 2]
+    assert [(r.scenario.name, r.version) for r in store.list()] == [(PHASED.name, 1), ("案A", 2)]
+    assert store.save(SavedScenario(name=" 案A ")).version == 3  # the same name, spaces dropped
+
+
+def test_every_field_and_phase_survives_the_database(store: ScenarioStore):
+    store.save(PHASED)
+    reopened = store.open(PHASED.name)
+    assert reopened.scenario == PHASED
+    assert reopened.updated_at.tzinfo is not None
+    assert reopened.updated_at.utcoffset() == dt.timedelta(0)
+
+
+def test_unknown_name_or_version_and_empty_name_are_clear_errors(store: ScenarioStore):
+    store.save(SavedScenario(name="案A"))
+    with pytest.raises(ScenarioNotFoundError, match="no saved scenario named '案B'"):
+        store.open("案B")
+    with pytest.raises(ScenarioNotFoundError, match=r"no version 3 \(versions 1\)"):
+        store.open("案A", version=3)
+    with pytest.raises(SavedScenarioError, match="needs a name"):
+        store.save(SavedScenario(name="  "))
+
+
+def test_delete_hides_and_restore_brings_back_every_version(store: ScenarioStore):
+    store.save(SavedScenario(name="案A", closed={"oe-branch"}))
+    store.save(SavedScenario(name="案A", closed={"tobu-branch"}))
+    store.save(SavedScenario(name="案B"))
+    store.delete("案A")
+    assert [r.scenario.name for r in store.list()] == ["案B"]
+    listed = {r.scenario.name: r.deleted for r in store.list(include_deleted=True)}
+    assert listed == {"案A": True, "案B": False}
+    with pytest.raises(ScenarioNotFoundError, match="deleted"):
+        store.open("案A")
+    assert store.open("案A", version=1, include_deleted=True).scenario.closed == {"oe-branch"}
+    with pytest.raises(ScenarioNotFoundError, match="is not listed"):
+        store.delete("案A")
+    store.restore("案A")
+    assert [r.scenario.name for r in store.list()] == ["案A", "案B"]
+    assert [r.scenario.closed for r in store.history("案A")] == [{"oe-branch"}, {"tobu-branch"}]
+    with pytest.raises(ScenarioNotFoundError, match="is not deleted"):
+        store.restore("案A")
+
+
+def test_saving_under_a_deleted_name_adds_a_version_and_lists_it_again(store: ScenarioStore):
+    store.save(SavedScenario(name="案A"))
+    store.delete("案A")
+    assert store.save(SavedScenario(name="案A", note="again")).version == 2
+    assert [r.version for r in store.list()] == [2]
+
+
+def test_two_planners_saving_the_same_name_at_once_lose_no_version(db_url: str):
+    writers, saves_each = 4, 5
+    start = threading.Barrier(writers)
+
+    def planner(number: int) -> None:
+        start.wait(timeout=60)
+        own = ScenarioStore(db_url)  # own connections; the first use creates the tables
+        try:
+            for i in range(saves_each):
+                own.save(SavedScenario(name="共有案", note=f"planner {number} save {i}"))
+        finally:
+            own.close()
+
+    with ThreadPoolExecutor(writers) as pool:
+        for finished in [pool.submit(planner, n) for n in range(writers)]:
+            finished.result()  # re-raises a planner's error here
+    history = ScenarioStore(db_url).history("共有案")
+    assert [r.version for r in history] == list(range(1, writers * saves_each + 1))
+    assert {r.scenario.note for r in history} == {
+        f"planner {n} save {i}" for n in range(writers) for i in range(saves_each)}
+
+
+def test_a_database_that_cannot_be_opened_is_a_store_error(tmp_path: Path):
+    with pytest.raises(ScenarioStoreError, match="cannot open the scenario database"):
+        ScenarioStore(f"sqlite:///{tmp_path / 'missing-folder' / 'x.sqlite'}")
+    with pytest.raises(ScenarioStoreError, match="cannot open the scenario database"):
+        ScenarioStore("not a url")
+
+
+def test_database_url_prefers_argument_then_environment_then_the_project_file(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    default = tmp_path / "data" / "scenarios" / "scenarios.sqlite"
+    monkeypatch.setattr(saved, "DEFAULT_DB_PATH", default)
+    monkeypatch.setenv(saved.DB_ENV_VAR, "sqlite:///from-env.sqlite")
+    assert saved.database_url("sqlite:///given.sqlite") == "sqlite:///given.sqlite"
+    assert saved.database_url() == "sqlite:///from-env.sqlite"
+    monkeypatch.delenv(saved.DB_ENV_VAR)
+    assert saved.database_url() == f"sqlite:///{default}"
+    assert default.parent.is_dir()  # created, so SQLite can make the file on first use
+
+
+# -- export and import -----------------------------------------------------------------------
+
+def test_export_then_import_into_an_empty_database_copies_everything(
+        store: ScenarioStore, other_url: str, tmp_path: Path):
+    store.save(SavedScenario(name="案A", closed={"oe-branch"}))
+    store.save(SavedScenario(name="案A", closed={"tobu-branch"}))
+    store.save(PHASED)
+    store.delete(PHASED.name)
+    path = tmp_path / "scenarios.json"
+    assert saved.export_scenarios(store, path) == 3
+    target = ScenarioStore(other_url)
+    report = saved.import_scenarios(target, path)
+    assert report == saved.ImportReport(scenarios_created=2, added=3, renumbered=0, skipped=0)
+    source_export, target_export = store.export(), target.export()
+    assert source_export["scenarios"] == target_export["scenarios"]
+    assert [r.scenario.name for r in target.list()] == ["案A"]
+    assert target.open(PHASED.name, include_deleted=True).scenario == PHASED
+    target.close()
+
+
+def test_import_merges_without_losing_anything_and_is_idempotent(
+        store: ScenarioStore, other_url: str, tmp_path: Path):
+    store.save(SavedScenario(name="案A", closed={"oe-branch"}))          # same as target's v1
+    store.save(SavedScenario(name="案A", closed={"akitsu-branch"}))      # clashes with target's v2
+    store.save(SavedScenario(name="案B"))
+    store.delete("案B")
+    target = ScenarioStore(other_url)
+    target.save(SavedScenario(name="案A", closed={"oe-branch"}))
+    target.save(SavedScenario(name="案A", closed={"tobu-branch"}))
+    target.save(SavedScenario(name="案C"))
+    path = tmp_path / "scenarios.json"
+    saved.export_scenarios(store, path)
+
+    first = saved.import_scenarios(target, path)
+    assert first == saved.ImportReport(scenarios_created=1, added=1, renumbered=1, skipped=1)
+    history = [(r.version, r.scenario.closed) for r in target.history("案A")]
+    assert history == [(1, {"oe-branch"}), (2, {"tobu-branch"}), (3, {"akitsu-branch"})]
+    assert target.open("案C").version == 1
+    assert {r.scenario.name: r.deleted for r in target.list(include_deleted=True)} == {
+        "案A": False, "案B": True, "案C": False}
+
+    again = saved.import_scenarios(target, path)
+    assert again == saved.ImportReport(scenarios_created=0, added=0, renumbered=0, skipped=3)
+    assert len(target.history("案A")) == 3
+    target.close()
+
+
+def test_an_invalid_export_file_is_refused_whole(store: ScenarioStore, tmp_path: Path):
+    good = {"name": "案A", "created_at": "2026-01-01T00:00:00+00:00", "deleted_at": None,
+            "versions": [{"version": 1, "saved_at": "2026-01-01T00:00:00+00:00",
+                          "scenario": {"closed": ["oe-branch"]}}]}
+    bad = {**good, "name": "案B",
+           "versions": [{"version": 1, "saved_at": "2026-01-01T00:00:00",
+                         "scenario": {"store_share": -1}}]}
+    exported = {"format": saved.EXPORT_FORMAT, "format_version": 1, "scenarios": [good, bad]}
+    with pytest.raises(SavedScenarioError, match=r"scenarios\[1\]: .*store share"):
+        store.merge(exported)
+    assert store.list(include_deleted=True) == []
+    path = tmp_path / "broken.json"
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(SavedScenarioError, match="is not a JSON file"):
+        saved.import_scenarios(store, path)
+    with pytest.raises(SavedScenarioError, match="not a madoguchi-scenarios export"):
+        store.merge({"scenarios": []})
+    with pytest.raises(SavedScenarioError, match="format version 2"):
+        store.merge({"format": saved.EXPORT_FORMAT, "format_version": 2, "scenarios": []})
+
+
+# -- URLs ------------------------------------------------------------------------------------
+
+def test_query_params_round_trip_a_full_scenario_and_a_saved_reference():
+    params = saved.to_query_params(PHASED)
+    assert all(isinstance(v, str) for v in params.values())
+    assert params["close"] == "nanbu-branch" and params["share"] == "0.3"
+    assert saved.from_query_params(params) == PHASED
+    for ref in (SavedRef("案A", 3), SavedRef("案A")):
+        assert saved.from_query_params(saved.to_query_params(ref)) == ref
+
+
+def test_query_params_omit_defaults_and_ignore_other_app_parameters():
+    plain = SavedScenario(closed={"tobu-branch", "oe-branch"})
+    assert saved.to_query_params(plain) == {"base": "now", "close": "oe-branch,tobu-branch"}
+    with_app_params = {"lang": "en", "base": "now", "close": "oe-branch,tobu-branch"}
+    assert saved.from_query_params(with_app_params) == plain
+    assert saved.from_query_params({"lang": "en"}) is None
+
+
+@pytest.mark.parametrize(("params", "match"), [
+    ({"base": "2016"}, "unknown base"),
+    ({"share": "a lot"}, "share is not a number"),
+    ({"share": "nan"}, "store share"),
+    ({"close": "oe-branch,<script>"}, "malformed office id"),
+    ({"phases": "[{"}, "phases is not valid JSON"),
+    ({"phases": '{"date": "2016-04-01"}'}, "phases must be a list"),
+    ({"phases": '[{"date": "2016-04-01", "closed": "oe-branch"}]'}, "must be a list of office ids"),
+    ({"saved": "案A", "version": "0"}, "whole number >= 1"),
+    ({"saved": "案A", "version": "٣"}, "whole number >= 1"),
+    ({"version": "2"}, "needs 'saved'"),
+    ({"saved": "案A", "close": "oe-branch"}, "also scenario fields"),
+    ({"close": ["oe-branch"]}, "must be text"),
+])
+def test_junk_query_params_give_a_clear_error(params: dict, match: str):
+    with pytest.raises(SavedScenarioError, match=match):
+        saved.from_query_params(params)
+
+
+_KEYS = st.sampled_from(["base", "close", "downgrade", "measure", "stores", "network", "mode",
+                         "share", "title", "phases", "saved", "version", "lang"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_KEYS, st.text(max_size=40), max_size=5))
+def test_any_text_in_the_url_gives_a_scenario_or_a_clear_error(params: dict[str, str]):
+    try:
+        result = saved.from_query_params(params)
+    except SavedScenarioError:
+        return
+    if isinstance(result, SavedScenario):
+        assert saved.from_query_params(saved.to_query_params(result)) == result
+
+
+# -- command line ----------------------------------------------------------------------------
+
+def _cli_table(tmp_path: Path, *args: str) -> pd.DataFrame:
+    out = tmp_path / "out.csv"
+    assert cli.main([*args, "--out", str(out)]) == 0
+    return pd.read_csv(out, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+
+
+def test_cli_round_trip(db_url: str, other_url: str, tmp_path: Path,
+                        capsys: pytest.CaptureFixture[str]):
+    db = ["--db", db_url, "--data", str(tmp_path / "no-data")]  # ids unchecked without data
+    first = _cli_table(tmp_path, "scenarios", "save", "--name", "案A", "--year", "now",
+                       "--close", "oe-branch,tobu-branch", "--note", "初案", *db)
+    assert first[["name", "version", "base", "closed"]].values.tolist() == [
+        ["案A", "1", "now", "oe-branch,tobu-branch"]]
+    assert "office ids not checked" in capsys.readouterr().err
+    _cli_table(tmp_path, "scenarios", "save", "--name", "案A", "--close", "oe-branch",
+               "--downgrade", "tobu-branch", "--author", "田中", "--store-share", "0.25", *db)
+    listed = _cli_table(tmp_path, "scenarios", "list", *db)
+    assert listed[["name", "version", "base", "downgraded", "author"]].values.tolist() == [
+        ["案A", "2", "fy2015", "tobu-branch", "田中"]]
+    shown = _cli_table(tmp_path, "scenarios", "show", "--name", "案A", "--version", "1", *db)
+    fields = dict(zip(shown["field"], shown["value"], strict=True))
+    assert (fields["version"], fields["note"], fields["closed"]) == ("1", "初案",
+                                                                     "oe-branch,tobu-branch")
+    assert ScenarioStore(db_url).open("案A").scenario.store_share == 0.25
+
+    _cli_table(tmp_path, "scenarios", "delete", "--name", "案A", *db)
+    assert _cli_table(tmp_path, "scenarios", "list", *db).empty
+    assert _cli_table(tmp_path, "scenarios", "list", "--all", *db)["deleted"].tolist() == ["True"]
+    _cli_table(tmp_path, "scenarios", "restore", "--name", "案A", *db)
+    assert _cli_table(tmp_path, "scenarios", "list", *db)["name"].tolist() == ["案A"]
+
+    exported = tmp_path / "scenarios.json"
+    assert cli.main(["scenarios", "export", "--out", str(exported), *db]) == 0
+    assert len(json.loads(exported.read_text(encoding="utf-8"))["scenarios"][0]["versions"]) == 2
+    other = ["--db", other_url]
+    counts = _cli_table(tmp_path, "scenarios", "import", str(exported), *other)
+    assert counts.iloc[0].to_dict() == {"scenarios_created": "1", "versions_added": "2",
+                                        "versions_renumbered": "0",
+                                        "versions_skipped_identical": "0"}
+    counts = _cli_table(tmp_path, "scenarios", "import", str(exported), *other)
+    assert counts["versions_skipped_identical"].tolist() == ["2"]
+
+
+def test_cli_saves_a_phased_plan_from_a_json_file(tmp_path: Path):
+    db = ["--db", f"sqlite:///{tmp_path / 's.sqlite'}", "--data", str(tmp_path / "empty")]
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps([step.to_dict() for step in PHASED.phases], ensure_ascii=False),
+                    encoding="utf-8")
+    _cli_table(tmp_path, "scenarios", "save", "--name", "段階案", "--close", "nanbu-branch",
+               "--phases", str(plan), *db)
+    shown = _cli_table(tmp_path, "scenarios", "show", "--name", "段階案", *db)
+    fields = dict(zip(shown["field"], shown["value"], strict=True))
+    assert fields["phase 1"] == ("2016-04-01 第1段階; closed=; "
+                                 "downgraded=akita-general-branch,nanbu-branch")
+    assert fields["phase 2"] == ("2018-04-01 第2段階; closed=nanbu-branch; "
+                                 "downgraded=akita-general-branch")
+    steps = list(reversed(json.loads(plan.read_text(encoding="utf-8"))))
+    plan.write_text(json.dumps(steps), encoding="utf-8")
+    assert cli.main(["scenarios", "save", "--name", "段階案", "--phases", str(plan), *db]) == 2
+
+
+@pytest.mark.parametrize("args", [
+    ["scenarios", "save", "--name", " "],
+    ["scenarios", "save", "--name", "x", "--phases", "missing.json"],
+    ["scenarios", "save", "--name", "x", "--store-share", "-0.5"],
+    ["scenarios", "save", "--name", "x", "--close", "oe-branch", "--downgrade", "oe-branch"],
+    ["scenarios", "show", "--name", "nobody"],
+    ["scenarios", "show", "--name", "x", "--version", "two"],
+    ["scenarios", "delete", "--name", "nobody"],
+    ["scenarios", "export"],
+    ["scenarios", "import", "missing.json"],
+    ["scenarios", "rename"],
+])
+def test_cli_bad_input_exits_2_with_one_line(args: list[str], tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]):
+    db = ["--db", f"sqlite:///{tmp_path / 's.sqlite'}", "--data", str(tmp_path)]
+    assert cli.main([*args, *db]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ")
+
+
+def test_cli_unusable_database_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    url = f"sqlite:///{tmp_path / 'missing-folder' / 's.sqlite'}"
+    assert cli.main(["scenarios", "list", "--db", url]) == 1
+    assert "cannot open the scenario database" in capsys.readouterr().err
+
+
+@pytest.mark.bundle
+def test_cli_checks_office_ids_against_the_register(bundle_dir: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]):
+    db = ["--db", f"sqlite:///{tmp_path / 's.sqlite'}", "--data", str(bundle_dir)]
+    assert cli.main(["scenarios", "save", "--name", "x", "--close", "oe-branch,ooe-branch",
+                     *db]) == 2
+    assert capsys.readouterr().err.strip() == "error: unknown office id(s): ooe-branch"
+    assert cli.main(["scenarios", "save", "--name", "x", "--close", "oe-branch", *db]) == 0
