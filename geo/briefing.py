@@ -17,6 +17,7 @@ import math
 import shutil
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -26,18 +27,16 @@ import pandas as pd
 import shapely
 from matplotlib import font_manager, patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.cm import ScalarMappable
 from matplotlib.collections import PathCollection
-from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.path import Path as MplPath
 
 from .errors import CRSError, FontMissingError, LayerError
-from .io import attribution_text
+from .io import COLUMN_LABELS, labelled_table, sources_line
 from .layers import METRIC_CRS, BundleFile
-from .scenarios import in_base
+from .scenarios import Scenario, in_base
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +46,12 @@ CJK_FAMILIES = ("Noto Sans CJK JP", "Noto Sans JP", "Source Han Sans JP", "Sourc
 DEFAULT_SOURCES = ("wards", "small_areas", "attendance_zones", "offices",
                    "osm_city_drive_edges")
 """Bundle layers behind a school-district briefing: shapes, people, offices, road distances."""
-DISTANCE_BINS_KM = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 10.0)
-CHANGE_BINS_KM = (0.0, 0.1, 0.5, 1.0, 2.0, 3.0, 5.0)
 PAGE_SIZE_IN = (40 / 3, 7.5)
 """16:9 widescreen slide, 13.33 x 7.5 inches (2000 x 1125 px at 150 dpi)."""
+A4_PORTRAIT_IN = (210 / 25.4, 297 / 25.4)
+"""The handout page, A4 portrait (595 x 842 pt)."""
+MAX_HANDOUT_LINES = 4
+"""Key figures and assumptions beyond this many each are left out of the handout."""
 NOTE_STEP = 0.034
 """Largest line height of the notes under the key figures (fraction of the page height)."""
 NOTE_GAP = 0.012
@@ -59,28 +60,98 @@ MAX_NOTES = 5
 FORMATS = ("png", "pdf")
 LANGUAGES = ("ja", "en")
 LABELS: dict[str, tuple[str, str]] = {
-    "farther": ("窓口が遠くなる人", "People whose counter gets farther"),
+    "farther": ("最寄り窓口が遠くなる人", "People whose nearest counter gets farther"),
     "beyond": ("{km} km より遠い人", "People beyond {km} km"),
+    "beyond_65plus": ("{km} km より遠い65歳以上", "Aged 65+ beyond {km} km"),
     "mean": ("平均距離", "Mean distance"),
     "people": ("人", "people"),
-    "before": ("廃止前", "Before"),
-    "after": ("廃止後", "After"),
+    "before": ("変更前", "Before"),
+    "after": ("変更後", "After"),
     "change": ("距離の増加", "Increase in distance"),
-    "distance_bar": ("最寄りの窓口までの道路距離 (km)", "Road distance to the nearest counter (km)"),
-    "change_bar": ("最寄りの窓口までの距離の増加 (km)",
-                   "Increase in road distance to the nearest counter (km)"),
+    "distance_bar": ("最寄りの窓口までの道路距離", "Road distance to the nearest counter"),
+    "change_bar": ("最寄りの窓口までの距離の増加", "Increase in road distance to the nearest counter"),
     "ward_office": ("区役所", "Ward office"),
     "branch": ("出張所など", "Branch office, corner"),
     "downgraded": ("サービスコーナー化", "Downgraded to service corner"),
     "closed": ("廃止", "Closed"),
     "ward_boundary": ("区境", "Ward boundary"),
     "unreachable": ("到達できる窓口なし", "No counter reachable"),
+    "key_figures": ("主な数値", "Key figures"),
+    "affected": ("影響の大きい校区", "Most affected districts"),
+    "assumptions": ("前提", "Assumptions"),
+    "closed_count": ("閉鎖 {closed} か所・コーナー化 {downgraded} か所",
+                     "{closed} closed, {downgraded} downgraded"),
 }
-"""Page wording, Japanese and English (``lang``)."""
+"""Page wording, Japanese and English (``lang``); the screen uses the same words."""
+PRESET_TITLES: dict[str, tuple[str, str]] = {
+    "fy2015": ("2015年度の窓口（19か所＋分室・コーナー）", "FY2015 counters (19 + annex, corner)"),
+    "plan2015": ("2015年の再編計画（候補8か所を閉鎖）", "2015 plan (its 8 candidates closed)"),
+    "reorganisation": ("実際の再編：2015年度→現在", "What the reorganisation did: FY2015 -> today"),
+    "now": ("現在の窓口", "Today's counters"),
+}
+"""Names of the ``geo.reorganisation`` presets, as the screen shows them."""
+BASE_TITLES = {"fy2015": ("2015年度の窓口", "FY2015 counters"),
+               "now": ("現在の窓口", "Today's counters")}
+UNREACHABLE_COLOUR = "#2b2b2b"
+"""Zones where some residents reach no counter (the same on screen and on paper)."""
+
+
+@dataclass(frozen=True)
+class ColourScale:
+    """A binned colour scale shared by the dashboard map and the printed pages.
+
+    Attributes
+    ----------
+    edges
+        Upper bounds of the classes but the last; ``len(colours) == len(edges) + 1``.
+    colours
+        Hex colours, lowest class first.
+    unit
+        Shown after the numbers in the legend (``km``, ``%``).
+    zero_colour
+        Colour of exactly zero (no change, nobody beyond), its own class; None for none.
+    """
+
+    edges: tuple[float, ...]
+    colours: tuple[str, ...]
+    unit: str
+    zero_colour: str | None = None
+
+    def colour(self, value: float | None) -> str:
+        """The colour of one value (``UNREACHABLE_COLOUR`` for NaN, inf or None)."""
+        if value is None or not math.isfinite(value):
+            return UNREACHABLE_COLOUR
+        if self.zero_colour is not None and abs(value) < 1e-9:
+            return self.zero_colour
+        return self.colours[int(np.searchsorted(self.edges, value, side="left"))]
+
+    def classes(self) -> list[tuple[str, str]]:
+        """Legend rows, ``(colour, label)``, lowest first: ``0–1 km`` ... ``> 8 km``."""
+        rows = [(self.zero_colour, f"0 {self.unit}")] if self.zero_colour is not None else []
+        lower, upper = [0.0, *self.edges], [*self.edges, None]
+        for colour, low, high in zip(self.colours, lower, upper, strict=True):
+            label = (f"{_bound(low)}–{_bound(high)} {self.unit}" if high is not None
+                     else f"> {_bound(low)} {self.unit}")
+            rows.append((colour, label))
+        return rows
+
+
+def _bound(value: float) -> str:
+    return f"{value:g}" if value < 1 or value == int(value) else f"{value:.1f}"
+
+
+DISTANCE_SCALE = ColourScale((1, 2, 3, 5, 8), ("#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4",
+                                               "#2c7fb8", "#253494"), "km")
+"""Road distance to the nearest counter, km (maps before and after)."""
+CHANGE_SCALE = ColourScale((0.5, 1, 2, 5), ("#fee5d9", "#fcae91", "#fb6a4a", "#de2d26",
+                                            "#a50f15"), "km", zero_colour="#eeeeee")
+"""Increase in distance, km (decreases are drawn as zero)."""
+SHARE_SCALE = ColourScale((10, 25, 50, 75), ("#dadaeb", "#bcbddc", "#9e9ac8", "#756bb1",
+                                             "#54278f"), "%", zero_colour="#f2f0f7")
+"""Share of residents beyond a distance, per cent."""
 
 _OPEN_COLOUR = "#1f3a93"
 _CLOSED_COLOUR = "#d62728"
-_UNREACHABLE_COLOUR = "#bdbdbd"
 OFFICE_CLEARANCE_M = 1_500.0
 _OFFICE_SUFFIXES = ("市民サービスコーナー", "サービスコーナー", "総合出張所", "出張所", "分室")
 _LABEL_OFFSETS = ((6, 5, "left", "bottom"), (6, -5, "left", "top"), (-6, 5, "right", "bottom"),
@@ -143,25 +214,30 @@ def _cjk_font_files() -> list[Path]:
 
 # -- inputs --------------------------------------------------------------------------------
 
-def _label(key: str, lang: str, **values) -> str:
+def _lang_index(lang: str) -> int:
     if lang not in LANGUAGES:
         msg = f"unknown language {lang!r}; choose ja or en"
         raise ValueError(msg)
-    return LABELS[key][LANGUAGES.index(lang)].format(**values)
+    return LANGUAGES.index(lang)
+
+
+def _label(key: str, lang: str, **values) -> str:
+    return LABELS[key][_lang_index(lang)].format(**values)
 
 
 def key_figures(
     summary: Mapping[str, object], *, threshold_km: float = 2.0, lang: str = "ja",
 ) -> dict[str, str]:
-    """Format the three headline figures of a scenario from ``geo.scenarios.summary``.
+    """Format the headline figures of a scenario from ``geo.scenarios.summary``.
 
     Parameters
     ----------
     summary
         City-wide figures (``people_farther``, ``beyond_<k>km_before`` / ``_after``,
-        ``before_km``, ``after_km``).
+        ``before_km``, ``after_km``, and ``beyond_<k>km_before_65plus`` / ``_after_65plus``
+        when the study has the 2020 mesh's age shares).
     threshold_km
-        Distance of the "people beyond" figure; ``compare`` must have been run with it.
+        Distance of the "people beyond" figures; ``compare`` must have been run with it.
     lang
         ``ja`` or ``en`` labels.
 
@@ -169,7 +245,8 @@ def key_figures(
     -------
     dict
         Label -> formatted value, in display order: people whose counter got farther,
-        people beyond ``threshold_km`` before -> after, mean distance before -> after.
+        people beyond ``threshold_km`` before -> after, the same for people aged 65+ (when
+        the summary has them), mean distance before -> after.
     """
     label = f"{threshold_km:g}km"
     beyond_before = summary.get(f"beyond_{label}_before")
@@ -179,12 +256,70 @@ def key_figures(
                f"{threshold_km * 1000:g} m among its thresholds")
         raise ValueError(msg)
     people = _label("people", lang)
-    return {
+    km = f"{threshold_km:g}"
+    figures = {
         _label("farther", lang): f"{_people(summary['people_farther'])} {people}",
-        _label("beyond", lang, km=f"{threshold_km:g}"):
+        _label("beyond", lang, km=km):
             f"{_people(beyond_before)} → {_people(beyond_after)} {people}",
-        _label("mean", lang): f"{_km(summary['before_km'])} → {_km(summary['after_km'])} km",
     }
+    elderly_before = summary.get(f"beyond_{label}_before_65plus")
+    elderly_after = summary.get(f"beyond_{label}_after_65plus")
+    if elderly_before is not None and elderly_after is not None:
+        figures[_label("beyond_65plus", lang, km=km)] = \
+            f"{_people(elderly_before)} → {_people(elderly_after)} {people}"
+    figures[_label("mean", lang)] = f"{_km(summary['before_km'])} → {_km(summary['after_km'])} km"
+    return figures
+
+
+def scenario_title(scenario: Scenario, presets: Mapping[str, object], lang: str = "ja",
+                   custom: str | None = None) -> str:
+    """The title of a scenario's briefing: a preset's name only while it is that preset.
+
+    Parameters
+    ----------
+    scenario
+        The scenario shown.
+    presets
+        ``geo.reorganisation.presets`` (or ``geo.study.options(...).presets``): key ->
+        ``Preset`` with a ``scenario``.
+    lang
+        ``ja`` or ``en``.
+    custom
+        A title the planner typed; used as it is when not blank.
+
+    Returns
+    -------
+    str
+        ``custom``; else the preset's name (``PRESET_TITLES``) when ``scenario`` equals a
+        preset's scenario; else the base set and the counts, e.g.
+        ``現在の窓口：閉鎖 2 か所・コーナー化 1 か所``.
+    """
+    index = _lang_index(lang)
+    if custom and custom.strip():
+        return custom.strip()
+    for key, preset in presets.items():
+        if getattr(preset, "scenario", None) == scenario and key in PRESET_TITLES:
+            return PRESET_TITLES[key][index]
+    counts = _label("closed_count", lang, closed=len(scenario.closed),
+                    downgraded=len(scenario.downgraded))
+    return f"{BASE_TITLES[scenario.base][index]}{('：', ': ')[index]}{counts}"
+
+
+def affected_zones(zone_table: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """The ``n`` zones with the most people whose counter gets farther (then largest increase).
+
+    Zones where nobody's counter gets farther are left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``zone_name, ward, population, people_farther, before_km, after_km, delta_km``.
+    """
+    columns = ["zone_name", "ward", "population", "people_farther", "before_km", "after_km",
+               "delta_km"]
+    hit = zone_table.loc[zone_table["people_farther"] > 0, columns]
+    return hit.sort_values(["people_farther", "delta_km"], ascending=False).head(n) \
+        .reset_index(drop=True)
 
 
 def _people(value: object) -> str:
@@ -250,32 +385,33 @@ def _polygons(ax, geometries: Iterable[shapely.Geometry], **style) -> PathCollec
     return collection
 
 
-def _scale(bins: Sequence[float], cmap_name: str) -> tuple[ListedColormap, BoundaryNorm]:
-    base = matplotlib.colormaps[cmap_name]
-    colours = base(np.linspace(0.08, 1.0, len(bins)))  # one per bin, plus "beyond the last"
-    cmap = ListedColormap(colours[:-1]).with_extremes(over=colours[-1], bad=_UNREACHABLE_COLOUR)
-    return cmap, BoundaryNorm(list(bins), ncolors=len(bins) - 1, extend="neither", clip=False)
-
-
-def _draw_map(ax, zones, values, wards, offices, *, extent, cmap, norm, after: bool,
-              font: dict) -> None:
+def _draw_map(ax, zones, values: np.ndarray, wards, offices, *, extent, scale: ColourScale,
+              after: bool, font: dict) -> None:
     xmin, ymin, xmax, ymax = extent
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
     ax.set_aspect("equal")
     ax.set_axis_off()
     ax.apply_aspect()  # final position now, so labels can be measured on the page
-    finite = np.isfinite(values)
-    colours = cmap(norm(np.where(finite, np.maximum(values, norm.vmin), norm.vmin)))
-    colours[~finite] = matplotlib.colors.to_rgba(_UNREACHABLE_COLOUR)
+    colours = [scale.colour(float(v)) for v in values]
     _polygons(ax, zones.geometry, facecolors=colours, edgecolors="white", linewidths=0.4)
-    if (~finite).any():
-        _polygons(ax, zones.geometry[~finite], facecolors="none", edgecolors="#555555",
-                  linewidths=0.0, hatch="///")
     _polygons(ax, wards.geometry, facecolors="none", edgecolors="#222222", linewidths=1.6)
     if "ward" in wards.columns:
         _draw_ward_labels(ax, wards, offices, font=font)
     _draw_offices(ax, offices, after=after, font=font)
+
+
+def _colour_legend(fig: Figure, scale: ColourScale, *, title: str, unreachable: bool,
+                   lang: str, font: dict, anchor: tuple[float, float], ncols: int) -> None:
+    """The zone colours as legend rows, the same classes as the dashboard's legend."""
+    rows = scale.classes() + ([(UNREACHABLE_COLOUR, _label("unreachable", lang))]
+                              if unreachable else [])
+    handles = [Patch(facecolor=colour, edgecolor="#888888", label=label)
+               for colour, label in rows]
+    fig.legend(handles=handles, loc="lower left", bbox_to_anchor=anchor, ncols=ncols,
+               frameon=False, title=title, alignment="left",
+               prop={"family": font["fontfamily"], "size": 10},
+               title_fontproperties={"family": font["fontfamily"], "size": 11})
 
 
 def _draw_ward_labels(ax, wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame, *,
@@ -348,7 +484,7 @@ def _draw_offices(ax, offices: gpd.GeoDataFrame, *, after: bool, font: dict) -> 
                       fontsize=10, color=_CLOSED_COLOUR, path_effects=halo, zorder=6)
 
 
-def _legend_handles(offices: gpd.GeoDataFrame, *, unreachable: bool, lang: str) -> list:
+def _legend_handles(offices: gpd.GeoDataFrame, *, lang: str) -> list:
     def marker(symbol, label, face, edge, size=10):
         return Line2D([], [], linestyle="none", marker=symbol, markersize=size, label=label,
                       markerfacecolor=face, markeredgecolor=edge, markeredgewidth=1.5)
@@ -360,9 +496,6 @@ def _legend_handles(offices: gpd.GeoDataFrame, *, unreachable: bool, lang: str) 
     if (~offices["open"].astype(bool)).any():
         handles.append(marker("X", _label("closed", lang), _CLOSED_COLOUR, "white", 11))
     handles.append(Line2D([], [], color="#222222", linewidth=1.6, label=_label("ward_boundary", lang)))
-    if unreachable:
-        handles.append(Patch(facecolor=_UNREACHABLE_COLOUR, edgecolor="#555555", hatch="///",
-                             label=_label("unreachable", lang)))
     return handles
 
 
@@ -400,7 +533,8 @@ def _draw_notes(fig: Figure, notes: Sequence[str], *, left: float, font: dict) -
     height = fig.bbox.height
     above = min((t.get_window_extent(renderer).y0 for t in fig.texts
                  if t.get_position()[0] == left), default=0.6 * height)
-    below = max((lg.get_window_extent(renderer).y1 for lg in fig.legends), default=0.0)
+    below = max((box.y1 for box in (lg.get_window_extent(renderer) for lg in fig.legends)
+                 if box.x0 >= left * fig.bbox.width - 1), default=0.0)
     top, bottom = above / height - NOTE_GAP, below / height + NOTE_GAP
     step = min(NOTE_STEP, (top - bottom) / len(notes))
     size = min(12.0, 0.7 * step * fig.get_figheight() * 72)
@@ -409,6 +543,16 @@ def _draw_notes(fig: Figure, notes: Sequence[str], *, left: float, font: dict) -
         text = fig.text(left, top - i * step, str(note), fontsize=size, color="#222222",
                         va="top", **font)
         _fit_text(text, renderer, width_px, smallest=min(size, 7.0))
+
+
+def _extent(zones: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> tuple[float, ...]:
+    """The whole city with a 2 % margin: every zone and ward, north of 北区 included."""
+    bounds = np.vstack([zones.total_bounds, wards.total_bounds]) if len(wards) \
+        else zones.total_bounds[None, :]
+    xmin, ymin = bounds[:, :2].min(axis=0)
+    xmax, ymax = bounds[:, 2:].max(axis=0)
+    pad = 0.02 * max(xmax - xmin, ymax - ymin, 1.0)
+    return (xmin - pad, ymin - pad, xmax + pad, ymax + pad)
 
 
 # -- the page ------------------------------------------------------------------------------
@@ -482,45 +626,37 @@ def build_briefing_figure(
     if subtitle:
         fig.text(0.02, 0.895, subtitle, fontsize=14, color="#444444", va="top", **font)
 
-    bounds = np.vstack([zones.total_bounds, wards.total_bounds]) if len(wards) \
-        else zones.total_bounds[None, :]
-    xmin, ymin = bounds[:, :2].min(axis=0)
-    xmax, ymax = bounds[:, 2:].max(axis=0)
-    pad = 0.02 * max(xmax - xmin, ymax - ymin, 1.0)
-    extent = (xmin - pad, ymin - pad, xmax + pad, ymax + pad)
+    extent = _extent(zones, wards)
     if layout == "side-by-side":
-        cmap, norm = _scale(DISTANCE_BINS_KM, "YlOrRd")
+        scale = DISTANCE_SCALE
         panels = [(_label("before", lang), zones["before_km"], False),
                   (_label("after", lang), zones["after_km"], True)]
         boxes = [[0.01, 0.2, 0.345, 0.6], [0.36, 0.2, 0.345, 0.6]]
-        bar_label = _label("distance_bar", lang)
+        legend_title = _label("distance_bar", lang)
     else:
-        cmap, norm = _scale(CHANGE_BINS_KM, "Purples")
-        panels = [(_label("change", lang), zones["delta_km"], True)]
+        scale = CHANGE_SCALE
+        panels = [(_label("change", lang), zones["delta_km"].clip(lower=0), True)]
         boxes = [[0.01, 0.2, 0.695, 0.6]]
-        bar_label = _label("change_bar", lang)
+        legend_title = _label("change_bar", lang)
     unreachable = False
     for (heading, values, after), box in zip(panels, boxes, strict=True):
         ax = fig.add_axes(box)
         array = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
         unreachable |= bool((~np.isfinite(array)).any())
-        _draw_map(ax, zones, array, wards, offices, extent=extent, cmap=cmap, norm=norm,
-                  after=after, font=font)
+        _draw_map(ax, zones, array, wards, offices, extent=extent, scale=scale, after=after,
+                  font=font)
         ax.set_title(heading, fontsize=18, weight="bold", **font)
 
-    cax = fig.add_axes([0.06, 0.135, 0.6, 0.025])
-    bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax, orientation="horizontal",
-                       extend="max", ticks=list(norm.boundaries))
-    bar.set_label(bar_label, fontsize=12, **font)
-    bar.ax.set_xticklabels([f"{b:g}" for b in norm.boundaries], fontsize=11, **font)
-    fig.legend(handles=_legend_handles(offices, unreachable=unreachable, lang=lang), loc="lower left",
+    _colour_legend(fig, scale, title=legend_title, unreachable=unreachable, lang=lang,
+                   font=font, anchor=(0.02, 0.06), ncols=4)
+    fig.legend(handles=_legend_handles(offices, lang=lang), loc="lower left",
                bbox_to_anchor=(0.72, 0.06), ncols=2 if lang == "ja" else 1, frameon=False,
                prop={"family": font["fontfamily"], "size": 11})
     _draw_figures(fig, figures, left=0.72, font=font, span=0.5 if notes else 0.6)
     if len(notes) > MAX_NOTES:
         logger.warning("briefing: %d notes, only the first %d fit", len(notes), MAX_NOTES)
     _draw_notes(fig, list(notes)[:MAX_NOTES], left=0.72, font=font)
-    fig.text(0.02, 0.018, attribution_text(sources), fontsize=9,
+    fig.text(0.02, 0.018, sources_line(sources, lang=lang), fontsize=9,
              color="#444444", va="bottom", wrap=True, **font)
     return fig
 
@@ -558,4 +694,133 @@ def render_briefing(
         fig = build_briefing_figure(zones, wards, offices, title=title, figures=figures,
                                     **options)
         fig.savefig(buffer, format=format, dpi=dpi, metadata=metadata)
+    return buffer.getvalue()
+
+
+# -- the A4 handout ------------------------------------------------------------------------
+
+def build_handout_figure(
+    zones: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame, *,
+    title: str, figures: Mapping[str, str], affected: pd.DataFrame,
+    assumptions: Sequence[str] = (), sources: Sequence[str | BundleFile] = DEFAULT_SOURCES,
+    subtitle: str | None = None, lang: str = "ja", font_family: str | None = None,
+) -> Figure:
+    """Draw the A4 portrait handout on a new ``Figure``: map, figures, table, assumptions.
+
+    Parameters
+    ----------
+    zones
+        Zone polygons with ``after_km`` (road distance to the nearest counter after the
+        scenario, NaN where none is reachable). Any CRS; drawn in EPSG:6670.
+    wards, offices, title, subtitle, sources, lang, font_family
+        As for ``build_briefing_figure``.
+    figures
+        Label -> formatted value (``key_figures``); the first ``MAX_HANDOUT_LINES``.
+    affected
+        The most affected zones (``affected_zones``), drawn as a table with the workbook's
+        headings (``geo.io.labelled_table``).
+    assumptions
+        Short lines (walking speed, store share, what "district" means...); the first
+        ``MAX_HANDOUT_LINES``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``A4_PORTRAIT_IN`` inches, with an Agg canvas attached.
+    """
+    _label("before", lang)
+    zones = _metric(zones, "zones", ["after_km"])
+    wards = _metric(wards, "wards", [])
+    offices = _metric(offices, "offices", ["open"])
+    font = {"fontfamily": [font_family or find_cjk_font(), "DejaVu Sans"]}
+    fig = Figure(figsize=A4_PORTRAIT_IN, facecolor="white")
+    FigureCanvasAgg(fig)
+    renderer = fig.canvas.get_renderer()
+    heading = fig.text(0.05, 0.97, title, fontsize=18, weight="bold", va="top", **font)
+    _fit_text(heading, renderer, 0.9 * fig.bbox.width, smallest=10.0)
+    if subtitle:
+        fig.text(0.05, 0.94, subtitle, fontsize=10, color="#444444", va="top", **font)
+
+    ax = fig.add_axes([0.04, 0.56, 0.92, 0.36])
+    values = pd.to_numeric(zones["after_km"], errors="coerce").to_numpy(dtype=float)
+    _draw_map(ax, zones, values, wards, offices, extent=_extent(zones, wards),
+              scale=DISTANCE_SCALE, after=True, font=font)
+    _colour_legend(fig, DISTANCE_SCALE, title=_label("distance_bar", lang),
+                   unreachable=bool((~np.isfinite(values)).any()), lang=lang, font=font,
+                   anchor=(0.04, 0.485), ncols=4)
+    fig.legend(handles=_legend_handles(offices, lang=lang), loc="lower left",
+               bbox_to_anchor=(0.62, 0.485), ncols=2, frameon=False,
+               prop={"family": font["fontfamily"], "size": 8})
+
+    _section(fig, _label("key_figures", lang), [f"{label}：{value}" if lang == "ja"
+                                                 else f"{label}: {value}"
+                                                 for label, value in figures.items()],
+             top=0.475, font=font)
+    fig.text(0.05, 0.36, _label("affected", lang), fontsize=12, weight="bold", va="top", **font)
+    _draw_table(fig, affected, box=[0.05, 0.17, 0.9, 0.17], lang=lang, font=font)
+    _section(fig, _label("assumptions", lang), list(assumptions), top=0.155, font=font)
+    fig.text(0.05, 0.015, sources_line(sources, lang=lang), fontsize=7, color="#444444",
+             va="bottom", wrap=True, **font)
+    return fig
+
+
+def _section(fig: Figure, heading: str, lines: Sequence[str], *, top: float,
+             font: dict) -> None:
+    """A bold heading and up to ``MAX_HANDOUT_LINES`` lines under it, each fitted to the page."""
+    if not lines:
+        return
+    if len(lines) > MAX_HANDOUT_LINES:
+        logger.warning("handout: %d lines under %s, only the first %d fit", len(lines), heading,
+                       MAX_HANDOUT_LINES)
+    renderer = fig.canvas.get_renderer()
+    fig.text(0.05, top, heading, fontsize=12, weight="bold", va="top", **font)
+    for i, line in enumerate(lines[:MAX_HANDOUT_LINES], start=1):
+        text = fig.text(0.07, top - 0.005 - i * 0.019, str(line), fontsize=10, va="top", **font)
+        _fit_text(text, renderer, 0.88 * fig.bbox.width, smallest=6.0)
+
+
+def _draw_table(fig: Figure, table: pd.DataFrame, *, box: list[float], lang: str,
+                font: dict) -> None:
+    """The affected zones as a table with the workbook's headings and rounding."""
+    ax = fig.add_axes(box)
+    ax.set_axis_off()
+    if table.empty:
+        return
+    shown = labelled_table(table, lang=lang)
+    units = [COLUMN_LABELS[c].unit for c in table.columns]
+    cells = [[_cell(v, unit) for v, unit in zip(row, units, strict=True)]
+             for row in shown.itertuples(index=False)]
+    drawn = ax.table(cellText=cells, colLabels=list(shown.columns), loc="upper center",
+                     cellLoc="right", colLoc="center")
+    drawn.auto_set_font_size(False)
+    drawn.set_fontsize(7)
+    for cell in drawn.get_celld().values():
+        cell.get_text().set_fontfamily(font["fontfamily"])
+        cell.set_edgecolor("#bbbbbb")
+    drawn.auto_set_column_width(list(range(len(shown.columns))))
+
+
+def _cell(value: object, unit: str) -> str:
+    if unit in ("people", "count"):
+        return _people(value) if value is not pd.NA else "—"
+    if unit == "km":
+        return _km(value)
+    return str(value)
+
+
+def render_handout(
+    zones: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame, *,
+    title: str, figures: Mapping[str, str], affected: pd.DataFrame, **options,
+) -> bytes:
+    """Render the A4 portrait handout as one PDF page (see ``build_handout_figure``).
+
+    Further keyword ``options`` (``assumptions``, ``sources``, ``subtitle``, ``lang``,
+    ``font_family``) are passed on. The CJK font is embedded as a subset; text stays
+    searchable.
+    """
+    buffer = io.BytesIO()
+    with matplotlib.rc_context({"pdf.fonttype": 42, "text.parse_math": False}):
+        fig = build_handout_figure(zones, wards, offices, title=title, figures=figures,
+                                   affected=affected, **options)
+        fig.savefig(buffer, format="pdf", metadata={"Title": title})
     return buffer.getvalue()

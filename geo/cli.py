@@ -25,6 +25,7 @@ from . import (
     layers,
     network_check,
     reorganisation,
+    report,
     saved,
     scenarios,
 )
@@ -37,6 +38,7 @@ from .errors import (
     OutputError,
     PoorFitError,
     SavedScenarioError,
+    ScenarioNotFoundError,
     UnknownOfficeError,
 )
 from .io import check_output_path, write_csv
@@ -638,7 +640,74 @@ def build_parser() -> argparse.ArgumentParser:
     _add_optimise_parser(commands)
     _add_transit_check(commands)
     _add_saved_parser(commands, common)
+    _add_report_parser(commands)
     return parser
+
+
+REPORT_OPTIONS = {"xlsx": "Excel workbook", "pdf": "16:9 slide as PDF",
+                  "png": "16:9 slide as PNG", "handout": "A4 portrait handout PDF"}
+
+
+def _add_report_parser(commands) -> None:
+    parser = commands.add_parser(
+        "report", help="the council files: workbook, slide (PDF/PNG), A4 handout")
+    parser.add_argument("--scenario", type=_scenario_name, default=None,
+                        help="a saved scenario's name (see 'scenarios list')")
+    parser.add_argument("--version", type=_positive_int, default=None,
+                        help="version of --scenario (default its latest)")
+    parser.add_argument("--db", default=None, help="database URL of --scenario (default: "
+                                                   f"${saved.DB_ENV_VAR}, else SQLite)")
+    parser.add_argument("--year", choices=("2015", "now"), default=None,
+                        help="base office set (default the FY2015 set)")
+    parser.add_argument("--close", type=_id_list, default=[], help="office ids, comma-separated")
+    parser.add_argument("--downgrade", type=_id_list, default=[],
+                        help="office ids turned into certificate-only service corners")
+    parser.add_argument("--measure", choices=scenarios.MEASURES, default="counter")
+    parser.add_argument("--by", choices=("district", "small-area", "ward"), default="district")
+    parser.add_argument("--store-share", type=_share, default=0.0)
+    parser.add_argument("--title", default=None,
+                        help="title (default: the saved title, a preset's name or the counts)")
+    parser.add_argument("--lang", choices=("ja", "en"), default="ja")
+    for option, what in REPORT_OPTIONS.items():
+        parser.add_argument(f"--{option}", default=None, help=f"write the {what} here")
+    parser.set_defaults(handler=_cmd_report)
+
+
+def _report_targets(args: argparse.Namespace) -> dict[str, str]:
+    targets = {key: getattr(args, key) for key in REPORT_OPTIONS if getattr(args, key)}
+    if not targets:
+        raise UsageError("report: give at least one of --xlsx, --pdf, --png, --handout")
+    paths = [Path(p).resolve() for p in targets.values()]
+    if len(set(paths)) < len(paths):
+        raise UsageError("report: two outputs name the same file")
+    if args.scenario is None:
+        if args.version is not None:
+            raise UsageError("report: --version needs --scenario")
+    elif args.close or args.downgrade or args.year:
+        raise UsageError("report: give --scenario or --year/--close/--downgrade, not both")
+    return targets
+
+
+def _cmd_report(args: argparse.Namespace) -> pd.DataFrame:
+    targets = _report_targets(args)
+    if args.scenario is not None:
+        try:
+            chosen = saved.ScenarioStore(args.db).open(args.scenario, args.version).scenario
+        except ScenarioNotFoundError as e:
+            raise UsageError(str(e)) from None
+        args.network, args.mode = chosen.network, chosen.mode
+        scenario, measure, stores = chosen.scenario, chosen.measure, chosen.store_source
+        share, custom = chosen.store_share, args.title or chosen.briefing_title
+    else:
+        args.year = args.year or "2015"
+        scenario, measure, stores = _scenario_from_args(args), args.measure, args.stores
+        share, custom = args.store_share, args.title
+    built = _study(args)
+    result = study_module.evaluate(built, scenario, measure=measure, zones=args.by,
+                                   stores=stores, store_share=share, walk_kmh=args.walk_kmh)
+    title = report.default_title(built, result, lang=args.lang, custom=custom)
+    written = report.write_report(built, result, targets, title=title, lang=args.lang)
+    return pd.DataFrame({"output": list(targets), "file": [str(p) for p in written]})
 
 
 def _service_date(text: str) -> dt.date:
@@ -714,7 +783,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 OUTPUT_OPTIONS = {"out": "csv", "geojson": "geojson", "gpkg": "gpkg", "summary_out": "csv",
-                  "walls": "csv", "detours": "csv"}
+                  "walls": "csv", "detours": "csv", "xlsx": "xlsx", "pdf": "pdf", "png": "png",
+                  "handout": "pdf"}
 """Options naming an output file, and the format written there."""
 
 

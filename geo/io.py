@@ -24,7 +24,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -33,6 +33,7 @@ import shapely
 
 from .errors import CRSError, OutputError
 from .layers import BUNDLE_FILES, DISPLAY_CRS, NETWORK_FILES, BundleFile
+from .scenarios import DEFAULT_THRESHOLDS_M, NO_FACILITY, SLOW_WALK_KMH
 from .settings import PROJECT_DATA_DIR, data_dir
 
 logger = logging.getLogger(__name__)
@@ -40,8 +41,6 @@ logger = logging.getLogger(__name__)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 """A text cell starting with one of these is read as a formula by Excel / LibreOffice."""
 EXCEL_SHEET_NAME_MAX = 31
-SCENARIO_SHEET = "シナリオ"
-SOURCES_SHEET = "出典"
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 _BOM = "\ufeff".encode("utf-8")
 _SOURCE_COLUMNS = ["key", "file", "description", "source", "licence", "attribution"]
@@ -49,8 +48,10 @@ _SOURCE_COLUMNS = ["key", "file", "description", "source", "licence", "attributi
 
 # -- writing files -------------------------------------------------------------------------
 
-OUTPUT_FORMATS = ("csv", "geojson", "gpkg")
+OUTPUT_FORMATS = ("csv", "geojson", "gpkg", "xlsx", "pdf", "png")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+_BINARY_MAGIC = {"gpkg": _SQLITE_MAGIC, "xlsx": b"PK\x03\x04", "pdf": b"%PDF-",
+                 "png": b"\x89PNG\r\n\x1a\n"}
 _SNIFF_BYTES = 65_536
 
 
@@ -99,7 +100,7 @@ def check_output_path(
     target
         The file about to be written.
     fmt
-        What will be written there: ``csv``, ``geojson`` or ``gpkg``.
+        What will be written there: one of ``OUTPUT_FORMATS``.
     data
         The data directory in use (default: ``geo.settings.data_dir()``).
 
@@ -138,8 +139,8 @@ def _looks_like(path: Path, fmt: str) -> bool:
         head = handle.read(_SNIFF_BYTES)
     if not head:
         return True
-    if fmt == "gpkg":
-        return head.startswith(_SQLITE_MAGIC)
+    if fmt in _BINARY_MAGIC:
+        return head.startswith(_BINARY_MAGIC[fmt])
     if b"\x00" in head:
         return False
     try:
@@ -272,9 +273,246 @@ def write_csv(
         target.write(data)
 
 
+# -- column labels ---------------------------------------------------------------------------
+
+class ColumnLabel(NamedTuple):
+    """How one column is headed and explained in an export, and how it is rounded."""
+
+    ja: str
+    en: str
+    explain_ja: str
+    explain_en: str
+    unit: str
+    """``people``, ``count`` (transactions), ``km``, ``min``, ``pct`` or ``text``."""
+
+
+DECIMALS = {"people": 0, "count": 0, "km": 2, "min": 1, "pct": 1}
+"""Rounding per unit: whole persons and transactions, km to 0.01, minutes and % to 0.1."""
+LANGUAGES = ("ja", "en")
+_WHEN = {"before": ("変更前", "before", "閉鎖前", "before the closures"),
+         "after": ("変更後", "after", "閉鎖後", "after the closures")}
+
+
+def _beyond_labels(thresholds_km: Iterable[float]) -> dict[str, ColumnLabel]:
+    labels = {}
+    for km in thresholds_km:
+        for when, (ja, en, explain_ja, explain_en) in _WHEN.items():
+            labels[f"beyond_{km:g}km_{when}"] = ColumnLabel(
+                f"{km:g}kmより遠い人（{ja}）", f"People beyond {km:g} km ({en})",
+                f"{explain_ja}に最寄りの窓口まで道路距離で{km:g}kmより遠い人数（到達できない人を含む）",
+                f"Residents farther than {km:g} km by road from the nearest counter "
+                f"{explain_en} (including those who can reach none)", "people")
+            labels[f"beyond_{km:g}km_{when}_65plus"] = ColumnLabel(
+                f"{km:g}kmより遠い65歳以上（{ja}）", f"Aged 65+ beyond {km:g} km ({en})",
+                "同上のうち65歳以上の推計人数（2020年メッシュの65歳以上の割合から推計）",
+                "Of those, residents aged 65 and over (estimated from the 2020 mesh's "
+                "share aged 65+)", "people")
+    return labels
+
+
+COLUMN_LABELS: dict[str, ColumnLabel] = {
+    # zone table and city summary (geo.scenarios.compare / summary)
+    "zone_id": ColumnLabel("区域コード", "Zone id", "校区名・小地域コード・区コード",
+                           "School-district name, small-area code or ward code", "text"),
+    "zone_name": ColumnLabel("区域", "Zone", "小学校区・小地域・区の名称",
+                             "Name of the school district, small area or ward", "text"),
+    "ward": ColumnLabel("区", "Ward", "行政区", "Administrative ward", "text"),
+    "population": ColumnLabel("人口", "Population", "2015年国勢調査の人口（人）",
+                              "Residents, 2015 census", "people"),
+    "population_65plus": ColumnLabel(
+        "65歳以上人口", "Population aged 65+",
+        "65歳以上の推計人口（2015年人口 × 2020年メッシュの65歳以上の割合）",
+        "Residents aged 65+, estimated (2015 population x the 2020 mesh's share aged 65+)",
+        "people"),
+    "before_km": ColumnLabel("平均距離（変更前, km）", "Mean distance before (km)",
+                             "閉鎖前の最寄りの窓口までの道路距離の人口加重平均",
+                             "Population-weighted mean road distance to the nearest counter "
+                             "before the closures", "km"),
+    "after_km": ColumnLabel("平均距離（変更後, km）", "Mean distance after (km)",
+                            "閉鎖後の最寄りの窓口までの道路距離の人口加重平均",
+                            "Population-weighted mean road distance to the nearest counter "
+                            "after the closures", "km"),
+    "before_max_km": ColumnLabel("最大距離（変更前, km）", "Largest distance before (km)",
+                                 "閉鎖前に最も遠い住民の道路距離",
+                                 "Road distance of the farthest residents before the closures",
+                                 "km"),
+    "after_max_km": ColumnLabel("最大距離（変更後, km）", "Largest distance after (km)",
+                                "閉鎖後に最も遠い住民の道路距離",
+                                "Road distance of the farthest residents after the closures",
+                                "km"),
+    "delta_km": ColumnLabel("平均距離の増加（km）", "Increase in mean distance (km)",
+                            "変更後の平均距離 − 変更前の平均距離",
+                            "Mean distance after minus mean distance before", "km"),
+    "people_farther": ColumnLabel("窓口が遠くなる人", "People whose counter gets farther",
+                                  "最寄りの窓口までの道路距離が1 mより長くなる人数",
+                                  "Residents whose road distance to the nearest counter grows "
+                                  "by more than 1 m", "people"),
+    **_beyond_labels(km / 1000 for km in DEFAULT_THRESHOLDS_M),
+    "status": ColumnLabel("状態", "Status", "「到達できる窓口なし」は道路で窓口に行けない住民がいる区域",
+                          "'no facility reachable': some residents reach no counter by road",
+                          "text"),
+    "before_min": ColumnLabel("徒歩時間（変更前, 分）", "Walking minutes before",
+                              "平均距離を歩く時間（分速は設定の歩行速度）",
+                              "Mean distance at the set walking speed, minutes", "min"),
+    "after_min": ColumnLabel("徒歩時間（変更後, 分）", "Walking minutes after",
+                             "平均距離を歩く時間（分速は設定の歩行速度）",
+                             "Mean distance at the set walking speed, minutes", "min"),
+    "before_min_slow": ColumnLabel("徒歩時間・75歳以上（変更前, 分）",
+                                   "Walking minutes, aged 75+, before",
+                                   f"平均距離を時速{SLOW_WALK_KMH:g}kmで歩く時間",
+                                   f"Mean distance at {SLOW_WALK_KMH:g} km/h, minutes", "min"),
+    "after_min_slow": ColumnLabel("徒歩時間・75歳以上（変更後, 分）",
+                                  "Walking minutes, aged 75+, after",
+                                  f"平均距離を時速{SLOW_WALK_KMH:g}kmで歩く時間",
+                                  f"Mean distance at {SLOW_WALK_KMH:g} km/h, minutes", "min"),
+    # office table (geo.scenarios.office_status) and load shift (LoadShift.export_table)
+    "office_id": ColumnLabel("窓口ID", "Office id", "このシステムでの窓口の識別子",
+                             "Identifier of the office in this system", "text"),
+    "name": ColumnLabel("窓口名", "Office", "窓口の名称", "Name of the office", "text"),
+    "kind": ColumnLabel("種別", "Type", "区役所・総合出張所・出張所・分室・サービスコーナー",
+                        "Ward office, general branch, branch, annex or service corner", "text"),
+    "state": ColumnLabel("シナリオでの状態", "State in the scenario",
+                         "存続・サービスコーナー化・廃止・対象外（基準の窓口にない）",
+                         "Open, downgraded, closed, or not in the base office set", "text"),
+    "fy2013": ColumnLabel("2013年度の件数", "FY2013 transactions",
+                          "2013年度に窓口で扱った件数（実績）",
+                          "Transactions the counter handled in FY2013 (recorded)", "count"),
+    "predicted_before": ColumnLabel("推計件数（変更前, 件/年）",
+                                    "Predicted transactions before (a year)",
+                                    "需要モデルによる閉鎖前の年間件数",
+                                    "Transactions a year before the closures, demand model",
+                                    "count"),
+    "predicted_after": ColumnLabel("推計件数（変更後, 件/年）",
+                                   "Predicted transactions after (a year)",
+                                   "需要モデルによる閉鎖後の年間件数",
+                                   "Transactions a year after the closures, demand model",
+                                   "count"),
+    "change": ColumnLabel("件数の増減（件/年）", "Change (transactions a year)",
+                          "推計件数（変更後）− 推計件数（変更前）",
+                          "Predicted after minus predicted before", "count"),
+    "change_pct": ColumnLabel("件数の増減率（%）", "Change (%)", "増減 ÷ 変更前の推計件数 × 100",
+                              "Change divided by the prediction before, per cent", "pct"),
+    # blank districts (geo.districts.blank_districts)
+    "district": ColumnLabel("小学校区", "School district",
+                               "小学校区（通学区域一覧から近似）",
+                               "Elementary school district (approximated from the "
+                               "attendance-zone table)", "text"),
+    "nearest_store_km": ColumnLabel("最寄りのコンビニ（km）", "Nearest store (km)",
+                                    "校区の住民から最寄りのコンビニまでの道路距離の平均",
+                                    "Mean road distance from the district's residents to the "
+                                    "nearest convenience store", "km"),
+}
+"""Every column of the exported tables: Japanese and English heading, explanation, unit."""
+
+VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "status": {"ok": ("到達可", "ok"), NO_FACILITY: ("到達できる窓口なし", "no counter reachable")},
+    "state": {"open": ("存続", "open"), "downgraded": ("サービスコーナー化", "downgraded"),
+              "closed": ("廃止", "closed"), "not in base": ("対象外", "not in base")},
+    "kind": {"ward_office": ("区役所", "ward office"),
+             "general_branch": ("総合出張所", "general branch"), "branch": ("出張所", "branch"),
+             "annex": ("分室", "annex"), "service_corner": ("サービスコーナー", "service corner")},
+}
+"""Coded cell values written in words."""
+WARD_NAMES_EN = {"中央区": "Chuo", "東区": "Higashi", "西区": "Nishi", "南区": "Minami",
+                 "北区": "Kita"}
+
+
+def _check_lang(lang: str) -> int:
+    if lang not in LANGUAGES:
+        msg = f"unknown language {lang!r}; choose ja or en"
+        raise ValueError(msg)
+    return LANGUAGES.index(lang)
+
+
+def column_label(code: str, lang: str = "ja") -> str:
+    """Heading of column ``code`` in ``lang`` (``ja`` or ``en``).
+
+    Raises
+    ------
+    KeyError
+        For a column ``COLUMN_LABELS`` does not describe.
+    """
+    return COLUMN_LABELS[code][_check_lang(lang)]
+
+
+def labelled_table(table: pd.DataFrame, *, lang: str = "ja") -> pd.DataFrame:
+    """Round a table by unit, write coded values in words and head its columns in ``lang``.
+
+    People and transactions become whole numbers, km 0.01, minutes and percentages 0.1
+    (``DECIMALS``); numbers stay numbers. ``status``, ``state`` and ``kind`` values become
+    words (``VALUE_LABELS``), and in English ward names are romanised.
+
+    Parameters
+    ----------
+    table
+        Columns named as in ``COLUMN_LABELS``; a GeoDataFrame loses its geometry.
+    lang
+        ``ja`` or ``en``.
+
+    Raises
+    ------
+    KeyError
+        A column has no entry in ``COLUMN_LABELS`` (so no export goes out with a code as
+        its heading).
+    """
+    index = _check_lang(lang)
+    plain = _plain_table(table).copy()
+    unknown = [c for c in plain.columns if c not in COLUMN_LABELS]
+    if unknown:
+        msg = f"no export heading for column(s) {', '.join(map(str, unknown))}; add them to COLUMN_LABELS"
+        raise KeyError(msg)
+    for column in plain.columns:
+        unit = COLUMN_LABELS[column].unit
+        if unit in DECIMALS:
+            numbers = pd.to_numeric(plain[column], errors="coerce").round(DECIMALS[unit])
+            plain[column] = numbers.astype("Int64") if DECIMALS[unit] == 0 else numbers
+        words = VALUE_LABELS.get(column)
+        if words:
+            plain[column] = plain[column].map(lambda v, w=words: w[v][index] if v in w else v)
+        if column == "ward" and lang == "en":
+            plain[column] = plain[column].map(lambda v: WARD_NAMES_EN.get(v, v))
+    return plain.rename(columns={c: COLUMN_LABELS[c][index] for c in plain.columns})
+
+
+def column_explanations(columns: Iterable[str], *, lang: str = "ja") -> pd.DataFrame:
+    """The 項目説明 sheet: each column's heading and explanation, each column once."""
+    index = _check_lang(lang)
+    rows = [(COLUMN_LABELS[c][index], COLUMN_LABELS[c][index + 2])
+            for c in dict.fromkeys(columns)]
+    headers = (("項目", "説明"), ("Column", "Explanation"))[index]
+    return pd.DataFrame(rows, columns=list(headers))
+
+
 # -- data sources and scenario description ---------------------------------------------------
 
-def sources_table(sources: Iterable[str | BundleFile] | pd.DataFrame) -> pd.DataFrame:
+SOURCE_HEADERS = {
+    "ja": ("データ", "ファイル", "内容", "提供元", "利用条件", "出典表記"),
+    "en": ("Data", "File", "Description", "Source", "Licence", "Attribution"),
+}
+"""Headings of the sources sheet (the codes of ``_SOURCE_COLUMNS`` when no language is given)."""
+DESCRIPTIONS_JA = {
+    "wards": "行政区の境界（5区）",
+    "small_areas": "2015年国勢調査の小地域（人口つき）",
+    "schools": "小学校の位置",
+    "attendance_zones": "小・中学校の通学区域（学校 → 町名）",
+    "offices": "区役所・出張所・サービスコーナー（24か所）",
+    "stores_osm": "コンビニ（OSM 2026-07-30）",
+    "stores_overture": "コンビニ（Overture 2026-07）",
+    "stores_lawson2013": "ローソンの店舗（2013年8月）",
+    "mesh": "2020年国勢調査 500 mメッシュ人口（年齢階級別）",
+    "roads": "市全域の道路（通行実績つき）",
+    "osm_drive_chuo": "OSMの車道（中央区のみ）",
+    "osm_city_drive_nodes": "OSMの車道網（市全域）：ノード",
+    "osm_city_drive_edges": "OSMの車道網（市全域）：一方通行つきの有向リンク",
+    "osm_walk_chuo": "OSMの全ての道（中央区のみ）",
+}
+"""Japanese descriptions of the bundle files (``BundleFile.description`` is English)."""
+SOURCES_PREFIX = {"ja": "出典：", "en": "Sources: "}
+_ATTRIBUTION_PREFIX = "出典："
+
+
+def sources_table(sources: Iterable[str | BundleFile] | pd.DataFrame, *,
+                  lang: str | None = None) -> pd.DataFrame:
     """Describe data sources, one row per bundle file, with its attribution text.
 
     Parameters
@@ -282,6 +520,9 @@ def sources_table(sources: Iterable[str | BundleFile] | pd.DataFrame) -> pd.Data
     sources
         Keys of ``geo.layers.BUNDLE_FILES`` (e.g. ``["wards", "small_areas", "offices",
         "roads"]``), ``BundleFile`` objects, or a ready table (returned as is).
+    lang
+        ``ja`` or ``en``: headings (``SOURCE_HEADERS``) and descriptions in that language;
+        ``None``: the column codes below. Attribution texts stay as the publishers require.
 
     Returns
     -------
@@ -298,9 +539,12 @@ def sources_table(sources: Iterable[str | BundleFile] | pd.DataFrame) -> pd.Data
     rows = []
     for item in sources:
         entry = item if isinstance(item, BundleFile) else _bundle_file(item)
-        rows.append([entry.key, entry.relpath, entry.description, entry.source, entry.licence,
+        description = (DESCRIPTIONS_JA.get(entry.key, entry.description) if lang == "ja"
+                       else entry.description)
+        rows.append([entry.key, entry.relpath, description, entry.source, entry.licence,
                      entry.attribution])
-    return pd.DataFrame(rows, columns=_SOURCE_COLUMNS)
+    headers = _SOURCE_COLUMNS if lang is None else list(SOURCE_HEADERS[LANGUAGES[_check_lang(lang)]])
+    return pd.DataFrame(rows, columns=headers)
 
 
 def _bundle_file(key: str) -> BundleFile:
@@ -323,8 +567,20 @@ def attribution_text(sources: Iterable[str | BundleFile], *, sep: str = " / ") -
     return sep.join(dict.fromkeys(texts))
 
 
+def sources_line(sources: Iterable[str | BundleFile], *, lang: str = "ja",
+                 sep: str = " / ") -> str:
+    """One 出典 line for a page or a map: the prefix once, then each attribution once.
+
+    The publishers' texts begin with 「出典：」 themselves; it is dropped from each so the
+    line never reads 「出典：出典：」.
+    """
+    texts = sources_table(list(sources))["attribution"].str.removeprefix(_ATTRIBUTION_PREFIX)
+    return SOURCES_PREFIX[LANGUAGES[_check_lang(lang)]] + sep.join(dict.fromkeys(texts))
+
+
 def scenario_sources(*, measure: str = "counter", store_source: str = "union",
-                     zones: str = "district", network: str = "osm-city-drive") -> list[str]:
+                     zones: str = "district", network: str = "osm-city-drive",
+                     elderly: bool = False, stores: bool = False) -> list[str]:
     """Return the bundle keys a scenario result is computed from (for the sources sheet).
 
     Parameters
@@ -338,19 +594,39 @@ def scenario_sources(*, measure: str = "counter", store_source: str = "union",
         or ``ward``.
     network
         Road network (``geo.engine.NETWORKS``).
+    elderly
+        The output shows 65+ figures (estimated from the 2020 mesh).
+    stores
+        The output uses convenience stores whatever the measure (e.g. blank districts).
     """
     keys = ["wards", "small_areas", "offices", NETWORK_FILES[network][-1]]
+    if elderly:
+        keys.append("mesh")
     if zones == "district":
         keys.append("attendance_zones")
-    if measure == "certificate":
-        stores = ["osm", "overture"] if store_source == "union" else [store_source]
-        keys += [f"stores_{s}" for s in stores]
+    if measure == "certificate" or stores:
+        chosen = ["osm", "overture"] if store_source == "union" else [store_source]
+        keys += [f"stores_{s}" for s in chosen]
     return keys
+
+
+SCENARIO_WORDS = {
+    "item": ("項目", "Item"), "value": ("内容", "Value"), "title": ("シナリオ", "Scenario"),
+    "base": ("基準の窓口", "Base office set"), "closed": ("廃止", "Closed"),
+    "downgraded": ("サービスコーナー化", "Downgraded to service corners"),
+    "measure": ("指標", "Measure"), "stores": ("コンビニの出典", "Convenience-store source"),
+    "date": ("作成日", "Date"), "none": ("なし", "none"),
+    "fy2015": ("2015年度の窓口", "FY2015 office set"), "now": ("現在の窓口", "Today's office set"),
+    "counter": ("窓口（戸籍・住民票の届出）", "Full counter (registrations)"),
+    "certificate": ("証明書（窓口・コーナー・コンビニ）",
+                    "Certificates (counters, corners, stores)"),
+}
+"""Wording of the scenario sheet, Japanese and English."""
 
 
 def describe_scenario(
     scenario, *, measure: str, store_source: str, offices: pd.DataFrame | None = None,
-    date: _dt.date | str | None = None, title: str | None = None,
+    date: _dt.date | str | None = None, title: str | None = None, lang: str | None = None,
 ) -> dict[str, str]:
     """Describe a ``geo.scenarios.Scenario`` for the scenario sheet of an export.
 
@@ -361,39 +637,60 @@ def describe_scenario(
     measure, store_source
         As passed to ``geo.scenarios.compare`` / ``geo.engine.load_engine``.
     offices
-        Office register with ``office_id`` and ``name_ja``: closed / downgraded offices are
-        listed by name as well as id.
+        Office register with ``office_id`` and ``name_ja`` (and ``name_en`` for English):
+        closed / downgraded offices are listed by name as well as id.
     date
         Date of the export (default: today).
     title
         Optional scenario title shown first.
+    lang
+        ``ja`` or ``en`` for labels and values in that language only; ``None`` for Japanese
+        labels with English in brackets.
 
     Returns
     -------
     dict
-        Ordered label -> text, Japanese labels with English in brackets.
+        Ordered label -> text.
     """
-    names = ({} if offices is None
-             else dict(zip(offices["office_id"], offices["name_ja"], strict=False)))
+    index = None if lang is None else _check_lang(lang)
+
+    def word(key: str) -> str:
+        ja, en = SCENARIO_WORDS[key]
+        return f"{ja} ({en})" if index is None else (ja, en)[index]
+
+    name_column = "name_en" if lang == "en" else "name_ja"
+    names = ({} if offices is None or name_column not in offices
+             else dict(zip(offices["office_id"], offices[name_column], strict=False)))
+    separator = ", " if lang == "en" else "、"
 
     def listing(ids: Iterable[str]) -> str:
         items = [f"{names[i]} ({i})" if i in names else i for i in sorted(ids)]
-        return "、".join(items) if items else "なし (none)"
+        return separator.join(items) if items else word("none")
 
-    base = {"fy2015": "2015年度の窓口 (FY2015 office set)",
-            "now": "現在の窓口 (today's office set)"}.get(scenario.base, scenario.base)
-    measure_text = {"counter": "窓口 (full counter)",
-                    "certificate": "証明書 (certificate: counters, corners, stores)"}
-    description = {"シナリオ (scenario)": title} if title else {}
+    if lang is None:  # the labels and values of the original bilingual sheet
+        labels = {k: f"{SCENARIO_WORDS[k][0]} ({_LEGACY_EN[k]})" for k in _LEGACY_EN}
+        values = {"fy2015": "2015年度の窓口 (FY2015 office set)",
+                  "now": "現在の窓口 (today's office set)",
+                  "counter": "窓口 (full counter)",
+                  "certificate": "証明書 (certificate: counters, corners, stores)"}
+    else:
+        labels = {k: word(k) for k in _LEGACY_EN}
+        values = {k: word(k) for k in ("fy2015", "now", "counter", "certificate")}
+    description = {labels["title"]: title} if title else {}
     description.update({
-        "基準の窓口 (base office set)": base,
-        "廃止 (closed)": listing(scenario.closed),
-        "サービスコーナー化 (downgraded)": listing(scenario.downgraded),
-        "指標 (measure)": measure_text.get(measure, measure),
-        "コンビニの出典 (store source)": store_source,
-        "作成日 (date)": str(date if date is not None else _dt.date.today().isoformat()),
+        labels["base"]: values.get(scenario.base, scenario.base),
+        labels["closed"]: listing(scenario.closed),
+        labels["downgraded"]: listing(scenario.downgraded),
+        labels["measure"]: values.get(measure, measure),
+        labels["stores"]: store_source,
+        labels["date"]: str(date if date is not None else _dt.date.today().isoformat()),
     })
     return description
+
+
+_LEGACY_EN = {"title": "scenario", "base": "base office set", "closed": "closed",
+              "downgraded": "downgraded", "measure": "measure", "stores": "store source",
+              "date": "date"}
 
 
 # -- Excel ---------------------------------------------------------------------------------
@@ -421,10 +718,15 @@ def excel_sheet_name(name: str, taken: Iterable[str] = ()) -> str:
     return candidate
 
 
+SHEET_NAMES = {"scenario": ("シナリオ", "Scenario"), "sources": ("出典", "Sources"),
+               "columns": ("項目説明", "Columns")}
+"""Names of the sheets every workbook gets, Japanese and English."""
+
+
 def to_excel_bytes(
     tables: Mapping[str, pd.DataFrame], *,
     scenario_description: Mapping[str, object] | pd.DataFrame,
-    sources: Sequence[str | BundleFile] | pd.DataFrame,
+    sources: Sequence[str | BundleFile] | pd.DataFrame, lang: str | None = None,
 ) -> bytes:
     """Write tables into one Excel workbook with a scenario sheet and a sources sheet.
 
@@ -439,6 +741,11 @@ def to_excel_bytes(
     sources
         Bundle keys, ``BundleFile`` objects or a table (see ``sources_table``), written to the
         sheet ``出典`` with their attribution texts.
+    lang
+        ``ja`` or ``en``: a workbook for readers outside the project. Every table goes
+        through ``labelled_table`` (headings in that language, numbers rounded by unit),
+        a ``項目説明`` / ``Columns`` sheet explains each column, and the scenario and
+        sources sheets are in that language. ``None``: tables as given (column codes).
 
     Returns
     -------
@@ -446,18 +753,32 @@ def to_excel_bytes(
         An ``.xlsx`` file (openpyxl). Header row frozen and bold, no index column, text
         cells defused (see ``defuse_formulas``); NaN becomes an empty cell and infinite
         values are written as empty cells too (Excel has no infinity).
+
+    Raises
+    ------
+    KeyError
+        With ``lang``: a column has no entry in ``COLUMN_LABELS``.
     """
+    index = 0 if lang is None else _check_lang(lang)
     sheets: dict[str, pd.DataFrame] = {}
     for name, table in tables.items():
-        sheets[excel_sheet_name(name, sheets)] = _excel_ready(table)
+        shown = table if lang is None else labelled_table(table, lang=lang)
+        sheets[excel_sheet_name(name, sheets)] = _excel_ready(shown)
+    if lang is not None:
+        codes = [c for t in tables.values() for c in _plain_table(t).columns]
+        sheets[excel_sheet_name(SHEET_NAMES["columns"][index], sheets)] = \
+            column_explanations(codes, lang=lang)
     if isinstance(scenario_description, pd.DataFrame):
         scenario = scenario_description
     else:
-        scenario = pd.DataFrame({"項目 (item)": list(scenario_description.keys()),
-                                 "内容 (value)": [_text(v) for v in
-                                                  scenario_description.values()]})
-    sheets[excel_sheet_name(SCENARIO_SHEET, sheets)] = _excel_ready(scenario)
-    sheets[excel_sheet_name(SOURCES_SHEET, sheets)] = _excel_ready(sources_table(sources))
+        headers = (["項目 (item)", "内容 (value)"] if lang is None
+                   else [SCENARIO_WORDS["item"][index], SCENARIO_WORDS["value"][index]])
+        scenario = pd.DataFrame({headers[0]: list(scenario_description.keys()),
+                                 headers[1]: [_text(v) for v in
+                                              scenario_description.values()]})
+    sheets[excel_sheet_name(SHEET_NAMES["scenario"][index], sheets)] = _excel_ready(scenario)
+    sheets[excel_sheet_name(SHEET_NAMES["sources"][index], sheets)] = _excel_ready(
+        sources_table(sources, lang=lang))
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for name, table in sheets.items():

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import re
 import struct
 import sys
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
+from matplotlib.colors import to_rgba_array
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 from shapely.geometry import Point, box
@@ -59,18 +62,19 @@ def test_figure_holds_title_figures_legend_and_sources(zones, wards, offices):
     assert TITLE in texts and "現在の窓口 / 2026-11-22" in texts
     for label, value in FIGURES.items():
         assert label in texts and value in texts
-    assert {"廃止前", "廃止後", "中央区", "大江", "廃止", "到達できる窓口なし"} <= set(texts)
-    sources = next(t for t in texts if BUNDLE_FILES["wards"].attribution in t)
+    assert {"変更前", "変更後", "中央区", "大江", "廃止", "到達できる窓口なし"} <= set(texts)
+    sources = next(t for t in texts if t.startswith("出典："))
     for key in briefing.DEFAULT_SOURCES:
-        assert BUNDLE_FILES[key].attribution in sources
-    assert len(fig.axes) == 3  # two maps and the shared colour bar
+        assert BUNDLE_FILES[key].attribution.removeprefix("出典：") in sources
+    assert "出典：出典：" not in sources
+    assert len(fig.axes) == 2  # two maps; one colour legend below them
     assert fig.axes[0].get_xlim() == fig.axes[1].get_xlim()  # same extent, same scale
 
 
 def test_change_layout_has_one_map(zones, wards, offices):
     fig = briefing.build_briefing_figure(zones, wards, offices, title=TITLE, figures=FIGURES,
                                          layout="change", sources=["wards"])
-    assert len(fig.axes) == 2 and "距離の増加" in _texts(fig)
+    assert len(fig.axes) == 1 and "距離の増加" in _texts(fig)
 
 
 def test_text_uses_the_cjk_font(zones, wards, offices):
@@ -99,8 +103,6 @@ def test_pdf_has_one_page_and_embeds_noto_cjk(zones, wards, offices):
 
 def test_pdf_text_extracts_title_when_pypdf_is_available(zones, wards, offices):
     pypdf = pytest.importorskip("pypdf")
-    import io
-
     pdf = briefing.render_briefing(zones, wards, offices, title=TITLE, figures=FIGURES,
                                    format="pdf")
     reader = pypdf.PdfReader(io.BytesIO(pdf))
@@ -116,7 +118,7 @@ def test_rendering_leaves_no_pyplot_state(zones, wards, offices):
 def test_key_figures_from_a_summary():
     summary = {"people_farther": 1234.4, "beyond_2km_before": 100.0,
                "beyond_2km_after": 1334.0, "before_km": 0.8, "after_km": float("nan")}
-    assert briefing.key_figures(summary) == {"窓口が遠くなる人": "1,234 人",
+    assert briefing.key_figures(summary) == {"最寄り窓口が遠くなる人": "1,234 人",
                                              "2 km より遠い人": "100 → 1,334 人",
                                              "平均距離": "0.80 → — km"}
     with pytest.raises(ValueError, match="beyond_3km_before"):
@@ -127,7 +129,7 @@ def test_english_wording(zones, wards, offices):
     summary = {"people_farther": 5.0, "beyond_2km_before": 1.0, "beyond_2km_after": 2.0,
                "before_km": 1.0, "after_km": 2.0}
     figures = briefing.key_figures(summary, lang="en")
-    assert figures == {"People whose counter gets farther": "5 people",
+    assert figures == {"People whose nearest counter gets farther": "5 people",
                        "People beyond 2 km": "1 → 2 people", "Mean distance": "1.00 → 2.00 km"}
     fig = briefing.build_briefing_figure(zones, wards, offices, title="Oe closed",
                                          figures=figures, lang="en")
@@ -219,3 +221,53 @@ def test_title_and_office_names_holding_dollar_signs_are_not_mathtext(zones, war
     texts = [t for t in drawn[0].findobj(Text) if "$" in t.get_text()]
     assert {t.get_text() for t in texts} == {"料金 $5 と $x^2$ の案", "$\\alpha$"}
     assert not any(t.get_parse_math() for t in texts)
+
+
+# -- the A4 handout and the shared colour scale ----------------------------------------------
+
+def _handout_text(pdf: bytes) -> str:
+    pypdf = pytest.importorskip("pypdf")
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == 1
+    page = reader.pages[0]
+    assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (595, 842)
+    return re.sub(r"\s+", "", page.extract_text())
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_handout_is_one_a4_portrait_page_with_the_key_texts(zones, wards, offices, lang):
+    summary = {"people_farther": 10084.08, "beyond_2km_before": 0.0,
+               "beyond_2km_after": 10084.08, "before_km": 1.1, "after_km": 2.2}
+    figures = briefing.key_figures(summary, lang=lang)
+    assumptions = ["歩行速度 4.8 km/h" if lang == "ja" else "Walking at 4.8 km/h"]
+    affected = pd.DataFrame({"zone_name": ["大江小"], "ward": ["中央区"],
+                             "population": [9383.88], "people_farther": [9383.88],
+                             "before_km": [2.5], "after_km": [np.nan], "delta_km": [np.nan]})
+    pdf = briefing.render_handout(zones, wards, offices, title="大江出張所の廃止案",
+                                  figures=figures, affected=affected,
+                                  assumptions=assumptions, lang=lang,
+                                  sources=["wards", "mesh", "attendance_zones"])
+    text = _handout_text(pdf)
+    expected = {"ja": ["大江出張所の廃止案", "主な数値", "最寄り窓口が遠くなる人：10,084人",
+                       "影響の大きい校区", "窓口が遠くなる人", "9,384", "大江小", "前提",
+                       "歩行速度4.8km/h", "出典：国土数値情報", "到達できる窓口なし"],
+                "en": ["Keyfigures", "Peoplewhosenearestcountergetsfarther:10,084people",
+                       "Mostaffecteddistricts", "Population", "9,384", "Assumptions",
+                       "Walkingat4.8km/h", "Sources:国土数値情報", "Nocounterreachable"]}[lang]
+    for piece in expected:
+        assert piece.replace(" ", "") in text, piece
+    assert "出典：出典：" not in text
+    if lang == "en":
+        assert not [w for w in ("主な数値", "前提", "影響の大きい校区", "人口", "変更後")
+                    if w in text]
+
+
+def test_slide_draws_zones_with_the_screen_scale(zones, wards, offices):
+    fig = briefing.build_briefing_figure(zones, wards, offices, title="t",
+                                         figures={"a": "1"}, sources=["wards"])
+    after = fig.axes[1].collections[0].get_facecolors()
+    expected = [briefing.DISTANCE_SCALE.colours[0], briefing.DISTANCE_SCALE.colours[3],
+                briefing.UNREACHABLE_COLOUR]  # after_km 0.5, 3.5, unreachable
+    np.testing.assert_allclose(after, to_rgba_array(expected))
+    legend_texts = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert {"0–1 km", "> 8 km", "到達できる窓口なし"} <= set(legend_texts)

@@ -1,0 +1,260 @@
+"""The files that go to the council: workbook, 16:9 slide, A4 handout, from one evaluation.
+
+The dashboard's download buttons and ``python -m geo report`` call the same functions, so a
+file made on screen and one made in a batch are the same file. Everything is computed from
+a ``geo.study.Study`` and a ``geo.study.Result``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from . import briefing, districts, reorganisation
+from . import io as gio
+from .study import Result, Study
+
+SHEETS = {
+    "district": ("校区別", "By school district"),
+    "small-area": ("小地域別", "By small area"),
+    "ward": ("区別", "By ward"),
+    "city": ("市全体", "City"),
+    "offices": ("窓口", "Offices"),
+    "load_shift": ("窓口の件数", "Counter load"),
+    "blank": ("コンビニ空白校区", "Districts without a store"),
+}
+"""Workbook sheet names, Japanese and English."""
+TOTAL_ROW = ("合計", "Total")
+SHIFT_HEADING = ("受付が増える窓口（推計、年間）", "Counters taking more (predicted, a year)")
+TOP_RECEIVERS = 3
+SUBTITLE_WORDS = {
+    "counter": ("窓口（戸籍・住民票の届出）", "Full counters (registrations)"),
+    "certificate": ("証明書（窓口・コーナー・コンビニ）", "Certificates (counters, corners, stores)"),
+    "drive": ("車の道路距離", "road distance by car"),
+    "walk": ("徒歩の道路距離", "road distance on foot"),
+}
+ASSUMPTIONS = {
+    "distance": ("距離は小地域（2015年国勢調査）ごとの居住地点から最寄りの窓口までの道路距離（{network}）",
+                 ("Distances are by road ({network}) from each 2015 census small area's "
+                  "residential point to the nearest counter")),
+    "district": ("小学校区は通学区域一覧の町名に小地域を割り当てた近似",
+                 ("School districts are approximated by assigning small areas to the "
+                  "attendance-zone table's town names")),
+    "elderly": ("65歳以上は2015年の人口に2020年500 mメッシュの65歳以上の割合を掛けた推計",
+                ("Residents aged 65+ are estimated: 2015 population x the 2020 500 m mesh's "
+                 "share aged 65+")),
+    "store_share": ("閉鎖窓口の証明書のうちコンビニ交付へ移る割合：{pct:g} %",
+                    ("Share of the closed counters' certificates moving to convenience "
+                     "stores: {pct:g} %")),
+}
+"""Lines of the handout's assumptions section."""
+
+
+def _index(lang: str) -> int:
+    if lang not in gio.LANGUAGES:
+        msg = f"unknown language {lang!r}; choose ja or en"
+        raise ValueError(msg)
+    return gio.LANGUAGES.index(lang)
+
+
+def _has_elderly(result: Result) -> bool:
+    return "population_65plus" in result.zone_table.columns
+
+
+def report_sources(study: Study, result: Result) -> list[str]:
+    """Bundle keys behind a report: its layers, the 2020 mesh for 65+ figures, the stores
+    of the blank-district sheet, the attendance-zone table for districts."""
+    return gio.scenario_sources(measure=result.measure, store_source=result.stores,
+                                zones=result.zones, network=study.network,
+                                elderly=_has_elderly(result),
+                                stores=study.districts is not None)
+
+
+def report_tables(study: Study, result: Result, *, lang: str = "ja") -> dict[str, pd.DataFrame]:
+    """The workbook's tables, with column codes (``geo.io.labelled_table`` heads them).
+
+    Returns
+    -------
+    dict
+        Sheet name (``SHEETS``, in ``lang``) -> table: the zone table, the city figures,
+        every office with its state, the load shift on the counters (when predicted) and
+        the districts without a convenience store (when the study has districts).
+    """
+    index = _index(lang)
+    name_column = ("name_ja", "name_en")[index]
+    offices = result.offices.rename(columns={name_column: "name"})
+    tables = {
+        SHEETS[result.zones][index]: result.zone_table,
+        SHEETS["city"][index]: pd.DataFrame([result.city]),
+        SHEETS["offices"][index]: offices[["office_id", "name", "kind", "ward", "state"]],
+    }
+    if result.load_shift is not None:
+        shift = result.load_shift.export_table().rename(columns={"status": "state"})
+        names = dict(zip(offices["office_id"], offices["name"], strict=True))
+        shift["name"] = shift["office_id"].map(names).fillna(TOTAL_ROW[index])
+        shift["state"] = shift["state"].replace("", pd.NA)
+        tables[SHEETS["load_shift"][index]] = shift
+    if study.districts is not None:
+        blank = districts.blank_districts(study.districts, study.stores[result.stores])
+        access = districts.store_access(study.model(result.stores), study.districts)
+        nearest = access.set_index("district_id")["mean_store_km"]
+        blank["nearest_store_km"] = nearest.reindex(blank["district_id"]).to_numpy()
+        blank = blank.rename(columns={"district_id": "district"})
+        tables[SHEETS["blank"][index]] = blank[["district", "ward", "population",
+                                                "nearest_store_km"]]
+    return tables
+
+
+def workbook(study: Study, result: Result, *, title: str, lang: str = "ja",
+             date: _dt.date | str | None = None) -> bytes:
+    """The Excel workbook: headed tables, 項目説明, シナリオ and 出典 sheets (``lang``)."""
+    description = gio.describe_scenario(
+        result.scenario, measure=result.measure, store_source=result.stores,
+        offices=result.offices, date=date, title=title, lang=lang)
+    return gio.to_excel_bytes(report_tables(study, result, lang=lang),
+                              scenario_description=description,
+                              sources=report_sources(study, result), lang=lang)
+
+
+def zone_shapes(study: Study, result: Result) -> gpd.GeoDataFrame:
+    """The zone polygons (EPSG:6670) with the result's columns, for the maps."""
+    polygons = study.zones[result.zones].polygons[["zone_id", "geometry"]]
+    table = result.zone_table.assign(zone_id=result.zone_table["zone_id"].astype(str))
+    return polygons.merge(table, on="zone_id", how="inner")
+
+
+def subtitle(study: Study, result: Result, *, lang: str = "ja",
+             date: _dt.date | str | None = None) -> str:
+    """One line under the title: measure, travel mode, network and date."""
+    index = _index(lang)
+    day = str(date if date is not None else _dt.date.today().isoformat())
+    return " / ".join([SUBTITLE_WORDS[result.measure][index],
+                       SUBTITLE_WORDS.get(study.mode, (study.mode, study.mode))[index],
+                       study.network, day])
+
+
+def assumptions(study: Study, result: Result, *, lang: str = "ja") -> list[str]:
+    """The handout's assumption lines (``ASSUMPTIONS``) that apply to this result."""
+    index = _index(lang)
+    lines = [ASSUMPTIONS["distance"][index].format(network=study.network)]
+    if result.zones == "district":
+        lines.append(ASSUMPTIONS["district"][index])
+    if _has_elderly(result):
+        lines.append(ASSUMPTIONS["elderly"][index])
+    if result.load_shift is not None:
+        lines.append(ASSUMPTIONS["store_share"][index].format(pct=100 * result.store_share))
+    return lines
+
+
+def load_shift_notes(result: Result, *, lang: str = "ja") -> list[str]:
+    """The counters taking the most of the closed counters' traffic, for the slide."""
+    if result.load_shift is None:
+        return []
+    index = _index(lang)
+    table = result.load_shift.table
+    name_column = ("name_ja", "name_en")[index]
+    names = dict(zip(result.offices["office_id"], result.offices[name_column], strict=True))
+    gaining = table[table["change"] > 0].nlargest(TOP_RECEIVERS, "change")
+    unit = ("件/年", "a year")[index]
+    lines = [f"{names[row.office_id]} +{row.change:,.0f} {unit} (+{row.change_pct:.1f}%)"
+             for row in gaining.itertuples()]
+    return [SHIFT_HEADING[index], *lines] if lines else []
+
+
+def slide(study: Study, result: Result, *, title: str, lang: str = "ja", format: str = "png",
+          date: _dt.date | str | None = None, dpi: int = 150) -> bytes:
+    """The 16:9 briefing slide (``geo.briefing.render_briefing``) as PNG or PDF."""
+    return briefing.render_briefing(
+        zone_shapes(study, result), study.engine.wards, _marked_offices(study, result, lang),
+        title=title, figures=briefing.key_figures(result.city, lang=lang), format=format,
+        dpi=dpi, lang=lang, sources=report_sources(study, result),
+        subtitle=subtitle(study, result, lang=lang, date=date),
+        notes=load_shift_notes(result, lang=lang))
+
+
+def handout(study: Study, result: Result, *, title: str, lang: str = "ja",
+            date: _dt.date | str | None = None) -> bytes:
+    """The A4 portrait handout PDF (``geo.briefing.render_handout``)."""
+    return briefing.render_handout(
+        zone_shapes(study, result), study.engine.wards, _marked_offices(study, result, lang),
+        title=title, figures=briefing.key_figures(result.city, lang=lang),
+        affected=briefing.affected_zones(result.zone_table), lang=lang,
+        assumptions=assumptions(study, result, lang=lang),
+        sources=report_sources(study, result),
+        subtitle=subtitle(study, result, lang=lang, date=date))
+
+
+def _marked_offices(study: Study, result: Result, lang: str) -> gpd.GeoDataFrame:
+    marked = briefing.mark_offices(study.engine.offices, result.scenario)
+    if lang == "en":  # the map labels closed offices from name_ja
+        marked["name_ja"] = marked["name_en"]
+    return marked
+
+
+def default_title(study: Study, result: Result, *, lang: str = "ja",
+                  custom: str | None = None) -> str:
+    """``geo.briefing.scenario_title`` over the reorganisation's presets."""
+    presets = reorganisation.presets(study.engine.model.offices)
+    return briefing.scenario_title(result.scenario, presets, lang, custom=custom)
+
+
+REPORT_FILES = {"xlsx": "xlsx", "pdf": "pdf", "png": "png", "handout": "pdf"}
+"""Report outputs and the format written to each."""
+
+
+def write_report(study: Study, result: Result, targets: Mapping[str, str | os.PathLike[str]],
+                 *, title: str, lang: str = "ja", date: _dt.date | str | None = None
+                 ) -> list[Path]:
+    """Render every requested file, then write them all; nothing is written if one fails.
+
+    Parameters
+    ----------
+    targets
+        ``REPORT_FILES`` key -> path: ``xlsx`` (workbook), ``pdf`` / ``png`` (16:9 slide),
+        ``handout`` (A4 PDF). Paths are checked with ``geo.io.check_output_path`` first.
+    title, lang, date
+        As for ``workbook``, ``slide`` and ``handout``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, in ``targets`` order.
+
+    Raises
+    ------
+    ValueError
+        An unknown target key.
+    geo.errors.OutputError
+        A path inside the data directory, or an existing file of another format.
+    """
+    unknown = sorted(set(targets) - set(REPORT_FILES))
+    if unknown:
+        msg = f"unknown report output(s) {', '.join(unknown)}; choose from {', '.join(REPORT_FILES)}"
+        raise ValueError(msg)
+    for key, path in targets.items():
+        gio.check_output_path(path, fmt=REPORT_FILES[key], data=study.data)
+    render = {
+        "xlsx": lambda: workbook(study, result, title=title, lang=lang, date=date),
+        "pdf": lambda: slide(study, result, title=title, lang=lang, format="pdf", date=date),
+        "png": lambda: slide(study, result, title=title, lang=lang, format="png", date=date),
+        "handout": lambda: handout(study, result, title=title, lang=lang, date=date),
+    }
+    contents = {key: render[key]() for key in targets}
+    written: list[Path] = []
+    created: list[Path] = []
+    try:
+        for key, path in targets.items():
+            new = not Path(path).exists()
+            written.append(gio.write_bytes(path, contents[key]))
+            if new:
+                created.append(written[-1])
+    except OSError:  # take back the files this call created; replaced ones stay replaced
+        for path in created:
+            path.unlink(missing_ok=True)
+        raise
+    return written

@@ -1,0 +1,117 @@
+"""``python -m geo report``: bad arguments exit 2 before any work; on the bundle it writes the
+workbook, the slide and the handout from a saved scenario or from --close."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from geo import cli
+from geo.saved import SavedScenario, ScenarioStore
+
+pypdf = pytest.importorskip("pypdf")
+JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
+
+
+def _error(capsys) -> str:
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    return lines[0]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--close", "oe-branch"], "give at least one of --xlsx"),
+    (["--scenario", "案A", "--close", "oe-branch", "--xlsx", "{tmp}/a.xlsx"], "not both"),
+    (["--version", "2", "--xlsx", "{tmp}/a.xlsx"], "--version needs --scenario"),
+    (["--xlsx", "{tmp}/a.xlsx", "--handout", "{tmp}/a.xlsx"], "same file"),
+    (["--handout", "{tmp}/no/such/folder/h.pdf"], "does not exist"),
+    (["--lang", "fr", "--xlsx", "{tmp}/a.xlsx"], "invalid choice"),
+    (["--scenario", "nobody saved this", "--db", "sqlite:///{tmp}/s.sqlite",
+      "--xlsx", "{tmp}/a.xlsx"], "no saved scenario named"),
+])
+def test_bad_arguments_exit_2_with_one_line_and_write_nothing(tmp_path, capsys, args, message):
+    argv = ["report", *[a.format(tmp=tmp_path) for a in args]]
+    assert cli.main(argv) == 2
+    assert message in _error(capsys)
+    assert not list(tmp_path.glob("*.xlsx")) and not list(tmp_path.glob("*.pdf"))
+
+
+def test_an_existing_file_of_another_format_is_kept(tmp_path, capsys):
+    kept = tmp_path / "table.csv"
+    kept.write_text("a,b\n1,2\n")
+    assert cli.main(["report", "--close", "oe-branch", "--pdf", str(kept)]) == 2
+    assert "--pdf" in _error(capsys) and kept.read_text() == "a,b\n1,2\n"
+
+
+def test_output_inside_the_data_directory_is_refused(tmp_path, capsys):
+    assert cli.main(["--data", str(tmp_path), "report", "--close", "oe-branch",
+                     "--xlsx", str(tmp_path / "r.xlsx")]) == 2
+    assert "inside the data directory" in _error(capsys)
+
+
+def _pdf_text(path: Path) -> str:
+    reader = pypdf.PdfReader(path)
+    assert len(reader.pages) == 1
+    return re.sub(r"\s+", "", reader.pages[0].extract_text())
+
+
+@pytest.mark.bundle
+def test_report_of_a_saved_scenario_on_the_bundle(bundle_dir, tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'scenarios.sqlite'}"
+    store = ScenarioStore(db)
+    store.save(SavedScenario(name="大江・秋津案", base="fy2015",
+                             closed={"oe-branch", "akitsu-branch"}, store_share=0.3,
+                             briefing_title="大江と秋津を閉じる案"))
+    store.close()
+    out = {key: tmp_path / name for key, name in (("xlsx", "r.xlsx"), ("pdf", "s.pdf"),
+                                                  ("png", "s.png"), ("handout", "h.pdf"))}
+    argv = ["--data", str(bundle_dir), "report", "--scenario", "大江・秋津案", "--db", db]
+    for key, path in out.items():
+        argv += [f"--{key}", str(path)]
+    assert cli.main(argv) == 0
+    listing = pd.read_csv(io.StringIO(capsys.readouterr().out.lstrip("\ufeff")))
+    assert listing["output"].tolist() == list(out)
+
+    book = load_workbook(out["xlsx"])
+    assert book.sheetnames == ["校区別", "市全体", "窓口", "窓口の件数", "コンビニ空白校区",
+                               "項目説明", "シナリオ", "出典"]
+    city = {h.value: c.value for h, c in zip(book["市全体"][1], book["市全体"][2], strict=True)}
+    assert city["人口"] == 740171 and isinstance(city["65歳以上人口"], int)
+    assert city["平均距離（変更前, km）"] == pytest.approx(1.96)
+    assert city["窓口が遠くなる人"] > 0 and city["2kmより遠い65歳以上（変更後）"] > 0
+    states = {row[0].value: row[4].value for row in book["窓口"].iter_rows(min_row=2)}
+    assert states["oe-branch"] == "廃止" and states["chuo-ward-office"] == "存続"
+    scenario = {row[0].value: row[1].value for row in book["シナリオ"].iter_rows(min_row=2)}
+    assert scenario["シナリオ"] == "大江と秋津を閉じる案"
+    keys = [row[0].value for row in book["出典"].iter_rows(min_row=2)]
+    assert {"mesh", "attendance_zones", "osm_city_drive_edges", "stores_osm"} <= set(keys)
+
+    assert out["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "大江と秋津を閉じる案" in _pdf_text(out["pdf"])
+    handout = _pdf_text(out["handout"])
+    for piece in ("大江と秋津を閉じる案", "主な数値", "2kmより遠い65歳以上", "影響の大きい校区",
+                  "前提", "割合：30%", "令和2年国勢調査地域メッシュ統計", "熊本市教育委員会通学区域一覧"):
+        assert piece in handout, piece
+
+
+@pytest.mark.bundle
+def test_english_report_from_close_has_no_japanese_headers(bundle_dir, tmp_path):
+    xlsx, handout = tmp_path / "en.xlsx", tmp_path / "en.pdf"
+    assert cli.main(["--data", str(bundle_dir), "report", "--year", "2015", "--close",
+                     "oe-branch", "--lang", "en", "--xlsx", str(xlsx),
+                     "--handout", str(handout)]) == 0
+    book = load_workbook(xlsx)
+    assert book.sheetnames[-3:] == ["Columns", "Scenario", "Sources"]
+    for sheet in book:
+        assert not JAPANESE.search(sheet.title)
+        assert not [c.value for c in sheet[1] if JAPANESE.search(str(c.value))], sheet.title
+    offices = {row[0].value: row[1].value for row in book["Offices"].iter_rows(min_row=2)}
+    assert offices["oe-branch"] == "Oe Branch Office"
+    text = _pdf_text(handout)
+    assert "FY2015counters:1closed,0downgraded" in text and "Keyfigures" in text
+    assert "主な数値" not in text
