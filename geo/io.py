@@ -217,22 +217,26 @@ def _plain_table(table: pd.DataFrame) -> pd.DataFrame:
 
 # -- CSV -----------------------------------------------------------------------------------
 
-def to_csv_bytes(table: pd.DataFrame) -> bytes:
+def to_csv_bytes(table: pd.DataFrame, *, lang: str | None = None) -> bytes:
     """Encode a table as CSV for Excel: UTF-8 with a byte-order mark, no index.
 
     Parameters
     ----------
     table
         The table; a GeoDataFrame loses its geometry column (export GeoJSON for shapes).
+    lang
+        ``ja`` or ``en``: headings and rounding of ``labelled_table`` (for readers outside
+        the project); ``None``: column codes and full precision.
 
     Returns
     -------
     bytes
-        CSV starting with the UTF-8 BOM, ``\\n`` line ends, floats at full precision,
-        text cells defused (see ``defuse_formulas``). Read it back with
-        ``pandas.read_csv(..., encoding="utf-8-sig")``.
+        CSV starting with the UTF-8 BOM, ``\\n`` line ends, floats at full precision
+        unless ``lang`` rounds them, text cells defused (see ``defuse_formulas``). Read it
+        back with ``pandas.read_csv(..., encoding="utf-8-sig")``.
     """
-    text = defuse_formulas(_plain_table(table)).to_csv(index=False, lineterminator="\n")
+    shown = _plain_table(table) if lang is None else labelled_table(table, lang=lang)
+    text = defuse_formulas(shown).to_csv(index=False, lineterminator="\n")
     return text.encode("utf-8-sig")
 
 
@@ -343,7 +347,8 @@ COLUMN_LABELS: dict[str, ColumnLabel] = {
     "delta_km": ColumnLabel("平均距離の増加（km）", "Increase in mean distance (km)",
                             "変更後の平均距離 − 変更前の平均距離",
                             "Mean distance after minus mean distance before", "km"),
-    "people_farther": ColumnLabel("窓口が遠くなる人", "People whose counter gets farther",
+    "people_farther": ColumnLabel("最寄り窓口が遠くなる人",
+                                  "People whose nearest counter gets farther",
                                   "最寄りの窓口までの道路距離が1 mより長くなる人数",
                                   "Residents whose road distance to the nearest counter grows "
                                   "by more than 1 m", "people"),

@@ -1,7 +1,7 @@
-"""Council exports: labelled workbooks, the sources line, the A4 handout, scenario titles.
+"""Council exports: labelled workbooks and CSV, the sources line, key figures, titles.
 
-Hand-made fixtures: a 3-zone table with known figures, the 3-zone / 2-office map of
-test_briefing. The report command on the real bundle is in test_report_bundle.py.
+A hand-made 3-zone table with known figures. The A4 handout is tested in test_briefing.py,
+the report command (and on the real bundle) in test_report.py.
 """
 
 from __future__ import annotations
@@ -58,6 +58,14 @@ def test_labelled_table_in_english_romanises_wards_and_words():
     assert shown.columns.tolist() == ["Office id", "Type", "Ward", "State in the scenario",
                                       "Change (%)"]
     assert shown.iloc[0].tolist() == ["oe", "branch", "Chuo", "closed", 16.9]
+
+
+def test_labelled_csv_keeps_the_bom_and_numbers(zone_table):
+    data = gio.to_csv_bytes(zone_table[["zone_name", "population", "after_km"]], lang="ja")
+    assert data.startswith("\ufeff".encode())
+    assert data.decode("utf-8-sig").splitlines() == [
+        '区域,人口,"平均距離（変更後, km）"',
+        "壺川小,5000,0.5", "一新小,7001,1.6", "大江小,9384,3.46"]
 
 
 def test_a_column_without_a_heading_is_refused(zone_table):
