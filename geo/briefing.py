@@ -34,8 +34,9 @@ from matplotlib.patches import Patch
 from matplotlib.path import Path as MplPath
 
 from .errors import CRSError, FontMissingError, LayerError
-from .io import COLUMN_LABELS, labelled_table, sources_line
+from .io import COLUMN_LABELS, labelled_table, language_index, sources_line
 from .layers import METRIC_CRS, BundleFile
+from .reorganisation import Preset
 from .scenarios import Scenario, in_base
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,6 @@ NOTE_GAP = 0.012
 MAX_NOTES = 5
 """Notes beyond this many would run into the legend; they are left out (with a log message)."""
 FORMATS = ("png", "pdf")
-LANGUAGES = ("ja", "en")
 LABELS: dict[str, tuple[str, str]] = {
     "farther": ("最寄り窓口が遠くなる人", "People whose nearest counter gets farther"),
     "beyond": ("{km} km より遠い人", "People beyond {km} km"),
@@ -79,6 +79,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "key_figures": ("主な数値", "Key figures"),
     "affected": ("影響の大きい校区", "Most affected districts"),
     "assumptions": ("前提", "Assumptions"),
+    "none": ("なし", "none"),
     "closed_count": ("閉鎖 {closed} か所・コーナー化 {downgraded} か所",
                      "{closed} closed, {downgraded} downgraded"),
 }
@@ -214,15 +215,8 @@ def _cjk_font_files() -> list[Path]:
 
 # -- inputs --------------------------------------------------------------------------------
 
-def _lang_index(lang: str) -> int:
-    if lang not in LANGUAGES:
-        msg = f"unknown language {lang!r}; choose ja or en"
-        raise ValueError(msg)
-    return LANGUAGES.index(lang)
-
-
 def _label(key: str, lang: str, **values) -> str:
-    return LABELS[key][_lang_index(lang)].format(**values)
+    return LABELS[key][language_index(lang)].format(**values)
 
 
 def key_figures(
@@ -271,7 +265,7 @@ def key_figures(
     return figures
 
 
-def scenario_title(scenario: Scenario, presets: Mapping[str, object], lang: str = "ja",
+def scenario_title(scenario: Scenario, presets: Mapping[str, Preset], lang: str = "ja",
                    custom: str | None = None) -> str:
     """The title of a scenario's briefing: a preset's name only while it is that preset.
 
@@ -294,11 +288,11 @@ def scenario_title(scenario: Scenario, presets: Mapping[str, object], lang: str 
         preset's scenario; else the base set and the counts, e.g.
         ``現在の窓口：閉鎖 2 か所・コーナー化 1 か所``.
     """
-    index = _lang_index(lang)
+    index = language_index(lang)
     if custom and custom.strip():
         return custom.strip()
     for key, preset in presets.items():
-        if getattr(preset, "scenario", None) == scenario and key in PRESET_TITLES:
+        if preset.scenario == scenario and key in PRESET_TITLES:
             return PRESET_TITLES[key][index]
     counts = _label("closed_count", lang, closed=len(scenario.closed),
                     downgraded=len(scenario.downgraded))
@@ -785,6 +779,7 @@ def _draw_table(fig: Figure, table: pd.DataFrame, *, box: list[float], lang: str
     ax = fig.add_axes(box)
     ax.set_axis_off()
     if table.empty:
+        ax.text(0.02, 1.0, _label("none", lang), va="top", fontsize=10, **font)
         return
     shown = labelled_table(table, lang=lang)
     units = [COLUMN_LABELS[c].unit for c in table.columns]

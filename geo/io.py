@@ -422,7 +422,14 @@ WARD_NAMES_EN = {"中央区": "Chuo", "東区": "Higashi", "西区": "Nishi", "�
                  "北区": "Kita"}
 
 
-def _check_lang(lang: str) -> int:
+def language_index(lang: str) -> int:
+    """Position of ``lang`` in ``LANGUAGES`` (0 for ``ja``, 1 for ``en``).
+
+    Raises
+    ------
+    ValueError
+        For another language.
+    """
     if lang not in LANGUAGES:
         msg = f"unknown language {lang!r}; choose ja or en"
         raise ValueError(msg)
@@ -437,7 +444,7 @@ def column_label(code: str, lang: str = "ja") -> str:
     KeyError
         For a column ``COLUMN_LABELS`` does not describe.
     """
-    return COLUMN_LABELS[code][_check_lang(lang)]
+    return COLUMN_LABELS[code][language_index(lang)]
 
 
 def labelled_table(table: pd.DataFrame, *, lang: str = "ja") -> pd.DataFrame:
@@ -460,7 +467,7 @@ def labelled_table(table: pd.DataFrame, *, lang: str = "ja") -> pd.DataFrame:
         A column has no entry in ``COLUMN_LABELS`` (so no export goes out with a code as
         its heading).
     """
-    index = _check_lang(lang)
+    index = language_index(lang)
     plain = _plain_table(table).copy()
     unknown = [c for c in plain.columns if c not in COLUMN_LABELS]
     if unknown:
@@ -481,7 +488,7 @@ def labelled_table(table: pd.DataFrame, *, lang: str = "ja") -> pd.DataFrame:
 
 def column_explanations(columns: Iterable[str], *, lang: str = "ja") -> pd.DataFrame:
     """The 項目説明 sheet: each column's heading and explanation, each column once."""
-    index = _check_lang(lang)
+    index = language_index(lang)
     rows = [(COLUMN_LABELS[c][index], COLUMN_LABELS[c][index + 2])
             for c in dict.fromkeys(columns)]
     headers = (("項目", "説明"), ("Column", "Explanation"))[index]
@@ -548,7 +555,9 @@ def sources_table(sources: Iterable[str | BundleFile] | pd.DataFrame, *,
                        else entry.description)
         rows.append([entry.key, entry.relpath, description, entry.source, entry.licence,
                      entry.attribution])
-    headers = _SOURCE_COLUMNS if lang is None else list(SOURCE_HEADERS[LANGUAGES[_check_lang(lang)]])
+    if lang is not None:
+        language_index(lang)
+    headers = _SOURCE_COLUMNS if lang is None else list(SOURCE_HEADERS[lang])
     return pd.DataFrame(rows, columns=headers)
 
 
@@ -580,7 +589,8 @@ def sources_line(sources: Iterable[str | BundleFile], *, lang: str = "ja",
     line never reads 「出典：出典：」.
     """
     texts = sources_table(list(sources))["attribution"].str.removeprefix(_ATTRIBUTION_PREFIX)
-    return SOURCES_PREFIX[LANGUAGES[_check_lang(lang)]] + sep.join(dict.fromkeys(texts))
+    language_index(lang)
+    return SOURCES_PREFIX[lang] + sep.join(dict.fromkeys(texts))
 
 
 def scenario_sources(*, measure: str = "counter", store_source: str = "union",
@@ -657,7 +667,7 @@ def describe_scenario(
     dict
         Ordered label -> text.
     """
-    index = None if lang is None else _check_lang(lang)
+    index = None if lang is None else language_index(lang)
 
     def word(key: str) -> str:
         ja, en = SCENARIO_WORDS[key]
@@ -764,7 +774,7 @@ def to_excel_bytes(
     KeyError
         With ``lang``: a column has no entry in ``COLUMN_LABELS``.
     """
-    index = 0 if lang is None else _check_lang(lang)
+    index = 0 if lang is None else language_index(lang)
     sheets: dict[str, pd.DataFrame] = {}
     for name, table in tables.items():
         shown = table if lang is None else labelled_table(table, lang=lang)

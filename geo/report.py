@@ -55,13 +55,6 @@ ASSUMPTIONS = {
 """Lines of the handout's assumptions section."""
 
 
-def _index(lang: str) -> int:
-    if lang not in gio.LANGUAGES:
-        msg = f"unknown language {lang!r}; choose ja or en"
-        raise ValueError(msg)
-    return gio.LANGUAGES.index(lang)
-
-
 def _has_elderly(result: Result) -> bool:
     return "population_65plus" in result.zone_table.columns
 
@@ -85,7 +78,7 @@ def report_tables(study: Study, result: Result, *, lang: str = "ja") -> dict[str
         every office with its state, the load shift on the counters (when predicted) and
         the districts without a convenience store (when the study has districts).
     """
-    index = _index(lang)
+    index = gio.language_index(lang)
     name_column = ("name_ja", "name_en")[index]
     offices = result.offices.rename(columns={name_column: "name"})
     tables = {
@@ -131,7 +124,7 @@ def zone_shapes(study: Study, result: Result) -> gpd.GeoDataFrame:
 def subtitle(study: Study, result: Result, *, lang: str = "ja",
              date: _dt.date | str | None = None) -> str:
     """One line under the title: measure, travel mode, network and date."""
-    index = _index(lang)
+    index = gio.language_index(lang)
     day = str(date if date is not None else _dt.date.today().isoformat())
     return " / ".join([SUBTITLE_WORDS[result.measure][index],
                        SUBTITLE_WORDS.get(study.mode, (study.mode, study.mode))[index],
@@ -140,7 +133,7 @@ def subtitle(study: Study, result: Result, *, lang: str = "ja",
 
 def assumptions(study: Study, result: Result, *, lang: str = "ja") -> list[str]:
     """The handout's assumption lines (``ASSUMPTIONS``) that apply to this result."""
-    index = _index(lang)
+    index = gio.language_index(lang)
     lines = [ASSUMPTIONS["distance"][index].format(network=study.network)]
     if result.zones == "district":
         lines.append(ASSUMPTIONS["district"][index])
@@ -155,7 +148,7 @@ def load_shift_notes(result: Result, *, lang: str = "ja") -> list[str]:
     """The counters taking the most of the closed counters' traffic, for the slide."""
     if result.load_shift is None:
         return []
-    index = _index(lang)
+    index = gio.language_index(lang)
     table = result.load_shift.table
     name_column = ("name_ja", "name_en")[index]
     names = dict(zip(result.offices["office_id"], result.offices[name_column], strict=True))

@@ -271,3 +271,12 @@ def test_slide_draws_zones_with_the_screen_scale(zones, wards, offices):
     np.testing.assert_allclose(after, to_rgba_array(expected))
     legend_texts = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
     assert {"0–1 km", "> 8 km", "到達できる窓口なし"} <= set(legend_texts)
+
+
+def test_handout_without_affected_districts_says_none(zones, wards, offices):
+    affected = pd.DataFrame(columns=["zone_name", "ward", "population", "people_farther",
+                                     "before_km", "after_km", "delta_km"])
+    fig = briefing.build_handout_figure(zones, wards, offices, title="変更なし", figures=FIGURES,
+                                        affected=affected, sources=["wards"])
+    texts = _texts(fig)
+    assert "影響の大きい校区" in texts and "なし" in texts and "区域" not in texts
