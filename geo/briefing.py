@@ -154,7 +154,8 @@ SHARE_SCALE = ColourScale((10, 25, 50, 75), ("#dadaeb", "#bcbddc", "#9e9ac8", "#
 _OPEN_COLOUR = "#1f3a93"
 _CLOSED_COLOUR = "#d62728"
 OFFICE_CLEARANCE_M = 1_500.0
-_OFFICE_SUFFIXES = ("市民サービスコーナー", "サービスコーナー", "総合出張所", "出張所", "分室")
+_OFFICE_SUFFIXES = ("市民サービスコーナー", "サービスコーナー", "総合出張所", "出張所", "分室",
+                    " Citizen Service Corner", " General Branch Office", " Branch Office")
 _LABEL_OFFSETS = ((6, 5, "left", "bottom"), (6, -5, "left", "top"), (-6, 5, "right", "bottom"),
                   (-6, -5, "right", "top"), (0, 9, "center", "bottom"), (0, -9, "center", "top"))
 
@@ -422,7 +423,8 @@ def _draw_ward_labels(ax, wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame, *,
 
 
 def short_office_name(name: str) -> str:
-    """Drop the office-type suffix for map labels: 大江出張所 -> 大江 (the symbol tells the type)."""
+    """Drop the office-type suffix for map labels: 大江出張所 -> 大江, Oe Branch Office -> Oe
+    (the symbol tells the type)."""
     for suffix in _OFFICE_SUFFIXES:
         if name.endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)]

@@ -163,7 +163,7 @@ def slide(study: Study, result: Result, *, title: str, lang: str = "ja", format:
           date: _dt.date | str | None = None, dpi: int = 150) -> bytes:
     """The 16:9 briefing slide (``geo.briefing.render_briefing``) as PNG or PDF."""
     return briefing.render_briefing(
-        zone_shapes(study, result), study.engine.wards, _marked_offices(study, result, lang),
+        zone_shapes(study, result), _wards(study, lang), _marked_offices(study, result, lang),
         title=title, figures=briefing.key_figures(result.city, lang=lang), format=format,
         dpi=dpi, lang=lang, sources=report_sources(study, result),
         subtitle=subtitle(study, result, lang=lang, date=date),
@@ -174,12 +174,19 @@ def handout(study: Study, result: Result, *, title: str, lang: str = "ja",
             date: _dt.date | str | None = None) -> bytes:
     """The A4 portrait handout PDF (``geo.briefing.render_handout``)."""
     return briefing.render_handout(
-        zone_shapes(study, result), study.engine.wards, _marked_offices(study, result, lang),
+        zone_shapes(study, result), _wards(study, lang), _marked_offices(study, result, lang),
         title=title, figures=briefing.key_figures(result.city, lang=lang),
         affected=briefing.affected_zones(result.zone_table), lang=lang,
         assumptions=assumptions(study, result, lang=lang),
         sources=report_sources(study, result),
         subtitle=subtitle(study, result, lang=lang, date=date))
+
+
+def _wards(study: Study, lang: str) -> gpd.GeoDataFrame:
+    wards = study.engine.wards
+    if lang == "en" and "ward" in wards:
+        return wards.assign(ward=wards["ward"].map(lambda w: gio.WARD_NAMES_EN.get(w, w)))
+    return wards
 
 
 def _marked_offices(study: Study, result: Result, lang: str) -> gpd.GeoDataFrame:

@@ -154,6 +154,9 @@ def test_short_office_name():
     assert briefing.short_office_name("大江出張所") == "大江"
     assert briefing.short_office_name("森都心プラザ市民サービスコーナー") == "森都心プラザ"
     assert briefing.short_office_name("中央区役所") == "中央区役所"
+    assert briefing.short_office_name("Oe Branch Office") == "Oe"
+    assert briefing.short_office_name("Akita General Branch Office") == "Akita"
+    assert briefing.short_office_name("Chuo Ward Office") == "Chuo Ward Office"
 
 
 def test_zones_without_crs_are_refused(zones, wards, offices):

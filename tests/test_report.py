@@ -115,3 +115,4 @@ def test_english_report_from_close_has_no_japanese_headers(bundle_dir, tmp_path)
     text = _pdf_text(handout)
     assert "FY2015counters:1closed,0downgraded" in text and "Keyfigures" in text
     assert "主な数値" not in text
+    assert "Chuo" in text and "中央区" not in text  # ward labels and the table's ward column
