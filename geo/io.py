@@ -287,11 +287,13 @@ class ColumnLabel(NamedTuple):
     explain_ja: str
     explain_en: str
     unit: str
-    """``people``, ``count`` (transactions), ``km``, ``min``, ``pct`` or ``text``."""
+    """``people``, ``count`` (transactions), ``km``, ``m``, ``min``, ``pct``, ``ratio`` or
+    ``text``."""
 
 
-DECIMALS = {"people": 0, "count": 0, "km": 2, "min": 1, "pct": 1}
-"""Rounding per unit: whole persons and transactions, km to 0.01, minutes and % to 0.1."""
+DECIMALS = {"people": 0, "count": 0, "m": 0, "km": 2, "ratio": 2, "min": 1, "pct": 1}
+"""Rounding per unit: whole persons, transactions and metres; km and ratios to 0.01;
+minutes and % to 0.1."""
 LANGUAGES = ("ja", "en")
 _WHEN = {"before": ("変更前", "before", "閉鎖前", "before the closures"),
          "after": ("変更後", "after", "閉鎖後", "after the closures")}
@@ -373,7 +375,8 @@ COLUMN_LABELS: dict[str, ColumnLabel] = {
     # office table (geo.scenarios.office_status) and load shift (LoadShift.export_table)
     "office_id": ColumnLabel("窓口ID", "Office id", "このシステムでの窓口の識別子",
                              "Identifier of the office in this system", "text"),
-    "name": ColumnLabel("窓口名", "Office", "窓口の名称", "Name of the office", "text"),
+    "name": ColumnLabel("名称", "Name", "窓口または小地域の名称",
+                        "Name of the office or the small area", "text"),
     "kind": ColumnLabel("種別", "Type", "区役所・総合出張所・出張所・分室・サービスコーナー",
                         "Ward office, general branch, branch, annex or service corner", "text"),
     "state": ColumnLabel("シナリオでの状態", "State in the scenario",
@@ -406,6 +409,40 @@ COLUMN_LABELS: dict[str, ColumnLabel] = {
                                     "校区の住民から最寄りのコンビニまでの道路距離の平均",
                                     "Mean road distance from the district's residents to the "
                                     "nearest convenience store", "km"),
+    # network check (geo.network_check.NetworkCheck): figures, walls, detours, far snaps
+    "figure": ColumnLabel("項目", "Figure", "ネットワークの検査項目", "Network check figure",
+                          "text"),
+    "value": ColumnLabel("値", "Value", "検査項目の値", "Value of the figure", "text"),
+    "node_a": ColumnLabel("ノードA", "Node A", "道路網の交点の番号", "Road-network node number",
+                          "text"),
+    "node_b": ColumnLabel("ノードB", "Node B", "道路網の交点の番号", "Road-network node number",
+                          "text"),
+    **{f"{axis}_{end}": ColumnLabel(
+        f"{axis.upper()}座標{end.upper()}（m）", f"{axis} of node {end.upper()} (m)",
+        "平面直角座標系II系（EPSG:6670）の座標", "Coordinate in EPSG:6670 (JGD2011 / II)", "m")
+       for end in ("a", "b") for axis in ("x", "y")},
+    "gap_m": ColumnLabel("直線の間隔（m）", "Gap (m)", "2つの交点の直線距離",
+                         "Straight-line distance between the two nodes", "m"),
+    "road_m": ColumnLabel("道路での距離（m）", "By road (m)",
+                          "2つの交点を道路でつなぐ最短距離（空欄はつながらない）",
+                          "Shortest road distance between the two nodes (empty: not "
+                          "connected)", "m"),
+    "key_code": ColumnLabel("小地域コード", "Small-area code", "2015年国勢調査の小地域コード",
+                            "2015 census small-area code", "text"),
+    "road_km": ColumnLabel("道路距離（km）", "Road distance (km)",
+                           "最寄りの窓口までの道路距離", "Road distance to the nearest counter",
+                           "km"),
+    "straight_km": ColumnLabel("直線距離（km）", "Straight distance (km)",
+                               "同じ窓口までの直線距離", "Straight-line distance to that counter",
+                               "km"),
+    "detour": ColumnLabel("迂回率", "Detour index", "道路距離 ÷ 直線距離（3以上は道路網の欠陥を疑う）",
+                          "Road distance / straight distance (3 or more: suspect the network)",
+                          "ratio"),
+    "id": ColumnLabel("ID", "Id", "窓口IDまたは小地域コード", "Office id or small-area code",
+                      "text"),
+    "snap_m": ColumnLabel("道路までの距離（m）", "Distance to the road (m)",
+                          "地点から最寄りの道路までの直線距離", "Straight-line distance from the "
+                          "point to the nearest road", "m"),
 }
 """Every column of the exported tables: Japanese and English heading, explanation, unit."""
 
@@ -415,7 +452,8 @@ VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
               "closed": ("廃止", "closed"), "not in base": ("対象外", "not in base")},
     "kind": {"ward_office": ("区役所", "ward office"),
              "general_branch": ("総合出張所", "general branch"), "branch": ("出張所", "branch"),
-             "annex": ("分室", "annex"), "service_corner": ("サービスコーナー", "service corner")},
+             "annex": ("分室", "annex"), "service_corner": ("サービスコーナー", "service corner"),
+             "office": ("窓口", "office"), "origin": ("居住地点", "origin")},
 }
 """Coded cell values written in words."""
 WARD_NAMES_EN = {"中央区": "Chuo", "東区": "Higashi", "西区": "Nishi", "南区": "Minami",
@@ -477,6 +515,7 @@ def labelled_table(table: pd.DataFrame, *, lang: str = "ja") -> pd.DataFrame:
         unit = COLUMN_LABELS[column].unit
         if unit in DECIMALS:
             numbers = pd.to_numeric(plain[column], errors="coerce").round(DECIMALS[unit])
+            numbers = numbers.where(np.isfinite(numbers))  # no infinity in a spreadsheet
             plain[column] = numbers.astype("Int64") if DECIMALS[unit] == 0 else numbers
         words = VALUE_LABELS.get(column)
         if words:

@@ -68,6 +68,28 @@ def test_labelled_csv_keeps_the_bom_and_numbers(zone_table):
         "壺川小,5000,0.5", "一新小,7001,1.6", "大江小,9384,3.46"]
 
 
+def test_network_check_tables_are_labelled():
+    walls = pd.DataFrame({"node_a": [3], "node_b": [9], "x_a": [-26_000.4], "y_a": [-19_000.6],
+                          "x_b": [-25_990.0], "y_b": [-19_000.0], "gap_m": [10.44],
+                          "road_m": [float("inf")]})
+    shown = gio.labelled_table(walls)
+    assert shown.columns[-2:].tolist() == ["直線の間隔（m）", "道路での距離（m）"]
+    assert shown.iloc[0, 2:6].tolist() == [-26000, -19001, -25990, -19000]
+    assert shown.iloc[0, 6] == 10 and pd.isna(shown.iloc[0, 7])  # unconnected: empty, not inf
+    detours = pd.DataFrame({"key_code": ["431010010"], "name": ["壺川1丁目"], "ward": ["中央区"],
+                            "population": [812.0], "road_km": [3.456], "straight_km": [1.0],
+                            "detour": [3.456]})
+    assert gio.labelled_table(detours, lang="en").iloc[0].tolist() == [
+        "431010010", "壺川1丁目", "Chuo", 812, 3.46, 1.0, 3.46]
+    snaps = pd.DataFrame({"kind": ["office", "origin"], "id": ["oe", "431010010"],
+                          "name": ["大江出張所", "壺川1丁目"], "snap_m": [312.6, 401.2]})
+    shown = gio.labelled_table(snaps)
+    assert shown["種別"].tolist() == ["窓口", "居住地点"]
+    assert shown["道路までの距離（m）"].tolist() == [313, 401]
+    figures = pd.DataFrame({"figure": ["walls"], "value": ["12"]})
+    assert gio.labelled_table(figures, lang="en").columns.tolist() == ["Figure", "Value"]
+
+
 def test_a_column_without_a_heading_is_refused(zone_table):
     with pytest.raises(KeyError, match="beyond_3km_after"):
         gio.labelled_table(zone_table.assign(beyond_3km_after=1.0))

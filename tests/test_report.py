@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from geo import cli
+from geo import cli, network_check
+from geo.io import labelled_table
 from geo.saved import SavedScenario, ScenarioStore
 
 pypdf = pytest.importorskip("pypdf")
@@ -116,3 +117,13 @@ def test_english_report_from_close_has_no_japanese_headers(bundle_dir, tmp_path)
     assert "FY2015counters:1closed,0downgraded" in text and "Keyfigures" in text
     assert "主な数値" not in text
     assert "Chuo" in text and "中央区" not in text  # ward labels and the table's ward column
+
+
+@pytest.mark.bundle
+def test_every_network_check_table_of_the_bundle_has_headings(engine):
+    check = network_check.check_network(engine)
+    for table in (check.figures_table(), check.walls, check.detours, check.far_snaps):
+        for lang in ("ja", "en"):
+            shown = labelled_table(table, lang=lang)
+            assert len(shown.columns) == len(table.columns)
+            assert not set(shown.columns) & set(table.columns)  # no code left as a heading
