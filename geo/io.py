@@ -75,7 +75,7 @@ def atomic_write(target: str | os.PathLike[str], write: Callable[[Path], object]
         ``target``.
     """
     target = Path(target)
-    temporary = target.with_name(f".{target.stem}.{uuid.uuid4().hex}.part{target.suffix}")
+    temporary = _temporary_path(target)
     try:
         write(temporary)
         os.replace(temporary, target)
@@ -84,9 +84,38 @@ def atomic_write(target: str | os.PathLike[str], write: Callable[[Path], object]
     return target
 
 
+def _temporary_path(target: Path) -> Path:
+    return target.with_name(f".{target.stem}.{uuid.uuid4().hex}.part{target.suffix}")
+
+
 def write_bytes(target: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``target`` atomically (see ``atomic_write``)."""
     return atomic_write(target, lambda temporary: temporary.write_bytes(data))
+
+
+def write_all(files: Mapping[str | os.PathLike[str], bytes]) -> list[Path]:
+    """Write several files, all or none: each to a temporary file first, then rename them all.
+
+    A failure while writing the temporary files (full disk, a missing folder) leaves every
+    target as it was and no temporary file behind.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The targets, in order.
+    """
+    temporaries: dict[Path, Path] = {}
+    try:
+        for target, data in files.items():
+            temporary = _temporary_path(Path(target))
+            temporaries[Path(target)] = temporary
+            temporary.write_bytes(data)
+        for target, temporary in temporaries.items():
+            os.replace(temporary, target)
+    finally:
+        for temporary in temporaries.values():
+            temporary.unlink(missing_ok=True)
+    return list(temporaries)
 
 
 def check_output_path(

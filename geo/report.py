@@ -210,7 +210,7 @@ REPORT_FILES = {"xlsx": "xlsx", "pdf": "pdf", "png": "png", "handout": "pdf"}
 def write_report(study: Study, result: Result, targets: Mapping[str, str | os.PathLike[str]],
                  *, title: str, lang: str = "ja", date: _dt.date | str | None = None
                  ) -> list[Path]:
-    """Render every requested file, then write them all; nothing is written if one fails.
+    """Render every requested file, then write them all or none (``geo.io.write_all``).
 
     Parameters
     ----------
@@ -231,6 +231,8 @@ def write_report(study: Study, result: Result, targets: Mapping[str, str | os.Pa
         An unknown target key.
     geo.errors.OutputError
         A path inside the data directory, or an existing file of another format.
+    OSError
+        A file cannot be written (then none is).
     """
     unknown = sorted(set(targets) - set(REPORT_FILES))
     if unknown:
@@ -244,17 +246,4 @@ def write_report(study: Study, result: Result, targets: Mapping[str, str | os.Pa
         "png": lambda: slide(study, result, title=title, lang=lang, format="png", date=date),
         "handout": lambda: handout(study, result, title=title, lang=lang, date=date),
     }
-    contents = {key: render[key]() for key in targets}
-    written: list[Path] = []
-    created: list[Path] = []
-    try:
-        for key, path in targets.items():
-            new = not Path(path).exists()
-            written.append(gio.write_bytes(path, contents[key]))
-            if new:
-                created.append(written[-1])
-    except OSError:  # take back the files this call created; replaced ones stay replaced
-        for path in created:
-            path.unlink(missing_ok=True)
-        raise
-    return written
+    return gio.write_all({targets[key]: render[key]() for key in targets})

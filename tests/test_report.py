@@ -6,12 +6,13 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from geo import cli, network_check
+from geo import cli, network_check, report
 from geo.io import labelled_table
 from geo.saved import SavedScenario, ScenarioStore
 
@@ -127,3 +128,20 @@ def test_every_network_check_table_of_the_bundle_has_headings(engine):
             shown = labelled_table(table, lang=lang)
             assert len(shown.columns) == len(table.columns)
             assert not set(shown.columns) & set(table.columns)  # no code left as a heading
+
+
+def test_a_failed_write_leaves_every_file_as_it_was(tmp_path, monkeypatch):
+    for name in ("workbook", "slide", "handout"):
+        monkeypatch.setattr(report, name, lambda *a, **k: b"%PDF-new")
+    old = tmp_path / "old.pdf"
+    old.write_bytes(b"%PDF-old")
+    targets = {"pdf": tmp_path / "new.pdf", "handout": old,
+               "png": tmp_path / "gone" / "slide.png"}  # its folder disappeared
+    study = SimpleNamespace(data=tmp_path / "data")
+    with pytest.raises(OSError):
+        report.write_report(study, None, targets, title="t")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.pdf"]  # no part files
+    assert old.read_bytes() == b"%PDF-old"
+    del targets["png"]
+    assert report.write_report(study, None, targets, title="t") == [tmp_path / "new.pdf", old]
+    assert old.read_bytes() == b"%PDF-new"
