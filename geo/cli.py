@@ -695,6 +695,10 @@ def _cmd_report(args: argparse.Namespace) -> pd.DataFrame:
             chosen = saved.ScenarioStore(args.db).open(args.scenario, args.version).scenario
         except ScenarioNotFoundError as e:
             raise UsageError(str(e)) from None
+        if chosen.mode not in engine_module.MODES:
+            msg = (f"report: scenario {chosen.name!r} uses {chosen.mode} travel; reports are "
+                   f"made for {' or '.join(engine_module.MODES)}")
+            raise UsageError(msg)
         args.network, args.mode = chosen.network, chosen.mode
         scenario, measure, stores = chosen.scenario, chosen.measure, chosen.store_source
         share, custom = chosen.store_share, args.title or chosen.briefing_title
@@ -703,8 +707,13 @@ def _cmd_report(args: argparse.Namespace) -> pd.DataFrame:
         scenario, measure, stores = _scenario_from_args(args), args.measure, args.stores
         share, custom = args.store_share, args.title
     built = _study(args)
-    result = study_module.evaluate(built, scenario, measure=measure, zones=args.by,
-                                   stores=stores, store_share=share, walk_kmh=args.walk_kmh)
+    try:
+        result = study_module.evaluate(built, scenario, measure=measure, zones=args.by,
+                                       stores=stores, store_share=share, walk_kmh=args.walk_kmh)
+    except MadoguchiError:
+        raise
+    except ValueError as e:  # a store source or zone layer this data directory lacks
+        raise UsageError(f"report: {e}") from None
     title = report.default_title(built, result, lang=args.lang, custom=custom)
     written = report.write_report(built, result, targets, title=title, lang=args.lang)
     return pd.DataFrame({"output": list(targets), "file": [str(p) for p in written]})

@@ -43,6 +43,30 @@ def test_bad_arguments_exit_2_with_one_line_and_write_nothing(tmp_path, capsys, 
     assert not list(tmp_path.glob("*.xlsx")) and not list(tmp_path.glob("*.pdf"))
 
 
+def test_a_saved_transit_scenario_is_refused_before_any_work(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 's.sqlite'}"
+    store = ScenarioStore(db)
+    store.save(SavedScenario(name="バス案", base="now", closed={"oe-branch"}, mode="transit"))
+    store.close()
+    argv = ["report", "--scenario", "バス案", "--db", db, "--xlsx", str(tmp_path / "r.xlsx")]
+    assert cli.main(argv) == 2
+    assert "uses transit travel" in _error(capsys)
+    assert not (tmp_path / "r.xlsx").exists()
+
+
+def test_a_store_source_the_data_lacks_exits_2(tmp_path, capsys, monkeypatch):
+    def evaluate(*args, **kwargs):
+        raise ValueError("store source 'overture' is not in the data directory; available: osm")
+
+    monkeypatch.setattr(cli, "_study", lambda args: None)
+    monkeypatch.setattr(cli.study_module, "evaluate", evaluate)
+    argv = ["report", "--close", "oe-branch", "--stores", "overture", "--measure", "certificate",
+            "--xlsx", str(tmp_path / "r.xlsx")]
+    assert cli.main(argv) == 2
+    assert _error(capsys) == ("error: report: store source 'overture' is not in the data "
+                              "directory; available: osm")
+
+
 def test_an_existing_file_of_another_format_is_kept(tmp_path, capsys):
     kept = tmp_path / "table.csv"
     kept.write_text("a,b\n1,2\n")
