@@ -77,7 +77,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "ward_boundary": ("区境", "Ward boundary"),
     "unreachable": ("到達できる窓口なし", "No counter reachable"),
     "key_figures": ("主な数値", "Key figures"),
-    "affected": ("影響の大きい校区", "Most affected districts"),
+    "affected_district": ("影響の大きい校区", "Most affected school districts"),
+    "affected_small-area": ("影響の大きい小地域", "Most affected small areas"),
+    "affected_ward": ("影響の大きい区", "Most affected wards"),
     "assumptions": ("前提", "Assumptions"),
     "none": ("なし", "none"),
     "closed_count": ("閉鎖 {closed} か所・コーナー化 {downgraded} か所",
@@ -700,6 +702,7 @@ def build_handout_figure(
     title: str, figures: Mapping[str, str], affected: pd.DataFrame,
     assumptions: Sequence[str] = (), sources: Sequence[str | BundleFile] = DEFAULT_SOURCES,
     subtitle: str | None = None, lang: str = "ja", font_family: str | None = None,
+    zone_kind: str = "district",
 ) -> Figure:
     """Draw the A4 portrait handout on a new ``Figure``: map, figures, table, assumptions.
 
@@ -718,6 +721,8 @@ def build_handout_figure(
     assumptions
         Short lines (walking speed, store share, what "district" means...); the first
         ``MAX_HANDOUT_LINES``.
+    zone_kind
+        ``district``, ``small-area`` or ``ward``: names the zones in the table's heading.
 
     Returns
     -------
@@ -752,7 +757,7 @@ def build_handout_figure(
                                                  else f"{label}: {value}"
                                                  for label, value in figures.items()],
              top=0.475, font=font)
-    fig.text(0.05, 0.36, _label("affected", lang), fontsize=12, weight="bold", va="top", **font)
+    fig.text(0.05, 0.36, _label(f"affected_{zone_kind}", lang), fontsize=12, weight="bold", va="top", **font)
     _draw_table(fig, affected, box=[0.05, 0.17, 0.9, 0.17], lang=lang, font=font)
     _section(fig, _label("assumptions", lang), list(assumptions), top=0.155, font=font)
     fig.text(0.05, 0.015, sources_line(sources, lang=lang), fontsize=7, color="#444444",
@@ -812,7 +817,7 @@ def render_handout(
     """Render the A4 portrait handout as one PDF page (see ``build_handout_figure``).
 
     Further keyword ``options`` (``assumptions``, ``sources``, ``subtitle``, ``lang``,
-    ``font_family``) are passed on. The CJK font is embedded as a subset; text stays
+    ``font_family``, ``zone_kind``) are passed on. The CJK font is embedded as a subset; text stays
     searchable.
     """
     buffer = io.BytesIO()

@@ -176,7 +176,7 @@ def handout(study: Study, result: Result, *, title: str, lang: str = "ja",
     return briefing.render_handout(
         zone_shapes(study, result), _wards(study, lang), _marked_offices(study, result, lang),
         title=title, figures=briefing.key_figures(result.city, lang=lang),
-        affected=briefing.affected_zones(result.zone_table), lang=lang,
+        affected=briefing.affected_zones(result.zone_table), lang=lang, zone_kind=result.zones,
         assumptions=assumptions(study, result, lang=lang),
         sources=report_sources(study, result),
         subtitle=subtitle(study, result, lang=lang, date=date))

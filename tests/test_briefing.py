@@ -255,7 +255,7 @@ def test_handout_is_one_a4_portrait_page_with_the_key_texts(zones, wards, office
                        "影響の大きい校区", "窓口が遠くなる人", "9,384", "大江小", "前提",
                        "歩行速度4.8km/h", "出典：国土数値情報", "到達できる窓口なし"],
                 "en": ["Keyfigures", "Peoplewhosenearestcountergetsfarther:10,084people",
-                       "Mostaffecteddistricts", "Population", "9,384", "Assumptions",
+                       "Mostaffectedschooldistricts", "Population", "9,384", "Assumptions",
                        "Walkingat4.8km/h", "Sources:国土数値情報", "Nocounterreachable"]}[lang]
     for piece in expected:
         assert piece.replace(" ", "") in text, piece
@@ -280,6 +280,6 @@ def test_handout_without_affected_districts_says_none(zones, wards, offices):
     affected = pd.DataFrame(columns=["zone_name", "ward", "population", "people_farther",
                                      "before_km", "after_km", "delta_km"])
     fig = briefing.build_handout_figure(zones, wards, offices, title="変更なし", figures=FIGURES,
-                                        affected=affected, sources=["wards"])
+                                        affected=affected, sources=["wards"], zone_kind="ward")
     texts = _texts(fig)
-    assert "影響の大きい校区" in texts and "なし" in texts and "区域" not in texts
+    assert "影響の大きい区" in texts and "なし" in texts and "区域" not in texts
