@@ -86,7 +86,7 @@ def _load(args: argparse.Namespace, network: str | None = None) -> engine_module
     if network == "mlit":
         print(f"warning: {engine_module.MLIT_DEFECT['en']}", file=sys.stderr)
     return engine_module.load_engine(args.data, store_source=args.stores, network=network,
-                                     mode=args.mode)
+                                     mode="walk" if args.mode == "transit" else args.mode)
 
 
 def _study(args: argparse.Namespace) -> study_module.Study:
@@ -544,8 +544,9 @@ def _add_common_options(parser: argparse.ArgumentParser, *, defaults: bool) -> N
     parser.add_argument("--network", default=default(engine_module.DEFAULT_NETWORK),
                         choices=engine_module.NETWORKS,
                         help="road network (default: the city-wide OSM drive network)")
-    parser.add_argument("--mode", default=default("drive"), choices=engine_module.MODES,
-                        help="drive (one-way streets respected, default) or walk")
+    parser.add_argument("--mode", default=default("drive"), choices=study_module.MODES,
+                        help="drive (one-way streets respected, default), walk, or transit "
+                             "(bus, tram and rail with walks; a lower bound: 産交バス is missing)")
     parser.add_argument("--walk-kmh", type=_positive_km, default=default(scenarios.WALK_KMH),
                         help=f"walking speed for minutes on foot (default {scenarios.WALK_KMH})")
     parser.add_argument("-v", "--verbose", action="store_true", default=default(False),

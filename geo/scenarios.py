@@ -442,3 +442,54 @@ def with_walking_minutes(table: pd.DataFrame, *, speed_kmh: float = WALK_KMH,
         result[f"{when}_min"] = km / speed_kmh * 60.0
         result[f"{when}_min_slow"] = km / slow_kmh * 60.0
     return result
+
+
+DEFAULT_THRESHOLDS_MIN = (30, 45, 60)
+"""Minutes for the "people beyond" columns of travel-time tables."""
+
+
+def with_zone_minutes(
+    table: pd.DataFrame, members: pd.DataFrame, before_min: np.ndarray, after_min: np.ndarray, *,
+    share_65plus: np.ndarray | None = None,
+    thresholds_min: tuple[int, ...] = DEFAULT_THRESHOLDS_MIN, prefix: str = "",
+) -> pd.DataFrame:
+    """Add travel minutes per zone to a ``compare`` table (same membership, same zone order).
+
+    Parameters
+    ----------
+    table
+        ``compare`` / ``zone_table`` result for ``members``.
+    members
+        ``origin, zone_id, ..., population`` rows (``zone_membership``).
+    before_min, after_min
+        ``(n_origins,)`` minutes to the nearest open counter (``inf`` if none).
+    share_65plus
+        ``(n_origins,)`` share aged 65+; adds the ``_65plus`` counts.
+    prefix
+        Put before every new column (e.g. ``transit_``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``table`` with ``{prefix}before_min`` / ``{prefix}after_min`` (population-weighted
+        means over origins with a finite time) and ``{prefix}beyond_<t>min_<when>`` people
+        (and ``..._65plus``); unreachable people count as beyond every threshold.
+    """
+    zone, _ = pd.factorize(members["zone_id"])
+    n_zones = len(table)
+    origin = members["origin"].to_numpy()
+    population = members["population"].to_numpy(dtype=float)
+    result = table.copy()
+    elderly = (population * np.asarray(share_65plus, dtype=float)[origin]
+               if share_65plus is not None else None)
+    for when, values in (("before", before_min), ("after", after_min)):
+        minutes = np.asarray(values, dtype=float)[origin]
+        result[f"{prefix}{when}_min"] = _per_zone(zone, n_zones, population, minutes * 1000.0)[0]
+        for limit in thresholds_min:
+            beyond = minutes > limit
+            result[f"{prefix}beyond_{limit}min_{when}"] = np.bincount(
+                zone, population * beyond, minlength=n_zones)
+            if elderly is not None:
+                result[f"{prefix}beyond_{limit}min_{when}_65plus"] = np.bincount(
+                    zone, elderly * beyond, minlength=n_zones)
+    return result
