@@ -223,7 +223,8 @@ def test_fresh_directory_with_real_geography_reaches_the_map(tmp_path, bundle_do
     assert at.title[0].value == "地図：最寄り窓口までの道路距離"
 
     scenario = Scenario(base="fy2015")
-    fetched = study.evaluate(study.build_study(data), scenario)
+    fetched_study = study.build_study(data)
+    fetched = study.evaluate(fetched_study, scenario)
     assert fetched.stores == "osm"
     cards = {m.label: m.value for m in at.metric}
     assert cards["平均距離（変更後）"] == f"{fetched.city['after_km']:.2f} km"
@@ -238,6 +239,9 @@ def test_fresh_directory_with_real_geography_reaches_the_map(tmp_path, bundle_do
                             scenario, zones="small-area")
     for figure in ("population", "beyond_2km_after", "beyond_5km_after"):
         assert fetched.city[figure] == bundle.city[figure]
+    for figure in ("nodes", "edges", "oneway_edges", "dropped_nodes"):  # 1,938 one-way
+        assert getattr(fetched_study.engine.graph.report, figure) == getattr(
+            original.graph.report, figure), figure
     assert fetched.city["after_km"] == pytest.approx(bundle.city["after_km"], abs=1e-4)
     assert fetched.city["beyond_2km_after_65plus"] == pytest.approx(
         bundle.city["beyond_2km_after_65plus"], abs=5)
