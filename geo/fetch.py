@@ -42,8 +42,8 @@ import os
 import tempfile
 import time
 import unicodedata
-import uuid
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,9 +56,9 @@ import pandas as pd
 import requests
 import shapely
 
-from .errors import FetchError, MadoguchiError
 from . import io as io_module
 from . import layers
+from .errors import FetchError, MadoguchiError
 from .layers import BUNDLE_FILES, DISPLAY_CRS, METRIC_CRS, _check_columns, load_wards
 from .settings import cache_dir, data_dir
 
@@ -516,7 +516,8 @@ def drive_network_tables(graph: nx.MultiDiGraph) -> tuple[pd.DataFrame, pd.DataF
         ``node`` (0..n-1 in OSM id order), ``lon``, ``lat`` (7 decimals), ``osmid``.
     edges : pandas.DataFrame
         One row per direction: ``u``, ``v``, ``key``, ``length_m`` (osmnx great-circle
-        length, 3 decimals), ``oneway`` (1 when no reverse edge exists), ``geometry_wkt``
+        length, 3 decimals), ``oneway`` (1 when no reverse twin exists: an edge
+        ``v -> u`` of the same length), ``geometry_wkt``
         (LineString, WGS84; the straight segment where osmnx stores no geometry), then
         ``osmid``, ``highway``, ``maxspeed``, ``name`` (``;``-joined where osmnx merged
         ways; empty where OSM has no value).
@@ -532,15 +533,21 @@ def drive_network_tables(graph: nx.MultiDiGraph) -> tuple[pd.DataFrame, pd.DataF
         "lat": [round(float(graph.nodes[n]["y"]), 7) for n in osm_ids],
         "osmid": np.asarray(osm_ids, dtype="int64"),
     })
+    # a two-way street is a pair of edges of the same length; another street between the
+    # same two nodes (a parallel one-way road, a loop) is no twin
+    directed = Counter((u, v, round(float(length), 3))
+                       for u, v, length in graph.edges(data="length"))
     rows = []
     for u, v, key, attributes in sorted(graph.edges(keys=True, data=True),
                                         key=lambda e: (number[e[0]], number[e[1]], e[2])):
         line = attributes.get("geometry") or shapely.LineString(
             [(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in (u, v)])
+        length = round(float(attributes["length"]), 3)
+        twins = directed[(v, u, length)] - (u == v)
         rows.append({
             "u": number[u], "v": number[v], "key": int(key),
-            "length_m": round(float(attributes["length"]), 3),
-            "oneway": int(not graph.has_edge(v, u)),
+            "length_m": length,
+            "oneway": int(twins == 0),
             "geometry_wkt": shapely.to_wkt(line, rounding_precision=7, trim=False),
             **{tag: _joined(attributes.get(tag)) for tag in ("osmid", "highway", "maxspeed",
                                                              "name")},
