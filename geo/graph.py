@@ -468,8 +468,11 @@ def graph_from_networkx(graph: nx.MultiDiGraph, *, source: str, walk: bool = Fal
     index = pd.Index(nodes.index)
     u = index.get_indexer(edges["u"])
     v = index.get_indexer(edges["v"])
-    twins = pd.MultiIndex.from_arrays([edges["v"], edges["u"]])
-    oneway = ~twins.isin(pd.MultiIndex.from_arrays([edges["u"], edges["v"]]))
+    # two-way only where a reverse edge of the same length exists (a one-way street beside
+    # a two-way one between the same nodes stays one-way)
+    length_mm = np.round(edges["length"].to_numpy(dtype=float) * 1000).astype(np.int64)
+    twins = pd.MultiIndex.from_arrays([edges["v"], edges["u"], length_mm])
+    oneway = ~twins.isin(pd.MultiIndex.from_arrays([edges["u"], edges["v"], length_mm]))
     metric_nodes = nodes.to_crs(METRIC_CRS)
     xy = np.column_stack([metric_nodes.geometry.x, metric_nodes.geometry.y])
     return _graph_from_directed_edges(

@@ -221,3 +221,27 @@ def test_chuo_drive_graph_lies_on_the_ward_in_metres(chuo):
     for i in sample:
         lon, lat = to_lonlat.transform(*shapely.get_coordinates(graph.edge_geometry[i]).T)
         assert graph.edge_length[i] == pytest.approx(GEOD.line_length(lon, lat), rel=3e-3)
+
+
+def test_a_one_way_street_beside_a_two_way_street_stays_one_way():
+    """Nodes a, b and c; a -> b one-way (100 m) beside a two-way a <-> b (120 m), and a
+    two-way b <-> c so that every node is reached. b -> a must take the 120 m street."""
+    import networkx as nx
+    from scipy.sparse.csgraph import dijkstra
+
+    graph = nx.MultiDiGraph(crs="EPSG:4326")
+    for node, lon in (("a", 130.700), ("b", 130.701), ("c", 130.702)):
+        graph.add_node(node, x=lon, y=32.8)
+    graph.add_edge("a", "b", length=100.0)  # the one-way street
+    graph.add_edge("a", "b", length=120.0)
+    graph.add_edge("b", "a", length=120.0)
+    graph.add_edge("b", "c", length=90.0)
+    graph.add_edge("c", "b", length=90.0)
+    built = graph_from_networkx(graph, source="beside")
+    assert len(built.edge_u) == 3
+    assert built.report.oneway_edges == 1
+    order = np.argsort(built.xy[:, 0])  # a, b, c from west to east
+    a, b = order[0], order[1]
+    dist = dijkstra(built.adjacency, indices=[a, b])
+    assert dist[0, b] == pytest.approx(100.0)
+    assert dist[1, a] == pytest.approx(120.0)
