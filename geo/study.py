@@ -35,7 +35,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import demand, districts, layers, reorganisation, scenarios, transit
+from . import demand, districts, layers, reorganisation, scenarios, studycache, transit
 from . import engine as engine_module
 from . import zones as zones_module
 from .errors import PoorFitError
@@ -147,7 +147,7 @@ class Study:
 
 def build_study(
     data: str | os.PathLike[str] | None = None, *,
-    network: str = engine_module.DEFAULT_NETWORK, mode: str = "drive",
+    network: str = engine_module.DEFAULT_NETWORK, mode: str = "drive", cache: bool = True,
 ) -> Study:
     """Load every layer, build the network and precompute every distance a scenario needs.
 
@@ -161,6 +161,9 @@ def build_study(
         ``drive``, ``walk`` or ``transit`` (``MODES``). Transit reads the GTFS feeds of
         ``<data>/transit/gtfs/`` and precomputes minutes for every origin and office over
         the default window (``geo.transit``); its km are walking distances.
+    cache
+        Read the study from, and write it to, the disk cache (``geo.studycache``: keyed by
+        the inputs' hashes and the code, so it never serves a stale result).
 
     Raises
     ------
@@ -171,16 +174,35 @@ def build_study(
         msg = f"unknown travel mode {mode!r}; choose one of {', '.join(MODES)}"
         raise ValueError(msg)
     started = time.perf_counter()
-    default = layers.default_store_source(data)
-    eng = engine_module.load_engine(data, store_source=default, network=network,
+    if network not in engine_module.NETWORKS:
+        msg = f"unknown network {network!r}; choose one of {', '.join(engine_module.NETWORKS)}"
+        raise ValueError(msg)
+    root = layers.check_bundle(data, keys=(*layers.REQUIRED_FOR_ENGINE,
+                                           *layers.NETWORK_FILES[network]))
+    key = studycache.study_key(root, network, mode) if cache else None
+    parts = studycache.load(key) if key is not None else None
+    if parts is not None:
+        study = _from_cache(parts, root, network, mode, started)
+        logger.info("study read from the disk cache in %.1f s", study.build_seconds)
+        return study
+    study = _build(root, network, mode, started)
+    if key is not None:
+        try:
+            studycache.save(cache_parts(study), key)
+        except OSError as error:
+            logger.warning("could not keep the study in the disk cache (%s)", error)
+    return study
+
+
+def _build(root: Path, network: str, mode: str, started: float) -> Study:
+    default = layers.default_store_source(root)
+    eng = engine_module.load_engine(root, store_source=default, network=network,
                                     mode="walk" if mode == "transit" else mode)
     stores = {source: eng.stores if source == default else layers.load_stores(eng.data,
                                                                                 source=source)
-              for source in layers.available_store_sources(data)}
-    fits = {reading: demand.fit_demand(eng.model, year="fy2013", reading=reading)
-            for reading in demand.READINGS}
+              for source in layers.available_store_sources(root)}
     return assemble_study(eng, stores=stores, district_layer=districts.build_districts(eng.data),
-                          demand_fits=fits, started=started,
+                          demand_fits=_fits(eng.model), started=started,
                           transit_access=transit.transit_access(eng) if mode == "transit" else None)
 
 
@@ -189,6 +211,7 @@ def assemble_study(
     district_layer: districts.DistrictLayer | None,
     demand_fits: dict[str, demand.DemandFit], started: float | None = None,
     transit_access: transit.TransitAccess | None = None,
+    store_origin_m: dict[str, np.ndarray] | None = None,
 ) -> Study:
     """Put a study together from an engine and its other parts (``build_study`` reads them).
 
@@ -204,11 +227,14 @@ def assemble_study(
         Demand-model fits per reading (may be empty).
     transit_access
         Transit minutes (``geo.transit.transit_access`` on ``eng``) for a transit study.
+    store_origin_m
+        Nearest-store distances per source, when already known (default: computed).
     """
     started = time.perf_counter() if started is None else started
-    store_origin_m = {source: eng.model.store_origin_m if source == eng.model.store_source
-                      else engine_module.nearest_store_m(eng, frame)
-                      for source, frame in stores.items()}
+    if store_origin_m is None:
+        store_origin_m = {source: eng.model.store_origin_m if source == eng.model.store_source
+                          else engine_module.nearest_store_m(eng, frame)
+                          for source, frame in stores.items()}
     kinds = [k for k in zones_module.ZONE_KINDS if k != "district" or district_layer is not None]
     zone_layers = {kind: zones_module.zone_layer(eng, kind, districts=district_layer)
                    for kind in kinds}
@@ -222,6 +248,49 @@ def assemble_study(
                   build_seconds=time.perf_counter() - started, transit=transit_access)
     logger.info("study built in %.1f s (%s, %s)", study.build_seconds, eng.network, eng.mode)
     return study
+
+
+def _fits(model: scenarios.AccessModel) -> dict[str, demand.DemandFit]:
+    return {reading: demand.fit_demand(model, year="fy2013", reading=reading)
+            for reading in demand.READINGS}
+
+
+def cache_parts(study: Study) -> dict[str, object]:
+    """A study's layers, arrays and tables, named for ``geo.studycache.save``."""
+    eng = study.engine
+    parts: dict[str, object] = {
+        "wards": eng.wards, "small_areas": eng.small_areas, "offices": eng.offices,
+        "origins": eng.origins, "store_sources": list(study.stores),
+        **studycache.model_parts(eng.model),
+        **(studycache.district_parts(study.districts) if study.districts is not None else {}),
+        **(studycache.transit_parts(study.transit) if study.transit is not None else {}),
+    }
+    for source, frame in study.stores.items():
+        parts[f"stores_{source}"] = frame
+        parts[f"store_origin_m_{source}"] = study.store_origin_m[source]
+    return parts
+
+
+def _from_cache(parts: dict[str, object], root: Path, network: str, mode: str,
+                started: float) -> Study:
+    engine_mode = "walk" if mode == "transit" else mode
+    model = studycache.model_from(parts)
+    sources = [str(s) for s in parts["store_sources"]]  # type: ignore[attr-defined]
+    stores = {s: parts[f"stores_{s}"] for s in sources}
+    eng = engine_module.Engine(
+        data=root, graph=engine_module.build_graph(root, network=network, mode=engine_mode),
+        model=model, wards=parts["wards"], small_areas=parts["small_areas"],  # type: ignore[arg-type]
+        offices=parts["offices"], stores=stores[model.store_source],  # type: ignore[arg-type]
+        origins=parts["origins"], timings={}, network=network,  # type: ignore[arg-type]
+        mode=engine_mode)
+    return assemble_study(
+        eng, stores=stores,  # type: ignore[arg-type]
+        district_layer=(studycache.districts_from(parts) if "district_polygons" in parts
+                        else None),
+        demand_fits=_fits(model), started=started,
+        transit_access=studycache.transit_from(parts) if mode == "transit" else None,
+        store_origin_m={s: parts[f"store_origin_m_{s}"] for s in sources},  # type: ignore[misc]
+    )
 
 
 def options(study: Study, base: str) -> Options:
