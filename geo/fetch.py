@@ -23,6 +23,11 @@ Sources (``SOURCES``):
     e-Stat 2020 census 500 m mesh table T001101 (population by age, households) for the
     first-level meshes over the wards; cells computed from the mesh codes -> ``mesh``.
     Needs the wards (``n03``, fetched before it).
+``gtfs`` (only when named: the default study does not need it)
+    The bus operators' current GTFS-JP feeds, 九州産交バス included, from their joint
+    platform -> ``transit/gtfs/<operator>.gtfs.zip``, each checked by reading it with
+    ``geo.gtfs``. The tram and railway feeds have no known fixed address: keep the
+    bundle's.
 
 The download addresses follow the patterns the publishers use and that public download
 scripts use; they could not be tried from the development machine (no internet), so each
@@ -56,21 +61,31 @@ import pandas as pd
 import requests
 import shapely
 
+from . import gtfs, layers
 from . import io as io_module
-from . import layers
 from .errors import FetchError, MadoguchiError
 from .layers import BUNDLE_FILES, DISPLAY_CRS, METRIC_CRS, _check_columns, load_wards
 from .settings import cache_dir, data_dir
 
 logger = logging.getLogger(__name__)
 
-SOURCES = ("osm-stores", "osm-roads", "n03", "estat", "mesh")
+SOURCES = ("osm-stores", "osm-roads", "n03", "estat", "mesh", "gtfs")
+DEFAULT_SOURCES = SOURCES[:-1]
+"""What ``fetch`` downloads unless told otherwise: the layers of the default study."""
+GTFS_FEEDS = {
+    "toshibus": "https://km.bus-vision.jp/gtfs/toshibus/gtfsFeed",
+    "sankobus": "https://km.bus-vision.jp/gtfs/sankobus/gtfsFeed",
+    "kumabus": "https://km.bus-vision.jp/gtfs/kumabus/gtfsFeed",
+    "dentetsubus": "https://km.bus-vision.jp/gtfs/dentetsu/gtfsFeed",
+}
+"""Bus operators' GTFS-JP feeds (熊本都市バス, 九州産交バス, 熊本バス, 熊本電鉄バス; CC BY 4.0)."""
 SOURCE_TITLES = {
     "osm-stores": "OSM convenience stores (osmnx, Overpass)",
     "osm-roads": "the city-wide OSM drive network (osmnx, Overpass; the largest download)",
     "n03": "国土数値情報 N03 ward boundaries",
     "estat": "e-Stat 2015 small areas and population",
     "mesh": "e-Stat 2020 500 m mesh population by age",
+    "gtfs": "the bus operators' GTFS-JP timetables (産交バス included)",
 }
 PLACE = "熊本市, 熊本県, 日本"
 WARDS = {"43101": "中央区", "43102": "東区", "43103": "西区", "43104": "南区", "43105": "北区"}
@@ -633,6 +648,8 @@ def _kept(root: Path, source: str) -> FetchResult | None:
         return None
     if source == "osm-roads":
         present = layers.osm_network_files(root) or []
+    elif source == "gtfs":
+        present = sorted((root / gtfs.GTFS_FOLDER).glob("*.zip"))
     else:
         path = root / BUNDLE_FILES[_SOURCE_KEYS[source]].relpath
         present = [path] if path.is_file() else []
@@ -640,9 +657,9 @@ def _kept(root: Path, source: str) -> FetchResult | None:
 
 
 def parse_sources(only: str | Iterable[str] | None) -> tuple[str, ...]:
-    """Return the chosen sources in ``SOURCES`` order; ``None`` means all of them."""
+    """Return the chosen sources in ``SOURCES`` order; ``None`` means ``DEFAULT_SOURCES``."""
     if only is None:
-        return SOURCES
+        return DEFAULT_SOURCES
     names = [s.strip() for s in (only.split(",") if isinstance(only, str) else only) if s.strip()]
     unknown = [n for n in names if n not in SOURCES]
     if unknown or not names:
@@ -671,6 +688,7 @@ def fetch(
     estat_boundary_url: str = ESTAT_BOUNDARY_URL,
     estat_table_url: str = ESTAT_TABLE_URL,
     mesh_table_url: str = MESH_TABLE_URL,
+    gtfs_feeds: dict[str, str] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[FetchResult]:
     """Download the open sources into ``data`` (needs internet).
@@ -701,6 +719,8 @@ def fetch(
     n03_url, estat_boundary_url, estat_table_url, mesh_table_url
         Download addresses (see the module docstring); ``mesh_table_url`` has a
         ``{mesh}`` field for the first-level mesh code.
+    gtfs_feeds
+        Operator name -> GTFS zip address (default ``GTFS_FEEDS``).
     progress
         Called with one line per step and source (the command line prints it on stderr).
 
@@ -722,7 +742,8 @@ def fetch(
     say = progress or (lambda line: None)
     options = {"session": session, "timeout": timeout, "place": place, "n03_url": n03_url,
                "estat_boundary_url": estat_boundary_url, "estat_table_url": estat_table_url,
-               "mesh_table_url": mesh_table_url}
+               "mesh_table_url": mesh_table_url,
+               "gtfs_feeds": GTFS_FEEDS if gtfs_feeds is None else gtfs_feeds}
     results = []
     for number, source in enumerate(chosen, start=1):
         step = f"[{number}/{len(chosen)}] {source}"
@@ -803,6 +824,27 @@ def _fetch_mesh(root: Path, *, session, timeout, mesh_table_url: str, **_
     return [relpath], [_input(u, c) for u, c in zip(urls, contents, strict=True)]
 
 
+def _fetch_gtfs(root: Path, *, session, timeout, gtfs_feeds: dict[str, str], **_
+                ) -> tuple[list[str], list[dict[str, str]]]:
+    relpaths, inputs = [], []
+    for operator, url in gtfs_feeds.items():
+        content = download(session, url, timeout=timeout)
+        relpath = f"{gtfs.GTFS_FOLDER}/{operator}.gtfs.zip"
+
+        def write_checked(tmp: Path, content: bytes = content, url: str = url) -> None:
+            tmp.write_bytes(content)
+            try:
+                gtfs.read_feed(tmp, gtfs.DEFAULT_SERVICE_DATE)
+            except MadoguchiError as error:
+                msg = f"{url}: not a readable GTFS feed ({error})"
+                raise FetchError(msg) from error
+
+        atomic_write(root / relpath, write_checked)
+        relpaths.append(relpath)
+        inputs.append(_input(url, content))
+    return relpaths, inputs
+
+
 _FETCHERS: dict[str, Callable[..., tuple[list[str], list[dict[str, str]]]]] = {
     "osm-stores": _fetch_osm_stores, "osm-roads": _fetch_osm_roads, "n03": _fetch_n03,
-    "estat": _fetch_estat, "mesh": _fetch_mesh}
+    "estat": _fetch_estat, "mesh": _fetch_mesh, "gtfs": _fetch_gtfs}

@@ -101,7 +101,7 @@ def test_fixtures_are_tiny():
 def test_fetch_all_writes_files_that_geo_layers_loads(tmp_path, osm):
     session = RecordedSession(RECORDED)
     results = fetch(tmp_path, session=session, timeout=7, **URLS)
-    assert [r.source for r in results] == list(fetch_module.SOURCES)
+    assert [r.source for r in results] == list(fetch_module.DEFAULT_SOURCES)
     assert all(r.status == "fetched" for r in results)
     assert sorted(url for url, _ in session.calls) == sorted(RECORDED)
     assert all(timeout == 7 for _, timeout in session.calls)
