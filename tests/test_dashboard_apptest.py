@@ -204,6 +204,38 @@ def test_closing_everything_says_no_counter_reachable(app):
 
 
 @pytest.mark.bundle
+def test_walk_mode_shows_minutes_on_the_card_and_in_the_zone_table(app, bundle_dir):
+    from geo import scenarios
+    from geo.study import build_study, evaluate
+
+    app.radio(key="mode__ja").set_value("walk").run()
+    app.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
+    assert not app.exception, app.exception
+    walking = evaluate(build_study(bundle_dir, mode="walk"),
+                       scenarios.Scenario(base="fy2015", closed=frozenset({"oe-branch"})))
+    after_km = walking.city["after_km"]
+    card = next(m for m in app.metric if m.label == "平均徒歩時間（変更後）")
+    assert card.value == f"{after_km / 4.8 * 60:.0f} 分 ({after_km:.2f} km)"
+    app.switch_page("views/tables.py").run()
+    zones = app.dataframe[1].value
+    assert "変更後（徒歩・分）" in zones.columns
+    expected = walking.zone_table.set_index("zone_name")["after_min"]
+    shown = zones.set_index("区域")["変更後（徒歩・分）"]
+    assert shown.to_dict() == pytest.approx(expected.loc[shown.index].to_dict())
+
+
+@pytest.mark.bundle
+def test_office_table_states_follow_the_scenario(app):
+    app.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
+    app.multiselect(key="downgraded__ja").set_value(["akitsu-branch"]).run()
+    app.switch_page("views/tables.py").run()
+    offices = app.dataframe[2].value.set_index("窓口")["シナリオでの状態"]
+    assert offices["大江出張所"] == "閉鎖"
+    assert offices["秋津出張所"] == "サービスコーナー化"
+    assert offices["東部出張所"] == "開設"
+
+
+@pytest.mark.bundle
 def test_english_interface(app):
     app.radio(key="lang").set_value("en").run()
     assert not app.exception
