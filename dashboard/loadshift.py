@@ -10,9 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from geo import demand
-from geo.errors import MadoguchiError, PoorFitError
 
-from . import cache, components, dataerror, state
+from . import cache, components, state
 from .i18n import lang, t
 from .state import Choice
 
@@ -22,7 +21,7 @@ _STATUS_COLOURS = {"closed": "#d62728", "downgraded": "#ff7f0e", "receiving": "#
 
 
 @dataclass(frozen=True)
-class Result:
+class Shift:
     """The demand fit and, when it can be shown, the load shift of the chosen scenario."""
 
     fit: demand.DemandFit | None
@@ -32,31 +31,22 @@ class Result:
     """Why there are no predictions (poor fit, missing counts), else None."""
 
 
-def store_share() -> float:
-    """The store-share assumption as a fraction (session value is in %)."""
-    return st.session_state["store_share_pct"] / 100.0
+def result(choice: Choice) -> Shift:
+    """Fit, out-of-sample check and the load shift of ``geo.study.evaluate`` (all cached)."""
+    found = components.result(choice)
+    fit = cache.study(choice.study_key).demand_fits.get(choice.reading)
+    if fit is None:
+        reason = components.plain_markdown(found.load_shift_reason or "")
+        return Shift(None, None, None, t("shift_unavailable", error=reason))
+    check = cache.demand_check(choice.study_key, choice.reading)
+    if found.load_shift is None:
+        return Shift(fit, check, None, t("shift_poor_fit", problems=found.load_shift_reason))
+    return Shift(fit, check, found.load_shift, None)
 
 
 def reading() -> str:
+    """The chosen 城南/南部 reading of the counts (``geo.demand.READINGS``)."""
     return st.session_state["demand_reading"]
-
-
-def result(choice: Choice) -> Result:
-    """Fit, out-of-sample check and load shift of the chosen scenario (all cached)."""
-    try:
-        fit = cache.demand_fit(choice.engine_key, reading())
-        check = cache.demand_check(choice.engine_key, reading())
-    except MadoguchiError as error:
-        shown = components.plain_markdown(dataerror.public_message(error, choice.data))
-        return Result(None, None, None, t("shift_unavailable", error=shown))
-    if not fit.ok:
-        return Result(fit, check, None, t("shift_poor_fit", problems="; ".join(fit.problems)))
-    try:
-        shift = cache.load_shift_table(choice.engine_key, reading(), choice.base,
-                                       choice.closed, choice.downgraded, store_share())
-    except PoorFitError as error:
-        return Result(fit, check, None, t("shift_poor_fit", problems=error))
-    return Result(fit, check, shift, None)
 
 
 def controls() -> None:
@@ -191,11 +181,12 @@ def totals(shift: demand.LoadShift) -> None:
 
 
 @st.fragment
-def panel(choice: Choice) -> None:
+def panel() -> None:
     """The panel under the map; its own fragment, so its controls never redraw the map."""
+    choice = state.current()  # the fragment's own controls change the choice
     st.subheader(t("shift_heading"))
     found = result(choice)
-    names = components.office_name(cache.engine(choice.engine_key).offices)
+    names = components.office_name(cache.study(choice.study_key).engine.offices)
     if found.shift is not None and has_changes(choice):
         totals(found.shift)
     left, right = st.columns([3, 2])
@@ -231,7 +222,7 @@ def readable_table(shift: demand.LoadShift, names) -> pd.DataFrame:
         "change_pct": t("col_change_pct")})
 
 
-def fit_table(found: Result) -> pd.DataFrame:
+def fit_table(found: Shift) -> pd.DataFrame:
     """Fit summary, assumptions, totals and the FY2011 check as ``name, value`` rows."""
     values = found.shift.summary() if found.shift is not None else dict(found.fit.summary())
     if found.check is not None:
@@ -239,7 +230,7 @@ def fit_table(found: Result) -> pd.DataFrame:
     return demand.summary_rows(values)
 
 
-def excel_sheets(found: Result) -> dict[str, pd.DataFrame]:
+def excel_sheets(found: Shift) -> dict[str, pd.DataFrame]:
     """Sheets for the Excel export: ``load_shift`` (export table) and ``demand_fit``."""
     if found.fit is None:
         return {}
@@ -247,7 +238,7 @@ def excel_sheets(found: Result) -> dict[str, pd.DataFrame]:
     return sheets | {"demand_fit": fit_table(found)}
 
 
-def description(found: Result) -> dict[str, str]:
+def description(found: Shift) -> dict[str, str]:
     """Extra rows for the scenario sheet: the demand-model assumptions."""
     if found.fit is None:
         return {}

@@ -37,7 +37,7 @@ from matplotlib.path import Path as MplPath
 from .errors import CRSError, FontMissingError, LayerError
 from .io import attribution_text
 from .layers import METRIC_CRS, BundleFile
-from .scenarios import in_base
+from .scenarios import office_status
 
 logger = logging.getLogger(__name__)
 
@@ -208,9 +208,10 @@ def mark_offices(offices: gpd.GeoDataFrame, scenario) -> gpd.GeoDataFrame:
     scenario
         A ``geo.scenarios.Scenario``: ``base``, ``closed``, ``downgraded``.
     """
-    marked = offices[in_base(offices, scenario.base)].copy()
-    marked["open"] = ~marked["office_id"].isin(scenario.closed)
-    marked["downgraded"] = marked["office_id"].isin(scenario.downgraded) & marked["open"]
+    marked = office_status(offices, scenario)
+    marked = marked[marked["in_base"]].copy()
+    marked["open"] = marked["state"] != "closed"
+    marked["downgraded"] = marked["state"] == "downgraded"
     return marked.reset_index(drop=True)
 
 

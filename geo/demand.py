@@ -25,7 +25,13 @@ from scipy.optimize import least_squares
 
 from .errors import DataMissingError, PoorFitError
 from .layers import _check_columns, _problems_error
-from .scenarios import FULL_COUNTER_KINDS, AccessModel, Scenario, open_mask
+from .scenarios import (
+    FULL_COUNTER_KINDS,
+    AccessModel,
+    Scenario,
+    office_status,
+    open_mask,
+)
 from .settings import PROJECT_DATA_DIR
 
 logger = logging.getLogger(__name__)
@@ -594,8 +600,7 @@ def load_shift(
         store_share=store_share * displaced_certificate_share(fit, model, scenario))
     rows = open_mask(model, scenario.baseline, measure="certificate")
     table = model.offices.loc[rows, ["office_id", "name_ja", "kind"]].copy()
-    status = np.where(table["office_id"].isin(scenario.closed), "closed", "open")
-    table["status"] = np.where(table["office_id"].isin(scenario.downgraded), "downgraded", status)
+    table["status"] = office_status(model.offices, scenario).loc[rows, "state"]
     observed = fit.residuals.set_index("office_id")["observed"] if fit.year == "fy2013" else {}
     table["fy2013"] = table["office_id"].map(observed).astype(float)
     table["predicted_before"] = before[rows]

@@ -164,6 +164,31 @@ def test_map_renders_offline_and_closing_an_office_changes_the_cards(app_url, br
     page.close()
 
 
+def _click(frame, office_id: str) -> None:
+    marker = frame.locator(f".office-id-{office_id}")
+    marker.wait_for(timeout=30_000)
+    try:
+        marker.click(timeout=5_000)
+    except sync_api.Error:
+        marker.dispatch_event("click")
+
+
+def test_two_quick_clicks_close_both_offices_and_no_other(app_url, browser):
+    page = browser.new_page(viewport={"width": 1600, "height": 1300})
+    page.goto(app_url, wait_until="domcontentloaded")
+    frame = _wait_for_map(page)
+    _click(frame, "tobu-branch")
+    time.sleep(1.0)  # the second click lands while the first one's update runs
+    _click(frame, "higashi-ward-office")
+    _wait_until(lambda: frame.locator(".office-closed").count() == 2, timeout=60)
+    time.sleep(2.0)  # nothing else may follow
+    closed = frame.locator(".office-closed").evaluate_all(
+        "markers => markers.map(m => Array.from(m.classList)"
+        ".find(c => c.startsWith('office-id-')))")
+    assert sorted(closed) == ["office-id-higashi-ward-office", "office-id-tobu-branch"]
+    page.close()
+
+
 def test_briefing_page_renders_two_maps(app_url, browser):
     page = browser.new_page(viewport={"width": 1600, "height": 1200})
     requests: list[str] = []
@@ -173,7 +198,7 @@ def test_briefing_page_renders_two_maps(app_url, browser):
     _wait_until(lambda: page.locator(MAP_FRAME).count() == 2, timeout=60)
     for index in range(2):
         frame = page.frame_locator(MAP_FRAME).nth(index)
-        _wait_until(lambda: frame.locator(".leaflet-overlay-pane path").count() >= 50,
+        _wait_until(lambda frame=frame: frame.locator(".leaflet-overlay-pane path").count() >= 50,
                     timeout=60)
     page.screenshot(path=str(ARTIFACTS / "briefing.png"), full_page=True)
     hosts = {urlparse(u).hostname for u in requests if re.match(r"(https?|wss?)://", u)}
