@@ -260,6 +260,7 @@ class Session:
         try:
             choice.first.click(timeout=5_000)
         except PlaywrightError as error:  # a timeout: the option is not offered
+            self.page.keyboard.press("Escape")  # close the list for the next steps
             msg = f"no option {option!r} under {label!r}"
             raise StepNotFound(msg) from error
 
