@@ -64,6 +64,10 @@ def _walk(value_km: float) -> str:
     return f"{value_km / scenarios.WALK_KMH * 60:.0f} {t('minutes')} ({value_km:.2f} km)"
 
 
+def _minutes(value: float) -> str:
+    return "—" if not math.isfinite(value) else f"{value:.0f} {t('minutes')}"
+
+
 def metric_cards(summary: dict, *, mode: str = "drive") -> None:
     """People farther; mean distance (minutes on foot in walk mode); people beyond 2 km and
     5 km, and people aged 65+ beyond 2 km (after, with before)."""
@@ -72,13 +76,27 @@ def metric_cards(summary: dict, *, mode: str = "drive") -> None:
     if "beyond_2km_after_65plus" in summary:
         counts.append((t("metric_beyond_elderly", km=2), "beyond_2km_after_65plus",
                        "beyond_2km_before_65plus", "metric_elderly_help"))
+    if mode == "transit":
+        counts = [(t("metric_beyond_min", minutes=m), f"transit_beyond_{m}min_after",
+                   f"transit_beyond_{m}min_before", "metric_before") for m in (30, 45)]
+        counts.append((t("metric_beyond_min_elderly", minutes=45),
+                       "transit_beyond_45min_after_65plus", "transit_beyond_45min_before_65plus",
+                       "metric_elderly_help"))
     columns = st.columns(2 + len(counts))
     farther = float(summary["people_farther"])
     columns[0].metric(t("metric_farther"), _people(farther), border=True)
     after_km, before_km = float(summary["after_km"]), float(summary["before_km"])
     delta = after_km - before_km if math.isfinite(after_km) and math.isfinite(before_km) else None
     delta = None if delta is not None and abs(delta) < 0.005 else delta
-    if mode == "walk":
+    if mode == "transit":
+        after_min = float(summary["transit_after_min"])
+        before_min = float(summary["transit_before_min"])
+        change = after_min - before_min
+        columns[1].metric(t("metric_mean_transit"), _minutes(after_min),
+                          delta=f"{change:+.1f} {t('minutes')}" if abs(change) >= 0.05 else None,
+                          delta_color="inverse", border=True,
+                          help=t("metric_before", value=_minutes(before_min)))
+    elif mode == "walk":
         minutes = None if delta is None else delta / scenarios.WALK_KMH * 60
         columns[1].metric(t("metric_mean_walk"), _walk(after_km),
                           delta=None if minutes is None else f"{minutes:+.1f} {t('minutes')}",

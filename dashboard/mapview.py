@@ -69,9 +69,33 @@ SHARE_SCALE = Scale((10, 25, 50, 75), ("#dadaeb", "#bcbddc", "#9e9ac8", "#756bb1
                     "%", zero_colour="#f2f0f7")
 
 
+def minutes_scale() -> Scale:
+    """Travel minutes (transit mode), in the interface's unit word."""
+    return Scale((10, 20, 30, 45, 60), DISTANCE_SCALE.colours, t("minutes"))
+
+
+def minute_change_scale() -> Scale:
+    """Added travel minutes (transit mode)."""
+    return Scale((2, 5, 10, 20), CHANGE_SCALE.colours, t("minutes"),
+                 zero_colour=CHANGE_SCALE.zero_colour)
+
+
+TRANSIT_THRESHOLD_MIN = {2: 30, 5: 45}
+"""In transit mode the 2 km / 5 km choice reads as 30 / 45 minutes."""
+
+
 def zone_values(table: pd.DataFrame, colour_by: str, threshold_km: int) -> tuple[pd.Series, Scale]:
-    """The value each zone is coloured by, and its scale."""
+    """The value each zone is coloured by, and its scale (minutes in transit mode)."""
     table = table.set_index(table["zone_id"].astype(str))
+    if "transit_after_min" in table.columns:
+        before, after = table["transit_before_min"], table["transit_after_min"]
+        if colour_by in ("before", "after"):
+            return (before if colour_by == "before" else after), minutes_scale()
+        if colour_by == "change":
+            return (after - before).clip(lower=0), minute_change_scale()
+        column = f"transit_beyond_{TRANSIT_THRESHOLD_MIN.get(threshold_km, 45)}min_after"
+        return (100.0 * table[column] / table["population"].where(table["population"] > 0),
+                SHARE_SCALE)
     if colour_by == "before":
         return table["before_km"], DISTANCE_SCALE
     if colour_by == "after":

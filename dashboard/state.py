@@ -13,7 +13,7 @@ from . import cache
 
 PRESETS = reorganisation.PRESETS
 NETWORKS = engine.NETWORKS
-MODES = engine.MODES
+MODES = study_module.MODES
 MEASURES = ("counter", "certificate")
 COLOUR_BY = ("after", "before", "change", "beyond")
 THRESHOLDS_KM = (2, 5)

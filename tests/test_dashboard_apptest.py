@@ -413,3 +413,20 @@ def test_excel_export_holds_the_load_shift_of_the_scenario(app, downloads):
     assert "fy2011_check_r2_log_change" in fit.index
     assert "20 %" in sheets["シナリオ"].astype(str).to_numpy().ravel().tolist()
     assert "中央区役所" in downloads["load_shift.csv"].decode("utf-8-sig")
+
+
+@pytest.mark.bundle
+def test_transit_mode_shows_minutes_by_bus_and_says_what_is_missing(app, bundle_dir):
+    from geo import scenarios
+    from geo.study import build_study, evaluate
+
+    app.radio(key="mode__ja").set_value("transit").run()
+    app.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
+    assert not app.exception, app.exception
+    transit = evaluate(build_study(bundle_dir, mode="transit"),
+                       scenarios.Scenario(base="fy2015", closed=frozenset({"oe-branch"})))
+    card = next(m for m in app.metric if m.label == "平均所要時間（バス・電車・徒歩、変更後）")
+    assert card.value == f"{transit.city['transit_after_min']:.0f} 分"
+    elderly = next(m for m in app.metric if m.label == "バス・徒歩で45分超の65歳以上（変更後）")
+    assert elderly.value == f"{transit.city['transit_beyond_45min_after_65plus']:,.0f} 人"
+    assert any("九州産交バス" in w.value for w in app.sidebar.warning)
