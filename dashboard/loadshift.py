@@ -31,6 +31,11 @@ class Result:
     problem: str | None
     """Why there are no predictions (poor fit, missing counts), else None."""
 
+    def __post_init__(self) -> None:
+        if (self.shift is None) == (self.problem is None):
+            msg = "a load-shift result has either predictions or the reason there are none"
+            raise ValueError(msg)
+
 
 def store_share() -> float:
     """The store-share assumption as a fraction (session value is in %)."""
@@ -102,16 +107,16 @@ def receiver_lines(shift: demand.LoadShift, names) -> list[str]:
         return components.plain_markdown(names(office_id))
 
     verb, source = _sources(shift.table, plain_name)
-    return [t("shift_line", verb=verb, source=source, n=_about(row.change),
-              target=plain_name(row.office_id), pct=f"{row.change_pct:+.1f}%")
-            for row in receivers(shift).itertuples()]
+    return [t("shift_line", verb=verb, source=source, n=_about(row["change"]),
+              target=plain_name(row["office_id"]), pct=f"{row['change_pct']:+.1f}%")
+            for row in receivers(shift).to_dict("records")]
 
 
 def receiver_figures(shift: demand.LoadShift, names) -> dict[str, str]:
     """Counter name -> '+N件/年（+x%）' for the top receivers (briefing cards)."""
-    return {names(row.office_id): t("shift_figure", n=f"+{_about(row.change)}",
-                                    pct=f"{row.change_pct:+.1f}%")
-            for row in receivers(shift).itertuples()}
+    return {names(row["office_id"]): t("shift_figure", n=f"+{_about(row['change'])}",
+                                    pct=f"{row['change_pct']:+.1f}%")
+            for row in receivers(shift).to_dict("records")}
 
 
 def has_changes(choice: Choice) -> bool:
@@ -207,7 +212,7 @@ def panel(choice: Choice) -> None:
         st.markdown(f"**{t('shift_assumptions')}**\n\n" + bullet_list(
             assumption_lines(found.fit)))
     with left:
-        if found.problem is not None:
+        if found.shift is None:
             st.error(found.problem, icon="⚠️")
         elif not has_changes(choice):
             st.info(t("shift_no_change"))
@@ -233,7 +238,12 @@ def readable_table(shift: demand.LoadShift, names) -> pd.DataFrame:
 
 def fit_table(found: Result) -> pd.DataFrame:
     """Fit summary, assumptions, totals and the FY2011 check as ``name, value`` rows."""
-    values = found.shift.summary() if found.shift is not None else dict(found.fit.summary())
+    if found.shift is not None:
+        values = found.shift.summary()
+    elif found.fit is not None:
+        values = dict(found.fit.summary())
+    else:
+        values = {}
     if found.check is not None:
         values |= {f"fy2011_check_{k}": v for k, v in found.check.metrics.items()}
     return demand.summary_rows(values)

@@ -200,27 +200,27 @@ def office_group(offices: pd.DataFrame, *, base: str, closed: tuple[str, ...],
     The tooltip ends with ``[office_id]`` so a click can be mapped back to the office.
     """
     group = folium.FeatureGroup(name=t("layer_offices"))
-    for row in offices[scenarios.in_base(offices, base)].itertuples():
-        state = ("closed" if row.office_id in closed
-                 else "downgraded" if row.office_id in downgraded else "open")
-        size = 30 if row.kind == "ward_office" else 24
-        name = html.escape(getattr(row, name_column))
-        kind = html.escape(t(f"kind_{row.kind}"))
+    for row in offices[scenarios.in_base(offices, base)].to_dict("records"):
+        state = ("closed" if row["office_id"] in closed
+                 else "downgraded" if row["office_id"] in downgraded else "open")
+        size = 30 if row["kind"] == "ward_office" else 24
+        name = html.escape(row[name_column])
+        kind = html.escape(t(f"kind_{row['kind']}"))
         tooltip = (f"{name}（{kind}・{html.escape(t(f'state_{state}'))}） "
-                   f"<span style='color:#888'>[{html.escape(row.office_id)}]</span>")
+                   f"<span style='color:#888'>[{html.escape(row['office_id'])}]</span>")
         popup = (f"<b>{name}</b><br>{html.escape(t('popup_kind'))}: {kind}<br>"
-                 f"{html.escape(t('popup_ward'))}: {html.escape(row.ward)}<br>"
-                 f"{html.escape(t('popup_address'))}: {html.escape(row.address_ja)}<br>"
-                 f"{html.escape(t('popup_precision'))}: {html.escape(row.precision)}<br>"
+                 f"{html.escape(t('popup_ward'))}: {html.escape(row['ward'])}<br>"
+                 f"{html.escape(t('popup_address'))}: {html.escape(row['address_ja'])}<br>"
+                 f"{html.escape(t('popup_precision'))}: {html.escape(row['precision'])}<br>"
                  f"{html.escape(t('popup_state'))}: {html.escape(t(f'state_{state}'))}")
         folium.Marker(
-            [row.lat, row.lon],
-            icon=folium.DivIcon(html=office_symbol(row.kind, state, size=size),
+            [row["lat"], row["lon"]],
+            icon=folium.DivIcon(html=office_symbol(row["kind"], state, size=size),
                                 icon_size=(size, size), icon_anchor=(size // 2, size // 2),
-                                class_name=f"office-marker office-{state} office-id-{_css_id(row.office_id)}"),
+                                class_name=f"office-marker office-{state} office-id-{_css_id(row['office_id'])}"),
             tooltip=folium.Tooltip(tooltip),
             popup=folium.Popup(popup, max_width=320),
-            z_index_offset=1000 if row.kind == "ward_office" else 500,
+            z_index_offset=1000 if row["kind"] == "ward_office" else 500,
         ).add_to(group)
     return group
 
@@ -256,13 +256,13 @@ def base_map(wards: dict, stores: pd.DataFrame, *, show_tiles: bool,
         wards, style_function=lambda f: {"fill": False, "color": "#222222", "weight": 2.2},
         interactive=False,
     ).add_to(ward_layer)
-    for row in ward_labels.itertuples():
+    for row in ward_labels.to_dict("records"):
         folium.Marker(
-            [row.lat, row.lon], interactive=False,
+            [row["lat"], row["lon"]], interactive=False,
             icon=folium.DivIcon(
                 html=(f'<div style="font-weight:bold;font-size:14px;color:#111;'
                       f'text-shadow:0 0 3px #fff,0 0 3px #fff;white-space:nowrap;'
-                      f'transform:translate(-50%,-50%)">{html.escape(row.ward)}</div>'),
+                      f'transform:translate(-50%,-50%)">{html.escape(row["ward"])}</div>'),
                 icon_size=(0, 0), class_name="ward-label"),
         ).add_to(ward_layer)
     ward_layer.add_to(fmap)

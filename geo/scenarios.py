@@ -34,30 +34,44 @@ SLOW_WALK_KMH = 3.6
 NO_FACILITY = "no facility reachable"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Scenario:
     """A set of offices closed or downgraded, relative to a base office set.
 
-    Attributes
+    Parameters
     ----------
     base
         ``fy2015`` (the 19 counters + annex + 森都心 of FY2015) or ``now`` (today's).
     closed
-        Office ids whose counter closes.
+        Office ids whose counter closes (any iterable of ids; kept as a frozenset).
     downgraded
-        Office ids turned into certificate-only service corners.
+        Office ids turned into certificate-only service corners. An office both closed and
+        downgraded counts as closed.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``base``.
+    TypeError
+        If ``closed`` or ``downgraded`` is a single string rather than a collection of ids.
     """
 
-    base: str = "now"
-    closed: frozenset[str] = field(default_factory=frozenset)
-    downgraded: frozenset[str] = field(default_factory=frozenset)
+    base: str
+    closed: frozenset[str]
+    downgraded: frozenset[str]
 
-    def __post_init__(self) -> None:
-        if self.base not in BASES:
-            msg = f"unknown office set {self.base!r}; choose one of {', '.join(BASES)}"
+    def __init__(self, base: str = "now", closed: Iterable[str] = (),
+                 downgraded: Iterable[str] = ()) -> None:
+        if base not in BASES:
+            msg = f"unknown office set {base!r}; choose one of {', '.join(BASES)}"
             raise ValueError(msg)
-        object.__setattr__(self, "closed", frozenset(self.closed))
-        object.__setattr__(self, "downgraded", frozenset(self.downgraded) - frozenset(self.closed))
+        for name, ids in (("closed", closed), ("downgraded", downgraded)):
+            if isinstance(ids, str):
+                msg = f"{name} takes a collection of office ids, not the string {ids!r}"
+                raise TypeError(msg)
+        object.__setattr__(self, "base", base)
+        object.__setattr__(self, "closed", frozenset(closed))
+        object.__setattr__(self, "downgraded", frozenset(downgraded) - self.closed)
 
     @property
     def baseline(self) -> Scenario:

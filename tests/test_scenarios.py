@@ -115,6 +115,20 @@ def test_unknown_base_and_measure_are_refused():
         scenarios.origin_distances(_model(), Scenario(), measure="walking")
 
 
+def test_scenario_keeps_ids_as_frozensets_whatever_iterable_it_is_given():
+    scenario = Scenario(base="now", closed=["oe", "akitsu", "oe"], downgraded=("tatsuda", "oe"))
+    assert scenario.closed == frozenset({"oe", "akitsu"})
+    assert scenario.downgraded == frozenset({"tatsuda"})  # closed wins over downgraded
+    assert scenario == Scenario(base="now", closed={"akitsu", "oe"}, downgraded={"tatsuda"})
+    assert hash(scenario) == hash(Scenario(base="now", closed=("akitsu", "oe"),
+                                           downgraded=["tatsuda"]))
+
+
+def test_a_single_string_is_not_taken_for_a_set_of_ids():
+    with pytest.raises(TypeError, match="'oe'"):
+        Scenario(closed="oe")
+
+
 def test_nearest_office_names_the_office():
     model = _model()
     assert scenarios.nearest_office(model, Scenario(base="fy2015"), measure="counter").tolist() == [

@@ -91,7 +91,7 @@ names = components.office_name(cache.engine(choice.engine_key).offices)
 shift = loadshift.result(choice)
 receivers = {}
 if loadshift.has_changes(choice):
-    if shift.problem is not None:
+    if shift.shift is None:
         st.warning(shift.problem, icon="⚠️")
     elif receivers := loadshift.receiver_figures(shift.shift, names):
         st.markdown(f"#### {t('shift_briefing_heading')}")
@@ -118,7 +118,10 @@ st.caption(components.sources_line(SOURCES))
 
 notes = load_shift_notes(receivers)
 stem = f"briefing_{choice.base}_{len(choice.closed)}closed"
-for column, (fmt, mime) in zip(st.columns(2), (("png", "image/png"), ("pdf", "application/pdf"))):
+for column, (fmt, mime) in zip(st.columns(2), (("png", "image/png"), ("pdf", "application/pdf")),
+                               strict=True):
+    def briefing_file(fmt: str = fmt) -> bytes:
+        return render(choice, title, layout, fmt, notes, lang())
+
     column.download_button(t(f"briefing_download_{fmt}"), file_name=f"{stem}.{fmt}", mime=mime,
-                           on_click="ignore",
-                           data=lambda fmt=fmt: render(choice, title, layout, fmt, notes, lang()))
+                           on_click="ignore", data=briefing_file)
