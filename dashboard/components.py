@@ -39,7 +39,7 @@ def served_on() -> str:
 
 def office_name(offices: pd.DataFrame):
     """Return a function office_id -> display name in the current language."""
-    names = dict(zip(offices["office_id"], offices[name_column()]))
+    names = dict(zip(offices["office_id"], offices[name_column()], strict=True))
     return lambda office_id: names.get(office_id, office_id)
 
 
@@ -81,7 +81,7 @@ def metric_cards(summary: dict) -> None:
                       delta=None if delta is None else f"{delta:+.2f} km",
                       delta_color="inverse", border=True,
                       help=t("metric_before", value=_km(before_km)))
-    for column, (label, after_key, before_key, help_key) in zip(columns[2:], counts):
+    for column, (label, after_key, before_key, help_key) in zip(columns[2:], counts, strict=True):
         after, before = float(summary[after_key]), float(summary[before_key])
         column.metric(label, _people(after),
                       delta=f"{after - before:+,.0f}" if abs(after - before) >= 0.5 else None,

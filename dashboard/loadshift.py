@@ -1,4 +1,5 @@
-"""The load-shift panel: where closed counters' transactions go (``geo.demand``), fit, assumptions."""
+"""The load-shift panel: where closed counters' transactions go (``geo.demand``), fit and
+assumptions."""
 
 from __future__ import annotations
 
@@ -226,7 +227,7 @@ def readable_table(shift: demand.LoadShift, names) -> pd.DataFrame:
     """The export table with display names and translated headers."""
     table = shift.export_table()
     table["name"] = [names(o) if o != "total" else n
-                     for o, n in zip(table["office_id"], table["name"])]
+                     for o, n in zip(table["office_id"], table["name"], strict=True)]
     table["kind"] = table["kind"].map(lambda k: t(f"kind_{k}") if k else "")
     table["status"] = table["status"].map(lambda s: t(f"state_{s}") if s else "")
     return table.drop(columns="office_id").rename(columns={
@@ -261,7 +262,8 @@ def description(found: Result) -> dict[str, str]:
     """Extra rows for the scenario sheet: the demand-model assumptions."""
     if found.fit is None:
         return {}
-    return {"コンビニ交付へ移る証明書の割合 (store share)": f"{st.session_state['store_share_pct']} %",
+    store_share_pct = st.session_state["store_share_pct"]
+    return {"コンビニ交付へ移る証明書の割合 (store share)": f"{store_share_pct} %",
             "証明書の割合 (certificate share)": f"{100 * found.fit.certificate_share:.0f} %",
             "城南・南部の読み方 (城南/南部 reading)": reading(),
             "需要モデルの基準年度 (demand model year)": found.fit.year}

@@ -53,8 +53,9 @@ class Scale:
             rows.append((self.zero_colour, f"0 {self.unit}"))
         lower = [0.0, *self.edges]
         upper = [*self.edges, None]
-        for colour, lo, hi in zip(self.colours, lower, upper):
-            label = f"{_fmt(lo)}–{_fmt(hi)} {self.unit}" if hi is not None else f"> {_fmt(lo)} {self.unit}"
+        for colour, lo, hi in zip(self.colours, lower, upper, strict=True):
+            label = (f"{_fmt(lo)}–{_fmt(hi)} {self.unit}" if hi is not None
+                     else f"> {_fmt(lo)} {self.unit}")
             rows.append((colour, label))
         return rows
 
@@ -217,7 +218,8 @@ def office_group(offices: pd.DataFrame, *, base: str, closed: tuple[str, ...],
             [row["lat"], row["lon"]],
             icon=folium.DivIcon(html=office_symbol(row["kind"], state, size=size),
                                 icon_size=(size, size), icon_anchor=(size // 2, size // 2),
-                                class_name=f"office-marker office-{state} office-id-{_css_id(row['office_id'])}"),
+                                class_name=(f"office-marker office-{state} "
+                                            f"office-id-{_css_id(row['office_id'])}")),
             tooltip=folium.Tooltip(tooltip),
             popup=folium.Popup(popup, max_width=320),
             z_index_offset=1000 if row["kind"] == "ward_office" else 500,
@@ -268,9 +270,10 @@ def base_map(wards: dict, stores: pd.DataFrame, *, show_tiles: bool,
     ward_layer.add_to(fmap)
     store_layer = folium.FeatureGroup(name=t("layer_stores"), show=True)
     labels = [html.escape(" ".join(p for p in (b, n) if p) or i)
-              for i, b, n in zip(stores["store_id"], stores["brand"], stores["name"])]
+              for i, b, n in zip(stores["store_id"], stores["brand"], stores["name"], strict=True)]
     folium.plugins.FastMarkerCluster(
-        [[lat, lon, label] for lat, lon, label in zip(stores["lat"], stores["lon"], labels)],
+        [[lat, lon, label]
+         for lat, lon, label in zip(stores["lat"], stores["lon"], labels, strict=True)],
         callback=STORE_CALLBACK,
         options={"showCoverageOnHover": False, "maxClusterRadius": 40,
                  "disableClusteringAtZoom": 16},

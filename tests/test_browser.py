@@ -173,7 +173,7 @@ def test_briefing_page_renders_two_maps(app_url, browser):
     _wait_until(lambda: page.locator(MAP_FRAME).count() == 2, timeout=60)
     for index in range(2):
         frame = page.frame_locator(MAP_FRAME).nth(index)
-        _wait_until(lambda: frame.locator(".leaflet-overlay-pane path").count() >= 50,
+        _wait_until(lambda frame=frame: frame.locator(".leaflet-overlay-pane path").count() >= 50,
                     timeout=60)
     page.screenshot(path=str(ARTIFACTS / "briefing.png"), full_page=True)
     hosts = {urlparse(u).hostname for u in requests if re.match(r"(https?|wss?)://", u)}

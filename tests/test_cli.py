@@ -17,7 +17,7 @@ def _run(*args: str, env_data: Path | None = None) -> subprocess.CompletedProces
     command = [sys.executable, "-m", "geo"]
     if env_data is not None:
         command += ["--data", str(env_data)]
-    return subprocess.run(command + list(args), capture_output=True, timeout=300)
+    return subprocess.run(command + list(args), capture_output=True, timeout=300, check=False)
 
 
 def test_bad_argument_exits_2_with_one_line():

@@ -254,7 +254,8 @@ def test_store_share_slider_changes_the_predicted_figures(app):
     first = after[0].splitlines()[0]
     assert first.startswith("- 閉鎖により大江出張所の約") and "中央区役所へ" in first
     assert f"（{top['change_pct']:+.1f}%" in first
-    assert any("閉鎖窓口の証明書のうちコンビニ交付へ移る割合：10 %" in m.value for m in app.markdown)
+    assert any("閉鎖窓口の証明書のうちコンビニ交付へ移る割合：10 %" in m.value
+               for m in app.markdown)
 
 
 @pytest.mark.bundle

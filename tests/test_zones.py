@@ -27,9 +27,11 @@ def test_display_points_and_label_points():
     points = gpd.GeoDataFrame({"name": ["p"]}, geometry=[Point(130.7, 32.8)],
                               crs="EPSG:4326").to_crs("EPSG:6670")
     table = io.to_display_points(points)
-    assert table.loc[0, "lat"] == pytest.approx(32.8) and table.loc[0, "lon"] == pytest.approx(130.7)
+    assert table.loc[0, "lat"] == pytest.approx(32.8)
+    assert table.loc[0, "lon"] == pytest.approx(130.7)
     ring = gpd.GeoDataFrame({"name": ["r"]}, geometry=[
-        box(-20_000, -30_000, -19_000, -29_000).difference(box(-19_900, -29_900, -19_000, -29_100))],
+        box(-20_000, -30_000, -19_000, -29_000).difference(
+            box(-19_900, -29_900, -19_000, -29_100))],
         crs="EPSG:6670")
     label = io.to_display_points(ring, label_points=True)
     inside = gpd.GeoSeries.from_xy(label["lon"], label["lat"], crs="EPSG:4326").to_crs("EPSG:6670")

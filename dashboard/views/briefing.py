@@ -28,7 +28,7 @@ def key_figures(summary: dict, lang: str) -> dict[str, str]:
 
 
 def figure_cards(figures: dict[str, str]) -> None:
-    for column, (label, value) in zip(st.columns(len(figures)), figures.items()):
+    for column, (label, value) in zip(st.columns(len(figures)), figures.items(), strict=True):
         column.html(
             f'<div style="border:1px solid #ccc;border-radius:8px;padding:12px 16px">'
             f'<div style="font-size:1.1rem;color:#444">{html.escape(label)}</div>'
@@ -63,7 +63,8 @@ def render(choice: state.Choice, title: str, layout: str, fmt: str,
         zones, engine.wards, briefing.mark_offices(engine.offices, choice.scenario), title=title,
         figures=key_figures(summary, lang), format=fmt,
         layout=layout, lang=lang,
-        sources=SOURCES, subtitle=f"{t(f'measure_{choice.measure}')} / {t(f'zone_{choice.zone_layer}')}",
+        sources=SOURCES,
+        subtitle=f"{t(f'measure_{choice.measure}')} / {t(f'zone_{choice.zone_layer}')}",
         notes=notes)
 
 

@@ -31,7 +31,7 @@ far = far[far["far"]] if "far" in far.columns else far.iloc[0:0]
 if len(far):
     items.append(t("approx_far_snaps", offices=", ".join(
         f"{components.plain_markdown(o)} ({m:.0f} m)"
-        for o, m in zip(far["office_id"], far["snap_m"]))))
+        for o, m in zip(far["office_id"], far["snap_m"], strict=True))))
 layer = cache.district_layer(choice.engine_key.data)
 items.append(t("approx_districts"))
 quality = layer.polygons["quality"].value_counts()
@@ -57,7 +57,8 @@ st.dataframe(pd.DataFrame({
     t("col_blank"): blank["blank_districts"],
     t("col_blank_people"): blank["blank_population"].round(),
     t("col_reference"): [f"{a} / {b}" for a, b in zip(blank["reference_stores"],
-                                                      blank["reference_blank_districts"])],
+                                                      blank["reference_blank_districts"],
+                                                      strict=True)],
 }), hide_index=True, width="stretch",
     column_config={t("col_blank_people"): st.column_config.NumberColumn(format="%d")})
 st.caption(t("blank_explain"))

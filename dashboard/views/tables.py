@@ -1,4 +1,5 @@
-"""Tables and downloads: per zone, per office, load shift, city summary; traffic vs distance chart."""
+"""Tables and downloads: per zone, per office, load shift, city summary; traffic vs distance
+chart."""
 
 from __future__ import annotations
 
