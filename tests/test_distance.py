@@ -37,6 +37,16 @@ def test_snap_attaches_to_the_nearest_edge_with_the_perpendicular_leg():
     assert sorted([anchors.to_u[0], anchors.to_v[0]]) == pytest.approx([50.0, 50.0])
 
 
+def test_snap_table_flags_points_beyond_300_m_from_a_street():
+    graph = _grid()  # streets span 0..200 m in both directions
+    points = gpd.GeoDataFrame({"id": ["near", "just-within", "just-beyond"]},
+                              geometry=_points((50, 30), (100, 499.5), (100, 500.5)))
+    table = distance.snap_table(points, distance.snap_points(points, graph), id_column="id")
+    assert table["id"].tolist() == ["near", "just-within", "just-beyond"]
+    assert table["snap_m"].tolist() == pytest.approx([30.0, 299.5, 300.5])
+    assert table["far"].tolist() == [False, False, True]
+
+
 def test_distance_includes_both_snap_legs_and_the_way_along_edges():
     graph = _grid()
     office = distance.snap_points(_points((0, -20)), graph)  # 20 m below corner (0, 0)

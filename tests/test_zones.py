@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import geopandas as gpd
-import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
@@ -70,4 +69,7 @@ def test_district_layer_has_blank_ids_of_the_engine_stores(engine, bundle_dir):
     assert len(layer.polygons) == 92
     assert layer.blank_ids <= set(layer.polygons["zone_id"])
     assert len(layer.blank_ids) == 7  # union stores: see README, reproducible
-    assert isinstance(layer.membership, pd.DataFrame)
+    # every resident belongs to some district, once (split small areas are shared out)
+    assert layer.membership["population"].sum() == pytest.approx(
+        engine.small_areas["population"].sum())
+    assert set(layer.membership["zone_id"]) <= set(layer.polygons["zone_id"])
