@@ -40,7 +40,7 @@ def served_on() -> str:
 
 def office_name(offices: pd.DataFrame):
     """Return a function office_id -> display name in the current language."""
-    names = dict(zip(offices["office_id"], offices[name_column()]))
+    names = dict(zip(offices["office_id"], offices[name_column()], strict=True))
     return lambda office_id: names.get(office_id, office_id)
 
 

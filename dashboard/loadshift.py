@@ -1,4 +1,5 @@
-"""The load-shift panel: where closed counters' transactions go (``geo.demand``), fit, assumptions."""
+"""The load-shift panel: where closed counters' transactions go (``geo.demand``), fit and
+assumptions."""
 
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ class Shift:
     shift: demand.LoadShift | None
     problem: str | None
     """Why there are no predictions (poor fit, missing counts), else None."""
+
+    def __post_init__(self) -> None:
+        if (self.shift is None) == (self.problem is None):
+            msg = "a load-shift result has either predictions or the reason there are none"
+            raise ValueError(msg)
 
 
 def result(choice: Choice) -> Shift:
@@ -92,16 +98,16 @@ def receiver_lines(shift: demand.LoadShift, names) -> list[str]:
         return components.plain_markdown(names(office_id))
 
     verb, source = _sources(shift.table, plain_name)
-    return [t("shift_line", verb=verb, source=source, n=_about(row.change),
-              target=plain_name(row.office_id), pct=f"{row.change_pct:+.1f}%")
-            for row in receivers(shift).itertuples()]
+    return [t("shift_line", verb=verb, source=source, n=_about(row["change"]),
+              target=plain_name(row["office_id"]), pct=f"{row['change_pct']:+.1f}%")
+            for row in receivers(shift).to_dict("records")]
 
 
 def receiver_figures(shift: demand.LoadShift, names) -> dict[str, str]:
     """Counter name -> '+N件/年（+x%）' for the top receivers (briefing cards)."""
-    return {names(row.office_id): t("shift_figure", n=f"+{_about(row.change)}",
-                                    pct=f"{row.change_pct:+.1f}%")
-            for row in receivers(shift).itertuples()}
+    return {names(row["office_id"]): t("shift_figure", n=f"+{_about(row['change'])}",
+                                    pct=f"{row['change_pct']:+.1f}%")
+            for row in receivers(shift).to_dict("records")}
 
 
 def has_changes(choice: Choice) -> bool:
@@ -198,7 +204,7 @@ def panel() -> None:
         st.markdown(f"**{t('shift_assumptions')}**\n\n" + bullet_list(
             assumption_lines(found.fit)))
     with left:
-        if found.problem is not None:
+        if found.shift is None:
             st.error(found.problem, icon="⚠️")
         elif not has_changes(choice):
             st.info(t("shift_no_change"))
@@ -212,7 +218,7 @@ def readable_table(shift: demand.LoadShift, names) -> pd.DataFrame:
     """The export table with display names and translated headers."""
     table = shift.export_table()
     table["name"] = [names(o) if o != "total" else n
-                     for o, n in zip(table["office_id"], table["name"])]
+                     for o, n in zip(table["office_id"], table["name"], strict=True)]
     table["kind"] = table["kind"].map(lambda k: t(f"kind_{k}") if k else "")
     table["status"] = table["status"].map(lambda s: t(f"state_{s}") if s else "")
     return table.drop(columns="office_id").rename(columns={
@@ -224,7 +230,12 @@ def readable_table(shift: demand.LoadShift, names) -> pd.DataFrame:
 
 def fit_table(found: Shift) -> pd.DataFrame:
     """Fit summary, assumptions, totals and the FY2011 check as ``name, value`` rows."""
-    values = found.shift.summary() if found.shift is not None else dict(found.fit.summary())
+    if found.shift is not None:
+        values = found.shift.summary()
+    elif found.fit is not None:
+        values = dict(found.fit.summary())
+    else:
+        values = {}
     if found.check is not None:
         values |= {f"fy2011_check_{k}": v for k, v in found.check.metrics.items()}
     return demand.summary_rows(values)
@@ -242,7 +253,8 @@ def description(found: Shift) -> dict[str, str]:
     """Extra rows for the scenario sheet: the demand-model assumptions."""
     if found.fit is None:
         return {}
-    return {"コンビニ交付へ移る証明書の割合 (store share)": f"{st.session_state['store_share_pct']} %",
+    store_share_pct = st.session_state["store_share_pct"]
+    return {"コンビニ交付へ移る証明書の割合 (store share)": f"{store_share_pct} %",
             "証明書の割合 (certificate share)": f"{100 * found.fit.certificate_share:.0f} %",
             "城南・南部の読み方 (城南/南部 reading)": reading(),
             "需要モデルの基準年度 (demand model year)": found.fit.year}

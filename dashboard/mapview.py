@@ -51,8 +51,9 @@ class Scale:
             rows.append((self.zero_colour, f"0 {self.unit}"))
         lower = [0.0, *self.edges]
         upper = [*self.edges, None]
-        for colour, lo, hi in zip(self.colours, lower, upper):
-            label = f"{_fmt(lo)}–{_fmt(hi)} {self.unit}" if hi is not None else f"> {_fmt(lo)} {self.unit}"
+        for colour, lo, hi in zip(self.colours, lower, upper, strict=True):
+            label = (f"{_fmt(lo)}–{_fmt(hi)} {self.unit}" if hi is not None
+                     else f"> {_fmt(lo)} {self.unit}")
             rows.append((colour, label))
         return rows
 
@@ -262,27 +263,28 @@ def office_group(offices: pd.DataFrame, *, name_column: str) -> folium.FeatureGr
     group = folium.FeatureGroup(name=t("layer_offices"))
     shown = offices[offices["state"] != "not in base"].reset_index(drop=True)
     offsets = marker_offsets(shown["lat"].to_numpy(), shown["lon"].to_numpy())
-    for row, (dx, dy) in zip(shown.itertuples(), offsets):
+    for row, (dx, dy) in zip(shown.itertuples(), offsets, strict=True):
         state = row.state
         size = 30 if row.kind == "ward_office" else 24
         name = html.escape(getattr(row, name_column))
         kind = html.escape(t(f"kind_{row.kind}"))
         tooltip = (f"{name}（{kind}・{html.escape(t(f'state_{state}'))}） "
-                   f"<span style='color:#888'>[{html.escape(row.office_id)}]</span>")
+                   f"<span style='color:#888'>[{html.escape(row['office_id'])}]</span>")
         popup = (f"<b>{name}</b><br>{html.escape(t('popup_kind'))}: {kind}<br>"
-                 f"{html.escape(t('popup_ward'))}: {html.escape(row.ward)}<br>"
-                 f"{html.escape(t('popup_address'))}: {html.escape(row.address_ja)}<br>"
-                 f"{html.escape(t('popup_precision'))}: {html.escape(row.precision)}<br>"
+                 f"{html.escape(t('popup_ward'))}: {html.escape(row['ward'])}<br>"
+                 f"{html.escape(t('popup_address'))}: {html.escape(row['address_ja'])}<br>"
+                 f"{html.escape(t('popup_precision'))}: {html.escape(row['precision'])}<br>"
                  f"{html.escape(t('popup_state'))}: {html.escape(t(f'state_{state}'))}")
         folium.Marker(
             [row.lat, row.lon],
             icon=folium.DivIcon(html=office_symbol(row.kind, state, size=size),
                                 icon_size=(size, size),
                                 icon_anchor=(size // 2 - int(dx), size // 2 - int(dy)),
-                                class_name=f"office-marker office-{state} office-id-{_css_id(row.office_id)}"),
+                                class_name=(f"office-marker office-{state} "
+                                            f"office-id-{_css_id(row.office_id)}")),
             tooltip=folium.Tooltip(tooltip),
             popup=folium.Popup(popup, max_width=320),
-            z_index_offset=1000 if row.kind == "ward_office" else 500,
+            z_index_offset=1000 if row["kind"] == "ward_office" else 500,
         ).add_to(group)
     return group
 
@@ -358,21 +360,22 @@ def base_map(wards: dict, stores: pd.DataFrame, *, show_tiles: bool,
         wards, style_function=lambda f: {"fill": False, "color": "#222222", "weight": 2.2},
         interactive=False,
     ).add_to(ward_layer)
-    for row in ward_labels.itertuples():
+    for row in ward_labels.to_dict("records"):
         folium.Marker(
-            [row.lat, row.lon], interactive=False,
+            [row["lat"], row["lon"]], interactive=False,
             icon=folium.DivIcon(
                 html=(f'<div style="font-weight:bold;font-size:14px;color:#111;'
                       f'text-shadow:0 0 3px #fff,0 0 3px #fff;white-space:nowrap;'
-                      f'transform:translate(-50%,-50%)">{html.escape(row.ward)}</div>'),
+                      f'transform:translate(-50%,-50%)">{html.escape(row["ward"])}</div>'),
                 icon_size=(0, 0), class_name="ward-label"),
         ).add_to(ward_layer)
     ward_layer.add_to(fmap)
     store_layer = folium.FeatureGroup(name=t("layer_stores"), show=True)
     labels = [html.escape(" ".join(p for p in (b, n) if p) or i)
-              for i, b, n in zip(stores["store_id"], stores["brand"], stores["name"])]
+              for i, b, n in zip(stores["store_id"], stores["brand"], stores["name"], strict=True)]
     folium.plugins.FastMarkerCluster(
-        [[lat, lon, label] for lat, lon, label in zip(stores["lat"], stores["lon"], labels)],
+        [[lat, lon, label]
+         for lat, lon, label in zip(stores["lat"], stores["lon"], labels, strict=True)],
         callback=STORE_CALLBACK,
         options={"showCoverageOnHover": False, "maxClusterRadius": 40,
                  "disableClusteringAtZoom": 16},

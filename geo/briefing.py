@@ -18,6 +18,7 @@ import shutil
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import geopandas as gpd
 import matplotlib
@@ -25,19 +26,32 @@ import numpy as np
 import pandas as pd
 import shapely
 from matplotlib import font_manager, patheffects
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.collections import PathCollection
-from matplotlib.colors import BoundaryNorm, ListedColormap
-from matplotlib.figure import Figure
+from matplotlib.colors import BoundaryNorm, Colormap, ListedColormap
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.path import Path as MplPath
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 
 from .errors import CRSError, FontMissingError, LayerError
 from .io import attribution_text
 from .layers import METRIC_CRS, BundleFile
 from .scenarios import office_status
+
+if TYPE_CHECKING:
+    from .scenarios import Scenario
+
+
+class _Font(TypedDict):
+    """Text keywords shared by every label: the CJK family, then a Latin fallback."""
+
+    fontfamily: list[str]
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +80,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "before": ("廃止前", "Before"),
     "after": ("廃止後", "After"),
     "change": ("距離の増加", "Increase in distance"),
-    "distance_bar": ("最寄りの窓口までの道路距離 (km)", "Road distance to the nearest counter (km)"),
+    "distance_bar": ("最寄りの窓口までの道路距離 (km)",
+                     "Road distance to the nearest counter (km)"),
     "change_bar": ("最寄りの窓口までの距離の増加 (km)",
                    "Increase in road distance to the nearest counter (km)"),
     "ward_office": ("区役所", "Ward office"),
@@ -143,7 +158,7 @@ def _cjk_font_files() -> list[Path]:
 
 # -- inputs --------------------------------------------------------------------------------
 
-def _label(key: str, lang: str, **values) -> str:
+def _label(key: str, lang: str, **values: object) -> str:
     if lang not in LANGUAGES:
         msg = f"unknown language {lang!r}; choose ja or en"
         raise ValueError(msg)
@@ -151,7 +166,7 @@ def _label(key: str, lang: str, **values) -> str:
 
 
 def key_figures(
-    summary: Mapping[str, object], *, threshold_km: float = 2.0, lang: str = "ja",
+    summary: Mapping[str, float | str], *, threshold_km: float = 2.0, lang: str = "ja",
 ) -> dict[str, str]:
     """Format the three headline figures of a scenario from ``geo.scenarios.summary``.
 
@@ -187,17 +202,17 @@ def key_figures(
     }
 
 
-def _people(value: object) -> str:
+def _people(value: float | str) -> str:
     number = float(value)
     return "—" if math.isnan(number) else f"{number:,.0f}"
 
 
-def _km(value: object) -> str:
+def _km(value: float | str) -> str:
     number = float(value)
     return "—" if not math.isfinite(number) else f"{number:.2f}"
 
 
-def mark_offices(offices: gpd.GeoDataFrame, scenario) -> gpd.GeoDataFrame:
+def mark_offices(offices: gpd.GeoDataFrame, scenario: Scenario) -> gpd.GeoDataFrame:
     """Return the offices of a scenario's base set with ``open`` and ``downgraded`` flags.
 
     Parameters
@@ -231,10 +246,10 @@ def _metric(frame: gpd.GeoDataFrame, name: str, required: Iterable[str]) -> gpd.
 def _path(geometry: shapely.Geometry) -> MplPath:
     """Matplotlib path of a (multi)polygon, holes included (rings oriented for nonzero fill)."""
     vertices, codes = [], []
-    for polygon in getattr(geometry, "geoms", [geometry]):
-        if polygon.geom_type != "Polygon" or polygon.is_empty:
+    for part in getattr(geometry, "geoms", [geometry]):
+        if part.geom_type != "Polygon" or part.is_empty:
             continue
-        polygon = shapely.geometry.polygon.orient(polygon, 1.0)
+        polygon = shapely.geometry.polygon.orient(part, 1.0)
         for ring in (polygon.exterior, *polygon.interiors):
             xy = np.asarray(ring.coords)[:, :2]
             vertices.append(xy)
@@ -245,21 +260,22 @@ def _path(geometry: shapely.Geometry) -> MplPath:
     return MplPath(np.concatenate(vertices), np.concatenate(codes))
 
 
-def _polygons(ax, geometries: Iterable[shapely.Geometry], **style) -> PathCollection:
+def _polygons(ax: Axes, geometries: Iterable[shapely.Geometry], **style: Any) -> PathCollection:
     collection = PathCollection([_path(g) for g in geometries], **style)
     ax.add_collection(collection)
     return collection
 
 
-def _scale(bins: Sequence[float], cmap_name: str) -> tuple[ListedColormap, BoundaryNorm]:
+def _scale(bins: Sequence[float], cmap_name: str) -> tuple[Colormap, BoundaryNorm]:
     base = matplotlib.colormaps[cmap_name]
     colours = base(np.linspace(0.08, 1.0, len(bins)))  # one per bin, plus "beyond the last"
     cmap = ListedColormap(colours[:-1]).with_extremes(over=colours[-1], bad=_UNREACHABLE_COLOUR)
     return cmap, BoundaryNorm(list(bins), ncolors=len(bins) - 1, extend="neither", clip=False)
 
 
-def _draw_map(ax, zones, values, wards, offices, *, extent, cmap, norm, after: bool,
-              font: dict) -> None:
+def _draw_map(ax: Axes, zones: gpd.GeoDataFrame, values: np.ndarray, wards: gpd.GeoDataFrame,
+              offices: gpd.GeoDataFrame, *, extent: tuple[float, float, float, float],
+              cmap: Colormap, norm: BoundaryNorm, after: bool, font: _Font) -> None:
     xmin, ymin, xmax, ymax = extent
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
@@ -267,7 +283,8 @@ def _draw_map(ax, zones, values, wards, offices, *, extent, cmap, norm, after: b
     ax.set_axis_off()
     ax.apply_aspect()  # final position now, so labels can be measured on the page
     finite = np.isfinite(values)
-    colours = cmap(norm(np.where(finite, np.maximum(values, norm.vmin), norm.vmin)))
+    lowest = float(norm.boundaries[0])  # a BoundaryNorm's vmin
+    colours = cmap(norm(np.where(finite, np.maximum(values, lowest), lowest)))
     colours[~finite] = matplotlib.colors.to_rgba(_UNREACHABLE_COLOUR)
     _polygons(ax, zones.geometry, facecolors=colours, edgecolors="white", linewidths=0.4)
     if (~finite).any():
@@ -279,8 +296,8 @@ def _draw_map(ax, zones, values, wards, offices, *, extent, cmap, norm, after: b
     _draw_offices(ax, offices, after=after, font=font)
 
 
-def _draw_ward_labels(ax, wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame, *,
-                      font: dict) -> None:
+def _draw_ward_labels(ax: Axes, wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame, *,
+                      font: _Font) -> None:
     """Label wards at an inner point kept clear of office symbols."""
     clear = shapely.buffer(shapely.union_all(offices.geometry.to_numpy()), OFFICE_CLEARANCE_M) \
         if len(offices) else None
@@ -293,20 +310,21 @@ def _draw_ward_labels(ax, wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame, *,
 
 
 def short_office_name(name: str) -> str:
-    """Drop the office-type suffix for map labels: 大江出張所 -> 大江 (the symbol tells the type)."""
+    """Drop the office-type suffix for map labels: 大江出張所 -> 大江 (the symbol tells the
+    type)."""
     for suffix in _OFFICE_SUFFIXES:
         if name.endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)]
     return name
 
 
-def _place_labels(ax, points: np.ndarray, labels: Sequence[str], *, font: dict,
-                  **style) -> None:
+def _place_labels(ax: Axes, points: np.ndarray, labels: Sequence[str], *, font: _Font,
+                  **style: Any) -> None:
     """Put each label at the first of a few offsets around its point that overlaps nothing."""
-    renderer = ax.figure.canvas.get_renderer()
+    renderer = _renderer(ax.figure)
     placed = [t.get_window_extent(renderer) for t in ax.texts]  # e.g. ward names
     for (x, y), label in zip(points, labels, strict=True):
-        best = None
+        best: tuple[int, Text, Bbox] | None = None
         for dx, dy, ha, va in _LABEL_OFFSETS:
             text = ax.annotate(label, (x, y), xytext=(dx, dy), textcoords="offset points",
                                ha=ha, va=va, **style, **font)
@@ -320,10 +338,11 @@ def _place_labels(ax, points: np.ndarray, labels: Sequence[str], *, font: dict,
                 text.remove()
             if clashes == 0:
                 break
-        placed.append(best[2])
+        if best is not None:  # None only if there were no offsets to try
+            placed.append(best[2])
 
 
-def _draw_offices(ax, offices: gpd.GeoDataFrame, *, after: bool, font: dict) -> None:
+def _draw_offices(ax: Axes, offices: gpd.GeoDataFrame, *, after: bool, font: _Font) -> None:
     if offices.empty:
         return
     is_open = offices["open"].astype(bool).to_numpy() if after else np.ones(len(offices), bool)
@@ -349,33 +368,48 @@ def _draw_offices(ax, offices: gpd.GeoDataFrame, *, after: bool, font: dict) -> 
                       fontsize=10, color=_CLOSED_COLOUR, path_effects=halo, zorder=6)
 
 
-def _legend_handles(offices: gpd.GeoDataFrame, *, unreachable: bool, lang: str) -> list:
-    def marker(symbol, label, face, edge, size=10):
+def _legend_handles(offices: gpd.GeoDataFrame, *, unreachable: bool, lang: str) -> list[Artist]:
+    def marker(symbol: str, label: str, face: str, edge: str, size: float = 10) -> Line2D:
         return Line2D([], [], linestyle="none", marker=symbol, markersize=size, label=label,
                       markerfacecolor=face, markeredgecolor=edge, markeredgewidth=1.5)
 
-    handles = [marker("s", _label("ward_office", lang), _OPEN_COLOUR, "white"),
+    handles: list[Artist] = [marker("s", _label("ward_office", lang), _OPEN_COLOUR, "white"),
                marker("o", _label("branch", lang), _OPEN_COLOUR, "white")]
     if "downgraded" in offices.columns and offices["downgraded"].astype(bool).any():
         handles.append(marker("o", _label("downgraded", lang), "white", _OPEN_COLOUR))
     if (~offices["open"].astype(bool)).any():
         handles.append(marker("X", _label("closed", lang), _CLOSED_COLOUR, "white", 11))
-    handles.append(Line2D([], [], color="#222222", linewidth=1.6, label=_label("ward_boundary", lang)))
+    handles.append(Line2D([], [], color="#222222", linewidth=1.6,
+                          label=_label("ward_boundary", lang)))
     if unreachable:
         handles.append(Patch(facecolor=_UNREACHABLE_COLOUR, edgecolor="#555555", hatch="///",
                              label=_label("unreachable", lang)))
     return handles
 
 
-def _fit_text(text, renderer, width_px: float, *, smallest: float = 14.0) -> None:
+def _renderer(figure: Figure | SubFigure) -> RendererAgg:
+    """The renderer of the Agg canvas the briefing is drawn on, to measure texts."""
+    canvas = figure.canvas
+    if not isinstance(canvas, FigureCanvasAgg):
+        msg = f"the briefing is measured on an Agg canvas, not {type(canvas).__name__}"
+        raise TypeError(msg)
+    # matplotlib's stub leaves FigureCanvasAgg.get_renderer unannotated
+    renderer: RendererAgg = canvas.get_renderer()  # type: ignore[no-untyped-call]
+    return renderer
+
+
+def _fit_text(text: Text, renderer: RendererAgg, width_px: float, *,
+              smallest: float = 14.0) -> None:
     """Shrink a text until it fits ``width_px`` (figure pixels)."""
-    while text.get_window_extent(renderer).width > width_px and text.get_fontsize() > smallest:
-        text.set_fontsize(text.get_fontsize() - 1)
+    size = float(text.get_fontsize())  # always set in points here, never as "large"
+    while text.get_window_extent(renderer).width > width_px and size > smallest:
+        size -= 1
+        text.set_fontsize(size)
 
 
-def _draw_figures(fig: Figure, figures: Mapping[str, str], *, left: float, font: dict,
+def _draw_figures(fig: Figure, figures: Mapping[str, str], *, left: float, font: _Font,
                   span: float = 0.6) -> None:
-    renderer = fig.canvas.get_renderer()
+    renderer = _renderer(fig)
     width_px = (0.985 - left) * fig.bbox.width
     items = list(figures.items())
     step = span / max(len(items), 3)
@@ -389,7 +423,7 @@ def _draw_figures(fig: Figure, figures: Mapping[str, str], *, left: float, font:
         _fit_text(shown, renderer, width_px)
 
 
-def _draw_notes(fig: Figure, notes: Sequence[str], *, left: float, font: dict) -> None:
+def _draw_notes(fig: Figure, notes: Sequence[str], *, left: float, font: _Font) -> None:
     """Short lines in the right column between the key figures and the legend.
 
     The lines share the room left there (line height at most ``NOTE_STEP``, font at most
@@ -397,7 +431,7 @@ def _draw_notes(fig: Figure, notes: Sequence[str], *, left: float, font: dict) -
     """
     if not notes:
         return
-    renderer = fig.canvas.get_renderer()
+    renderer = _renderer(fig)
     height = fig.bbox.height
     above = min((t.get_window_extent(renderer).y0 for t in fig.texts
                  if t.get_position()[0] == left), default=0.6 * height)
@@ -475,7 +509,7 @@ def build_briefing_figure(
     zones = _metric(zones, "zones", columns)
     wards = _metric(wards, "wards", [])
     offices = _metric(offices, "offices", ["open"])
-    font = {"fontfamily": [font_family or find_cjk_font(), "DejaVu Sans"]}
+    font = _Font(fontfamily=[font_family or find_cjk_font(), "DejaVu Sans"])
 
     fig = Figure(figsize=PAGE_SIZE_IN, facecolor="white")
     FigureCanvasAgg(fig)
@@ -493,12 +527,12 @@ def build_briefing_figure(
         cmap, norm = _scale(DISTANCE_BINS_KM, "YlOrRd")
         panels = [(_label("before", lang), zones["before_km"], False),
                   (_label("after", lang), zones["after_km"], True)]
-        boxes = [[0.01, 0.2, 0.345, 0.6], [0.36, 0.2, 0.345, 0.6]]
+        boxes = [(0.01, 0.2, 0.345, 0.6), (0.36, 0.2, 0.345, 0.6)]
         bar_label = _label("distance_bar", lang)
     else:
         cmap, norm = _scale(CHANGE_BINS_KM, "Purples")
         panels = [(_label("change", lang), zones["delta_km"], True)]
-        boxes = [[0.01, 0.2, 0.695, 0.6]]
+        boxes = [(0.01, 0.2, 0.695, 0.6)]
         bar_label = _label("change_bar", lang)
     unreachable = False
     for (heading, values, after), box in zip(panels, boxes, strict=True):
@@ -509,12 +543,13 @@ def build_briefing_figure(
                   after=after, font=font)
         ax.set_title(heading, fontsize=18, weight="bold", **font)
 
-    cax = fig.add_axes([0.06, 0.135, 0.6, 0.025])
+    cax = fig.add_axes((0.06, 0.135, 0.6, 0.025))
     bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax, orientation="horizontal",
                        extend="max", ticks=list(norm.boundaries))
     bar.set_label(bar_label, fontsize=12, **font)
     bar.ax.set_xticklabels([f"{b:g}" for b in norm.boundaries], fontsize=11, **font)
-    fig.legend(handles=_legend_handles(offices, unreachable=unreachable, lang=lang), loc="lower left",
+    fig.legend(handles=_legend_handles(offices, unreachable=unreachable, lang=lang),
+               loc="lower left",
                bbox_to_anchor=(0.72, 0.06), ncols=2 if lang == "ja" else 1, frameon=False,
                prop={"family": font["fontfamily"], "size": 11})
     _draw_figures(fig, figures, left=0.72, font=font, span=0.5 if notes else 0.6)
@@ -528,7 +563,8 @@ def build_briefing_figure(
 
 def render_briefing(
     zones: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame, *,
-    title: str, figures: Mapping[str, str], format: str = "png", dpi: int = 150, **options,
+    title: str, figures: Mapping[str, str], format: str = "png", dpi: int = 150,
+    **options: Any,
 ) -> bytes:
     """Render the briefing page as PNG or PDF bytes.
 

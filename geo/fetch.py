@@ -53,6 +53,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -101,7 +103,8 @@ ESTAT_BOUNDARY_URL = (
 ESTAT_TABLE_URL = (
     "https://www.e-stat.go.jp/gis/statmap-search/data?statsId=T000848&code=43&downloadType=2"
 )
-"""e-Stat 統計GIS: 2015 small-area table T000848 (男女別人口総数及び世帯総数), Kumamoto Prefecture."""
+"""e-Stat 統計GIS: 2015 small-area table T000848 (男女別人口総数及び世帯総数), Kumamoto
+Prefecture."""
 ESTAT_TABLE_ID = "T000848"
 MESH_TABLE_URL = (
     "https://www.e-stat.go.jp/gis/statmap-search/data?statsId=T001101&code={mesh}"
@@ -365,7 +368,8 @@ def stores_from_osm(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     def tag(key: str) -> pd.Series:
         if key not in frame.columns:
             return pd.Series("", index=frame.index)
-        return frame[key].fillna("").astype(str).str.strip()
+        values: pd.Series = frame[key].fillna("").astype(str).str.strip()
+        return values
 
     name, branch = tag("name"), tag("branch")
     with_branch = (branch != "") & ~pd.Series(
@@ -573,7 +577,7 @@ def drive_network_tables(graph: nx.MultiDiGraph) -> tuple[pd.DataFrame, pd.DataF
 # --- osmnx seams (monkeypatched in tests) ---------------------------------------------
 
 
-def _osmnx_module():
+def _osmnx_module() -> ModuleType:
     import osmnx as ox
 
     ox.settings.cache_folder = str(cache_dir() / "osmnx")  # not ./cache in the project
@@ -600,16 +604,17 @@ def _osmnx(what: str, call: Callable[[], object]) -> object:
 # --- manifest and driver --------------------------------------------------------------
 
 
-def read_manifest(data: str | os.PathLike[str] | None = None) -> dict:
+def read_manifest(data: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Return the fetch manifest of a data directory (``{"files": {}}`` when there is none)."""
     path = data_dir(data) / MANIFEST_NAME
     if not path.is_file():
         return {"files": {}}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         msg = f"{path}: the fetch manifest is not valid JSON ({e}); delete it and fetch again"
         raise FetchError(msg) from e
+    return manifest
 
 
 def _record(root: Path, source: str, relpaths: list[str], inputs: list[dict[str, str]]
@@ -647,7 +652,7 @@ def _kept(root: Path, source: str) -> FetchResult | None:
         logger.warning("%s: a fetched file is missing or changed; downloading it again", source)
         return None
     if source == "osm-roads":
-        present = layers.osm_network_files(root) or []
+        present: list[Path] = list(layers.osm_network_files(root) or [])
     elif source == "gtfs":
         present = sorted((root / gtfs.GTFS_FOLDER).glob("*.zip"))
     else:
@@ -771,7 +776,8 @@ def _write_table(frame: pd.DataFrame, target: Path) -> None:
     atomic_write(target, lambda tmp: frame.to_csv(tmp, index=False, compression="gzip"))
 
 
-def _fetch_osm_stores(root: Path, *, place: str, **_) -> tuple[list[str], list[dict[str, str]]]:
+def _fetch_osm_stores(root: Path, *, place: str, **_: object
+                      ) -> tuple[list[str], list[dict[str, str]]]:
     tags = {"shop": "convenience"}
     features = _osmnx("convenience stores", lambda: _osm_features(place, tags))
     relpath = BUNDLE_FILES["stores_osm"].relpath
@@ -779,27 +785,30 @@ def _fetch_osm_stores(root: Path, *, place: str, **_) -> tuple[list[str], list[d
     return [relpath], [{"url": f"osmnx features_from_place({place!r}, {tags}) via Overpass API"}]
 
 
-def _fetch_osm_roads(root: Path, *, place: str, **_) -> tuple[list[str], list[dict[str, str]]]:
+def _fetch_osm_roads(root: Path, *, place: str, **_: object
+                     ) -> tuple[list[str], list[dict[str, str]]]:
     graph = _osmnx("the drive network", lambda: _osm_graph(place, "drive"))
     tables = drive_network_tables(graph)
     day = datetime.now(UTC).date().isoformat()
-    relpaths = [f"roads/{layers.OSM_NETWORK_FILE.format(date=day, part=part)}" for part in ("nodes", "edges")]
+    relpaths = [f"roads/{layers.OSM_NETWORK_FILE.format(date=day, part=part)}"
+                for part in ("nodes", "edges")]
     for relpath, table in zip(relpaths, tables, strict=True):
         _write_table(table, root / relpath)
     call = f"osmnx graph_from_place({place!r}, network_type='drive')"
     return relpaths, [{"url": f"{call} via Overpass API"}]
 
 
-def _fetch_n03(root: Path, *, session, timeout, n03_url: str, **_
-               ) -> tuple[list[str], list[dict[str, str]]]:
+def _fetch_n03(root: Path, *, session: requests.Session, timeout: float, n03_url: str,
+               **_: object) -> tuple[list[str], list[dict[str, str]]]:
     content = download(session, n03_url, timeout=timeout)
     relpath = BUNDLE_FILES["wards"].relpath
     _write_geojson(wards_from_n03(_zip(content, n03_url)), root / relpath)
     return [relpath], [_input(n03_url, content)]
 
 
-def _fetch_estat(root: Path, *, session, timeout, estat_boundary_url: str,
-                 estat_table_url: str, **_) -> tuple[list[str], list[dict[str, str]]]:
+def _fetch_estat(root: Path, *, session: requests.Session, timeout: float,
+                 estat_boundary_url: str, estat_table_url: str, **_: object
+                 ) -> tuple[list[str], list[dict[str, str]]]:
     shapes = download(session, estat_boundary_url, timeout=timeout)
     table = download(session, estat_table_url, timeout=timeout)
     areas = small_areas_from_estat(_zip(shapes, estat_boundary_url), _zip(table, estat_table_url))
@@ -808,8 +817,8 @@ def _fetch_estat(root: Path, *, session, timeout, estat_boundary_url: str,
     return [relpath], [_input(estat_boundary_url, shapes), _input(estat_table_url, table)]
 
 
-def _fetch_mesh(root: Path, *, session, timeout, mesh_table_url: str, **_
-                ) -> tuple[list[str], list[dict[str, str]]]:
+def _fetch_mesh(root: Path, *, session: requests.Session, timeout: float, mesh_table_url: str,
+                **_: object) -> tuple[list[str], list[dict[str, str]]]:
     try:
         wards = load_wards(root)
     except MadoguchiError as e:

@@ -24,7 +24,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -34,6 +34,11 @@ import shapely
 from .errors import CRSError, OutputError
 from .layers import BUNDLE_FILES, DISPLAY_CRS, NETWORK_FILES, BundleFile
 from .settings import PROJECT_DATA_DIR, data_dir
+
+if TYPE_CHECKING:  # openpyxl is imported only when an Excel file is written
+    from openpyxl.worksheet.worksheet import Worksheet
+
+    from .scenarios import Scenario
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +201,7 @@ def defuse_formulas(table: pd.DataFrame) -> pd.DataFrame:
 
 def _text_columns(table: pd.DataFrame) -> list[str]:
     geometry = table.geometry.name if isinstance(table, gpd.GeoDataFrame) else None
-    return [c for c, dtype in table.dtypes.items()
+    return [str(c) for c, dtype in table.dtypes.items()
             if c != geometry and (pd.api.types.is_object_dtype(dtype)
                                   or isinstance(dtype, (pd.StringDtype, pd.CategoricalDtype)))]
 
@@ -236,7 +241,7 @@ def to_csv_bytes(table: pd.DataFrame) -> bytes:
 
 
 def write_csv(
-    table: pd.DataFrame, target: str | os.PathLike[str] | IO | None = None, *,
+    table: pd.DataFrame, target: str | os.PathLike[str] | IO[str] | IO[bytes] | None = None, *,
     bom: bool = True,
 ) -> None:
     """Write a table as CSV (see ``to_csv_bytes``) to a file, a file object or stdout.
@@ -268,8 +273,8 @@ def write_csv(
         buffer.flush()
     elif isinstance(target, io.TextIOBase):
         target.write(data.decode("utf-8"))
-    else:
-        target.write(data)
+    else:  # text streams are io.TextIOBase at run time: what is left takes bytes
+        cast("IO[bytes]", target).write(data)
 
 
 # -- data sources and scenario description ---------------------------------------------------
@@ -349,7 +354,7 @@ def scenario_sources(*, measure: str = "counter", store_source: str = "union",
 
 
 def describe_scenario(
-    scenario, *, measure: str, store_source: str, offices: pd.DataFrame | None = None,
+    scenario: Scenario, *, measure: str, store_source: str, offices: pd.DataFrame | None = None,
     date: _dt.date | str | None = None, title: str | None = None,
 ) -> dict[str, str]:
     """Describe a ``geo.scenarios.Scenario`` for the scenario sheet of an export.
@@ -484,7 +489,7 @@ def _excel_ready(table: pd.DataFrame) -> pd.DataFrame:
     return plain
 
 
-def _format_sheet(sheet, table: pd.DataFrame) -> None:
+def _format_sheet(sheet: Worksheet, table: pd.DataFrame) -> None:
     from openpyxl.styles import Font
 
     sheet.freeze_panes = "A2"
@@ -564,17 +569,18 @@ def _require_display_crs(frame: gpd.GeoDataFrame) -> None:
         raise CRSError(msg)
 
 
-def to_display_features(frame: gpd.GeoDataFrame, columns: Sequence[str]) -> dict:
+def to_display_features(frame: gpd.GeoDataFrame, columns: Sequence[str]) -> dict[str, Any]:
     """Return a GeoJSON-like FeatureCollection in WGS84 for a web map.
 
     Coordinates are rounded to ``DISPLAY_DECIMALS`` to keep the page light; only
     ``columns`` are kept as properties.
     """
     _require_display_crs(frame)
-    shown = frame[list(columns) + ["geometry"]].to_crs(DISPLAY_CRS)
+    shown = frame[[*columns, "geometry"]].to_crs(DISPLAY_CRS)
     shown["geometry"] = shapely.transform(shown.geometry.to_numpy(),
                                           lambda xy: np.round(xy, DISPLAY_DECIMALS))
-    return shown.__geo_interface__
+    feature_collection: dict[str, Any] = shown.__geo_interface__
+    return feature_collection
 
 
 def to_display_points(frame: gpd.GeoDataFrame, *, label_points: bool = False) -> pd.DataFrame:

@@ -403,7 +403,8 @@ def evaluate(
     populated = small_areas["population"] > 0
     reachable = small_areas.loc[populated, "status"] != scenarios.NO_FACILITY
     unreachable = "none" if reachable.all() else ("some" if reachable.any() else "all")
-    shift, reason = None, "no counter transactions are recorded for these offices"
+    shift: demand.LoadShift | None = None
+    reason: str | None = "no counter transactions are recorded for these offices"
     if reading in study.demand_fits:
         try:
             shift = demand.load_shift(study.demand_fits[reading], model, scenario,

@@ -355,7 +355,16 @@ def test_store_share_slider_changes_the_predicted_figures(app):
     first = after[0].splitlines()[0]
     assert first.startswith("- 閉鎖により大江出張所の約") and "中央区役所へ" in first
     assert f"（{top['change_pct']:+.1f}%" in first
-    assert any("閉鎖窓口の証明書のうちコンビニ交付へ移る割合：10 %" in m.value for m in app.markdown)
+    assert any("閉鎖窓口の証明書のうちコンビニ交付へ移る割合：10 %" in m.value
+               for m in app.markdown)
+
+
+def test_a_load_shift_result_has_predictions_or_a_reason_never_both_or_neither():
+    from dashboard import loadshift
+
+    loadshift.Result(None, None, None, "no counts")  # a reason alone: fine
+    with pytest.raises(ValueError, match="either predictions or the reason"):
+        loadshift.Result(None, None, None, None)
 
 
 @pytest.mark.bundle

@@ -39,7 +39,7 @@ def _damaged(tmp_path: Path, bundle_dir: Path, key: str, damage: Callable[[str],
 
 def _duplicate_office(text: str) -> str:
     lines = text.splitlines(keepends=True)
-    return "".join(lines + [lines[2]])
+    return "".join([*lines, lines[2]])
 
 
 def _degrees_labelled_metric(text: str) -> str:
@@ -214,4 +214,5 @@ def test_the_app_serves_on_localhost_and_says_so(monkeypatch):
 def test_the_sidebar_states_the_address_on_every_page(monkeypatch, tmp_path):
     at = _run(monkeypatch, tmp_path / "nowhere")  # even on the explanation page
     assert at.title[0].value == "データがありません"
-    assert any(c.value.startswith("このダッシュボードの公開先：http://") for c in at.sidebar.caption)
+    assert any(c.value.startswith("このダッシュボードの公開先：http://")
+               for c in at.sidebar.caption)

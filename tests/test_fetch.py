@@ -224,7 +224,7 @@ def test_mesh_table_without_the_age_items_is_refused(tmp_path):
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("tblT001101H4930.txt", "KEY_CODE,HTKSYORI,HTKSAKI,GASSAN,T001101001\r\n"
                                                ",,,,人口\r\n493014491,0,,,5\r\n")
-    with pytest.raises(FetchError, match="missing column.*T001101004"):
+    with pytest.raises(FetchError, match=r"missing column.*T001101004"):
         fetch_module.mesh_from_estat([zipfile.ZipFile(path)], _tiny_wards())
 
 
@@ -304,7 +304,8 @@ def test_network_tables_keep_osm_tags_and_join_merged_ways():
         [0, 1, 0, "13", "residential", "", ""],
         [1, 0, 0, "11;12", "secondary;tertiary", "40", "電車通り"],
     ]
-    assert edges["geometry_wkt"].tolist()[0] == "LINESTRING (130.7010000 32.8000000, 130.7000000 32.8000000)"
+    assert edges["geometry_wkt"].tolist()[0] == (
+        "LINESTRING (130.7010000 32.8000000, 130.7000000 32.8000000)")
 
 
 def test_a_parallel_street_is_no_two_way_twin():
@@ -354,7 +355,7 @@ def test_failed_network_write_leaves_no_file(tmp_path, osm, monkeypatch):
         return original(self, path, **kwargs)
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", second_fails)
-    with pytest.raises(FetchError, match="cannot write .*_edges.csv.gz.*disk full"):
+    with pytest.raises(FetchError, match=r"cannot write .*_edges.csv.gz.*disk full"):
         fetch(tmp_path, only="osm-roads", session=RecordedSession({}))
     assert not (tmp_path / fetch_module.MANIFEST_NAME).exists()
     assert [p.name for p in (tmp_path / "roads").iterdir()] == [
@@ -446,7 +447,7 @@ def test_only_fetches_the_chosen_sources(tmp_path, osm):
 
 
 def test_unknown_source_is_refused(tmp_path):
-    with pytest.raises(FetchError, match="unknown source.*meshes.*choose from osm-stores"):
+    with pytest.raises(FetchError, match=r"unknown source.*meshes.*choose from osm-stores"):
         fetch(tmp_path, only="n03,meshes", session=RecordedSession({}))
 
 
@@ -478,7 +479,7 @@ def test_write_is_atomic_when_conversion_fails(tmp_path, osm, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(gpd.GeoDataFrame, "to_file", half_write)
-    with pytest.raises(FetchError, match="cannot write .*wards_n03_2020.geojson.*disk full"):
+    with pytest.raises(FetchError, match=r"cannot write .*wards_n03_2020.geojson.*disk full"):
         fetch(tmp_path, only="n03", force=True, session=RecordedSession(RECORDED), **URLS)
     assert target.read_bytes() == good
     assert sorted(p.name for p in target.parent.iterdir()) == [target.name]
@@ -508,13 +509,13 @@ def test_network_error_is_a_fetch_error(tmp_path):
 
 
 def test_http_error_is_a_fetch_error(tmp_path):
-    with pytest.raises(FetchError, match="could not download .*404 Client Error"):
+    with pytest.raises(FetchError, match=r"could not download .*404 Client Error"):
         fetch(tmp_path, only="estat", session=RecordedSession({}), **URLS)
 
 
 def test_error_page_instead_of_zip_is_a_fetch_error(tmp_path):
     session = RecordedSession({N03_URL: b"<!DOCTYPE html><title>Maintenance</title>"})
-    with pytest.raises(FetchError, match="did not return a zip archive.*Maintenance"):
+    with pytest.raises(FetchError, match=r"did not return a zip archive.*Maintenance"):
         fetch(tmp_path, only="n03", session=session, **URLS)
 
 
@@ -523,7 +524,7 @@ def test_osmnx_failure_is_a_fetch_error(tmp_path, monkeypatch):
         raise requests.ConnectionError("Max retries exceeded with url: /api/interpreter")
 
     monkeypatch.setattr(fetch_module, "_osm_features", offline)
-    with pytest.raises(FetchError, match="convenience stores from OpenStreetMap.*interpreter"):
+    with pytest.raises(FetchError, match=r"convenience stores from OpenStreetMap.*interpreter"):
         fetch(tmp_path, only="osm-stores", session=OfflineSession())
 
 
@@ -536,13 +537,13 @@ def test_n03_without_a_ward_is_refused(tmp_path):
     with zipfile.ZipFile(archive_path, "w") as archive:
         archive.write(tmp_path / "n03.geojson", "N03-20_43_200101.geojson")
     session = RecordedSession({N03_URL: archive_path})
-    with pytest.raises(FetchError, match="no polygon for ward code.*43104"):
+    with pytest.raises(FetchError, match=r"no polygon for ward code.*43104"):
         fetch(tmp_path / "data", only="n03", session=session, **URLS)
 
 
 def test_estat_table_with_other_columns_is_refused():
     archive = zipfile.ZipFile(FIXTURES / "estat_T000848_tiny.zip")
-    with pytest.raises(FetchError, match="missing column.*T000849001"):
+    with pytest.raises(FetchError, match=r"missing column.*T000849001"):
         fetch_module.population_from_estat_table(archive, table_id="T000849")
 
 

@@ -76,7 +76,7 @@ def test_walking_keeps_the_one_way_dead_end_and_driving_does_not():
 
 def test_tiny_fixture_gives_one_edge_per_street(tiny: RoadGraph):
     ids = np.array(_node_ids(tiny, _fixture_lonlat()))
-    pairs = sorted(tuple(sorted(p)) for p in zip(ids[tiny.edge_u], ids[tiny.edge_v]))
+    pairs = sorted(tuple(sorted(p)) for p in zip(ids[tiny.edge_u], ids[tiny.edge_v], strict=True))
     expected = sorted(tuple(sorted((s[0], s[-1]))) for s in EXPECTED_STREETS)
     assert pairs == expected
     assert tiny.report.edges == len(EXPECTED_STREETS)
@@ -86,11 +86,12 @@ def test_tiny_fixture_lengths_follow_the_street_in_metres(tiny: RoadGraph):
     lonlat = _fixture_lonlat()
     ids = np.array(_node_ids(tiny, lonlat))
     got = {tuple(sorted(p)): length
-           for p, length in zip(zip(ids[tiny.edge_u], ids[tiny.edge_v]), tiny.edge_length)}
+           for p, length in zip(zip(ids[tiny.edge_u], ids[tiny.edge_v], strict=True),
+                                tiny.edge_length, strict=True)}
     for street in EXPECTED_STREETS:
         points = np.array([_metric(lonlat[k]) for k in street])
         planar = np.hypot(*np.diff(points, axis=0).T).sum()
-        lons, lats = zip(*(lonlat[k] for k in street))
+        lons, lats = zip(*(lonlat[k] for k in street), strict=True)
         geodesic = GEOD.line_length(lons, lats)
         length = got[tuple(sorted((street[0], street[-1])))]
         # osmnx's length is great-circle on a sphere: within 0.3 % of the ellipsoid and
@@ -150,7 +151,7 @@ def test_graph_from_place_network_failure_is_a_fetch_error(monkeypatch):
         raise ConnectionError("Max retries exceeded with url: /search")
 
     monkeypatch.setattr(ox, "graph_from_place", offline)
-    with pytest.raises(FetchError, match="could not download the OSM drive network.*internet"):
+    with pytest.raises(FetchError, match=r"could not download the OSM drive network.*internet"):
         graph_from_place("熊本市, 熊本県, 日本")
 
 
@@ -185,7 +186,7 @@ def chuo(bundle_dir: Path) -> tuple[RoadGraph, shapely.Geometry]:
 
 @pytest.mark.bundle
 def test_chuo_drive_graph_is_connected_and_plausible(chuo):
-    graph, ward = chuo
+    graph, _ward = chuo
     components, _ = connected_components(graph.adjacency, directed=False)
     assert components == 1
     # 中央区 is 25 km2; the extract holds whole ways, some running a few km past the border

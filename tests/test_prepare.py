@@ -148,7 +148,8 @@ def test_cli_prepare_offline_exits_1_with_one_line(tmp_path, monkeypatch, capsys
 
 
 def test_make_app_runs_prepare_before_the_dashboard():
-    recipe = re.search(r"^app:\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.MULTILINE).group(1)
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = re.search(r"^app:\n((?:\t.*\n)+)", makefile, re.MULTILINE).group(1)
     commands = [line.strip() for line in recipe.splitlines()]
     assert commands.index(".venv/bin/python -m geo prepare >/dev/null") < commands.index(
         ".venv/bin/streamlit run dashboard/app.py")

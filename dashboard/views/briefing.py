@@ -30,7 +30,7 @@ def key_figures(summary: dict, lang: str) -> dict[str, str]:
 
 
 def figure_cards(figures: dict[str, str]) -> None:
-    for column, (label, value) in zip(st.columns(len(figures)), figures.items()):
+    for column, (label, value) in zip(st.columns(len(figures)), figures.items(), strict=True):
         column.html(
             f'<div style="border:1px solid #ccc;border-radius:8px;padding:12px 16px">'
             f'<div style="font-size:1.1rem;color:#444">{html.escape(label)}</div>'
@@ -63,7 +63,8 @@ def render(choice: state.Choice, title: str, layout: str, fmt: str,
         zones, study.engine.wards, briefing.mark_offices(study.engine.offices, choice.scenario),
         title=title, figures=key_figures(found.city, lang), format=fmt,
         layout=layout, lang=lang,
-        sources=SOURCES, subtitle=f"{t(f'measure_{choice.measure}')} / {t(f'zone_{choice.zone_layer}')}",
+        sources=SOURCES,
+        subtitle=f"{t(f'measure_{choice.measure}')} / {t(f'zone_{choice.zone_layer}')}",
         notes=notes)
 
 
@@ -91,7 +92,7 @@ names = components.office_name(cache.study(choice.study_key).engine.offices)
 shift = loadshift.result(choice)
 receivers = {}
 if loadshift.has_changes(choice):
-    if shift.problem is not None:
+    if shift.shift is None:
         st.warning(shift.problem, icon="⚠️")
     elif receivers := loadshift.receiver_figures(shift.shift, names):
         st.markdown(f"#### {t('shift_briefing_heading')}")
@@ -119,7 +120,10 @@ st.caption(components.sources_line(SOURCES))
 
 notes = load_shift_notes(receivers)
 stem = f"briefing_{choice.base}_{len(choice.closed)}closed"
-for column, (fmt, mime) in zip(st.columns(2), (("png", "image/png"), ("pdf", "application/pdf"))):
+for column, (fmt, mime) in zip(st.columns(2), (("png", "image/png"), ("pdf", "application/pdf")),
+                               strict=True):
+    def briefing_file(fmt: str = fmt) -> bytes:
+        return render(choice, title, layout, fmt, notes, lang())
+
     column.download_button(t(f"briefing_download_{fmt}"), file_name=f"{stem}.{fmt}", mime=mime,
-                           on_click="ignore",
-                           data=lambda fmt=fmt: render(choice, title, layout, fmt, notes, lang()))
+                           on_click="ignore", data=briefing_file)

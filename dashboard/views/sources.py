@@ -33,7 +33,7 @@ far = far[far["far"]] if "far" in far.columns else far.iloc[0:0]
 if len(far):
     items.append(t("approx_far_snaps", offices=", ".join(
         f"{components.plain_markdown(o)} ({m:.0f} m)"
-        for o, m in zip(far["office_id"], far["snap_m"]))))
+        for o, m in zip(far["office_id"], far["snap_m"], strict=True))))
 if study.districts is not None:
     items.append(t("approx_districts"))
     quality = study.districts.polygons["quality"].value_counts()

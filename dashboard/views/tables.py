@@ -1,4 +1,5 @@
-"""Tables and downloads: per zone, per office, load shift, city summary; traffic vs distance chart."""
+"""Tables and downloads: per zone, per office, load shift, city summary; traffic vs distance
+chart."""
 
 from __future__ import annotations
 
@@ -101,7 +102,7 @@ st.subheader(t("shift_table_heading"))
 shift = loadshift.result(choice)
 loadshift.controls()
 st.caption(" / ".join(loadshift.assumption_lines(shift.fit)))
-if shift.problem is not None:
+if shift.shift is None:
     st.error(shift.problem, icon="⚠️")
 else:
     st.dataframe(loadshift.readable_table(shift.shift, names), hide_index=True, width="stretch",
