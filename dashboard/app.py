@@ -16,11 +16,11 @@ except ImportError:  # running from a source tree that is not installed
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dashboard import cache, dataerror, state
-from dashboard.components import office_name, served_on
+from dashboard.components import office_name, plain_markdown, served_on
 from dashboard.i18n import LANGUAGES, t
-from geo import scenarios
 from geo.engine import MLIT_DEFECT
 from geo.errors import MadoguchiError
+from geo.study import options
 from geo.zones import ZONE_KINDS
 
 VIEWS = Path(__file__).resolve().parent / "views"
@@ -37,8 +37,7 @@ with st.sidebar:
 try:
     with st.spinner(t("loading_engine")):
         state.init_store_source()
-        engine = cache.engine(state.current().engine_key)
-        cache.district_layer(cache.data_dir())  # the default zones: checks schools and zones
+        study = cache.study(state.current().study_key)
 except (MadoguchiError, OSError) as error:
     dataerror.remember(error)
     page = st.navigation([st.Page(VIEWS / "missing.py", title=t("page_missing"),
@@ -48,29 +47,31 @@ except (MadoguchiError, OSError) as error:
 
 st.session_state.pop("data_error", None)
 
-offices = engine.offices
-in_base = scenarios.in_base(offices, st.session_state["base"])
-open_ids = offices.loc[in_base, "office_id"].tolist()
-downgradable = offices.loc[in_base & (offices["kind"] != "service_corner"), "office_id"].tolist()
-state.apply_pending_toggle(open_ids)
-st.session_state["closed"] = [o for o in st.session_state["closed"] if o in open_ids]
+choices = options(study, st.session_state["base"])
+toggled = state.apply_pending_toggles(choices.closable)
+st.session_state["closed"] = [o for o in st.session_state["closed"] if o in choices.closable]
 st.session_state["downgraded"] = [o for o in st.session_state["downgraded"]
-                                  if o in downgradable and o not in st.session_state["closed"]]
-names = office_name(offices)
+                                  if o in choices.downgradable
+                                  and o not in st.session_state["closed"]]
+names = office_name(study.engine.offices)
+for office_id in toggled:
+    st.toast(t("click_applied", office=names(office_id)))
+if missed := st.session_state.pop("clicks_missed", 0):
+    st.toast(t("click_missed", n=missed))
 
 with st.sidebar:
     st.subheader(t("sidebar_scenario"))
     st.selectbox(t("preset"), state.PRESETS, format_func=lambda p: t(f"preset_{p}"),
                  **state.bind("preset", then=state.apply_preset))
-    st.multiselect(t("closed"), open_ids, format_func=names, **state.bind("closed"))
+    st.multiselect(t("closed"), choices.closable, format_func=names, **state.bind("closed"))
     st.multiselect(t("downgraded"),
-                   [o for o in downgradable if o not in st.session_state["closed"]],
+                   [o for o in choices.downgradable if o not in st.session_state["closed"]],
                    format_func=names, **state.bind("downgraded"))
     st.radio(t("measure"), state.MEASURES, format_func=lambda m: t(f"measure_{m}"),
              **state.bind("measure"))
     st.selectbox(t("zone_layer"), ZONE_KINDS, format_func=lambda z: t(f"zone_{z}"),
                  **state.bind("zone_layer"))
-    st.selectbox(t("store_source"), state.STORE_SOURCES,
+    st.selectbox(t("store_source"), study.store_sources,
                  format_func=lambda s: t(f"store_{s}"), **state.bind("store_source"))
     st.selectbox(t("network"), state.NETWORKS, format_func=lambda n: t(f"network_{n}"),
                  **state.bind("network"))
@@ -78,8 +79,12 @@ with st.sidebar:
              **state.bind("mode"))
     if st.session_state["network"] == "mlit":
         st.warning(MLIT_DEFECT[st.session_state["lang"]])
-    if st.session_state["mode"] == "walk":
+    if st.session_state["mode"] in ("walk", "transit"):
         st.caption(t("walk_caveat"))
+    if study.transit is not None:
+        if caveat := study.transit.caveat[st.session_state["lang"]]:
+            st.warning(plain_markdown(caveat))
+        st.caption(t("transit_window", window=study.transit.window_label()))
 
 page = st.navigation([
     st.Page(VIEWS / "map.py", title=t("page_map"), url_path="map", default=True),

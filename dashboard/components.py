@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from geo import io, scenarios
+from geo.study import Result
 
 from . import cache, mapview
 from .i18n import name_column, t
@@ -39,20 +40,13 @@ def served_on() -> str:
 
 def office_name(offices: pd.DataFrame):
     """Return a function office_id -> display name in the current language."""
-    names = dict(zip(offices["office_id"], offices[name_column()]))
+    names = dict(zip(offices["office_id"], offices[name_column()], strict=True))
     return lambda office_id: names.get(office_id, office_id)
 
 
-def summary_for(choice: Choice) -> dict:
-    """City-wide figures of the chosen scenario."""
-    return cache.city_summary(choice.engine_key, choice.base, choice.closed,
-                              choice.downgraded, choice.measure)
-
-
-def zone_table(choice: Choice) -> pd.DataFrame:
-    """Per-zone comparison of the chosen scenario on the chosen zone layer."""
-    return cache.comparison(choice.engine_key, choice.zone_layer, choice.base,
-                            choice.closed, choice.downgraded, choice.measure)
+def result(choice: Choice) -> Result:
+    """``geo.study.evaluate`` of the chosen scenario on the chosen zone layer (cached)."""
+    return cache.result(choice.result_key())
 
 
 def _people(value: float) -> str:
@@ -63,24 +57,56 @@ def _km(value: float) -> str:
     return "—" if not math.isfinite(value) else f"{value:.2f} km"
 
 
-def metric_cards(summary: dict) -> None:
-    """People farther; mean distance; people beyond 2 km and 5 km, and people aged 65+
-    beyond 2 km (after, with before)."""
+def _walk(value_km: float) -> str:
+    """A mean walking distance as minutes at ``geo.scenarios.WALK_KMH``, with the km."""
+    if not math.isfinite(value_km):
+        return "—"
+    return f"{value_km / scenarios.WALK_KMH * 60:.0f} {t('minutes')} ({value_km:.2f} km)"
+
+
+def _minutes(value: float) -> str:
+    return "—" if not math.isfinite(value) else f"{value:.0f} {t('minutes')}"
+
+
+def metric_cards(summary: dict, *, mode: str = "drive") -> None:
+    """People farther; mean distance (minutes on foot in walk mode); people beyond 2 km and
+    5 km, and people aged 65+ beyond 2 km (after, with before)."""
     counts = [(t("metric_beyond", km=km), f"beyond_{km}km_after", f"beyond_{km}km_before",
                "metric_before") for km in (2, 5)]
     if "beyond_2km_after_65plus" in summary:
         counts.append((t("metric_beyond_elderly", km=2), "beyond_2km_after_65plus",
                        "beyond_2km_before_65plus", "metric_elderly_help"))
+    if mode == "transit":
+        counts = [(t("metric_beyond_min", minutes=m), f"transit_beyond_{m}min_after",
+                   f"transit_beyond_{m}min_before", "metric_before") for m in (30, 45)]
+        counts.append((t("metric_beyond_min_elderly", minutes=45),
+                       "transit_beyond_45min_after_65plus", "transit_beyond_45min_before_65plus",
+                       "metric_elderly_help"))
     columns = st.columns(2 + len(counts))
     farther = float(summary["people_farther"])
     columns[0].metric(t("metric_farther"), _people(farther), border=True)
     after_km, before_km = float(summary["after_km"]), float(summary["before_km"])
     delta = after_km - before_km if math.isfinite(after_km) and math.isfinite(before_km) else None
     delta = None if delta is not None and abs(delta) < 0.005 else delta
-    columns[1].metric(t("metric_mean"), _km(after_km),
-                      delta=None if delta is None else f"{delta:+.2f} km",
-                      delta_color="inverse", border=True,
-                      help=t("metric_before", value=_km(before_km)))
+    if mode == "transit":
+        after_min = float(summary["transit_after_min"])
+        before_min = float(summary["transit_before_min"])
+        change = after_min - before_min
+        columns[1].metric(t("metric_mean_transit"), _minutes(after_min),
+                          delta=f"{change:+.1f} {t('minutes')}" if abs(change) >= 0.05 else None,
+                          delta_color="inverse", border=True,
+                          help=t("metric_before", value=_minutes(before_min)))
+    elif mode == "walk":
+        minutes = None if delta is None else delta / scenarios.WALK_KMH * 60
+        columns[1].metric(t("metric_mean_walk"), _walk(after_km),
+                          delta=None if minutes is None else f"{minutes:+.1f} {t('minutes')}",
+                          delta_color="inverse", border=True,
+                          help=t("metric_before", value=_walk(before_km)))
+    else:
+        columns[1].metric(t("metric_mean"), _km(after_km),
+                          delta=None if delta is None else f"{delta:+.2f} km",
+                          delta_color="inverse", border=True,
+                          help=t("metric_before", value=_km(before_km)))
     for column, (label, after_key, before_key, help_key) in zip(columns[2:], counts):
         after, before = float(summary[after_key]), float(summary[before_key])
         column.metric(label, _people(after),
@@ -88,12 +114,13 @@ def metric_cards(summary: dict) -> None:
                       delta_color="inverse", border=True, help=t(help_key, value=_people(before)))
 
 
-def unreachable_notice(summary: dict, table: pd.DataFrame) -> bool:
+def unreachable_notice(found: Result) -> bool:
     """Say plainly when some or all residents have no counter to reach. True if so."""
-    if summary.get("status") != scenarios.NO_FACILITY:
+    if found.unreachable == "none":
         return False
+    table = found.zone_table
     blocked = table[table["status"] == scenarios.NO_FACILITY]
-    if len(blocked) == len(table):
+    if found.unreachable == "all":
         st.error(t("no_counter"), icon="🚫")
     else:
         st.warning(t("no_counter_some", n=len(blocked),
@@ -103,13 +130,15 @@ def unreachable_notice(summary: dict, table: pd.DataFrame) -> bool:
 
 def readable_zone_table(table: pd.DataFrame) -> pd.DataFrame:
     """Zone comparison with translated column names, for display."""
-    shown = table[["zone_name", "ward", "population", "before_km", "after_km", "delta_km",
-                   "people_farther", "status"]].copy()
+    minutes = ["before_min", "after_min"] if "after_min" in table.columns else []
+    shown = table[["zone_name", "ward", "population", "before_km", "after_km", *minutes,
+                   "delta_km", "people_farther", "status"]].copy()
     shown["status"] = shown["status"].map(
         lambda s: t("legend_unreachable") if s == scenarios.NO_FACILITY else "")
     return shown.rename(columns={
         "zone_name": t("col_zone"), "ward": t("col_ward"), "population": t("col_population"),
         "before_km": t("col_before_km"), "after_km": t("col_after_km"),
+        "before_min": t("col_before_min"), "after_min": t("col_after_min"),
         "delta_km": t("col_delta_km"), "people_farther": t("col_people_farther"),
         "status": t("col_status")})
 
@@ -131,6 +160,8 @@ def zone_column_config() -> dict:
     return {t("col_population"): st.column_config.NumberColumn(format="%d"),
             t("col_people_farther"): st.column_config.NumberColumn(format="%d"),
             t("col_before_km"): st.column_config.NumberColumn(format="%.2f"),
+            t("col_before_min"): st.column_config.NumberColumn(format="%.0f"),
+            t("col_after_min"): st.column_config.NumberColumn(format="%.0f"),
             t("col_after_km"): st.column_config.NumberColumn(format="%.2f"),
             t("col_delta_km"): st.column_config.NumberColumn(format="%+.2f")}
 

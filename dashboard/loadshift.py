@@ -1,4 +1,5 @@
-"""The load-shift panel: where closed counters' transactions go (``geo.demand``), fit, assumptions."""
+"""The load-shift panel: where closed counters' transactions go (``geo.demand``), fit and
+assumptions."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from geo import demand
-from geo.errors import MadoguchiError, PoorFitError
 
-from . import cache, components, dataerror, state
+from . import cache, components, state
 from .i18n import lang, t
 from .state import Choice
 
@@ -22,7 +22,7 @@ _STATUS_COLOURS = {"closed": "#d62728", "downgraded": "#ff7f0e", "receiving": "#
 
 
 @dataclass(frozen=True)
-class Result:
+class Shift:
     """The demand fit and, when it can be shown, the load shift of the chosen scenario."""
 
     fit: demand.DemandFit | None
@@ -31,32 +31,28 @@ class Result:
     problem: str | None
     """Why there are no predictions (poor fit, missing counts), else None."""
 
+    def __post_init__(self) -> None:
+        if (self.shift is None) == (self.problem is None):
+            msg = "a load-shift result has either predictions or the reason there are none"
+            raise ValueError(msg)
 
-def store_share() -> float:
-    """The store-share assumption as a fraction (session value is in %)."""
-    return st.session_state["store_share_pct"] / 100.0
+
+def result(choice: Choice) -> Shift:
+    """Fit, out-of-sample check and the load shift of ``geo.study.evaluate`` (all cached)."""
+    found = components.result(choice)
+    fit = cache.study(choice.study_key).demand_fits.get(choice.reading)
+    if fit is None:
+        reason = components.plain_markdown(found.load_shift_reason or "")
+        return Shift(None, None, None, t("shift_unavailable", error=reason))
+    check = cache.demand_check(choice.study_key, choice.reading)
+    if found.load_shift is None:
+        return Shift(fit, check, None, t("shift_poor_fit", problems=found.load_shift_reason))
+    return Shift(fit, check, found.load_shift, None)
 
 
 def reading() -> str:
+    """The chosen 城南/南部 reading of the counts (``geo.demand.READINGS``)."""
     return st.session_state["demand_reading"]
-
-
-def result(choice: Choice) -> Result:
-    """Fit, out-of-sample check and load shift of the chosen scenario (all cached)."""
-    try:
-        fit = cache.demand_fit(choice.engine_key, reading())
-        check = cache.demand_check(choice.engine_key, reading())
-    except MadoguchiError as error:
-        shown = components.plain_markdown(dataerror.public_message(error, choice.data))
-        return Result(None, None, None, t("shift_unavailable", error=shown))
-    if not fit.ok:
-        return Result(fit, check, None, t("shift_poor_fit", problems="; ".join(fit.problems)))
-    try:
-        shift = cache.load_shift_table(choice.engine_key, reading(), choice.base,
-                                       choice.closed, choice.downgraded, store_share())
-    except PoorFitError as error:
-        return Result(fit, check, None, t("shift_poor_fit", problems=error))
-    return Result(fit, check, shift, None)
 
 
 def controls() -> None:
@@ -102,16 +98,16 @@ def receiver_lines(shift: demand.LoadShift, names) -> list[str]:
         return components.plain_markdown(names(office_id))
 
     verb, source = _sources(shift.table, plain_name)
-    return [t("shift_line", verb=verb, source=source, n=_about(row.change),
-              target=plain_name(row.office_id), pct=f"{row.change_pct:+.1f}%")
-            for row in receivers(shift).itertuples()]
+    return [t("shift_line", verb=verb, source=source, n=_about(row["change"]),
+              target=plain_name(row["office_id"]), pct=f"{row['change_pct']:+.1f}%")
+            for row in receivers(shift).to_dict("records")]
 
 
 def receiver_figures(shift: demand.LoadShift, names) -> dict[str, str]:
     """Counter name -> '+N件/年（+x%）' for the top receivers (briefing cards)."""
-    return {names(row.office_id): t("shift_figure", n=f"+{_about(row.change)}",
-                                    pct=f"{row.change_pct:+.1f}%")
-            for row in receivers(shift).itertuples()}
+    return {names(row["office_id"]): t("shift_figure", n=f"+{_about(row['change'])}",
+                                    pct=f"{row['change_pct']:+.1f}%")
+            for row in receivers(shift).to_dict("records")}
 
 
 def has_changes(choice: Choice) -> bool:
@@ -191,11 +187,12 @@ def totals(shift: demand.LoadShift) -> None:
 
 
 @st.fragment
-def panel(choice: Choice) -> None:
+def panel() -> None:
     """The panel under the map; its own fragment, so its controls never redraw the map."""
+    choice = state.current()  # the fragment's own controls change the choice
     st.subheader(t("shift_heading"))
     found = result(choice)
-    names = components.office_name(cache.engine(choice.engine_key).offices)
+    names = components.office_name(cache.study(choice.study_key).engine.offices)
     if found.shift is not None and has_changes(choice):
         totals(found.shift)
     left, right = st.columns([3, 2])
@@ -207,7 +204,7 @@ def panel(choice: Choice) -> None:
         st.markdown(f"**{t('shift_assumptions')}**\n\n" + bullet_list(
             assumption_lines(found.fit)))
     with left:
-        if found.problem is not None:
+        if found.shift is None:
             st.error(found.problem, icon="⚠️")
         elif not has_changes(choice):
             st.info(t("shift_no_change"))
@@ -221,7 +218,7 @@ def readable_table(shift: demand.LoadShift, names) -> pd.DataFrame:
     """The export table with display names and translated headers."""
     table = shift.export_table()
     table["name"] = [names(o) if o != "total" else n
-                     for o, n in zip(table["office_id"], table["name"])]
+                     for o, n in zip(table["office_id"], table["name"], strict=True)]
     table["kind"] = table["kind"].map(lambda k: t(f"kind_{k}") if k else "")
     table["status"] = table["status"].map(lambda s: t(f"state_{s}") if s else "")
     return table.drop(columns="office_id").rename(columns={
@@ -231,15 +228,20 @@ def readable_table(shift: demand.LoadShift, names) -> pd.DataFrame:
         "change_pct": t("col_change_pct")})
 
 
-def fit_table(found: Result) -> pd.DataFrame:
+def fit_table(found: Shift) -> pd.DataFrame:
     """Fit summary, assumptions, totals and the FY2011 check as ``name, value`` rows."""
-    values = found.shift.summary() if found.shift is not None else dict(found.fit.summary())
+    if found.shift is not None:
+        values = found.shift.summary()
+    elif found.fit is not None:
+        values = dict(found.fit.summary())
+    else:
+        values = {}
     if found.check is not None:
         values |= {f"fy2011_check_{k}": v for k, v in found.check.metrics.items()}
     return demand.summary_rows(values)
 
 
-def excel_sheets(found: Result) -> dict[str, pd.DataFrame]:
+def excel_sheets(found: Shift) -> dict[str, pd.DataFrame]:
     """Sheets for the Excel export: ``load_shift`` (export table) and ``demand_fit``."""
     if found.fit is None:
         return {}
@@ -247,11 +249,12 @@ def excel_sheets(found: Result) -> dict[str, pd.DataFrame]:
     return sheets | {"demand_fit": fit_table(found)}
 
 
-def description(found: Result) -> dict[str, str]:
+def description(found: Shift) -> dict[str, str]:
     """Extra rows for the scenario sheet: the demand-model assumptions."""
     if found.fit is None:
         return {}
-    return {"コンビニ交付へ移る証明書の割合 (store share)": f"{st.session_state['store_share_pct']} %",
+    store_share_pct = st.session_state["store_share_pct"]
+    return {"コンビニ交付へ移る証明書の割合 (store share)": f"{store_share_pct} %",
             "証明書の割合 (certificate share)": f"{100 * found.fit.certificate_share:.0f} %",
             "城南・南部の読み方 (城南/南部 reading)": reading(),
             "需要モデルの基準年度 (demand model year)": found.fit.year}

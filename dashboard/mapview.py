@@ -19,8 +19,6 @@ import folium.plugins
 import numpy as np
 import pandas as pd
 
-from geo import scenarios
-
 from . import vendor_assets
 from .i18n import t
 
@@ -53,8 +51,9 @@ class Scale:
             rows.append((self.zero_colour, f"0 {self.unit}"))
         lower = [0.0, *self.edges]
         upper = [*self.edges, None]
-        for colour, lo, hi in zip(self.colours, lower, upper):
-            label = f"{_fmt(lo)}–{_fmt(hi)} {self.unit}" if hi is not None else f"> {_fmt(lo)} {self.unit}"
+        for colour, lo, hi in zip(self.colours, lower, upper, strict=True):
+            label = (f"{_fmt(lo)}–{_fmt(hi)} {self.unit}" if hi is not None
+                     else f"> {_fmt(lo)} {self.unit}")
             rows.append((colour, label))
         return rows
 
@@ -71,9 +70,33 @@ SHARE_SCALE = Scale((10, 25, 50, 75), ("#dadaeb", "#bcbddc", "#9e9ac8", "#756bb1
                     "%", zero_colour="#f2f0f7")
 
 
+def minutes_scale() -> Scale:
+    """Travel minutes (transit mode), in the interface's unit word."""
+    return Scale((10, 20, 30, 45, 60), DISTANCE_SCALE.colours, t("minutes"))
+
+
+def minute_change_scale() -> Scale:
+    """Added travel minutes (transit mode)."""
+    return Scale((2, 5, 10, 20), CHANGE_SCALE.colours, t("minutes"),
+                 zero_colour=CHANGE_SCALE.zero_colour)
+
+
+TRANSIT_THRESHOLD_MIN = {2: 30, 5: 45}
+"""In transit mode the 2 km / 5 km choice reads as 30 / 45 minutes."""
+
+
 def zone_values(table: pd.DataFrame, colour_by: str, threshold_km: int) -> tuple[pd.Series, Scale]:
-    """The value each zone is coloured by, and its scale."""
+    """The value each zone is coloured by, and its scale (minutes in transit mode)."""
     table = table.set_index(table["zone_id"].astype(str))
+    if "transit_after_min" in table.columns:
+        before, after = table["transit_before_min"], table["transit_after_min"]
+        if colour_by in ("before", "after"):
+            return (before if colour_by == "before" else after), minutes_scale()
+        if colour_by == "change":
+            return (after - before).clip(lower=0), minute_change_scale()
+        column = f"transit_beyond_{TRANSIT_THRESHOLD_MIN.get(threshold_km, 45)}min_after"
+        return (100.0 * table[column] / table["population"].where(table["population"] > 0),
+                SHARE_SCALE)
     if colour_by == "before":
         return table["before_km"], DISTANCE_SCALE
     if colour_by == "after":
@@ -193,36 +216,117 @@ def office_symbol(kind: str, state: str, *, size: int = 24) -> str:
             f'viewBox="0 0 24 24">{shape}{extra}</svg>')
 
 
-def office_group(offices: pd.DataFrame, *, base: str, closed: tuple[str, ...],
-                 downgraded: tuple[str, ...], name_column: str) -> folium.FeatureGroup:
-    """Office markers of the base set: symbol per kind, state per scenario.
+SEPARATION_PX = 16
+"""How far apart (pixels) markers of offices near each other are drawn."""
+NEAR_M = 1500.0
+"""Offices closer than this overlap at city zoom (about 64 m a pixel at zoom 11)."""
 
-    The tooltip ends with ``[office_id]`` so a click can be mapped back to the office.
+
+def marker_offsets(lat: np.ndarray, lon: np.ndarray, *, near_m: float = NEAR_M,
+                   separation_px: int = SEPARATION_PX) -> np.ndarray:
+    """Pixel offsets (dx, dy) that draw offices near each other side by side.
+
+    Offices closer than ``near_m`` (chains of them) form a group; a group of n > 1 is laid
+    out on a circle of ``separation_px`` around the true points, in id order, so no marker
+    hides another at city zoom. The markers keep their true coordinates (a click reports
+    them); only the icon moves, by the same few pixels at every zoom.
+    """
+    metres_per_degree = 111_320.0
+    y = np.asarray(lat, dtype=float) * metres_per_degree
+    x = np.asarray(lon, dtype=float) * metres_per_degree * np.cos(np.radians(np.mean(lat)))
+    group = np.arange(len(y))
+    near = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) < near_m
+    changed = True
+    while changed:  # single-link groups: every office takes the smallest id it reaches
+        merged = np.where(near, group[None, :], len(y)).min(axis=1)
+        changed = bool((merged != group).any())
+        group = merged[merged]
+    offsets = np.zeros((len(y), 2))
+    for label in np.unique(group):
+        members = np.flatnonzero(group == label)
+        if len(members) < 2:
+            continue
+        angles = 2 * np.pi * np.arange(len(members)) / len(members) + np.pi / 2
+        offsets[members, 0] = separation_px * np.cos(angles)
+        offsets[members, 1] = -separation_px * np.sin(angles)
+    return np.rint(offsets).astype(int)
+
+
+def office_group(offices: pd.DataFrame, *, name_column: str) -> folium.FeatureGroup:
+    """Office markers of the base set: symbol per kind, state from ``Result.offices``.
+
+    ``offices`` is ``geo.study.Result.offices`` with WGS84 ``lat`` / ``lon``; offices whose
+    ``state`` is ``not in base`` are not drawn. The tooltip ends with ``[office_id]`` so a
+    click can be mapped back to the office; markers of nearby offices are drawn apart
+    (``marker_offsets``).
     """
     group = folium.FeatureGroup(name=t("layer_offices"))
-    for row in offices[scenarios.in_base(offices, base)].itertuples():
-        state = ("closed" if row.office_id in closed
-                 else "downgraded" if row.office_id in downgraded else "open")
+    shown = offices[offices["state"] != "not in base"].reset_index(drop=True)
+    offsets = marker_offsets(shown["lat"].to_numpy(), shown["lon"].to_numpy())
+    for row, (dx, dy) in zip(shown.itertuples(), offsets, strict=True):
+        state = row.state
         size = 30 if row.kind == "ward_office" else 24
         name = html.escape(getattr(row, name_column))
         kind = html.escape(t(f"kind_{row.kind}"))
         tooltip = (f"{name}（{kind}・{html.escape(t(f'state_{state}'))}） "
-                   f"<span style='color:#888'>[{html.escape(row.office_id)}]</span>")
+                   f"<span style='color:#888'>[{html.escape(row['office_id'])}]</span>")
         popup = (f"<b>{name}</b><br>{html.escape(t('popup_kind'))}: {kind}<br>"
-                 f"{html.escape(t('popup_ward'))}: {html.escape(row.ward)}<br>"
-                 f"{html.escape(t('popup_address'))}: {html.escape(row.address_ja)}<br>"
-                 f"{html.escape(t('popup_precision'))}: {html.escape(row.precision)}<br>"
+                 f"{html.escape(t('popup_ward'))}: {html.escape(row['ward'])}<br>"
+                 f"{html.escape(t('popup_address'))}: {html.escape(row['address_ja'])}<br>"
+                 f"{html.escape(t('popup_precision'))}: {html.escape(row['precision'])}<br>"
                  f"{html.escape(t('popup_state'))}: {html.escape(t(f'state_{state}'))}")
         folium.Marker(
             [row.lat, row.lon],
             icon=folium.DivIcon(html=office_symbol(row.kind, state, size=size),
-                                icon_size=(size, size), icon_anchor=(size // 2, size // 2),
-                                class_name=f"office-marker office-{state} office-id-{_css_id(row.office_id)}"),
+                                icon_size=(size, size),
+                                icon_anchor=(size // 2 - int(dx), size // 2 - int(dy)),
+                                class_name=(f"office-marker office-{state} "
+                                            f"office-id-{_css_id(row.office_id)}")),
             tooltip=folium.Tooltip(tooltip),
             popup=folium.Popup(popup, max_width=320),
-            z_index_offset=1000 if row.kind == "ward_office" else 500,
+            z_index_offset=1000 if row["kind"] == "ward_office" else 500,
         ).add_to(group)
     return group
+
+
+CLICK_TOLERANCE_DEG = 1e-6
+"""A marker click reports the marker's own coordinates; anything farther is another object."""
+OFFICE_ID_IN_TEXT = re.compile(r"\[([A-Za-z0-9_.\-]+)\]\s*$")
+
+
+def office_id_from_text(text: str | None) -> str | None:
+    """Office id written as ``[id]`` at the end of a marker tooltip, if any."""
+    if not text:
+        return None
+    match = OFFICE_ID_IN_TEXT.search(text)
+    return match.group(1) if match else None
+
+
+def clicked_office(clicked: dict, offices: pd.DataFrame) -> str | None:
+    """The office whose marker a streamlit-folium click hit, or None.
+
+    The map reports the last clicked object's tooltip text and position. A layer without a
+    tooltip (a blank-district outline) leaves the previous tooltip in place, so the id in
+    the tooltip counts only when that office's marker stands at the reported position.
+
+    Parameters
+    ----------
+    clicked
+        ``st_folium``'s return: ``last_object_clicked`` (``lat``, ``lng``) and
+        ``last_object_clicked_tooltip``.
+    offices
+        The drawn offices: ``office_id``, ``lat``, ``lon`` (WGS84).
+    """
+    office_id = office_id_from_text(clicked.get("last_object_clicked_tooltip"))
+    where = clicked.get("last_object_clicked") or {}
+    marker = offices[offices["office_id"] == office_id]
+    if office_id is None or marker.empty or "lat" not in where or "lng" not in where:
+        return None
+    at_marker = (math.isclose(float(marker["lat"].iloc[0]), float(where["lat"]),
+                              abs_tol=CLICK_TOLERANCE_DEG)
+                 and math.isclose(float(marker["lon"].iloc[0]), float(where["lng"]),
+                                  abs_tol=CLICK_TOLERANCE_DEG))
+    return office_id if at_marker else None
 
 
 def _css_id(text: str) -> str:
@@ -256,21 +360,22 @@ def base_map(wards: dict, stores: pd.DataFrame, *, show_tiles: bool,
         wards, style_function=lambda f: {"fill": False, "color": "#222222", "weight": 2.2},
         interactive=False,
     ).add_to(ward_layer)
-    for row in ward_labels.itertuples():
+    for row in ward_labels.to_dict("records"):
         folium.Marker(
-            [row.lat, row.lon], interactive=False,
+            [row["lat"], row["lon"]], interactive=False,
             icon=folium.DivIcon(
                 html=(f'<div style="font-weight:bold;font-size:14px;color:#111;'
                       f'text-shadow:0 0 3px #fff,0 0 3px #fff;white-space:nowrap;'
-                      f'transform:translate(-50%,-50%)">{html.escape(row.ward)}</div>'),
+                      f'transform:translate(-50%,-50%)">{html.escape(row["ward"])}</div>'),
                 icon_size=(0, 0), class_name="ward-label"),
         ).add_to(ward_layer)
     ward_layer.add_to(fmap)
     store_layer = folium.FeatureGroup(name=t("layer_stores"), show=True)
     labels = [html.escape(" ".join(p for p in (b, n) if p) or i)
-              for i, b, n in zip(stores["store_id"], stores["brand"], stores["name"])]
+              for i, b, n in zip(stores["store_id"], stores["brand"], stores["name"], strict=True)]
     folium.plugins.FastMarkerCluster(
-        [[lat, lon, label] for lat, lon, label in zip(stores["lat"], stores["lon"], labels)],
+        [[lat, lon, label]
+         for lat, lon, label in zip(stores["lat"], stores["lon"], labels, strict=True)],
         callback=STORE_CALLBACK,
         options={"showCoverageOnHover": False, "maxClusterRadius": 40,
                  "disableClusteringAtZoom": 16},

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import streamlit as st
 
-from geo import engine, layers, reorganisation, scenarios
+from geo import demand, engine, layers, reorganisation, scenarios
+from geo import study as study_module
 
 from . import cache
 
 PRESETS = reorganisation.PRESETS
 NETWORKS = engine.NETWORKS
-MODES = engine.MODES
+MODES = study_module.MODES
 MEASURES = ("counter", "certificate")
-STORE_SOURCES = ("union", "osm", "overture", "lawson2013")
 COLOUR_BY = ("after", "before", "change", "beyond")
 THRESHOLDS_KM = (2, 5)
 
@@ -35,11 +34,10 @@ DEFAULTS = {
     "show_tiles": False,
     "briefing_layout": "side-by-side",
     "map_clicks_seen": 0,
+    "pending_toggles": [],
     "store_share_pct": 0,  # % of certificate transactions moving to convenience stores
     "demand_reading": "brief",  # geo.demand.DEFAULT_READING (城南/南部 counts)
 }
-
-OFFICE_ID_IN_TEXT = re.compile(r"\[([A-Za-z0-9_.\-]+)\]\s*$")
 
 
 @dataclass(frozen=True)
@@ -56,14 +54,30 @@ class Choice:
     network: str = engine.DEFAULT_NETWORK
     mode: str = "drive"
 
+    store_share: float = 0.0
+    """Share (0-1) of the closed counters' certificates going to convenience stores."""
+    reading: str = demand.DEFAULT_READING
+
     @property
-    def engine_key(self) -> cache.EngineKey:
-        return cache.EngineKey(self.data, self.store_source, self.network, self.mode)
+    def study_key(self) -> cache.StudyKey:
+        return cache.StudyKey(self.data, self.network, self.mode)
 
     @property
     def scenario(self) -> scenarios.Scenario:
         """The office set with the chosen closures and downgrades (``geo.scenarios``)."""
-        return scenarios.Scenario(base=self.base, closed=self.closed, downgraded=self.downgraded)
+        return scenarios.Scenario(base=self.base, closed=frozenset(self.closed),
+                                  downgraded=frozenset(self.downgraded))
+
+    def result_key(self, zones: str | None = None, *, after: bool = True) -> cache.ResultKey:
+        """The cache key of this choice's result on ``zones`` (default: the chosen layer).
+
+        ``after=False`` gives the base set with nothing closed (the briefing's "before").
+        """
+        return cache.ResultKey(
+            study=self.study_key, base=self.base, closed=self.closed if after else (),
+            downgraded=self.downgraded if after else (), measure=self.measure,
+            zones=zones or self.zone_layer, stores=self.store_source,
+            store_share=self.store_share, reading=self.reading)
 
 
 def bind(name: str, *, then=None) -> dict:
@@ -106,7 +120,8 @@ def init_store_source() -> None:
 
 def apply_preset() -> None:
     """Widget callback: set the office set, closures and downgrades of the chosen preset."""
-    chosen = reorganisation.presets(cache.engine(current().engine_key).offices)[
+    choice = current()
+    chosen = study_module.options(cache.study(choice.study_key), choice.base).presets[
         st.session_state["preset"]].scenario
     st.session_state["base"] = chosen.base
     st.session_state["closed"] = sorted(chosen.closed)
@@ -116,35 +131,36 @@ def apply_preset() -> None:
 def request_toggle(office_id: str, action: str) -> None:
     """Queue a close / downgrade toggle from the map, applied before the sidebar is drawn.
 
-    (A widget's state cannot change after the widget has been drawn in the same run.)
+    (A widget's state cannot change after the widget has been drawn in the same run.) Clicks
+    queue in order, so several made while the app is updating are all applied.
     """
-    st.session_state["pending_toggle"] = (office_id, action)
+    st.session_state["pending_toggles"] = [*st.session_state.get("pending_toggles", []),
+                                           (office_id, action)]
 
 
-def apply_pending_toggle(open_ids: list[str]) -> None:
-    """Apply a queued map toggle to the ``closed`` / ``downgraded`` widget state."""
-    pending = st.session_state.pop("pending_toggle", None)
-    if pending is None:
-        return
-    office_id, action = pending
-    if office_id not in open_ids:
-        return
-    key, other = ("closed", "downgraded") if action == "close" else ("downgraded", "closed")
-    chosen = list(st.session_state.get(key, []))
-    if office_id in chosen:
-        chosen.remove(office_id)
-    else:
-        chosen.append(office_id)
-        st.session_state[other] = [o for o in st.session_state.get(other, []) if o != office_id]
-    st.session_state[key] = chosen
+def apply_pending_toggles(open_ids: list[str]) -> list[str]:
+    """Apply the queued map toggles, in click order, to the ``closed`` / ``downgraded`` state.
 
-
-def office_id_from_text(text: str | None) -> str | None:
-    """Office id written as ``[id]`` at the end of a marker tooltip, if any."""
-    if not text:
-        return None
-    match = OFFICE_ID_IN_TEXT.search(text)
-    return match.group(1) if match else None
+    Returns the ids of the offices toggled (a toggle of an office not open in the base set,
+    e.g. after the base changed, is dropped).
+    """
+    queued = st.session_state.get("pending_toggles", [])
+    st.session_state["pending_toggles"] = []
+    applied = []
+    for office_id, action in queued:
+        if office_id not in open_ids:
+            continue
+        key, other = ("closed", "downgraded") if action == "close" else ("downgraded", "closed")
+        chosen = list(st.session_state.get(key, []))
+        if office_id in chosen:
+            chosen.remove(office_id)
+        else:
+            chosen.append(office_id)
+            st.session_state[other] = [o for o in st.session_state.get(other, [])
+                                       if o != office_id]
+        st.session_state[key] = chosen
+        applied.append(office_id)
+    return applied
 
 
 def current() -> Choice:
@@ -154,5 +170,6 @@ def current() -> Choice:
         data=cache.data_dir(), base=s["base"],
         closed=tuple(sorted(s["closed"])), downgraded=tuple(sorted(s["downgraded"])),
         measure=s["measure"], store_source=s["store_source"], zone_layer=s["zone_layer"],
-        network=s["network"], mode=s["mode"],
+        network=s["network"], mode=s["mode"], store_share=s["store_share_pct"] / 100.0,
+        reading=s["demand_reading"],
     )

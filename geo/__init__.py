@@ -1,9 +1,9 @@
 """madoguchi's geography library: layers, road graphs, distances and closure scenarios."""
 
+import importlib
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
-from . import briefing as briefing
 from . import demand as demand
 from . import distance as distance
 from . import districts as districts
@@ -22,6 +22,17 @@ from . import scenarios as scenarios
 from . import settings as settings
 from . import transit as transit
 from . import zones as zones
+
+# The briefing renderer needs matplotlib: it is imported on first use (``geo.briefing`` or
+# ``from geo import briefing``) so that ``import geo`` stays free of plotting libraries.
+_LAZY_MODULES = frozenset({"briefing"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 try:
     __version__ = _version("madoguchi")

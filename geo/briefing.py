@@ -19,6 +19,7 @@ import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import geopandas as gpd
 import matplotlib
@@ -26,18 +27,31 @@ import numpy as np
 import pandas as pd
 import shapely
 from matplotlib import font_manager, patheffects
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.collections import PathCollection
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.path import Path as MplPath
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 
 from .errors import CRSError, FontMissingError, LayerError
 from .io import COLUMN_LABELS, labelled_table, language_index, sources_line
 from .layers import METRIC_CRS, BundleFile
-from .reorganisation import Preset
-from .scenarios import Scenario, in_base
+from .scenarios import office_status
+
+if TYPE_CHECKING:
+    from .reorganisation import Preset
+    from .scenarios import Scenario
+
+
+class _Font(TypedDict):
+    """Text keywords shared by every label: the CJK family, then a Latin fallback."""
+
+    fontfamily: list[str]
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +83,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "after": ("変更後", "After"),
     "change": ("距離の増加", "Increase in distance"),
     "distance_bar": ("最寄りの窓口までの道路距離", "Road distance to the nearest counter"),
-    "change_bar": ("最寄りの窓口までの距離の増加", "Increase in road distance to the nearest counter"),
+    "change_bar": ("最寄りの窓口までの距離の増加",
+                   "Increase in road distance to the nearest counter"),
     "ward_office": ("区役所", "Ward office"),
     "branch": ("出張所など", "Branch office, corner"),
     "downgraded": ("サービスコーナー化", "Downgraded to service corner"),
@@ -218,12 +233,12 @@ def _cjk_font_files() -> list[Path]:
 
 # -- inputs --------------------------------------------------------------------------------
 
-def _label(key: str, lang: str, **values) -> str:
+def _label(key: str, lang: str, **values: object) -> str:
     return LABELS[key][language_index(lang)].format(**values)
 
 
 def key_figures(
-    summary: Mapping[str, object], *, threshold_km: float = 2.0, lang: str = "ja",
+    summary: Mapping[str, float | str], *, threshold_km: float = 2.0, lang: str = "ja",
 ) -> dict[str, str]:
     """Format the headline figures of a scenario from ``geo.scenarios.summary``.
 
@@ -319,17 +334,17 @@ def affected_zones(zone_table: pd.DataFrame, n: int = 10) -> pd.DataFrame:
         .reset_index(drop=True)
 
 
-def _people(value: object) -> str:
+def _people(value: float | str) -> str:
     number = float(value)
     return "—" if math.isnan(number) else f"{number:,.0f}"
 
 
-def _km(value: object) -> str:
+def _km(value: float | str) -> str:
     number = float(value)
     return "—" if not math.isfinite(number) else f"{number:.2f}"
 
 
-def mark_offices(offices: gpd.GeoDataFrame, scenario) -> gpd.GeoDataFrame:
+def mark_offices(offices: gpd.GeoDataFrame, scenario: Scenario) -> gpd.GeoDataFrame:
     """Return the offices of a scenario's base set with ``open`` and ``downgraded`` flags.
 
     Parameters
@@ -340,9 +355,10 @@ def mark_offices(offices: gpd.GeoDataFrame, scenario) -> gpd.GeoDataFrame:
     scenario
         A ``geo.scenarios.Scenario``: ``base``, ``closed``, ``downgraded``.
     """
-    marked = offices[in_base(offices, scenario.base)].copy()
-    marked["open"] = ~marked["office_id"].isin(scenario.closed)
-    marked["downgraded"] = marked["office_id"].isin(scenario.downgraded) & marked["open"]
+    marked = office_status(offices, scenario)
+    marked = marked[marked["in_base"]].copy()
+    marked["open"] = marked["state"] != "closed"
+    marked["downgraded"] = marked["state"] == "downgraded"
     return marked.reset_index(drop=True)
 
 
@@ -362,10 +378,10 @@ def _metric(frame: gpd.GeoDataFrame, name: str, required: Iterable[str]) -> gpd.
 def _path(geometry: shapely.Geometry) -> MplPath:
     """Matplotlib path of a (multi)polygon, holes included (rings oriented for nonzero fill)."""
     vertices, codes = [], []
-    for polygon in getattr(geometry, "geoms", [geometry]):
-        if polygon.geom_type != "Polygon" or polygon.is_empty:
+    for part in getattr(geometry, "geoms", [geometry]):
+        if part.geom_type != "Polygon" or part.is_empty:
             continue
-        polygon = shapely.geometry.polygon.orient(polygon, 1.0)
+        polygon = shapely.geometry.polygon.orient(part, 1.0)
         for ring in (polygon.exterior, *polygon.interiors):
             xy = np.asarray(ring.coords)[:, :2]
             vertices.append(xy)
@@ -376,14 +392,15 @@ def _path(geometry: shapely.Geometry) -> MplPath:
     return MplPath(np.concatenate(vertices), np.concatenate(codes))
 
 
-def _polygons(ax, geometries: Iterable[shapely.Geometry], **style) -> PathCollection:
+def _polygons(ax: Axes, geometries: Iterable[shapely.Geometry], **style: Any) -> PathCollection:
     collection = PathCollection([_path(g) for g in geometries], **style)
     ax.add_collection(collection)
     return collection
 
 
-def _draw_map(ax, zones, values: np.ndarray, wards, offices, *, extent, scale: ColourScale,
-              after: bool, font: dict) -> None:
+def _draw_map(ax: Axes, zones: gpd.GeoDataFrame, values: np.ndarray, wards: gpd.GeoDataFrame,
+              offices: gpd.GeoDataFrame, *, extent: tuple[float, float, float, float],
+              scale: ColourScale, after: bool, font: _Font) -> None:
     xmin, ymin, xmax, ymax = extent
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
@@ -399,7 +416,7 @@ def _draw_map(ax, zones, values: np.ndarray, wards, offices, *, extent, scale: C
 
 
 def _colour_legend(fig: Figure, scale: ColourScale, *, title: str, unreachable: bool,
-                   lang: str, font: dict, anchor: tuple[float, float], ncols: int) -> None:
+                   lang: str, font: _Font, anchor: tuple[float, float], ncols: int) -> None:
     """The zone colours as legend rows, the same classes as the dashboard's legend."""
     rows = scale.classes() + ([(UNREACHABLE_COLOUR, _label("unreachable", lang))]
                               if unreachable else [])
@@ -411,8 +428,8 @@ def _colour_legend(fig: Figure, scale: ColourScale, *, title: str, unreachable: 
                title_fontproperties={"family": font["fontfamily"], "size": 11})
 
 
-def _draw_ward_labels(ax, wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame, *,
-                      font: dict) -> None:
+def _draw_ward_labels(ax: Axes, wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame, *,
+                      font: _Font) -> None:
     """Label wards at an inner point kept clear of office symbols."""
     clear = shapely.buffer(shapely.union_all(offices.geometry.to_numpy()), OFFICE_CLEARANCE_M) \
         if len(offices) else None
@@ -433,13 +450,13 @@ def short_office_name(name: str) -> str:
     return name
 
 
-def _place_labels(ax, points: np.ndarray, labels: Sequence[str], *, font: dict,
-                  **style) -> None:
+def _place_labels(ax: Axes, points: np.ndarray, labels: Sequence[str], *, font: _Font,
+                  **style: Any) -> None:
     """Put each label at the first of a few offsets around its point that overlaps nothing."""
-    renderer = ax.figure.canvas.get_renderer()
+    renderer = _renderer(ax.figure)
     placed = [t.get_window_extent(renderer) for t in ax.texts]  # e.g. ward names
     for (x, y), label in zip(points, labels, strict=True):
-        best = None
+        best: tuple[int, Text, Bbox] | None = None
         for dx, dy, ha, va in _LABEL_OFFSETS:
             text = ax.annotate(label, (x, y), xytext=(dx, dy), textcoords="offset points",
                                ha=ha, va=va, **style, **font)
@@ -453,10 +470,11 @@ def _place_labels(ax, points: np.ndarray, labels: Sequence[str], *, font: dict,
                 text.remove()
             if clashes == 0:
                 break
-        placed.append(best[2])
+        if best is not None:  # None only if there were no offsets to try
+            placed.append(best[2])
 
 
-def _draw_offices(ax, offices: gpd.GeoDataFrame, *, after: bool, font: dict) -> None:
+def _draw_offices(ax: Axes, offices: gpd.GeoDataFrame, *, after: bool, font: _Font) -> None:
     if offices.empty:
         return
     is_open = offices["open"].astype(bool).to_numpy() if after else np.ones(len(offices), bool)
@@ -482,30 +500,45 @@ def _draw_offices(ax, offices: gpd.GeoDataFrame, *, after: bool, font: dict) -> 
                       fontsize=10, color=_CLOSED_COLOUR, path_effects=halo, zorder=6)
 
 
-def _legend_handles(offices: gpd.GeoDataFrame, *, lang: str) -> list:
-    def marker(symbol, label, face, edge, size=10):
+def _legend_handles(offices: gpd.GeoDataFrame, *, lang: str) -> list[Artist]:
+    def marker(symbol: str, label: str, face: str, edge: str, size: float = 10) -> Line2D:
         return Line2D([], [], linestyle="none", marker=symbol, markersize=size, label=label,
                       markerfacecolor=face, markeredgecolor=edge, markeredgewidth=1.5)
 
-    handles = [marker("s", _label("ward_office", lang), _OPEN_COLOUR, "white"),
+    handles: list[Artist] = [marker("s", _label("ward_office", lang), _OPEN_COLOUR, "white"),
                marker("o", _label("branch", lang), _OPEN_COLOUR, "white")]
     if "downgraded" in offices.columns and offices["downgraded"].astype(bool).any():
         handles.append(marker("o", _label("downgraded", lang), "white", _OPEN_COLOUR))
     if (~offices["open"].astype(bool)).any():
         handles.append(marker("X", _label("closed", lang), _CLOSED_COLOUR, "white", 11))
-    handles.append(Line2D([], [], color="#222222", linewidth=1.6, label=_label("ward_boundary", lang)))
+    handles.append(Line2D([], [], color="#222222", linewidth=1.6,
+                          label=_label("ward_boundary", lang)))
     return handles
 
 
-def _fit_text(text, renderer, width_px: float, *, smallest: float = 14.0) -> None:
+def _renderer(figure: Figure | SubFigure) -> RendererAgg:
+    """The renderer of the Agg canvas the briefing is drawn on, to measure texts."""
+    canvas = figure.canvas
+    if not isinstance(canvas, FigureCanvasAgg):
+        msg = f"the briefing is measured on an Agg canvas, not {type(canvas).__name__}"
+        raise TypeError(msg)
+    # matplotlib's stub leaves FigureCanvasAgg.get_renderer unannotated
+    renderer: RendererAgg = canvas.get_renderer()  # type: ignore[no-untyped-call]
+    return renderer
+
+
+def _fit_text(text: Text, renderer: RendererAgg, width_px: float, *,
+              smallest: float = 14.0) -> None:
     """Shrink a text until it fits ``width_px`` (figure pixels)."""
-    while text.get_window_extent(renderer).width > width_px and text.get_fontsize() > smallest:
-        text.set_fontsize(text.get_fontsize() - 1)
+    size = float(text.get_fontsize())  # always set in points here, never as "large"
+    while text.get_window_extent(renderer).width > width_px and size > smallest:
+        size -= 1
+        text.set_fontsize(size)
 
 
-def _draw_figures(fig: Figure, figures: Mapping[str, str], *, left: float, font: dict,
+def _draw_figures(fig: Figure, figures: Mapping[str, str], *, left: float, font: _Font,
                   span: float = 0.6) -> None:
-    renderer = fig.canvas.get_renderer()
+    renderer = _renderer(fig)
     width_px = (0.985 - left) * fig.bbox.width
     items = list(figures.items())
     step = span / max(len(items), 3)
@@ -519,7 +552,7 @@ def _draw_figures(fig: Figure, figures: Mapping[str, str], *, left: float, font:
         _fit_text(shown, renderer, width_px)
 
 
-def _draw_notes(fig: Figure, notes: Sequence[str], *, left: float, font: dict) -> None:
+def _draw_notes(fig: Figure, notes: Sequence[str], *, left: float, font: _Font) -> None:
     """Short lines in the right column between the key figures and the legend.
 
     The lines share the room left there (line height at most ``NOTE_STEP``, font at most
@@ -527,7 +560,7 @@ def _draw_notes(fig: Figure, notes: Sequence[str], *, left: float, font: dict) -
     """
     if not notes:
         return
-    renderer = fig.canvas.get_renderer()
+    renderer = _renderer(fig)
     height = fig.bbox.height
     above = min((t.get_window_extent(renderer).y0 for t in fig.texts
                  if t.get_position()[0] == left), default=0.6 * height)
@@ -543,14 +576,15 @@ def _draw_notes(fig: Figure, notes: Sequence[str], *, left: float, font: dict) -
         _fit_text(text, renderer, width_px, smallest=min(size, 7.0))
 
 
-def _extent(zones: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> tuple[float, ...]:
+def _extent(zones: gpd.GeoDataFrame, wards: gpd.GeoDataFrame
+            ) -> tuple[float, float, float, float]:
     """The whole city with a 2 % margin: every zone and ward, north of 北区 included."""
     bounds = np.vstack([zones.total_bounds, wards.total_bounds]) if len(wards) \
         else zones.total_bounds[None, :]
     xmin, ymin = bounds[:, :2].min(axis=0)
     xmax, ymax = bounds[:, 2:].max(axis=0)
     pad = 0.02 * max(xmax - xmin, ymax - ymin, 1.0)
-    return (xmin - pad, ymin - pad, xmax + pad, ymax + pad)
+    return (float(xmin - pad), float(ymin - pad), float(xmax + pad), float(ymax + pad))
 
 
 # -- the page ------------------------------------------------------------------------------
@@ -616,7 +650,7 @@ def build_briefing_figure(
     zones = _metric(zones, "zones", columns)
     wards = _metric(wards, "wards", [])
     offices = _metric(offices, "offices", ["open"])
-    font = {"fontfamily": [font_family or find_cjk_font(), "DejaVu Sans"]}
+    font = _Font(fontfamily=[font_family or find_cjk_font(), "DejaVu Sans"])
 
     fig = Figure(figsize=PAGE_SIZE_IN, facecolor="white")
     FigureCanvasAgg(fig)
@@ -629,12 +663,12 @@ def build_briefing_figure(
         scale = DISTANCE_SCALE
         panels = [(_label("before", lang), zones["before_km"], False),
                   (_label("after", lang), zones["after_km"], True)]
-        boxes = [[0.01, 0.2, 0.345, 0.6], [0.36, 0.2, 0.345, 0.6]]
+        boxes = [(0.01, 0.2, 0.345, 0.6), (0.36, 0.2, 0.345, 0.6)]
         legend_title = _label("distance_bar", lang)
     else:
         scale = CHANGE_SCALE
         panels = [(_label("change", lang), zones["delta_km"].clip(lower=0), True)]
-        boxes = [[0.01, 0.2, 0.695, 0.6]]
+        boxes = [(0.01, 0.2, 0.695, 0.6)]
         legend_title = _label("change_bar", lang)
     unreachable = False
     for (heading, values, after), box in zip(panels, boxes, strict=True):
@@ -661,7 +695,8 @@ def build_briefing_figure(
 
 def render_briefing(
     zones: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame, *,
-    title: str, figures: Mapping[str, str], format: str = "png", dpi: int = 150, **options,
+    title: str, figures: Mapping[str, str], format: str = "png", dpi: int = 150,
+    **options: Any,
 ) -> bytes:
     """Render the briefing page as PNG or PDF bytes.
 
@@ -733,16 +768,16 @@ def build_handout_figure(
     zones = _metric(zones, "zones", ["after_km"])
     wards = _metric(wards, "wards", [])
     offices = _metric(offices, "offices", ["open"])
-    font = {"fontfamily": [font_family or find_cjk_font(), "DejaVu Sans"]}
+    font = _Font(fontfamily=[font_family or find_cjk_font(), "DejaVu Sans"])
     fig = Figure(figsize=A4_PORTRAIT_IN, facecolor="white")
     FigureCanvasAgg(fig)
-    renderer = fig.canvas.get_renderer()
+    renderer = _renderer(fig)
     heading = fig.text(0.05, 0.97, title, fontsize=18, weight="bold", va="top", **font)
     _fit_text(heading, renderer, 0.9 * fig.bbox.width, smallest=10.0)
     if subtitle:
         fig.text(0.05, 0.94, subtitle, fontsize=10, color="#444444", va="top", **font)
 
-    ax = fig.add_axes([0.04, 0.56, 0.92, 0.36])
+    ax = fig.add_axes((0.04, 0.56, 0.92, 0.36))
     values = pd.to_numeric(zones["after_km"], errors="coerce").to_numpy(dtype=float)
     _draw_map(ax, zones, values, wards, offices, extent=_extent(zones, wards),
               scale=DISTANCE_SCALE, after=True, font=font)
@@ -757,8 +792,9 @@ def build_handout_figure(
                                                  else f"{label}: {value}"
                                                  for label, value in figures.items()],
              top=0.475, font=font)
-    fig.text(0.05, 0.36, _label(f"affected_{zone_kind}", lang), fontsize=12, weight="bold", va="top", **font)
-    _draw_table(fig, affected, box=[0.05, 0.17, 0.9, 0.17], lang=lang, font=font)
+    fig.text(0.05, 0.36, _label(f"affected_{zone_kind}", lang), fontsize=12, weight="bold",
+             va="top", **font)
+    _draw_table(fig, affected, box=(0.05, 0.17, 0.9, 0.17), lang=lang, font=font)
     _section(fig, _label("assumptions", lang), list(assumptions), top=0.155, font=font)
     fig.text(0.05, 0.015, sources_line(sources, lang=lang), fontsize=7, color="#444444",
              va="bottom", wrap=True, **font)
@@ -766,22 +802,22 @@ def build_handout_figure(
 
 
 def _section(fig: Figure, heading: str, lines: Sequence[str], *, top: float,
-             font: dict) -> None:
+             font: _Font) -> None:
     """A bold heading and up to ``MAX_HANDOUT_LINES`` lines under it, each fitted to the page."""
     if not lines:
         return
     if len(lines) > MAX_HANDOUT_LINES:
         logger.warning("handout: %d lines under %s, only the first %d fit", len(lines), heading,
                        MAX_HANDOUT_LINES)
-    renderer = fig.canvas.get_renderer()
+    renderer = _renderer(fig)
     fig.text(0.05, top, heading, fontsize=12, weight="bold", va="top", **font)
     for i, line in enumerate(lines[:MAX_HANDOUT_LINES], start=1):
         text = fig.text(0.07, top - 0.005 - i * 0.019, str(line), fontsize=10, va="top", **font)
         _fit_text(text, renderer, 0.88 * fig.bbox.width, smallest=6.0)
 
 
-def _draw_table(fig: Figure, table: pd.DataFrame, *, box: list[float], lang: str,
-                font: dict) -> None:
+def _draw_table(fig: Figure, table: pd.DataFrame, *, box: tuple[float, float, float, float],
+                lang: str, font: _Font) -> None:
     """The affected zones as a table with the workbook's headings and rounding."""
     ax = fig.add_axes(box)
     ax.set_axis_off()
@@ -803,16 +839,16 @@ def _draw_table(fig: Figure, table: pd.DataFrame, *, box: list[float], lang: str
 
 
 def _cell(value: object, unit: str) -> str:
-    if unit in ("people", "count"):
-        return _people(value) if value is not pd.NA else "—"
-    if unit == "km":
-        return _km(value)
+    if unit in ("people", "count", "km"):
+        if value is pd.NA or not isinstance(value, (int, float, np.number)):
+            return "—"
+        return _people(float(value)) if unit != "km" else _km(float(value))
     return str(value)
 
 
 def render_handout(
     zones: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame, *,
-    title: str, figures: Mapping[str, str], affected: pd.DataFrame, **options,
+    title: str, figures: Mapping[str, str], affected: pd.DataFrame, **options: Any,
 ) -> bytes:
     """Render the A4 portrait handout as one PDF page (see ``build_handout_figure``).
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import functools
 import logging
 import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pandas as pd
 
@@ -43,6 +43,9 @@ from .errors import (
 )
 from .io import check_output_path, write_csv
 
+if TYPE_CHECKING:  # optimise is imported when the command runs
+    from .optimise import Problem, Solution
+
 logger = logging.getLogger(__name__)
 
 USAGE_ERROR = 2
@@ -54,7 +57,7 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line instead of argparse's usage block
+    def error(self, message: str) -> NoReturn:  # one line instead of argparse's usage block
         raise UsageError(message)
 
 
@@ -88,7 +91,7 @@ def _load(args: argparse.Namespace, network: str | None = None) -> engine_module
     if network == "mlit":
         print(f"warning: {engine_module.MLIT_DEFECT['en']}", file=sys.stderr)
     return engine_module.load_engine(args.data, store_source=args.stores, network=network,
-                                     mode=args.mode)
+                                     mode="walk" if args.mode == "transit" else args.mode)
 
 
 def _study(args: argparse.Namespace) -> study_module.Study:
@@ -276,7 +279,7 @@ def _candidate_sources(text: str) -> list[str]:
     return sources
 
 
-def _optimise_problem(args: argparse.Namespace, eng: engine_module.Engine):
+def _optimise_problem(args: argparse.Namespace, eng: engine_module.Engine) -> Problem:
     from . import optimise
 
     problem = optimise.problem_from_model(eng.model, base="fy2015" if args.year == "2015"
@@ -314,7 +317,8 @@ def _check_optimise_args(args: argparse.Namespace) -> None:
         raise UsageError(f"--max-growth must be positive, got {args.max_growth}")
 
 
-def _optimise_capacitated(args: argparse.Namespace, problem, solution, fit):
+def _optimise_capacitated(args: argparse.Namespace, problem: Problem, solution: Solution,
+                          fit: demand.DemandFit) -> Solution:
     """The best set overloading no counter, printed beside the uncapacitated optimum."""
     from . import optimise
 
@@ -331,7 +335,8 @@ def _optimise_capacitated(args: argparse.Namespace, problem, solution, fit):
     return capped
 
 
-def _print_optimise_summary(args: argparse.Namespace, problem, solution) -> None:
+def _print_optimise_summary(args: argparse.Namespace, problem: Problem,
+                            solution: Solution) -> None:
     from . import optimise
 
     for name, value in solution.summary().items():
@@ -378,7 +383,7 @@ def _cmd_optimise(args: argparse.Namespace) -> pd.DataFrame:
     return table.assign(**figures)
 
 
-def _add_optimise_parser(commands) -> None:
+def _add_optimise_parser(commands: _Commands) -> None:
     opt = commands.add_parser("optimise", help="which counters to keep: location-allocation")
     opt.add_argument("--year", choices=("2015", "now"), default="2015",
                      help="candidate counters: the FY2015 set (default) or today's")
@@ -493,7 +498,7 @@ def _cmd_saved(args: argparse.Namespace) -> pd.DataFrame | None:
         raise UsageError(str(e)) from e
 
 
-def _add_saved_parser(commands, common: argparse.ArgumentParser) -> None:
+def _add_saved_parser(commands: _Commands, common: argparse.ArgumentParser) -> None:
     group = commands.add_parser("scenarios", help="saved scenarios: save, list, show, delete, "
                                                   "restore, export, import")
     db = _Parser(add_help=False)
@@ -534,7 +539,7 @@ def _add_saved_parser(commands, common: argparse.ArgumentParser) -> None:
 
 def _add_common_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
     """Options accepted before or after the command (after it, they override)."""
-    def default(value):
+    def default(value: object) -> object:
         return value if defaults else argparse.SUPPRESS
 
     parser.add_argument("--data", default=default(None),
@@ -546,12 +551,24 @@ def _add_common_options(parser: argparse.ArgumentParser, *, defaults: bool) -> N
     parser.add_argument("--network", default=default(engine_module.DEFAULT_NETWORK),
                         choices=engine_module.NETWORKS,
                         help="road network (default: the city-wide OSM drive network)")
-    parser.add_argument("--mode", default=default("drive"), choices=engine_module.MODES,
-                        help="drive (one-way streets respected, default) or walk")
+    parser.add_argument("--mode", default=default("drive"), choices=study_module.MODES,
+                        help="drive (one-way streets respected, default), walk, or transit "
+                             "(bus, tram and rail with walks; a lower bound: 産交バス is missing)")
     parser.add_argument("--walk-kmh", type=_positive_km, default=default(scenarios.WALK_KMH),
                         help=f"walking speed for minutes on foot (default {scenarios.WALK_KMH})")
     parser.add_argument("-v", "--verbose", action="store_true", default=default(False),
                         help="log progress to stderr")
+
+
+class _Commands:
+    """The sub-commands of ``python -m geo``; each also takes the common options."""
+
+    def __init__(self, commands: argparse._SubParsersAction[_Parser], common: _Parser) -> None:
+        self._commands = commands
+        self._common = common
+
+    def add_parser(self, name: str, **kwargs: Any) -> _Parser:
+        return self._commands.add_parser(name, parents=[self._common], **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -560,13 +577,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common_options(parser, defaults=True)
     common = _Parser(add_help=False)
     _add_common_options(common, defaults=False)
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    commands.add_parser = functools.partial(commands.add_parser, parents=[common])
+    commands = _Commands(parser.add_subparsers(dest="command", required=True,
+                                               parser_class=_Parser), common)
 
     branch = commands.add_parser("branch-distances",
                                  help="branch -> nearest ward office, and 5 km rule candidates")
     branch.add_argument("--year", choices=("2015", "now"), default="2015")
-    branch.add_argument("--threshold-km", type=_positive_km, default=reorganisation.RULE_THRESHOLD_KM)
+    branch.add_argument("--threshold-km", type=_positive_km,
+                        default=reorganisation.RULE_THRESHOLD_KM)
     branch.set_defaults(handler=_cmd_branch_distances)
 
     scenario = commands.add_parser("scenario", help="distance per zone before/after closures")
@@ -624,7 +642,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--scenarios", type=_positive_int, default=50)
     bench.add_argument("--seed", type=int, default=2015)
     bench.set_defaults(handler=_cmd_bench)
+    _add_fetch_parsers(commands)
+    _add_optimise_parser(commands)
+    _add_transit_check(commands)
+    _add_saved_parser(commands, common)
+    _add_report_parser(commands)
+    return parser
 
+
+def _add_fetch_parsers(commands: _Commands) -> None:
     fetch = commands.add_parser("fetch", help="download the open sources into --data (online)")
     fetch.add_argument("--only", type=_fetch_sources, default=None,
                        help=f"comma-separated, from {','.join(fetch_module.SOURCES)} (default all)")
@@ -637,18 +663,13 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--yes", action="store_true",
                          help="download without asking (also MADOGUCHI_FETCH=1)")
     prepare.set_defaults(handler=_cmd_prepare)
-    _add_optimise_parser(commands)
-    _add_transit_check(commands)
-    _add_saved_parser(commands, common)
-    _add_report_parser(commands)
-    return parser
 
 
 REPORT_OPTIONS = {"xlsx": "Excel workbook", "pdf": "16:9 slide as PDF",
                   "png": "16:9 slide as PNG", "handout": "A4 portrait handout PDF"}
 
 
-def _add_report_parser(commands) -> None:
+def _add_report_parser(commands: _Commands) -> None:
     parser = commands.add_parser(
         "report", help="the council files: workbook, slide (PDF/PNG), A4 handout")
     parser.add_argument("--scenario", type=_scenario_name, default=None,
@@ -726,7 +747,7 @@ def _service_date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
 
 
-def _add_transit_check(commands) -> None:
+def _add_transit_check(commands: _Commands) -> None:
     check = commands.add_parser("transit-check",
                                 help="GTFS feeds used, trips on the service date, 産交 caveat")
     check.add_argument("--date", type=_service_date, default=gtfs.DEFAULT_SERVICE_DATE,

@@ -25,7 +25,13 @@ from scipy.optimize import least_squares
 
 from .errors import DataMissingError, PoorFitError
 from .layers import _check_columns, _problems_error
-from .scenarios import FULL_COUNTER_KINDS, AccessModel, Scenario, open_mask
+from .scenarios import (
+    FULL_COUNTER_KINDS,
+    AccessModel,
+    Scenario,
+    office_status,
+    open_mask,
+)
 from .settings import PROJECT_DATA_DIR
 
 logger = logging.getLogger(__name__)
@@ -70,11 +76,13 @@ def _count_problems(counts: pd.DataFrame) -> list[str]:
         return problems
     bad = ~counts["jonan_nanbu_reading"].isin(("both", *READINGS))
     problems += [f"row {i + 1}: unknown jonan_nanbu_reading {v!r}"
-                 for i, v in counts.loc[bad, "jonan_nanbu_reading"].items()]
+                 for i, v in zip(np.flatnonzero(bad.to_numpy()),
+                                 counts.loc[bad, "jonan_nanbu_reading"], strict=True)]
     for year in YEARS:
         values = pd.to_numeric(counts[year], errors="coerce")
         wrong = (counts[year].notna() & values.isna()) | (values < 0)
-        problems += [f"row {i + 1}: {year} is not a non-negative count" for i in counts.index[wrong]]
+        problems += [f"row {i + 1}: {year} is not a non-negative count"
+                     for i in counts.index[wrong]]
     for reading in READINGS:
         rows = counts[counts["jonan_nanbu_reading"].isin(("both", reading))]
         dup = rows["office_id"][rows["office_id"].duplicated()]
@@ -180,7 +188,8 @@ def huff_shares(
             decay = np.exp(-beta_per_km * (reach - nearest))
         utility[open_rows] = attractiveness[open_rows, None] * np.nan_to_num(decay, nan=0.0)
     total = utility.sum(axis=0)
-    return np.divide(utility, total, out=np.zeros_like(utility), where=total > 0)
+    shares: np.ndarray = np.divide(utility, total, out=np.zeros_like(utility), where=total > 0)
+    return shares
 
 
 def expected_load(
@@ -218,7 +227,8 @@ def expected_load(
     counter = huff_shares(distance_m, weights * counter_open, params.beta_per_km) @ demand
     at_counters = huff_shares(distance_m, weights * certificate_open, params.beta_per_km) @ (
         demand * (1.0 - np.asarray(store_share, dtype=float)))
-    return (1.0 - certificate_share) * counter + certificate_share * at_counters
+    load: np.ndarray = (1.0 - certificate_share) * counter + certificate_share * at_counters
+    return load
 
 
 def _unpack(x: np.ndarray, free: list[str], reference: str) -> HuffParams:
@@ -263,15 +273,13 @@ def fit_huff(
     def residuals(x: np.ndarray) -> np.ndarray:
         load = expected_load(_unpack(x, free, reference), distance_m, population, classes,
                              counter_open, certificate_open, certificate_share=certificate_share)
-        return np.log(np.maximum(load[fitted], 1e-9)) - target
+        log_error: np.ndarray = np.log(np.maximum(load[fitted], 1e-9)) - target
+        return log_error
 
     rate0 = np.exp(target).sum() / max(np.nansum(population), 1.0)
-    best = None
-    for beta0 in beta_starts:
-        start = np.r_[np.log(rate0), np.log(beta0), np.zeros(len(free))]
-        result = least_squares(residuals, start, method="trf")
-        if best is None or result.cost < best.cost:
-            best = result
+    fits = [least_squares(residuals, np.r_[np.log(rate0), np.log(beta0), np.zeros(len(free))],
+                          method="trf") for beta0 in beta_starts]
+    best = min(fits, key=lambda result: result.cost)  # the first of equal costs, as before
     logger.debug("Huff fit: cost %.4g after %d evaluations", best.cost, best.nfev)
     return _unpack(best.x, free, reference), bool(best.success)
 
@@ -474,14 +482,15 @@ class LoadShift:
 
     def summary(self) -> dict[str, float | int | str | bool]:
         """Return totals, assumptions and the fit summary as flat ``name -> value`` pairs."""
-        return {
+        totals: dict[str, float | int | str | bool] = {
             "base": self.scenario.base, "closed": ",".join(sorted(self.scenario.closed)),
             "downgraded": ",".join(sorted(self.scenario.downgraded)),
             "store_share": self.store_share,
             "total_before": float(self.table["predicted_before"].sum()),
             "total_after": float(self.table["predicted_after"].sum()),
             "to_stores": self.to_stores, "unserved": self.unserved,
-        } | self.fit.summary()
+        }
+        return totals | self.fit.summary()
 
     def export_table(self) -> pd.DataFrame:
         """Return the table for CSV / Excel: rounded, ``name`` column, and a total row.
@@ -494,9 +503,10 @@ class LoadShift:
         """
         table = self.table.rename(columns={"name_ja": "name"})
         numbers = ["fy2013", "predicted_before", "predicted_after", "change"]
-        total = {"office_id": "total", "name": "合計 (all counters)", "kind": "", "status": ""}
-        total |= {column: table[column].sum(min_count=1) for column in numbers}
-        total["change_pct"] = 100.0 * total["change"] / total["predicted_before"]
+        sums = {column: float(table[column].sum(min_count=1)) for column in numbers}
+        total: dict[str, str | float] = {
+            "office_id": "total", "name": "合計 (all counters)", "kind": "", "status": "",
+            **sums, "change_pct": 100.0 * sums["change"] / sums["predicted_before"]}
         table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
         table[numbers] = table[numbers].round(0).astype("Int64")
         table["change_pct"] = table["change_pct"].round(1)
@@ -542,7 +552,8 @@ def displaced_certificate_share(fit: DemandFit, model: AccessModel, scenario: Sc
     shares = huff_shares(model.office_origin_m, fit.params.weights(classes) * certificate_open,
                          fit.params.beta_per_km)
     closed = model.office_index(scenario.closed)
-    return shares[closed].sum(axis=0)
+    diverted: np.ndarray = shares[closed].sum(axis=0)
+    return diverted
 
 
 def load_shift(
@@ -594,9 +605,9 @@ def load_shift(
         store_share=store_share * displaced_certificate_share(fit, model, scenario))
     rows = open_mask(model, scenario.baseline, measure="certificate")
     table = model.offices.loc[rows, ["office_id", "name_ja", "kind"]].copy()
-    status = np.where(table["office_id"].isin(scenario.closed), "closed", "open")
-    table["status"] = np.where(table["office_id"].isin(scenario.downgraded), "downgraded", status)
-    observed = fit.residuals.set_index("office_id")["observed"] if fit.year == "fy2013" else {}
+    table["status"] = office_status(model.offices, scenario).loc[rows, "state"]
+    observed: pd.Series | dict[str, float] = (
+        fit.residuals.set_index("office_id")["observed"] if fit.year == "fy2013" else {})
     table["fy2013"] = table["office_id"].map(observed).astype(float)
     table["predicted_before"] = before[rows]
     table["predicted_after"] = after[rows]
@@ -680,12 +691,14 @@ def validate_fy2011(
         table[year] = observed[year]
         table[f"predicted_{year}"] = predicted[year]
     table = table[table["fy2011"].notna() | table["fy2013"].notna()]
-    observed_change = np.log(table["fy2013"] / table["fy2011"])
-    predicted_change = np.log(table["predicted_fy2013"] / table["predicted_fy2011"])
+    observed_change = np.log(table["fy2013"].to_numpy(dtype=float)
+                             / table["fy2011"].to_numpy(dtype=float))
+    predicted_change = np.log(table["predicted_fy2013"].to_numpy(dtype=float)
+                              / table["predicted_fy2011"].to_numpy(dtype=float))
     table["observed_change_pct"] = 100.0 * np.expm1(observed_change)
     table["predicted_change_pct"] = 100.0 * np.expm1(predicted_change)
-    both = observed_change.notna().to_numpy()
-    obs_c, pred_c = observed_change.to_numpy()[both], predicted_change.to_numpy()[both]
+    both = ~np.isnan(observed_change)
+    obs_c, pred_c = observed_change[both], predicted_change[both]
     log11 = np.log(table["fy2011"].to_numpy())
     in11 = np.isfinite(log11)
     metrics = {

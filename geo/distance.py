@@ -77,7 +77,8 @@ def _points_array(points: gpd.GeoSeries | gpd.GeoDataFrame, graph: RoadGraph) ->
         raise CRSError(msg)
     if geoms.crs != graph.crs:
         geoms = geoms.to_crs(graph.crs)
-    return geoms.to_numpy()
+    geometries: np.ndarray = geoms.to_numpy()
+    return geometries
 
 
 def snap_points(points: gpd.GeoSeries | gpd.GeoDataFrame, graph: RoadGraph) -> Anchors:
@@ -182,7 +183,8 @@ def node_distances(graph: RoadGraph, sources: list[Anchors]) -> np.ndarray:
     n = graph.n_nodes
     virtual = np.arange(n, n + len(sources))
     dist = dijkstra(augmented, directed=True, indices=virtual)
-    return dist[:, :n].astype(np.float32)
+    metres: np.ndarray = dist[:, :n].astype(np.float32)
+    return metres
 
 
 def _same_segment(group: Anchors, targets: Anchors) -> np.ndarray:
@@ -194,7 +196,8 @@ def _same_segment(group: Anchors, targets: Anchors) -> np.ndarray:
     allowed = np.where(ahead, group.forward[:, None], group.backward[:, None])
     direct = (np.abs(group.to_u[:, None] - targets.to_u[None, :])
               + group.snap_m[:, None] + targets.snap_m[None, :])
-    return np.where(same & allowed, direct, np.inf).min(axis=0)
+    direct_m: np.ndarray = np.where(same & allowed, direct, np.inf).min(axis=0)
+    return direct_m
 
 
 def distances_to_anchors(
@@ -226,7 +229,8 @@ def distances_to_anchors(
     if sources is not None:
         for k, group in enumerate(sources):
             best[k] = np.minimum(best[k], _same_segment(group, targets))
-    return best.astype(np.float32)
+    nearest_m: np.ndarray = best.astype(np.float32)
+    return nearest_m
 
 
 def facility_distances(
@@ -255,7 +259,8 @@ def nearest_distance(graph: RoadGraph, facilities: Anchors, targets: Anchors) ->
     if len(facilities) == 0:
         return np.full(len(targets), np.inf, dtype=np.float32)
     node_dist = node_distances(graph, [facilities])
-    return distances_to_anchors(node_dist, targets, sources=[facilities])[0]
+    nearest_m: np.ndarray = distances_to_anchors(node_dist, targets, sources=[facilities])[0]
+    return nearest_m
 
 
 def straight_distances(a: gpd.GeoSeries, b: gpd.GeoSeries) -> np.ndarray:
@@ -266,4 +271,5 @@ def straight_distances(a: gpd.GeoSeries, b: gpd.GeoSeries) -> np.ndarray:
             raise CRSError(msg)
     axy = shapely.get_coordinates(a.to_crs(METRIC_CRS).to_numpy())
     bxy = shapely.get_coordinates(b.to_crs(METRIC_CRS).to_numpy())
-    return np.linalg.norm(axy[:, None, :] - bxy[None, :, :], axis=2)
+    straight_m: np.ndarray = np.linalg.norm(axy[:, None, :] - bxy[None, :, :], axis=2)
+    return straight_m

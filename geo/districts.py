@@ -23,6 +23,7 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -32,6 +33,9 @@ import shapely
 from . import layers
 from .errors import LayerError
 from .scenarios import AccessModel
+
+if TYPE_CHECKING:  # the engine imports this module's consumers; imported where used
+    from .engine import Engine
 
 logger = logging.getLogger(__name__)
 
@@ -190,8 +194,8 @@ def town_claims(zones: pd.DataFrame) -> pd.DataFrame:
     primary = zones[zones["kind"] == "primary"]
     rows = []
     for row in primary.itertuples(index=False):
-        whole = is_whole(row.residence, row.lot)
-        for town in expand_town(row.town):
+        whole = is_whole(str(row.residence), str(row.lot))
+        for town in expand_town(str(row.town)):
             school = unicodedata.normalize("NFKC", str(row.school)).strip()
             rows.append({"school": school, "ward": row.ward, "town": town,
                          "key": normalise_town(town), "whole": whole})
@@ -332,7 +336,7 @@ def _fill_unclaimed(pieces: pd.DataFrame, points: dict[str, shapely.Point]) -> p
         for i in open_rows:
             shared: dict[str, float] = defaultdict(float)
             for j in tree.query(geoms[i], predicate="intersects"):
-                owner = pieces.at[j, "district_id"]
+                owner = str(pieces.at[j, "district_id"])
                 if j != i and owner:
                     length = shapely.length(shapely.intersection(boundaries[i], boundaries[j]))
                     shared[owner] += float(length)
@@ -366,7 +370,9 @@ def clean_coverage(geometries: np.ndarray, *, gap_width: float = GAP_WIDTH_M) ->
     numpy.ndarray
         Cleaned geometries in the same order (a fully covered-over input comes back empty).
     """
-    return shapely.coverage_clean(np.asarray(geometries, dtype=object), gap_width=gap_width)
+    cleaned: np.ndarray = shapely.coverage_clean(np.asarray(geometries, dtype=object),
+                                                 gap_width=gap_width)
+    return cleaned
 
 
 # --------------------------------------------------------------------------- layer
@@ -395,9 +401,9 @@ class DistrictLayer:
         school alone (the district is the union of whole census small areas); it holds
         ``split-approx`` when some small area is claimed by several schools (a town divided
         by address or lot ranges), divided here by nearest school point with population
-        shared by the 2020 mesh (or by area); and ``filled`` when some small area matched no town in the table
-        and was given to the neighbour with the longest shared border. Flags combine with
-        ``+`` (``split-approx+filled``).
+        shared by the 2020 mesh (or by area); and ``filled`` when some small area matched no
+        town in the table and was given to the neighbour with the longest shared border.
+        Flags combine with ``+`` (``split-approx+filled``).
     membership
         ``key_code, district_id, share``: share of the small area's population counted in
         the district (shares of a small area sum to 1), ``kind`` (``exact``,
@@ -719,7 +725,7 @@ def blank_summary(layer: DistrictLayer, data: str | os.PathLike[str] | None = No
     return pd.DataFrame(rows)
 
 
-def nearest_store_distances(eng, stores: gpd.GeoDataFrame) -> pd.Series:
+def nearest_store_distances(eng: Engine, stores: gpd.GeoDataFrame) -> pd.Series:
     """Road distance from every small area to its nearest store, metres.
 
     Parameters
@@ -787,7 +793,9 @@ def store_access(distances: AccessModel | pd.Series, layer: DistrictLayer, *,
         label = f"{limit:g}m" if limit < 1000 else f"{limit / 1000:g}km"
         beyond = frame["people"] * ~(frame["metres"] <= limit)
         table[f"beyond_{label}"] = beyond.groupby(frame["district_id"]).sum()
-    return table.fillna({c: 0.0 for c in table.columns if c.startswith("beyond_")}).reset_index()
+    no_one_beyond = {c: 0.0 for c in table.columns if c.startswith("beyond_")}
+    filled: pd.DataFrame = table.fillna(no_one_beyond).reset_index()
+    return filled
 
 
 

@@ -29,7 +29,8 @@ DEFAULT_NETWORK = "osm-city-drive"
 MODES = ("drive", "walk")
 """``drive`` follows one-way streets; ``walk`` uses the same streets in both directions."""
 MLIT_DEFECT = {
-    "ja": ("通れる道マップの道路線は主要道路のみで、分離帯のある道路は上下線が別々の線になっており、"
+    "ja": ("通れる道マップの道路線は主要道路のみで、"
+           "分離帯のある道路は上下線が別々の線になっており、"
            "両側の間を横断できません（「壁」）。住宅地の道路も欠けています。距離が実際より大幅に長く"
            "なる地域があります（とくに南区）。既定の OSM 全市道路網を使ってください。"),
     "en": ("The MLIT lines hold main roads only and split each dual carriageway into two lines "
@@ -234,7 +235,8 @@ def load_engine(
     if network not in NETWORKS:
         msg = f"unknown network {network!r}; choose one of {', '.join(NETWORKS)}"
         raise ValueError(msg)
-    root = layers.check_bundle(data, keys=(*layers.REQUIRED_FOR_ENGINE, *layers.NETWORK_FILES[network]))
+    root = layers.check_bundle(
+        data, keys=(*layers.REQUIRED_FOR_ENGINE, *layers.NETWORK_FILES[network]))
     timings: dict[str, float] = {}
     started = time.perf_counter()
     wards = layers.load_wards(root)

@@ -23,6 +23,11 @@ Sources (``SOURCES``):
     e-Stat 2020 census 500 m mesh table T001101 (population by age, households) for the
     first-level meshes over the wards; cells computed from the mesh codes -> ``mesh``.
     Needs the wards (``n03``, fetched before it).
+``gtfs`` (only when named: the default study does not need it)
+    The bus operators' current GTFS-JP feeds, 九州産交バス included, from their joint
+    platform -> ``transit/gtfs/<operator>.gtfs.zip``, each checked by reading it with
+    ``geo.gtfs``. The tram and railway feeds have no known fixed address: keep the
+    bundle's.
 
 The download addresses follow the patterns the publishers use and that public download
 scripts use; they could not be tried from the development machine (no internet), so each
@@ -42,12 +47,14 @@ import os
 import tempfile
 import time
 import unicodedata
-import uuid
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -56,21 +63,31 @@ import pandas as pd
 import requests
 import shapely
 
-from .errors import FetchError, MadoguchiError
+from . import gtfs, layers
 from . import io as io_module
-from . import layers
+from .errors import FetchError, MadoguchiError
 from .layers import BUNDLE_FILES, DISPLAY_CRS, METRIC_CRS, _check_columns, load_wards
 from .settings import cache_dir, data_dir
 
 logger = logging.getLogger(__name__)
 
-SOURCES = ("osm-stores", "osm-roads", "n03", "estat", "mesh")
+SOURCES = ("osm-stores", "osm-roads", "n03", "estat", "mesh", "gtfs")
+DEFAULT_SOURCES = SOURCES[:-1]
+"""What ``fetch`` downloads unless told otherwise: the layers of the default study."""
+GTFS_FEEDS = {
+    "toshibus": "https://km.bus-vision.jp/gtfs/toshibus/gtfsFeed",
+    "sankobus": "https://km.bus-vision.jp/gtfs/sankobus/gtfsFeed",
+    "kumabus": "https://km.bus-vision.jp/gtfs/kumabus/gtfsFeed",
+    "dentetsubus": "https://km.bus-vision.jp/gtfs/dentetsu/gtfsFeed",
+}
+"""Bus operators' GTFS-JP feeds (熊本都市バス, 九州産交バス, 熊本バス, 熊本電鉄バス; CC BY 4.0)."""
 SOURCE_TITLES = {
     "osm-stores": "OSM convenience stores (osmnx, Overpass)",
     "osm-roads": "the city-wide OSM drive network (osmnx, Overpass; the largest download)",
     "n03": "国土数値情報 N03 ward boundaries",
     "estat": "e-Stat 2015 small areas and population",
     "mesh": "e-Stat 2020 500 m mesh population by age",
+    "gtfs": "the bus operators' GTFS-JP timetables (産交バス included)",
 }
 PLACE = "熊本市, 熊本県, 日本"
 WARDS = {"43101": "中央区", "43102": "東区", "43103": "西区", "43104": "南区", "43105": "北区"}
@@ -86,7 +103,8 @@ ESTAT_BOUNDARY_URL = (
 ESTAT_TABLE_URL = (
     "https://www.e-stat.go.jp/gis/statmap-search/data?statsId=T000848&code=43&downloadType=2"
 )
-"""e-Stat 統計GIS: 2015 small-area table T000848 (男女別人口総数及び世帯総数), Kumamoto Prefecture."""
+"""e-Stat 統計GIS: 2015 small-area table T000848 (男女別人口総数及び世帯総数), Kumamoto
+Prefecture."""
 ESTAT_TABLE_ID = "T000848"
 MESH_TABLE_URL = (
     "https://www.e-stat.go.jp/gis/statmap-search/data?statsId=T001101&code={mesh}"
@@ -350,7 +368,8 @@ def stores_from_osm(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     def tag(key: str) -> pd.Series:
         if key not in frame.columns:
             return pd.Series("", index=frame.index)
-        return frame[key].fillna("").astype(str).str.strip()
+        values: pd.Series = frame[key].fillna("").astype(str).str.strip()
+        return values
 
     name, branch = tag("name"), tag("branch")
     with_branch = (branch != "") & ~pd.Series(
@@ -516,7 +535,8 @@ def drive_network_tables(graph: nx.MultiDiGraph) -> tuple[pd.DataFrame, pd.DataF
         ``node`` (0..n-1 in OSM id order), ``lon``, ``lat`` (7 decimals), ``osmid``.
     edges : pandas.DataFrame
         One row per direction: ``u``, ``v``, ``key``, ``length_m`` (osmnx great-circle
-        length, 3 decimals), ``oneway`` (1 when no reverse edge exists), ``geometry_wkt``
+        length, 3 decimals), ``oneway`` (1 when no reverse twin exists: an edge
+        ``v -> u`` of the same length), ``geometry_wkt``
         (LineString, WGS84; the straight segment where osmnx stores no geometry), then
         ``osmid``, ``highway``, ``maxspeed``, ``name`` (``;``-joined where osmnx merged
         ways; empty where OSM has no value).
@@ -532,15 +552,21 @@ def drive_network_tables(graph: nx.MultiDiGraph) -> tuple[pd.DataFrame, pd.DataF
         "lat": [round(float(graph.nodes[n]["y"]), 7) for n in osm_ids],
         "osmid": np.asarray(osm_ids, dtype="int64"),
     })
+    # a two-way street is a pair of edges of the same length; another street between the
+    # same two nodes (a parallel one-way road, a loop) is no twin
+    directed = Counter((u, v, round(float(length), 3))
+                       for u, v, length in graph.edges(data="length"))
     rows = []
     for u, v, key, attributes in sorted(graph.edges(keys=True, data=True),
                                         key=lambda e: (number[e[0]], number[e[1]], e[2])):
         line = attributes.get("geometry") or shapely.LineString(
             [(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in (u, v)])
+        length = round(float(attributes["length"]), 3)
+        twins = directed[(v, u, length)] - (u == v)
         rows.append({
             "u": number[u], "v": number[v], "key": int(key),
-            "length_m": round(float(attributes["length"]), 3),
-            "oneway": int(not graph.has_edge(v, u)),
+            "length_m": length,
+            "oneway": int(twins == 0),
             "geometry_wkt": shapely.to_wkt(line, rounding_precision=7, trim=False),
             **{tag: _joined(attributes.get(tag)) for tag in ("osmid", "highway", "maxspeed",
                                                              "name")},
@@ -551,7 +577,7 @@ def drive_network_tables(graph: nx.MultiDiGraph) -> tuple[pd.DataFrame, pd.DataF
 # --- osmnx seams (monkeypatched in tests) ---------------------------------------------
 
 
-def _osmnx_module():
+def _osmnx_module() -> ModuleType:
     import osmnx as ox
 
     ox.settings.cache_folder = str(cache_dir() / "osmnx")  # not ./cache in the project
@@ -578,16 +604,17 @@ def _osmnx(what: str, call: Callable[[], object]) -> object:
 # --- manifest and driver --------------------------------------------------------------
 
 
-def read_manifest(data: str | os.PathLike[str] | None = None) -> dict:
+def read_manifest(data: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Return the fetch manifest of a data directory (``{"files": {}}`` when there is none)."""
     path = data_dir(data) / MANIFEST_NAME
     if not path.is_file():
         return {"files": {}}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         msg = f"{path}: the fetch manifest is not valid JSON ({e}); delete it and fetch again"
         raise FetchError(msg) from e
+    return manifest
 
 
 def _record(root: Path, source: str, relpaths: list[str], inputs: list[dict[str, str]]
@@ -625,7 +652,9 @@ def _kept(root: Path, source: str) -> FetchResult | None:
         logger.warning("%s: a fetched file is missing or changed; downloading it again", source)
         return None
     if source == "osm-roads":
-        present = layers.osm_network_files(root) or []
+        present: list[Path] = list(layers.osm_network_files(root) or [])
+    elif source == "gtfs":
+        present = sorted((root / gtfs.GTFS_FOLDER).glob("*.zip"))
     else:
         path = root / BUNDLE_FILES[_SOURCE_KEYS[source]].relpath
         present = [path] if path.is_file() else []
@@ -633,9 +662,9 @@ def _kept(root: Path, source: str) -> FetchResult | None:
 
 
 def parse_sources(only: str | Iterable[str] | None) -> tuple[str, ...]:
-    """Return the chosen sources in ``SOURCES`` order; ``None`` means all of them."""
+    """Return the chosen sources in ``SOURCES`` order; ``None`` means ``DEFAULT_SOURCES``."""
     if only is None:
-        return SOURCES
+        return DEFAULT_SOURCES
     names = [s.strip() for s in (only.split(",") if isinstance(only, str) else only) if s.strip()]
     unknown = [n for n in names if n not in SOURCES]
     if unknown or not names:
@@ -664,6 +693,7 @@ def fetch(
     estat_boundary_url: str = ESTAT_BOUNDARY_URL,
     estat_table_url: str = ESTAT_TABLE_URL,
     mesh_table_url: str = MESH_TABLE_URL,
+    gtfs_feeds: dict[str, str] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[FetchResult]:
     """Download the open sources into ``data`` (needs internet).
@@ -694,6 +724,8 @@ def fetch(
     n03_url, estat_boundary_url, estat_table_url, mesh_table_url
         Download addresses (see the module docstring); ``mesh_table_url`` has a
         ``{mesh}`` field for the first-level mesh code.
+    gtfs_feeds
+        Operator name -> GTFS zip address (default ``GTFS_FEEDS``).
     progress
         Called with one line per step and source (the command line prints it on stderr).
 
@@ -715,7 +747,8 @@ def fetch(
     say = progress or (lambda line: None)
     options = {"session": session, "timeout": timeout, "place": place, "n03_url": n03_url,
                "estat_boundary_url": estat_boundary_url, "estat_table_url": estat_table_url,
-               "mesh_table_url": mesh_table_url}
+               "mesh_table_url": mesh_table_url,
+               "gtfs_feeds": GTFS_FEEDS if gtfs_feeds is None else gtfs_feeds}
     results = []
     for number, source in enumerate(chosen, start=1):
         step = f"[{number}/{len(chosen)}] {source}"
@@ -743,7 +776,8 @@ def _write_table(frame: pd.DataFrame, target: Path) -> None:
     atomic_write(target, lambda tmp: frame.to_csv(tmp, index=False, compression="gzip"))
 
 
-def _fetch_osm_stores(root: Path, *, place: str, **_) -> tuple[list[str], list[dict[str, str]]]:
+def _fetch_osm_stores(root: Path, *, place: str, **_: object
+                      ) -> tuple[list[str], list[dict[str, str]]]:
     tags = {"shop": "convenience"}
     features = _osmnx("convenience stores", lambda: _osm_features(place, tags))
     relpath = BUNDLE_FILES["stores_osm"].relpath
@@ -751,27 +785,30 @@ def _fetch_osm_stores(root: Path, *, place: str, **_) -> tuple[list[str], list[d
     return [relpath], [{"url": f"osmnx features_from_place({place!r}, {tags}) via Overpass API"}]
 
 
-def _fetch_osm_roads(root: Path, *, place: str, **_) -> tuple[list[str], list[dict[str, str]]]:
+def _fetch_osm_roads(root: Path, *, place: str, **_: object
+                     ) -> tuple[list[str], list[dict[str, str]]]:
     graph = _osmnx("the drive network", lambda: _osm_graph(place, "drive"))
     tables = drive_network_tables(graph)
     day = datetime.now(UTC).date().isoformat()
-    relpaths = [f"roads/{layers.OSM_NETWORK_FILE.format(date=day, part=part)}" for part in ("nodes", "edges")]
+    relpaths = [f"roads/{layers.OSM_NETWORK_FILE.format(date=day, part=part)}"
+                for part in ("nodes", "edges")]
     for relpath, table in zip(relpaths, tables, strict=True):
         _write_table(table, root / relpath)
     call = f"osmnx graph_from_place({place!r}, network_type='drive')"
     return relpaths, [{"url": f"{call} via Overpass API"}]
 
 
-def _fetch_n03(root: Path, *, session, timeout, n03_url: str, **_
-               ) -> tuple[list[str], list[dict[str, str]]]:
+def _fetch_n03(root: Path, *, session: requests.Session, timeout: float, n03_url: str,
+               **_: object) -> tuple[list[str], list[dict[str, str]]]:
     content = download(session, n03_url, timeout=timeout)
     relpath = BUNDLE_FILES["wards"].relpath
     _write_geojson(wards_from_n03(_zip(content, n03_url)), root / relpath)
     return [relpath], [_input(n03_url, content)]
 
 
-def _fetch_estat(root: Path, *, session, timeout, estat_boundary_url: str,
-                 estat_table_url: str, **_) -> tuple[list[str], list[dict[str, str]]]:
+def _fetch_estat(root: Path, *, session: requests.Session, timeout: float,
+                 estat_boundary_url: str, estat_table_url: str, **_: object
+                 ) -> tuple[list[str], list[dict[str, str]]]:
     shapes = download(session, estat_boundary_url, timeout=timeout)
     table = download(session, estat_table_url, timeout=timeout)
     areas = small_areas_from_estat(_zip(shapes, estat_boundary_url), _zip(table, estat_table_url))
@@ -780,8 +817,8 @@ def _fetch_estat(root: Path, *, session, timeout, estat_boundary_url: str,
     return [relpath], [_input(estat_boundary_url, shapes), _input(estat_table_url, table)]
 
 
-def _fetch_mesh(root: Path, *, session, timeout, mesh_table_url: str, **_
-                ) -> tuple[list[str], list[dict[str, str]]]:
+def _fetch_mesh(root: Path, *, session: requests.Session, timeout: float, mesh_table_url: str,
+                **_: object) -> tuple[list[str], list[dict[str, str]]]:
     try:
         wards = load_wards(root)
     except MadoguchiError as e:
@@ -796,6 +833,27 @@ def _fetch_mesh(root: Path, *, session, timeout, mesh_table_url: str, **_
     return [relpath], [_input(u, c) for u, c in zip(urls, contents, strict=True)]
 
 
+def _fetch_gtfs(root: Path, *, session, timeout, gtfs_feeds: dict[str, str], **_
+                ) -> tuple[list[str], list[dict[str, str]]]:
+    relpaths, inputs = [], []
+    for operator, url in gtfs_feeds.items():
+        content = download(session, url, timeout=timeout)
+        relpath = f"{gtfs.GTFS_FOLDER}/{operator}.gtfs.zip"
+
+        def write_checked(tmp: Path, content: bytes = content, url: str = url) -> None:
+            tmp.write_bytes(content)
+            try:
+                gtfs.read_feed(tmp, gtfs.DEFAULT_SERVICE_DATE)
+            except MadoguchiError as error:
+                msg = f"{url}: not a readable GTFS feed ({error})"
+                raise FetchError(msg) from error
+
+        atomic_write(root / relpath, write_checked)
+        relpaths.append(relpath)
+        inputs.append(_input(url, content))
+    return relpaths, inputs
+
+
 _FETCHERS: dict[str, Callable[..., tuple[list[str], list[dict[str, str]]]]] = {
     "osm-stores": _fetch_osm_stores, "osm-roads": _fetch_osm_roads, "n03": _fetch_n03,
-    "estat": _fetch_estat, "mesh": _fetch_mesh}
+    "estat": _fetch_estat, "mesh": _fetch_mesh, "gtfs": _fetch_gtfs}

@@ -262,7 +262,8 @@ def _dangle_connectors(lines: np.ndarray, tolerance: float) -> np.ndarray:
     a = shapely.get_coordinates(dangle)
     b = shapely.get_coordinates(target)
     direction = (b - a) / np.linalg.norm(b - a, axis=1, keepdims=True)
-    return shapely.linestrings(np.stack([a, b + direction * 1.0], axis=1))
+    stubs: np.ndarray = shapely.linestrings(np.stack([a, b + direction * 1.0], axis=1))
+    return stubs
 
 
 def build_graph_from_lines(
@@ -340,8 +341,9 @@ def _graph_from_directed_edges(
 
 def _project_lines(lines: np.ndarray, crs: CRS | str) -> np.ndarray:
     transformer = Transformer.from_crs(crs, METRIC_CRS, always_xy=True)
-    return shapely.transform(
+    projected: np.ndarray = shapely.transform(
         lines, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+    return projected
 
 
 def _read_osm_csv(path: Path, kind: str) -> pd.DataFrame:
@@ -468,8 +470,11 @@ def graph_from_networkx(graph: nx.MultiDiGraph, *, source: str, walk: bool = Fal
     index = pd.Index(nodes.index)
     u = index.get_indexer(edges["u"])
     v = index.get_indexer(edges["v"])
-    twins = pd.MultiIndex.from_arrays([edges["v"], edges["u"]])
-    oneway = ~twins.isin(pd.MultiIndex.from_arrays([edges["u"], edges["v"]]))
+    # two-way only where a reverse edge of the same length exists (a one-way street beside
+    # a two-way one between the same nodes stays one-way)
+    length_mm = np.round(edges["length"].to_numpy(dtype=float) * 1000).astype(np.int64)
+    twins = pd.MultiIndex.from_arrays([edges["v"], edges["u"], length_mm])
+    oneway = ~twins.isin(pd.MultiIndex.from_arrays([edges["u"], edges["v"], length_mm]))
     metric_nodes = nodes.to_crs(METRIC_CRS)
     xy = np.column_stack([metric_nodes.geometry.x, metric_nodes.geometry.y])
     return _graph_from_directed_edges(

@@ -144,7 +144,8 @@ def parse_times(values: pd.Series, *, where: str) -> np.ndarray:
         msg = f"{where}: {int(bad.sum())} times are not H:MM:SS (e.g. {examples})"
         raise FeedError(msg)
     numbers = parts.astype(np.int64).to_numpy()
-    return numbers[:, 0] * 3600 + numbers[:, 1] * 60 + numbers[:, 2]
+    seconds: np.ndarray = numbers[:, 0] * 3600 + numbers[:, 1] * 60 + numbers[:, 2]
+    return seconds
 
 
 def active_services(
@@ -230,7 +231,8 @@ def _drop_out_of_order(times: pd.DataFrame, feed: str) -> tuple[pd.DataFrame, in
 
 def _service_flag(values: pd.Series) -> np.ndarray:
     """GTFS pickup/drop_off type: 1 means not allowed; empty, 0, 2 and 3 allow it."""
-    return values.str.strip().to_numpy() != "1"
+    dropped: np.ndarray = values.str.strip().to_numpy() != "1"
+    return dropped
 
 
 def _timed(times: pd.DataFrame, where: str, feed: str) -> tuple[pd.DataFrame, int, int]:

@@ -24,7 +24,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, cast
 
 import geopandas as gpd
 import numpy as np
@@ -35,6 +35,11 @@ from .errors import CRSError, OutputError
 from .layers import BUNDLE_FILES, DISPLAY_CRS, NETWORK_FILES, BundleFile
 from .scenarios import DEFAULT_THRESHOLDS_M, NO_FACILITY, SLOW_WALK_KMH
 from .settings import PROJECT_DATA_DIR, data_dir
+
+if TYPE_CHECKING:  # openpyxl is imported only when an Excel file is written
+    from openpyxl.worksheet.worksheet import Worksheet
+
+    from .scenarios import Scenario
 
 logger = logging.getLogger(__name__)
 
@@ -226,7 +231,7 @@ def defuse_formulas(table: pd.DataFrame) -> pd.DataFrame:
 
 def _text_columns(table: pd.DataFrame) -> list[str]:
     geometry = table.geometry.name if isinstance(table, gpd.GeoDataFrame) else None
-    return [c for c, dtype in table.dtypes.items()
+    return [str(c) for c, dtype in table.dtypes.items()
             if c != geometry and (pd.api.types.is_object_dtype(dtype)
                                   or isinstance(dtype, (pd.StringDtype, pd.CategoricalDtype)))]
 
@@ -270,7 +275,7 @@ def to_csv_bytes(table: pd.DataFrame, *, lang: str | None = None) -> bytes:
 
 
 def write_csv(
-    table: pd.DataFrame, target: str | os.PathLike[str] | IO | None = None, *,
+    table: pd.DataFrame, target: str | os.PathLike[str] | IO[str] | IO[bytes] | None = None, *,
     bom: bool = True,
 ) -> None:
     """Write a table as CSV (see ``to_csv_bytes``) to a file, a file object or stdout.
@@ -302,8 +307,8 @@ def write_csv(
         buffer.flush()
     elif isinstance(target, io.TextIOBase):
         target.write(data.decode("utf-8"))
-    else:
-        target.write(data)
+    else:  # text streams are io.TextIOBase at run time: what is left takes bytes
+        cast("IO[bytes]", target).write(data)
 
 
 # -- column labels ---------------------------------------------------------------------------
@@ -384,7 +389,8 @@ COLUMN_LABELS: dict[str, ColumnLabel] = {
                                   "Residents whose road distance to the nearest counter grows "
                                   "by more than 1 m", "people"),
     **_beyond_labels(km / 1000 for km in DEFAULT_THRESHOLDS_M),
-    "status": ColumnLabel("状態", "Status", "「到達できる窓口なし」は道路で窓口に行けない住民がいる区域",
+    "status": ColumnLabel("状態", "Status",
+                          "「到達できる窓口なし」は道路で窓口に行けない住民がいる区域",
                           "'no facility reachable': some residents reach no counter by road",
                           "text"),
     "before_min": ColumnLabel("徒歩時間（変更前, 分）", "Walking minutes before",
@@ -464,7 +470,8 @@ COLUMN_LABELS: dict[str, ColumnLabel] = {
     "straight_km": ColumnLabel("直線距離（km）", "Straight distance (km)",
                                "同じ窓口までの直線距離", "Straight-line distance to that counter",
                                "km"),
-    "detour": ColumnLabel("迂回率", "Detour index", "道路距離 ÷ 直線距離（3以上は道路網の欠陥を疑う）",
+    "detour": ColumnLabel("迂回率", "Detour index",
+                          "道路距離 ÷ 直線距離（3以上は道路網の欠陥を疑う）",
                           "Road distance / straight distance (3 or more: suspect the network)",
                           "ratio"),
     "id": ColumnLabel("ID", "Id", "窓口IDまたは小地域コード", "Office id or small-area code",
@@ -538,7 +545,8 @@ def labelled_table(table: pd.DataFrame, *, lang: str = "ja") -> pd.DataFrame:
     plain = _plain_table(table).copy()
     unknown = [c for c in plain.columns if c not in COLUMN_LABELS]
     if unknown:
-        msg = f"no export heading for column(s) {', '.join(map(str, unknown))}; add them to COLUMN_LABELS"
+        msg = (f"no export heading for column(s) {', '.join(map(str, unknown))}; add them to "
+               f"COLUMN_LABELS")
         raise KeyError(msg)
     for column in plain.columns:
         unit = COLUMN_LABELS[column].unit
@@ -708,7 +716,7 @@ SCENARIO_WORDS = {
 
 
 def describe_scenario(
-    scenario, *, measure: str, store_source: str, offices: pd.DataFrame | None = None,
+    scenario: Scenario, *, measure: str, store_source: str, offices: pd.DataFrame | None = None,
     date: _dt.date | str | None = None, title: str | None = None, lang: str | None = None,
 ) -> dict[str, str]:
     """Describe a ``geo.scenarios.Scenario`` for the scenario sheet of an export.
@@ -888,7 +896,7 @@ def _excel_ready(table: pd.DataFrame) -> pd.DataFrame:
     return plain
 
 
-def _format_sheet(sheet, table: pd.DataFrame) -> None:
+def _format_sheet(sheet: Worksheet, table: pd.DataFrame) -> None:
     from openpyxl.styles import Font
 
     sheet.freeze_panes = "A2"
@@ -968,17 +976,18 @@ def _require_display_crs(frame: gpd.GeoDataFrame) -> None:
         raise CRSError(msg)
 
 
-def to_display_features(frame: gpd.GeoDataFrame, columns: Sequence[str]) -> dict:
+def to_display_features(frame: gpd.GeoDataFrame, columns: Sequence[str]) -> dict[str, Any]:
     """Return a GeoJSON-like FeatureCollection in WGS84 for a web map.
 
     Coordinates are rounded to ``DISPLAY_DECIMALS`` to keep the page light; only
     ``columns`` are kept as properties.
     """
     _require_display_crs(frame)
-    shown = frame[list(columns) + ["geometry"]].to_crs(DISPLAY_CRS)
+    shown = frame[[*columns, "geometry"]].to_crs(DISPLAY_CRS)
     shown["geometry"] = shapely.transform(shown.geometry.to_numpy(),
                                           lambda xy: np.round(xy, DISPLAY_DECIMALS))
-    return shown.__geo_interface__
+    feature_collection: dict[str, Any] = shown.__geo_interface__
+    return feature_collection
 
 
 def to_display_points(frame: gpd.GeoDataFrame, *, label_points: bool = False) -> pd.DataFrame:

@@ -101,10 +101,12 @@ BUNDLE_FILES: dict[str, BundleFile] = {
                    "© Lawson (ODbL)"),
         BundleFile("mesh", "demographics/mesh500m_census2020_age.geojson",
                    "2020 census population by 500 m mesh, with age groups",
-                   "e-Stat 令和2年国勢調査 地域メッシュ統計", "政府標準利用規約 (CC BY 4.0 compatible)",
+                   "e-Stat 令和2年国勢調査 地域メッシュ統計",
+                   "政府標準利用規約 (CC BY 4.0 compatible)",
                    "出典：政府統計の総合窓口(e-Stat) 令和2年国勢調査 地域メッシュ統計"),
         BundleFile("roads", "roads/mlit_passable_roads_2026-08-04.geojson",
-                   "city-wide road lines with observed traffic", "国土交通省 通れる道マップ 通行実績",
+                   "city-wide road lines with observed traffic",
+                   "国土交通省 通れる道マップ 通行実績",
                    "MLIT terms", MLIT_ROADS_ATTRIBUTION),
         BundleFile("osm_drive_chuo", "roads/osm_chuo-ku_drive_2023-01-05.osm",
                    "OSM drivable roads, 中央区 only", "OpenStreetMap (Overpass 2023-01-05)",
@@ -228,7 +230,8 @@ def _missing_message(root: Path, keys: list[str]) -> str:
     )
 
 
-def _problems_error(path: Path, problems: list[str], error: type[LayerError] = LayerError):
+def _problems_error(path: str | os.PathLike[str], problems: list[str],
+                    error: type[LayerError] = LayerError) -> LayerError:
     shown = problems[:20]
     more = f"; and {len(problems) - 20} more" if len(problems) > 20 else ""
     return error(f"{path}: " + "; ".join(shown) + more)
@@ -326,7 +329,8 @@ def _likely_cause(bounds: np.ndarray, declared: CRS) -> str:
     cause = ""
     if declared.is_geographic and (np.abs(bounds[[0, 2]]).max() > 180
                                    or np.abs(bounds[[1, 3]]).max() > 90):
-        cause = f"the CRS {declared.to_string()} is geographic but the coordinates are not degrees; "
+        cause = (f"the CRS {declared.to_string()} is geographic but the coordinates are not "
+                 "degrees; ")
     for candidate in _LIKELY_CRS:
         crs = CRS.from_user_input(candidate)
         if crs != declared and _within_city_extent(bounds, crs):
@@ -347,7 +351,8 @@ def _check_geometry(frame: gpd.GeoDataFrame, allowed: tuple[str, ...]) -> list[s
         if geom is None or geom.is_empty:
             problems.append(f"row {row}: missing or unparsable geometry")
         elif geom.geom_type not in allowed:
-            problems.append(f"row {row}: geometry is {geom.geom_type}, expected {'/'.join(allowed)}")
+            problems.append(
+                f"row {row}: geometry is {geom.geom_type}, expected {'/'.join(allowed)}")
     return problems
 
 
@@ -392,7 +397,8 @@ def check_counts(
         (~missing & counts.isna(), "non-numeric", ""),
         (counts.isin([np.inf, -np.inf]), "infinite", ""),
         (counts < 0, "negative", ""),
-        (counts.abs().lt(np.inf) & (counts > upper), "implausibly large", f" (more than {upper:,})"),
+        (counts.abs().lt(np.inf) & (counts > upper), "implausibly large",
+         f" (more than {upper:,})"),
     ]
     problems = [(i, f"row {i + 1}: {what} {column} {_shown(values.iloc[i])}{why}")
                 for bad, what, why in checks for i in np.flatnonzero(bad.to_numpy())]
@@ -415,7 +421,8 @@ def _check_inside(points: gpd.GeoSeries, city: shapely.Geometry, label: str) -> 
 
 
 def _read_point_layer(
-    key: str, data, required: list[str], *, label: str, unique: str | None = None
+    key: str, data: str | os.PathLike[str] | None, required: list[str], *, label: str,
+    unique: str | None = None
 ) -> gpd.GeoDataFrame:
     """Read a bundle point layer, check columns, geometry, ids and extent; return EPSG:6670."""
     path = bundle_path(key, data)
@@ -533,7 +540,8 @@ def load_schools(
         ``school_id``, ``name`` (e.g. 一新小学校), ``ward``, ``ward_code``, ``status``,
         ``geometry`` (Point, EPSG:6670).
     """
-    frame = _read_point_layer("schools", data, ["portal_shelter_id", "name", "ward", "status_guess"],
+    frame = _read_point_layer("schools", data,
+                              ["portal_shelter_id", "name", "ward", "status_guess"],
                               label="school")
     frame = frame.rename(columns={"portal_shelter_id": "school_id", "status_guess": "status"})
     if current_only:
@@ -633,7 +641,8 @@ def load_offices(
         parsed = frame[column].map(_parse_flag)
         bad = parsed.isna() & (frame[column].str.lower() != "unknown")
         for i in np.flatnonzero(bad.to_numpy()):
-            problems.append(f"row {i + 1}: {column} {frame[column].iloc[i]!r} is not true/false/unknown")
+            problems.append(
+                f"row {i + 1}: {column} {frame[column].iloc[i]!r} is not true/false/unknown")
     if problems:
         raise _problems_error(csv_path, problems)
     offices = gpd.GeoDataFrame(
@@ -652,7 +661,8 @@ def load_offices(
     offices["counter_now_known"] = stated.notna()
     offices["counter_now"] = stated.fillna(True).astype(bool)
     offices["status_source"] = np.where(from_fact, "office_facts.csv",
-                                        np.where(stated.notna(), "register", "unknown: taken as open"))
+                                        np.where(stated.notna(), "register",
+                                                 "unknown: taken as open"))
     kinds = facts[facts["field"] == "kind_now"].set_index("office_id")["value"]
     offices["kind_now"] = offices["office_id"].map(kinds).fillna(offices["kind"])
     for column in ("address_ja", "precision", "note"):
@@ -701,20 +711,21 @@ def load_office_facts(path: str | os.PathLike[str] | None = None) -> pd.DataFram
     return facts
 
 
-_STORE_COLUMNS = {
+_STORE_COLUMNS: dict[str, dict[str, str | None]] = {
     "osm": {"id": "osm_id", "name": "name_repo", "brand": "brand"},
     "overture": {"id": "id", "name": "name", "brand": "brand"},
     "lawson2013": {"id": "ref", "name": "name", "brand": None},
 }
 
 
-def _load_store_source(source: str, data) -> gpd.GeoDataFrame:
+def _load_store_source(source: str, data: str | os.PathLike[str] | None) -> gpd.GeoDataFrame:
     spec = _STORE_COLUMNS[source]
+    id_column = str(spec["id"])
     # Overture repeats ids on duplicate points: they are merged by dedupe_stores instead
     frame = _read_point_layer(f"stores_{source}", data, [c for c in spec.values() if c],
-                              label="store", unique=None if source == "overture" else spec["id"])
+                              label="store", unique=None if source == "overture" else id_column)
     brand = frame[spec["brand"]] if spec["brand"] else pd.Series("ローソン", index=frame.index)
-    ids = source + ":" + frame[spec["id"]].astype(str)
+    ids = source + ":" + frame[id_column].astype(str)
     repeat = ids.groupby(ids).cumcount()
     ids = ids.where(repeat == 0, ids + "#" + (repeat + 1).astype(str))
     return gpd.GeoDataFrame(

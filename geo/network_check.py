@@ -182,7 +182,8 @@ def check_network(eng: Engine, *, base: str = "fy2015") -> NetworkCheck:
     figures["far_snaps"] = int((snaps["snap_m"] > 300).sum())
     figures["walls"] = len(walls)
     figures |= _percentiles(detours["detour"].to_numpy(), "detour", "", 2)
-    figures[f"origins_detour_{DETOUR_LIMIT:g}_or_more"] = int((detours["detour"] >= DETOUR_LIMIT).sum())
+    far_detours = int((detours["detour"] >= DETOUR_LIMIT).sum())
+    figures[f"origins_detour_{DETOUR_LIMIT:g}_or_more"] = far_detours
     far = snaps[snaps["snap_m"] > 300].sort_values("snap_m", ascending=False)
     return NetworkCheck(eng.network, figures, walls, detours, far.reset_index(drop=True))
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field, replace
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, milp
 from scipy.sparse import coo_matrix, csr_matrix, vstack
 
 from . import demand, distance, layers
@@ -107,7 +108,8 @@ class Problem:
     def weights(self) -> np.ndarray:
         """Origin weights: residents, or residents aged 65+."""
         if self.weight == "65plus":
-            return self.population * self.share_65plus
+            weights: np.ndarray = self.population * self.share_65plus
+            return weights
         return self.population
 
     @property
@@ -126,7 +128,7 @@ class Problem:
         return n_fixed, n_fixed + len(self.free)
 
     def index(self, ids: Iterable[str]) -> np.ndarray:
-        """Return row positions of candidate ids, raising ``UnknownOfficeError`` for unknown ones."""
+        """Return row positions of candidate ids (``UnknownOfficeError`` for unknown ones)."""
         ids = list(ids)
         unknown = [oid for oid in ids if oid not in self._position]
         if unknown:
@@ -271,8 +273,11 @@ def site_points(sites: Mapping[str, tuple[float, float]]) -> gpd.GeoDataFrame:
         geometry=gpd.points_from_xy(lon, lat), crs=layers.DISPLAY_CRS)
 
 
-def school_points(data=None) -> gpd.GeoDataFrame:
-    """Return the current elementary schools as candidate points (ids ``school:ID``, kind ``school``)."""
+def school_points(data: str | os.PathLike[str] | None = None) -> gpd.GeoDataFrame:
+    """Return the current elementary schools as candidate points.
+
+    Ids are ``school:ID`` and the kind is ``school``.
+    """
     schools = layers.load_schools(data)
     return gpd.GeoDataFrame(
         {"office_id": "school:" + schools["school_id"].astype(str), "name_ja": schools["name"],
@@ -389,8 +394,10 @@ class _Objective:
     def of(self, nearest: np.ndarray) -> np.ndarray:
         """Objective of each row of ``nearest`` (``(k, n_origins)`` nearest costs)."""
         if self.aggregate == "max":
-            return np.where(self.weights > 0, nearest, 0.0).max(axis=-1)
-        return np.where(self.weights > 0, nearest, 0.0) @ self.weights
+            farthest: np.ndarray = np.where(self.weights > 0, nearest, 0.0).max(axis=-1)
+            return farthest
+        total: np.ndarray = np.where(self.weights > 0, nearest, 0.0) @ self.weights
+        return total
 
 
 def _objective(problem: Problem, model: str, within_m: float | None) -> _Objective:
@@ -433,7 +440,7 @@ def _merge_origins(cost: np.ndarray, weights: np.ndarray, baseline: np.ndarray
     return profiles[:, :-1].T, merged, profiles[:, -1]
 
 
-def _outcome(result) -> tuple[str, bool, float]:
+def _outcome(result: OptimizeResult) -> tuple[str, bool, float]:
     """Status text, whether proven optimal, and the relative gap of a ``milp`` result."""
     if result.x is None:
         msg = f"the solver found no solution: {result.message}"
@@ -512,7 +519,8 @@ def _milp_assignment(problem: Problem, objective: _Objective, n_free_open: int,
 _Rows = tuple[csr_matrix, np.ndarray, np.ndarray]
 
 
-def _rows(matrix, lower: float | np.ndarray, upper: float | np.ndarray) -> _Rows:
+def _rows(matrix: csr_matrix | np.ndarray, lower: float | np.ndarray,
+          upper: float | np.ndarray) -> _Rows:
     """Constraint rows ``lower <= matrix @ x <= upper`` with the bounds as arrays."""
     matrix = csr_matrix(matrix)
     size = matrix.shape[0]
@@ -738,7 +746,7 @@ def solve_heuristic(
     while improved:
         improved = False
         swaps = [(k, r) for k in range(len(chosen)) for r in problem.free if r not in chosen]
-        sets = np.array([chosen[:k] + [int(r)] + chosen[k + 1:] for k, r in swaps])
+        sets = np.array([[*chosen[:k], int(r), *chosen[k + 1:]] for k, r in swaps])
         if not len(sets):
             break
         values = _set_values(objective, fixed_rows, sets)
@@ -814,7 +822,7 @@ def near_ties(
 
 def _tie_limit(objective: _Objective, model: str, best: float, tolerance: float) -> float:
     if model == "coverage":
-        covered = objective.weights.sum() - best
+        covered = float(objective.weights.sum()) - best
         return best + tolerance * covered + 1e-9
     return best + tolerance * abs(best) + 1e-9
 
@@ -931,7 +939,8 @@ def _predicted_loads(problem: Problem, fit: demand.DemandFit, is_open: np.ndarra
 
 def _overloaded(before: np.ndarray, after: np.ndarray, before_open: np.ndarray,
                 after_open: np.ndarray, max_growth: float) -> np.ndarray:
-    return before_open & after_open & (after > (1.0 + max_growth) * before)
+    overloaded: np.ndarray = before_open & after_open & (after > (1.0 + max_growth) * before)
+    return overloaded
 
 
 def counter_loads(

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import fetch as fetch_module
 from . import layers
@@ -79,7 +80,7 @@ def prepare(
     yes: bool = False,
     ask: Callable[[str], bool] = ask_on_terminal,
     progress: Callable[[str], None] | None = None,
-    **fetch_options,
+    **fetch_options: Any,
 ) -> list[fetch_module.FetchResult]:
     """Fetch what the study lacks and ``geo.fetch`` can download.
 

@@ -25,7 +25,8 @@ OFFICIAL_2015_CANDIDATES = (
     "oe-branch", "akitsu-branch", "tobu-branch", "hanazono-general-branch",
     "akita-general-branch", "koda-general-branch", "nanbu-branch", "hokubu-general-branch",
 )
-"""The 2015 plan's eight candidates: 大江, 秋津, 東部, 花園, 飽田, 幸田, 南部, 北部 (domain brief)."""
+"""The 2015 plan's eight candidates: 大江, 秋津, 東部, 花園, 飽田, 幸田, 南部, 北部 (domain
+brief)."""
 ABOLISHED_WITH_2015_PLAN = ("moritoshin-service-corner",)
 """Counters the plan abolished together with the branch reorganisation (森都心プラザ)."""
 PRESETS = ("fy2015", "plan2015", "reorganisation", "now")
@@ -66,7 +67,8 @@ def presets(offices: pd.DataFrame) -> dict[str, Preset]:
     official = frozenset(o for o in OFFICIAL_2015_CANDIDATES if o in ids)
     return {
         "fy2015": Preset("fy2015", Scenario(base="fy2015"),
-                         "2015年度（再編前）の窓口", "The counters of FY2015, before the reorganisation"),
+                         "2015年度（再編前）の窓口",
+                         "The counters of FY2015, before the reorganisation"),
         "plan2015": Preset(
             "plan2015", Scenario(base="fy2015", closed=official),
             "2015年の再編計画が挙げた候補8か所（大江・秋津・東部・花園・飽田・幸田・南部・北部）を閉鎖。"
@@ -127,7 +129,8 @@ def branch_distances(
         ``office_id, name_ja, name_en, kind, ward, nearest_ward_office_id,
         nearest_ward_office_name, road_km, straight_km, candidate, official_2015,
         snap_m, snap_far``, sorted by ``road_km``. ``candidate`` applies the rule to branch
-        counters (``RULE_KINDS``); ``official_2015`` flags the plan's own eight. ``straight_km`` is the straight line to the same ward office;
+        counters (``RULE_KINDS``); ``official_2015`` flags the plan's own eight.
+        ``straight_km`` is the straight line to the same ward office;
         ``nearest_straight_ward_office_id`` names the ward office nearest in a straight line.
     """
     if not math.isfinite(threshold_km) or threshold_km <= 0:
@@ -159,4 +162,5 @@ def branch_distances(
 
 def candidate_ids(table: pd.DataFrame) -> list[str]:
     """Office ids flagged as reorganisation candidates in a ``branch_distances`` table."""
-    return table.loc[table["candidate"], "office_id"].tolist()
+    candidates: list[str] = table.loc[table["candidate"], "office_id"].tolist()
+    return candidates

@@ -34,12 +34,14 @@ SHIFT_HEADING = ("受付が増える窓口（推計、年間）", "Counters taki
 TOP_RECEIVERS = 3
 SUBTITLE_WORDS = {
     "counter": ("窓口（戸籍・住民票の届出）", "Full counters (registrations)"),
-    "certificate": ("証明書（窓口・コーナー・コンビニ）", "Certificates (counters, corners, stores)"),
+    "certificate": ("証明書（窓口・コーナー・コンビニ）",
+                    "Certificates (counters, corners, stores)"),
     "drive": ("車の道路距離", "road distance by car"),
     "walk": ("徒歩の道路距離", "road distance on foot"),
 }
 ASSUMPTIONS = {
-    "distance": ("距離は小地域（2015年国勢調査）ごとの居住地点から最寄りの窓口までの道路距離（{network}）",
+    "distance": (("距離は小地域（2015年国勢調査）ごとの居住地点から"
+                 "最寄りの窓口までの道路距離（{network}）"),
                  ("Distances are by road ({network}) from each 2015 census small area's "
                   "residential point to the nearest counter")),
     "district": ("小学校区は通学区域一覧の町名に小地域を割り当てた近似",
@@ -236,7 +238,8 @@ def write_report(study: Study, result: Result, targets: Mapping[str, str | os.Pa
     """
     unknown = sorted(set(targets) - set(REPORT_FILES))
     if unknown:
-        msg = f"unknown report output(s) {', '.join(unknown)}; choose from {', '.join(REPORT_FILES)}"
+        msg = (f"unknown report output(s) {', '.join(unknown)}; choose from "
+               f"{', '.join(REPORT_FILES)}")
         raise ValueError(msg)
     for key, path in targets.items():
         gio.check_output_path(path, fmt=REPORT_FILES[key], data=study.data)

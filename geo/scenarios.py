@@ -34,30 +34,44 @@ SLOW_WALK_KMH = 3.6
 NO_FACILITY = "no facility reachable"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Scenario:
     """A set of offices closed or downgraded, relative to a base office set.
 
-    Attributes
+    Parameters
     ----------
     base
         ``fy2015`` (the 19 counters + annex + 森都心 of FY2015) or ``now`` (today's).
     closed
-        Office ids whose counter closes.
+        Office ids whose counter closes (any iterable of ids; kept as a frozenset).
     downgraded
-        Office ids turned into certificate-only service corners.
+        Office ids turned into certificate-only service corners. An office both closed and
+        downgraded counts as closed.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``base``.
+    TypeError
+        If ``closed`` or ``downgraded`` is a single string rather than a collection of ids.
     """
 
-    base: str = "now"
-    closed: frozenset[str] = field(default_factory=frozenset)
-    downgraded: frozenset[str] = field(default_factory=frozenset)
+    base: str
+    closed: frozenset[str]
+    downgraded: frozenset[str]
 
-    def __post_init__(self) -> None:
-        if self.base not in BASES:
-            msg = f"unknown office set {self.base!r}; choose one of {', '.join(BASES)}"
+    def __init__(self, base: str = "now", closed: Iterable[str] = (),
+                 downgraded: Iterable[str] = ()) -> None:
+        if base not in BASES:
+            msg = f"unknown office set {base!r}; choose one of {', '.join(BASES)}"
             raise ValueError(msg)
-        object.__setattr__(self, "closed", frozenset(self.closed))
-        object.__setattr__(self, "downgraded", frozenset(self.downgraded) - frozenset(self.closed))
+        for name, ids in (("closed", closed), ("downgraded", downgraded)):
+            if isinstance(ids, str):
+                msg = f"{name} takes a collection of office ids, not the string {ids!r}"
+                raise TypeError(msg)
+        object.__setattr__(self, "base", base)
+        object.__setattr__(self, "closed", frozenset(closed))
+        object.__setattr__(self, "downgraded", frozenset(downgraded) - self.closed)
 
     @property
     def baseline(self) -> Scenario:
@@ -228,7 +242,7 @@ def origin_distances(model: AccessModel, scenario: Scenario, *, measure: str) ->
     """
     mask = open_mask(model, scenario, measure=measure)
     if mask.any():
-        best = model.office_origin_m[mask].min(axis=0)
+        best: np.ndarray = model.office_origin_m[mask].min(axis=0)
     else:
         best = np.full(model.office_origin_m.shape[1], np.inf, dtype=np.float32)
     if measure == "certificate":
@@ -243,7 +257,8 @@ def nearest_office(model: AccessModel, scenario: Scenario, *, measure: str) -> n
         return np.full(model.office_origin_m.shape[1], "", dtype=object)
     rows = np.flatnonzero(mask)
     best = rows[np.argmin(model.office_origin_m[rows], axis=0)]
-    return model.offices["office_id"].to_numpy()[best]
+    nearest_ids: np.ndarray = model.offices["office_id"].to_numpy()[best]
+    return nearest_ids
 
 
 def zone_membership(model: AccessModel, *, by: str) -> pd.DataFrame:
@@ -326,9 +341,11 @@ def compare(
     before = origin_distances(model, scenario.baseline, measure=measure)
     after = origin_distances(model, scenario, measure=measure)
     share = model.origins.get("share_65plus")
-    known = share is not None and bool(np.isfinite(share.to_numpy(dtype=float)).all())
+    share_65plus = None if share is None else share.to_numpy(dtype=float)
+    if share_65plus is not None and not np.isfinite(share_65plus).all():
+        share_65plus = None
     return zone_table(members, before, after, thresholds_m=thresholds_m,
-                      share_65plus=share.to_numpy(dtype=float) if known else None)
+                      share_65plus=share_65plus)
 
 
 def zone_table(
@@ -360,7 +377,7 @@ def zone_table(
     before = np.asarray(before_m, dtype=float)[origin]
     after = np.asarray(after_m, dtype=float)[origin]
     first = np.unique(zone, return_index=True)[1]
-    columns: dict[str, object] = {
+    columns: dict[str, np.ndarray] = {
         "zone_id": np.asarray(zone_ids, dtype=object),
         "zone_name": members["zone_name"].to_numpy(dtype=object)[first],
         "ward": members["ward"].to_numpy(dtype=object)[first],
@@ -403,14 +420,16 @@ def summary(table: pd.DataFrame) -> dict[str, float | str]:
     result: dict[str, float | str] = {"population": population}
     if "population_65plus" in table.columns:
         result["population_65plus"] = float(table["population_65plus"].sum())
+    mean_km: dict[str, float] = {}
     for when in ("before", "after"):
         mean = table[f"{when}_km"]
         known = mean.notna()
         weight = table.loc[known, "population"].sum()
-        result[f"{when}_km"] = (float((mean[known] * table.loc[known, "population"]).sum() / weight)
-                                if weight > 0 else float("nan"))
+        mean_km[when] = (float((mean[known] * table.loc[known, "population"]).sum() / weight)
+                         if weight > 0 else float("nan"))
+        result[f"{when}_km"] = mean_km[when]
         result[f"{when}_max_km"] = float(table[f"{when}_max_km"].max())
-    result["delta_km"] = result["after_km"] - result["before_km"]
+    result["delta_km"] = mean_km["after"] - mean_km["before"]
     result["people_farther"] = float(table["people_farther"].sum())
     for column in table.columns:
         if column.startswith("beyond_"):
@@ -441,4 +460,55 @@ def with_walking_minutes(table: pd.DataFrame, *, speed_kmh: float = WALK_KMH,
         km = pd.to_numeric(result[f"{when}_km"], errors="coerce")
         result[f"{when}_min"] = km / speed_kmh * 60.0
         result[f"{when}_min_slow"] = km / slow_kmh * 60.0
+    return result
+
+
+DEFAULT_THRESHOLDS_MIN = (30, 45, 60)
+"""Minutes for the "people beyond" columns of travel-time tables."""
+
+
+def with_zone_minutes(
+    table: pd.DataFrame, members: pd.DataFrame, before_min: np.ndarray, after_min: np.ndarray, *,
+    share_65plus: np.ndarray | None = None,
+    thresholds_min: tuple[int, ...] = DEFAULT_THRESHOLDS_MIN, prefix: str = "",
+) -> pd.DataFrame:
+    """Add travel minutes per zone to a ``compare`` table (same membership, same zone order).
+
+    Parameters
+    ----------
+    table
+        ``compare`` / ``zone_table`` result for ``members``.
+    members
+        ``origin, zone_id, ..., population`` rows (``zone_membership``).
+    before_min, after_min
+        ``(n_origins,)`` minutes to the nearest open counter (``inf`` if none).
+    share_65plus
+        ``(n_origins,)`` share aged 65+; adds the ``_65plus`` counts.
+    prefix
+        Put before every new column (e.g. ``transit_``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``table`` with ``{prefix}before_min`` / ``{prefix}after_min`` (population-weighted
+        means over origins with a finite time) and ``{prefix}beyond_<t>min_<when>`` people
+        (and ``..._65plus``); unreachable people count as beyond every threshold.
+    """
+    zone, _ = pd.factorize(members["zone_id"])
+    n_zones = len(table)
+    origin = members["origin"].to_numpy()
+    population = members["population"].to_numpy(dtype=float)
+    result = table.copy()
+    elderly = (population * np.asarray(share_65plus, dtype=float)[origin]
+               if share_65plus is not None else None)
+    for when, values in (("before", before_min), ("after", after_min)):
+        minutes = np.asarray(values, dtype=float)[origin]
+        result[f"{prefix}{when}_min"] = _per_zone(zone, n_zones, population, minutes * 1000.0)[0]
+        for limit in thresholds_min:
+            beyond = minutes > limit
+            result[f"{prefix}beyond_{limit}min_{when}"] = np.bincount(
+                zone, population * beyond, minlength=n_zones)
+            if elderly is not None:
+                result[f"{prefix}beyond_{limit}min_{when}_65plus"] = np.bincount(
+                    zone, elderly * beyond, minlength=n_zones)
     return result

@@ -35,13 +35,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import demand, districts, layers, reorganisation, scenarios
+from . import demand, districts, layers, reorganisation, scenarios, studycache, transit
 from . import engine as engine_module
 from . import zones as zones_module
 from .errors import PoorFitError
 
 logger = logging.getLogger(__name__)
 
+MODES = ("drive", "walk", "transit")
+"""``drive`` (one-way streets), ``walk`` and ``transit`` (bus, tram and rail with walks; its
+distances in km are walking distances)."""
 UNREACHABLE = ("none", "some", "all")
 """How many residents have no counter at all after a scenario."""
 
@@ -97,6 +100,8 @@ class Study:
     demand_fits
         The demand model fitted on FY2013, per 城南/南部 reading (empty when the offices
         have no recorded counts: there is then no load shift).
+    transit
+        Door-to-door minutes by bus, tram and rail (``transit`` mode only, else None).
     build_seconds
         Wall time of ``build_study``.
     """
@@ -112,6 +117,7 @@ class Study:
     blank_ids: dict[str, frozenset[str]]
     demand_fits: dict[str, demand.DemandFit]
     build_seconds: float
+    transit: transit.TransitAccess | None = None
     _models: dict[str, scenarios.AccessModel] = field(default_factory=dict, repr=False,
                                                       compare=False)
 
@@ -141,7 +147,7 @@ class Study:
 
 def build_study(
     data: str | os.PathLike[str] | None = None, *,
-    network: str = engine_module.DEFAULT_NETWORK, mode: str = "drive",
+    network: str = engine_module.DEFAULT_NETWORK, mode: str = "drive", cache: bool = True,
 ) -> Study:
     """Load every layer, build the network and precompute every distance a scenario needs.
 
@@ -149,30 +155,63 @@ def build_study(
     ----------
     data
         Data directory (default: ``MADOGUCHI_DATA`` or ``data/bundle``).
-    network, mode
-        Road network and travel mode (``geo.engine.load_engine``).
+    network
+        Road network (``geo.engine.NETWORKS``).
+    mode
+        ``drive``, ``walk`` or ``transit`` (``MODES``). Transit reads the GTFS feeds of
+        ``<data>/transit/gtfs/`` and precomputes minutes for every origin and office over
+        the default window (``geo.transit``); its km are walking distances.
+    cache
+        Read the study from, and write it to, the disk cache (``geo.studycache``: keyed by
+        the inputs' hashes and the code, so it never serves a stale result).
 
     Raises
     ------
     geo.errors.DataMissingError, geo.errors.LayerError
         A file is missing or invalid.
     """
+    if mode not in MODES:
+        msg = f"unknown travel mode {mode!r}; choose one of {', '.join(MODES)}"
+        raise ValueError(msg)
     started = time.perf_counter()
-    default = layers.default_store_source(data)
-    eng = engine_module.load_engine(data, store_source=default, network=network, mode=mode)
+    if network not in engine_module.NETWORKS:
+        msg = f"unknown network {network!r}; choose one of {', '.join(engine_module.NETWORKS)}"
+        raise ValueError(msg)
+    root = layers.check_bundle(data, keys=(*layers.REQUIRED_FOR_ENGINE,
+                                           *layers.NETWORK_FILES[network]))
+    key = studycache.study_key(root, network, mode) if cache else None
+    parts = studycache.load(key) if key is not None else None
+    if parts is not None:
+        study = _from_cache(parts, root, network, mode, started)
+        logger.info("study read from the disk cache in %.1f s", study.build_seconds)
+        return study
+    study = _build(root, network, mode, started)
+    if key is not None:
+        try:
+            studycache.save(cache_parts(study), key)
+        except OSError as error:
+            logger.warning("could not keep the study in the disk cache (%s)", error)
+    return study
+
+
+def _build(root: Path, network: str, mode: str, started: float) -> Study:
+    default = layers.default_store_source(root)
+    eng = engine_module.load_engine(root, store_source=default, network=network,
+                                    mode="walk" if mode == "transit" else mode)
     stores = {source: eng.stores if source == default else layers.load_stores(eng.data,
                                                                                 source=source)
-              for source in layers.available_store_sources(data)}
-    fits = {reading: demand.fit_demand(eng.model, year="fy2013", reading=reading)
-            for reading in demand.READINGS}
+              for source in layers.available_store_sources(root)}
     return assemble_study(eng, stores=stores, district_layer=districts.build_districts(eng.data),
-                          demand_fits=fits, started=started)
+                          demand_fits=_fits(eng.model), started=started,
+                          transit_access=transit.transit_access(eng) if mode == "transit" else None)
 
 
 def assemble_study(
     eng: engine_module.Engine, *, stores: dict[str, gpd.GeoDataFrame],
     district_layer: districts.DistrictLayer | None,
     demand_fits: dict[str, demand.DemandFit], started: float | None = None,
+    transit_access: transit.TransitAccess | None = None,
+    store_origin_m: dict[str, np.ndarray] | None = None,
 ) -> Study:
     """Put a study together from an engine and its other parts (``build_study`` reads them).
 
@@ -186,23 +225,72 @@ def assemble_study(
         School districts, or None (then no ``district`` zones).
     demand_fits
         Demand-model fits per reading (may be empty).
+    transit_access
+        Transit minutes (``geo.transit.transit_access`` on ``eng``) for a transit study.
+    store_origin_m
+        Nearest-store distances per source, when already known (default: computed).
     """
     started = time.perf_counter() if started is None else started
-    store_origin_m = {source: eng.model.store_origin_m if source == eng.model.store_source
-                      else engine_module.nearest_store_m(eng, frame)
-                      for source, frame in stores.items()}
+    if store_origin_m is None:
+        store_origin_m = {source: eng.model.store_origin_m if source == eng.model.store_source
+                          else engine_module.nearest_store_m(eng, frame)
+                          for source, frame in stores.items()}
     kinds = [k for k in zones_module.ZONE_KINDS if k != "district" or district_layer is not None]
     zone_layers = {kind: zones_module.zone_layer(eng, kind, districts=district_layer)
                    for kind in kinds}
     blank_ids = ({source: frozenset(districts.blank_districts(district_layer, frame)[
         "district_id"].astype(str)) for source, frame in stores.items()}
         if district_layer is not None else {source: frozenset() for source in stores})
-    study = Study(data=eng.data, network=eng.network, mode=eng.mode, engine=eng, stores=stores,
-                  store_origin_m=store_origin_m, districts=district_layer, zones=zone_layers,
-                  blank_ids=blank_ids, demand_fits=demand_fits,
-                  build_seconds=time.perf_counter() - started)
+    study = Study(data=eng.data, network=eng.network,
+                  mode="transit" if transit_access is not None else eng.mode, engine=eng,
+                  stores=stores, store_origin_m=store_origin_m, districts=district_layer,
+                  zones=zone_layers, blank_ids=blank_ids, demand_fits=demand_fits,
+                  build_seconds=time.perf_counter() - started, transit=transit_access)
     logger.info("study built in %.1f s (%s, %s)", study.build_seconds, eng.network, eng.mode)
     return study
+
+
+def _fits(model: scenarios.AccessModel) -> dict[str, demand.DemandFit]:
+    return {reading: demand.fit_demand(model, year="fy2013", reading=reading)
+            for reading in demand.READINGS}
+
+
+def cache_parts(study: Study) -> dict[str, object]:
+    """A study's layers, arrays and tables, named for ``geo.studycache.save``."""
+    eng = study.engine
+    parts: dict[str, object] = {
+        "wards": eng.wards, "small_areas": eng.small_areas, "offices": eng.offices,
+        "origins": eng.origins, "store_sources": list(study.stores),
+        **studycache.model_parts(eng.model),
+        **(studycache.district_parts(study.districts) if study.districts is not None else {}),
+        **(studycache.transit_parts(study.transit) if study.transit is not None else {}),
+    }
+    for source, frame in study.stores.items():
+        parts[f"stores_{source}"] = frame
+        parts[f"store_origin_m_{source}"] = study.store_origin_m[source]
+    return parts
+
+
+def _from_cache(parts: dict[str, object], root: Path, network: str, mode: str,
+                started: float) -> Study:
+    engine_mode = "walk" if mode == "transit" else mode
+    model = studycache.model_from(parts)
+    sources = [str(s) for s in parts["store_sources"]]  # type: ignore[attr-defined]
+    stores = {s: parts[f"stores_{s}"] for s in sources}
+    eng = engine_module.Engine(
+        data=root, graph=engine_module.build_graph(root, network=network, mode=engine_mode),
+        model=model, wards=parts["wards"], small_areas=parts["small_areas"],  # type: ignore[arg-type]
+        offices=parts["offices"], stores=stores[model.store_source],  # type: ignore[arg-type]
+        origins=parts["origins"], timings={}, network=network,  # type: ignore[arg-type]
+        mode=engine_mode)
+    return assemble_study(
+        eng, stores=stores,  # type: ignore[arg-type]
+        district_layer=(studycache.districts_from(parts) if "district_polygons" in parts
+                        else None),
+        demand_fits=_fits(model), started=started,
+        transit_access=studycache.transit_from(parts) if mode == "transit" else None,
+        store_origin_m={s: parts[f"store_origin_m_{s}"] for s in sources},  # type: ignore[misc]
+    )
 
 
 def options(study: Study, base: str) -> Options:
@@ -229,10 +317,13 @@ class Result:
     scenario, measure, zones, stores, store_share, reading
         What was evaluated (``store_share`` 0-1; ``reading`` the 城南/南部 counts).
     zone_table
-        ``geo.scenarios.compare`` per zone of ``zones`` (with ``*_min`` walking minutes
-        when the study's mode is ``walk``).
+        ``geo.scenarios.compare`` per zone of ``zones``; with ``*_min`` walking minutes when
+        the study's mode is ``walk`` or ``transit``, and ``transit_before_min`` /
+        ``transit_after_min`` / ``transit_beyond_<t>min_*`` (bus, tram and rail with walks;
+        a lower bound on service, see ``geo.transit.TRANSIT_CAVEAT``) in transit mode.
     city
-        City-wide figures (``geo.scenarios.summary`` over the small areas).
+        City-wide figures (``geo.scenarios.summary`` over the small areas, plus the
+        transit columns summed in transit mode).
     offices
         ``geo.scenarios.office_status``: every office with ``in_base`` and ``state``.
     load_shift
@@ -305,12 +396,15 @@ def evaluate(
     small_areas = (table if zones == "small-area" else scenarios.compare(
         model, scenario, measure=measure, membership=study.zones["small-area"].membership))
     city = scenarios.summary(small_areas)
-    if study.mode == "walk":
+    if study.mode in ("walk", "transit"):
         table = scenarios.with_walking_minutes(table, speed_kmh=walk_kmh)
+    if study.transit is not None:
+        table, city = _with_transit(study, model, scenario, table, small_areas, city, zones)
     populated = small_areas["population"] > 0
     reachable = small_areas.loc[populated, "status"] != scenarios.NO_FACILITY
     unreachable = "none" if reachable.all() else ("some" if reachable.any() else "all")
-    shift, reason = None, "no counter transactions are recorded for these offices"
+    shift: demand.LoadShift | None = None
+    reason: str | None = "no counter transactions are recorded for these offices"
     if reading in study.demand_fits:
         try:
             shift = demand.load_shift(study.demand_fits[reading], model, scenario,
@@ -322,3 +416,36 @@ def evaluate(
                   store_share=store_share, reading=reading, zone_table=table, city=city,
                   offices=scenarios.office_status(offices, scenario), load_shift=shift,
                   load_shift_reason=reason, unreachable=unreachable)
+
+
+def _with_transit(
+    study: Study, model: scenarios.AccessModel, scenario: scenarios.Scenario,
+    table: pd.DataFrame, small_areas: pd.DataFrame, city: dict[str, float | str], zones: str,
+) -> tuple[pd.DataFrame, dict[str, float | str]]:
+    """Add transit minutes (counters only: stores are not in the timetable model)."""
+    access = study.transit
+    assert access is not None
+    order = [model.office_index([oid])[0] for oid in access.counter_ids]
+    before_open = scenarios.open_mask(model, scenario.baseline, measure="counter")[order]
+    after_open = scenarios.open_mask(model, scenario, measure="counter")[order]
+    minutes = transit.compare(access, before_open, after_open)
+    share = model.origins["share_65plus"].to_numpy(dtype=float)
+    before, after = minutes["before_min"].to_numpy(), minutes["after_min"].to_numpy()
+    table = scenarios.with_zone_minutes(table, study.zones[zones].membership, before, after,
+                                        share_65plus=share, prefix="transit_")
+    city_table = scenarios.with_zone_minutes(
+        small_areas, study.zones["small-area"].membership, before, after, share_65plus=share,
+        prefix="transit_")
+    added = {c: float(city_table[c].sum()) for c in city_table.columns
+             if c.startswith("transit_beyond_")}
+    people = city_table["population"].to_numpy(dtype=float)
+    for when in ("before", "after"):
+        values = city_table[f"transit_{when}_min"].to_numpy(dtype=float)
+        known = np.isfinite(values) & (people > 0)
+        added[f"transit_{when}_min"] = (float((values[known] * people[known]).sum()
+                                              / people[known].sum()) if known.any()
+                                        else float("nan"))
+    added["transit_lost_direct_ride_people"] = float(
+        (model.origins["population"].to_numpy(dtype=float)
+         * minutes["lost_direct_ride"].to_numpy()).sum())
+    return table, {**city, **added}

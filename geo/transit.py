@@ -305,7 +305,8 @@ def _pattern(stops: np.ndarray, pickup: np.ndarray, drop_off: np.ndarray, dep: n
 
 
 def _scan(pattern: _Pattern, labels: np.ndarray, ride: np.ndarray) -> None:
-    """Ride ``pattern`` from ``labels`` (stops x origins); lower ``ride`` where it arrives earlier."""
+    """Ride ``pattern`` from ``labels`` (stops x origins); lower ``ride`` where it arrives
+    earlier."""
     at_stops = labels[pattern.stops]
     if at_stops.min() >= _INF:
         return
@@ -663,7 +664,8 @@ def lost_direct_ride(access: TransitAccess, open_before: np.ndarray, open_after:
     """
     before = access.direct_ride[np.asarray(open_before, dtype=bool)].any(axis=0)
     after = access.direct_ride[np.asarray(open_after, dtype=bool)].any(axis=0)
-    return before & ~after
+    lost: np.ndarray = before & ~after
+    return lost
 
 
 def transit_access(

@@ -9,7 +9,8 @@ role=madoguchi
 password=madoguchi
 database=madoguchi_test
 
-if ! command -v pg_lsclusters >/dev/null; then
+# the server binaries, not only the client (psql) that some machines come with
+if ! compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || ! command -v pg_lsclusters >/dev/null; then
     apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
 fi

@@ -12,7 +12,8 @@ def test_import_geo_does_not_import_streamlit_or_folium():
     code = ("import sys, geo, geo.cli, geo.engine; "
             "bad = [m for m in ('streamlit', 'folium', 'streamlit_folium') if m in sys.modules]; "
             "print(','.join(bad))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
     assert result.stdout.strip() == ""
 
 

@@ -39,7 +39,8 @@ def zones() -> gpd.GeoDataFrame:
 
 @pytest.fixture
 def wards() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"ward": ["中央区"]}, geometry=[box(-27_100, -20_100, -23_900, -18_900)],
+    return gpd.GeoDataFrame({"ward": ["中央区"]},
+                            geometry=[box(-27_100, -20_100, -23_900, -18_900)],
                             crs="EPSG:6670")
 
 
@@ -166,7 +167,7 @@ def test_zones_without_crs_are_refused(zones, wards, offices):
 
 
 def test_missing_columns_are_named(zones, wards, offices):
-    with pytest.raises(LayerError, match="offices layer lacks column.*open"):
+    with pytest.raises(LayerError, match=r"offices layer lacks column.*open"):
         briefing.build_briefing_figure(zones, wards, offices.drop(columns="open"), title=TITLE,
                                        figures=FIGURES)
 

@@ -7,18 +7,14 @@ measures the time from a measure toggle to the updated map (printed, not asserte
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
+from dashboard.bench import dashboard_server
 from dashboard.i18n import STRINGS
 from geo import settings
 
@@ -36,43 +32,10 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(bundle_dir: Path):
-    data = bundle_dir
-    port = _free_port()
-    env = {**os.environ, "MADOGUCHI_DATA": str(data)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode(errors="replace") if process.stdout else ""
-                pytest.fail(f"streamlit did not become healthy:\n{output[-3000:]}")
-            time.sleep(0.3)
+    with dashboard_server(bundle_dir) as (url, _):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture(scope="module")
@@ -164,6 +127,31 @@ def test_map_renders_offline_and_closing_an_office_changes_the_cards(app_url, br
     page.close()
 
 
+def _click(frame, office_id: str) -> None:
+    marker = frame.locator(f".office-id-{office_id}")
+    marker.wait_for(timeout=30_000)
+    try:
+        marker.click(timeout=5_000)
+    except sync_api.Error:
+        marker.dispatch_event("click")
+
+
+def test_two_quick_clicks_close_both_offices_and_no_other(app_url, browser):
+    page = browser.new_page(viewport={"width": 1600, "height": 1300})
+    page.goto(app_url, wait_until="domcontentloaded")
+    frame = _wait_for_map(page)
+    _click(frame, "tobu-branch")
+    time.sleep(1.0)  # the second click lands while the first one's update runs
+    _click(frame, "higashi-ward-office")
+    _wait_until(lambda: frame.locator(".office-closed").count() == 2, timeout=60)
+    time.sleep(2.0)  # nothing else may follow
+    closed = frame.locator(".office-closed").evaluate_all(
+        "markers => markers.map(m => Array.from(m.classList)"
+        ".find(c => c.startsWith('office-id-')))")
+    assert sorted(closed) == ["office-id-higashi-ward-office", "office-id-tobu-branch"]
+    page.close()
+
+
 def test_briefing_page_renders_two_maps(app_url, browser):
     page = browser.new_page(viewport={"width": 1600, "height": 1200})
     requests: list[str] = []
@@ -173,7 +161,7 @@ def test_briefing_page_renders_two_maps(app_url, browser):
     _wait_until(lambda: page.locator(MAP_FRAME).count() == 2, timeout=60)
     for index in range(2):
         frame = page.frame_locator(MAP_FRAME).nth(index)
-        _wait_until(lambda: frame.locator(".leaflet-overlay-pane path").count() >= 50,
+        _wait_until(lambda frame=frame: frame.locator(".leaflet-overlay-pane path").count() >= 50,
                     timeout=60)
     page.screenshot(path=str(ARTIFACTS / "briefing.png"), full_page=True)
     hosts = {urlparse(u).hostname for u in requests if re.match(r"(https?|wss?)://", u)}

@@ -94,15 +94,84 @@ def test_downgrading_keeps_certificates(app):
 
 @pytest.mark.bundle
 def test_a_map_click_toggles_the_office(app):
-    app.session_state["pending_toggle"] = ("tobu-branch", "close")
+    app.session_state["pending_toggles"] = [("tobu-branch", "close")]
     app.run()
     assert app.session_state["closed"] == ["tobu-branch"]
-    app.session_state["pending_toggle"] = ("tobu-branch", "close")
+    app.session_state["pending_toggles"] = [("tobu-branch", "close")]
     app.run()
     assert app.session_state["closed"] == []
-    app.session_state["pending_toggle"] = ("tobu-branch", "downgrade")
+    app.session_state["pending_toggles"] = [("tobu-branch", "downgrade")]
     app.run()
     assert app.session_state["downgraded"] == ["tobu-branch"]
+
+
+@pytest.mark.bundle
+def test_clicks_queued_during_an_update_are_all_applied_in_order(app):
+    app.session_state["pending_toggles"] = [("higashi-ward-office", "close"),
+                                            ("tobu-branch", "close"),
+                                            ("higashi-ward-office", "close"),
+                                            ("akitsu-branch", "downgrade")]
+    app.run()
+    assert not app.exception, app.exception
+    assert app.session_state["closed"] == ["tobu-branch"]  # 東区役所 closed, then reopened
+    assert app.session_state["downgraded"] == ["akitsu-branch"]
+    assert app.session_state["pending_toggles"] == []
+    assert [t.value for t in app.toast] == [f"地図のクリックを反映しました：{name}" for name in
+                                            ("東区役所", "東部出張所", "東区役所", "秋津出張所")]
+
+
+@pytest.mark.bundle
+def test_a_click_queued_for_an_office_outside_the_base_is_dropped(app):
+    app.selectbox(key="preset__ja").set_value("now").run()
+    app.session_state["pending_toggles"] = [("oe-branch", "close")]  # closed before 'now'
+    app.run()
+    assert app.session_state["closed"] == []
+    assert not app.toast
+
+
+@pytest.mark.bundle
+def test_store_switch_under_the_counter_measure_builds_and_evaluates_nothing(app, monkeypatch):
+    from geo import study
+
+    calls = {"build_study": 0, "evaluate": 0}
+
+    def counted(name):
+        original = getattr(study, name)
+
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return original(*args, **kwargs)
+        return wrapper
+
+    for name in calls:
+        monkeypatch.setattr(study, name, counted(name))
+    cards = _metrics(app)
+    for source in ("osm", "lawson2013", "overture", "union"):
+        app.selectbox(key="store_source__ja").set_value(source).run()
+        assert not app.exception, app.exception
+        assert _metrics(app) == cards
+    assert calls == {"build_study": 0, "evaluate": 0}
+    app.radio(key="measure__ja").set_value("certificate").run()
+    app.selectbox(key="store_source__ja").set_value("lawson2013").run()
+    assert calls["build_study"] == 0  # the study holds every store source
+
+
+@pytest.mark.bundle
+def test_store_source_changes_certificate_figures(app, engine):
+    import dataclasses
+
+    from geo import layers as layers_module
+    from geo import scenarios
+    from geo.engine import nearest_store_m
+
+    app.radio(key="measure__ja").set_value("certificate").run()
+    app.selectbox(key="store_source__ja").set_value("lawson2013").run()
+    lawson = layers_module.load_stores(engine.data, source="lawson2013")
+    model = dataclasses.replace(engine.model, store_origin_m=nearest_store_m(engine, lawson),
+                                store_source="lawson2013")
+    table = scenarios.compare(model, scenarios.Scenario(base="fy2015"), measure="certificate")
+    mean = scenarios.summary(table)["after_km"]
+    assert _metrics(app)[1] == f"{mean:.2f} km"
 
 
 @pytest.mark.bundle
@@ -132,6 +201,38 @@ def test_closing_everything_says_no_counter_reachable(app):
     app.switch_page("views/briefing.py").run()
     assert not app.exception
     assert any("到達できる窓口がありません" in e.value for e in app.error)
+
+
+@pytest.mark.bundle
+def test_walk_mode_shows_minutes_on_the_card_and_in_the_zone_table(app, bundle_dir):
+    from geo import scenarios
+    from geo.study import build_study, evaluate
+
+    app.radio(key="mode__ja").set_value("walk").run()
+    app.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
+    assert not app.exception, app.exception
+    walking = evaluate(build_study(bundle_dir, mode="walk"),
+                       scenarios.Scenario(base="fy2015", closed=frozenset({"oe-branch"})))
+    after_km = walking.city["after_km"]
+    card = next(m for m in app.metric if m.label == "平均徒歩時間（変更後）")
+    assert card.value == f"{after_km / 4.8 * 60:.0f} 分 ({after_km:.2f} km)"
+    app.switch_page("views/tables.py").run()
+    zones = app.dataframe[1].value
+    assert "変更後（徒歩・分）" in zones.columns
+    expected = walking.zone_table.set_index("zone_name")["after_min"]
+    shown = zones.set_index("区域")["変更後（徒歩・分）"]
+    assert shown.to_dict() == pytest.approx(expected.loc[shown.index].to_dict())
+
+
+@pytest.mark.bundle
+def test_office_table_states_follow_the_scenario(app):
+    app.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
+    app.multiselect(key="downgraded__ja").set_value(["akitsu-branch"]).run()
+    app.switch_page("views/tables.py").run()
+    offices = app.dataframe[2].value.set_index("窓口")["シナリオでの状態"]
+    assert offices["大江出張所"] == "閉鎖"
+    assert offices["秋津出張所"] == "サービスコーナー化"
+    assert offices["東部出張所"] == "開設"
 
 
 @pytest.mark.bundle
@@ -173,6 +274,7 @@ def test_sources_page_shows_blank_districts_beside_the_2015_reference(app, bundl
     blank = app.dataframe[2].value
     expected = districts.blank_summary(districts.build_districts(bundle_dir), bundle_dir)
     assert blank.iloc[:, 2].tolist() == expected["blank_districts"].tolist()
+    assert blank.iloc[:, 3].tolist() == expected["blank_population"].round().tolist()
     assert set(blank.iloc[:, 4]) == {"262 / 12"}
 
 
@@ -202,11 +304,10 @@ def _fit_text(at: AppTest) -> str:
 
 
 def _expected_shift(closed: tuple[str, ...], store_share: float):
-    from dashboard import cache
     from geo import demand, scenarios
+    from geo.engine import load_engine
 
-    model = cache.engine(cache.EngineKey(str(settings.data_dir()), "union", "osm-city-drive",
-                                         "drive")).model
+    model = load_engine(settings.data_dir()).model
     fit = demand.fit_demand(model, year="fy2013", reading="brief")
     return demand.load_shift(fit, model, scenarios.Scenario(base="fy2015", closed=closed),
                              store_share=store_share)
@@ -254,7 +355,16 @@ def test_store_share_slider_changes_the_predicted_figures(app):
     first = after[0].splitlines()[0]
     assert first.startswith("- 閉鎖により大江出張所の約") and "中央区役所へ" in first
     assert f"（{top['change_pct']:+.1f}%" in first
-    assert any("閉鎖窓口の証明書のうちコンビニ交付へ移る割合：10 %" in m.value for m in app.markdown)
+    assert any("閉鎖窓口の証明書のうちコンビニ交付へ移る割合：10 %" in m.value
+               for m in app.markdown)
+
+
+def test_a_load_shift_result_has_predictions_or_a_reason_never_both_or_neither():
+    from dashboard import loadshift
+
+    loadshift.Result(None, None, None, "no counts")  # a reason alone: fine
+    with pytest.raises(ValueError, match="either predictions or the reason"):
+        loadshift.Result(None, None, None, None)
 
 
 @pytest.mark.bundle
@@ -267,16 +377,23 @@ def test_load_shift_panel_survives_closing_everything(app):
 
 @pytest.mark.bundle
 def test_poor_fit_refuses_predictions(app, monkeypatch):
-    from dashboard import cache
-    from geo import demand
+    import dataclasses
 
-    poor = _expected_shift((), 0.0).fit
-    poor = demand.DemandFit(**{**poor.__dict__, "problems": ("R2 on log counts 0.1 is below 0.8",)})
-    monkeypatch.setattr(cache, "demand_fit", lambda *args: poor)
-    app.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
-    assert not app.exception, app.exception
-    assert any("当てはまりが不十分" in e.value and "0.1" in e.value for e in app.error)
-    assert not _shift_lines(app)
+    from dashboard import cache
+
+    built = cache.study(cache.StudyKey(str(settings.data_dir()), "osm-city-drive", "drive"))
+    poor = dataclasses.replace(built.demand_fits["brief"],
+                               problems=("R2 on log counts 0.1 is below 0.8",))
+    poorly_fitted = dataclasses.replace(built, demand_fits={**built.demand_fits, "brief": poor})
+    monkeypatch.setattr(cache, "study", lambda key: poorly_fitted)
+    cache._evaluate.clear()  # results evaluated on the good fit
+    try:
+        app.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
+        assert not app.exception, app.exception
+        assert any("当てはまりが不十分" in e.value and "0.1" in e.value for e in app.error)
+        assert not _shift_lines(app)
+    finally:
+        cache._evaluate.clear()
 
 
 @pytest.mark.bundle
@@ -305,3 +422,20 @@ def test_excel_export_holds_the_load_shift_of_the_scenario(app, downloads):
     assert "fy2011_check_r2_log_change" in fit.index
     assert "20 %" in sheets["シナリオ"].astype(str).to_numpy().ravel().tolist()
     assert "中央区役所" in downloads["load_shift.csv"].decode("utf-8-sig")
+
+
+@pytest.mark.bundle
+def test_transit_mode_shows_minutes_by_bus_and_says_what_is_missing(app, bundle_dir):
+    from geo import scenarios
+    from geo.study import build_study, evaluate
+
+    app.radio(key="mode__ja").set_value("transit").run()
+    app.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
+    assert not app.exception, app.exception
+    transit = evaluate(build_study(bundle_dir, mode="transit"),
+                       scenarios.Scenario(base="fy2015", closed=frozenset({"oe-branch"})))
+    card = next(m for m in app.metric if m.label == "平均所要時間（バス・電車・徒歩、変更後）")
+    assert card.value == f"{transit.city['transit_after_min']:.0f} 分"
+    elderly = next(m for m in app.metric if m.label == "バス・徒歩で45分超の65歳以上（変更後）")
+    assert elderly.value == f"{transit.city['transit_beyond_45min_after_65plus']:,.0f} 人"
+    assert any("九州産交バス" in w.value for w in app.sidebar.warning)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard import mapview, state, vendor_assets
+from dashboard import mapview, vendor_assets
 
 EVIL = '<img src=x onerror="alert(1)">'
 
@@ -24,7 +25,7 @@ def _offices() -> pd.DataFrame:
         "kind": ["branch", "ward_office"], "ward": ["<b>中央区</b>", "東区"],
         "address_ja": ["<script>x()</script>", ""], "precision": ["building", "building"],
         "counter_fy2015": [True, True], "counter_now": [False, True],
-        "lat": [32.80, 32.79], "lon": [130.70, 130.75]})
+        "state": ["closed", "open"], "lat": [32.80, 32.79], "lon": [130.70, 130.75]})
 
 
 def _render(group) -> str:
@@ -34,8 +35,7 @@ def _render(group) -> str:
 
 
 def test_office_names_and_data_text_are_escaped_in_tooltips_and_popups():
-    page = _render(mapview.office_group(_offices(), base="fy2015", closed=("a",), downgraded=(),
-                                        name_column="name_ja"))
+    page = _render(mapview.office_group(_offices(), name_column="name_ja"))
     assert EVIL not in page
     assert "<script>x()" not in page
     assert "&lt;img src=x" in page
@@ -75,9 +75,46 @@ def test_district_tooltips_say_how_the_boundary_was_built():
 
 
 def test_office_ids_are_read_back_from_tooltip_text():
-    assert state.office_id_from_text("大江出張所（出張所・開設） [oe-branch]") == "oe-branch"
-    assert state.office_id_from_text("黒髪小（中央区） 15,238") is None
-    assert state.office_id_from_text(None) is None
+    assert mapview.office_id_from_text("大江出張所（出張所・開設） [oe-branch]") == "oe-branch"
+    assert mapview.office_id_from_text("黒髪小（中央区） 15,238") is None
+    assert mapview.office_id_from_text(None) is None
+
+
+def test_markers_show_the_state_of_the_result_and_skip_offices_outside_the_base():
+    offices = _offices().assign(state=["downgraded", "not in base"])
+    page = _render(mapview.office_group(offices, name_column="name_en"))
+    assert "office-downgraded office-id-a" in page
+    assert "office-id-b" not in page  # not a counter of the base set: not drawn
+
+
+def test_a_click_counts_only_on_the_marker_its_tooltip_names():
+    offices = _offices()
+    on_b = {"last_object_clicked": {"lat": 32.79, "lng": 130.75},
+            "last_object_clicked_tooltip": "East（区役所・開設） [b]"}
+    assert mapview.clicked_office(on_b, offices) == "b"
+    # a layer without a tooltip (a blank-district outline) keeps b's tooltip: not b's click
+    elsewhere = on_b | {"last_object_clicked": {"lat": 32.80, "lng": 130.70}}
+    assert mapview.clicked_office(elsewhere, offices) is None
+    unknown = on_b | {"last_object_clicked_tooltip": "x [nowhere]"}
+    assert mapview.clicked_office(unknown, offices) is None
+    assert mapview.clicked_office({"last_object_clicked_tooltip": "[b]"}, offices) is None
+
+
+def test_offices_near_each_other_are_drawn_apart():
+    # a and b 111 m apart (0.001 degree of latitude); c about 10 km away
+    offsets = mapview.marker_offsets(np.array([32.800, 32.801, 32.890]),
+                                     np.array([130.70, 130.70, 130.70]), separation_px=16)
+    assert offsets[0].tolist() == [0, -16]  # first of the pair above, second below
+    assert offsets[1].tolist() == [0, 16]
+    assert offsets[2].tolist() == [0, 0]
+
+
+def test_a_chain_of_near_offices_is_one_group():
+    # a-b and b-c are 1.0 km apart, a-c 2.0 km: one group of three on a circle of 10 px
+    offsets = mapview.marker_offsets(np.array([32.80, 32.80, 32.80]),
+                                     np.array([130.70, 130.7107, 130.7214]),
+                                     near_m=1500, separation_px=10)
+    assert offsets.tolist() == [[0, -10], [-9, 5], [9, 5]]
 
 
 def test_scales_bin_values_and_mark_unreachable():

@@ -195,7 +195,7 @@ def test_load_counts_reports_every_problem(tmp_path):
     path.write_text(
         "office_id,name_ja,jonan_nanbu_reading,fy2011,fy2012,fy2013,source\n"
         "a,A,both,1,-2,3,s\na,A,both,1,2,3,s\nb,B,sideways,1,2,x,s\n", encoding="utf-8")
-    with pytest.raises(LayerError, match="(?s)sideways.*row 1: fy2012.*row 3: fy2013.*twice"):
+    with pytest.raises(LayerError, match=r"(?s)sideways.*row 1: fy2012.*row 3: fy2013.*twice"):
         demand.load_counts(path)
     with pytest.raises(ValueError, match="reading"):
         demand.load_counts(reading="upside-down")

@@ -20,8 +20,9 @@ CRS = "EPSG:6670"
 
 def _grid(n: int = 3, step: float = 100.0):
     """An n x n street grid, ``step`` metres apart."""
-    lines = [LineString([(X0, Y0 + i * step), (X0 + (n - 1) * step, Y0 + i * step)]) for i in range(n)]
-    lines += [LineString([(X0 + i * step, Y0), (X0 + i * step, Y0 + (n - 1) * step)]) for i in range(n)]
+    end = (n - 1) * step
+    lines = [LineString([(X0, Y0 + i * step), (X0 + end, Y0 + i * step)]) for i in range(n)]
+    lines += [LineString([(X0 + i * step, Y0), (X0 + i * step, Y0 + end)]) for i in range(n)]
     return build_graph_from_lines(gpd.GeoSeries(lines, crs=CRS))
 
 
@@ -34,6 +35,16 @@ def test_snap_attaches_to_the_nearest_edge_with_the_perpendicular_leg():
     anchors = distance.snap_points(_points((50, 30), (130, 200)), graph)
     assert anchors.snap_m == pytest.approx([30.0, 0.0])
     assert sorted([anchors.to_u[0], anchors.to_v[0]]) == pytest.approx([50.0, 50.0])
+
+
+def test_snap_table_flags_points_beyond_300_m_from_a_street():
+    graph = _grid()  # streets span 0..200 m in both directions
+    points = gpd.GeoDataFrame({"id": ["near", "just-within", "just-beyond"]},
+                              geometry=_points((50, 30), (100, 499.5), (100, 500.5)))
+    table = distance.snap_table(points, distance.snap_points(points, graph), id_column="id")
+    assert table["id"].tolist() == ["near", "just-within", "just-beyond"]
+    assert table["snap_m"].tolist() == pytest.approx([30.0, 299.5, 300.5])
+    assert table["far"].tolist() == [False, False, True]
 
 
 def test_distance_includes_both_snap_legs_and_the_way_along_edges():
@@ -83,7 +94,7 @@ def test_straight_distances_in_metres():
 def test_node_distances_equal_networkx_on_random_one_way_graphs(seed):
     rng = np.random.default_rng(seed)
     n = int(rng.integers(5, 40))
-    xy = rng.uniform(0, 1000, size=(n, 2)) + [X0, Y0]
+    xy = rng.uniform(0, 1000, size=(n, 2)) + np.array([X0, Y0])
     m = int(rng.integers(2 * n, 4 * n))
     u = rng.integers(0, n, size=m)
     v = rng.integers(0, n, size=m)
@@ -115,7 +126,7 @@ def test_node_distances_equal_networkx_on_random_one_way_graphs(seed):
 
 def _one_way_square():
     """A 100 m square, corners A(0,0) B(100,0) C(100,100) D(0,100), one-way A->B->C->D->A."""
-    corners = np.array([[0, 0], [100, 0], [100, 100], [0, 100]], dtype=float) + [X0, Y0]
+    corners = np.array([[0, 0], [100, 0], [100, 100], [0, 100]], dtype=float) + np.array([X0, Y0])
     u, v = np.array([0, 1, 2, 3]), np.array([1, 2, 3, 0])
     geoms = np.array([LineString([corners[a], corners[b]]) for a, b in zip(u, v, strict=True)],
                      dtype=object)

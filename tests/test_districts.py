@@ -1,4 +1,5 @@
-"""School districts: name matching, a hand-made split, coverage cleaning, stores, the real bundle."""
+"""School districts: name matching, a hand-made split, coverage cleaning, stores, the real
+bundle."""
 
 from __future__ import annotations
 
@@ -138,7 +139,8 @@ def tiny() -> gd.DistrictLayer:
     frame = box(-100, -100, 500, 200).difference(box(0, 0, 400, 100))
     small = gpd.GeoDataFrame({
         "key_code": ["A", "B", "C", "D"], "ward_code": "43101", "ward": "中央区",
-        "name": ["甲町", "乙1丁目", "丙町", "丁町"], "name_nfkc": ["甲町", "乙1丁目", "丙町", "丁町"],
+        "name": ["甲町", "乙1丁目", "丙町", "丁町"],
+        "name_nfkc": ["甲町", "乙1丁目", "丙町", "丁町"],
         "population": [100.0, 1000.0, 300.0, 10.0], "households": [40.0, 400.0, 120.0, 4.0],
     }, geometry=[box(0, 0, 101, 100), box(100, 0, 300, 100), box(302, 0, 400, 100), frame],
         crs=CRS)
@@ -283,7 +285,8 @@ def test_blank_districts_and_nearest_store(tiny: gd.DistrictLayer) -> None:
 def test_geojson_is_wgs84_with_ccw_shells(tiny: gd.DistrictLayer, tmp_path) -> None:
     moved = gd.DistrictLayer(
         polygons=tiny.polygons.set_geometry(
-            shapely.transform(tiny.polygons.geometry.to_numpy(), lambda xy: xy + [-20000, -20000]),
+            shapely.transform(tiny.polygons.geometry.to_numpy(),
+                              lambda xy: xy + np.array([-20000, -20000])),
             crs=CRS),
         membership=tiny.membership, unmatched_towns=tiny.unmatched_towns,
         unassigned_small_areas=tiny.unassigned_small_areas)

@@ -219,8 +219,10 @@ def test_title_names_a_preset_only_while_the_scenario_is_that_preset():
     assert briefing.scenario_title(plan, presets) == "2015年の再編計画（候補8か所を閉鎖）"
     assert briefing.scenario_title(plan, presets, "en") == "2015 plan (its 8 candidates closed)"
     edited = Scenario(base="fy2015", closed={"oe"}, downgraded={"akitsu"})
-    assert briefing.scenario_title(edited, presets) == "2015年度の窓口：閉鎖 1 か所・コーナー化 1 か所"
-    assert briefing.scenario_title(edited, presets, "en") == "FY2015 counters: 1 closed, 1 downgraded"
+    assert briefing.scenario_title(edited, presets) == \
+        "2015年度の窓口：閉鎖 1 か所・コーナー化 1 か所"
+    assert briefing.scenario_title(edited, presets, "en") == \
+        "FY2015 counters: 1 closed, 1 downgraded"
     assert briefing.scenario_title(Scenario(base="fy2015"), presets).startswith("2015年度の窓口（")
     assert briefing.scenario_title(edited, presets, custom="  大江案 ") == "大江案"
     assert briefing.scenario_title(edited, presets, custom="  ").startswith("2015年度の窓口：")

@@ -15,6 +15,7 @@ import numpy as np
 import osmnx as ox
 import pandas as pd
 import pytest
+import recorded_bundle
 import requests
 import shapely
 
@@ -100,7 +101,7 @@ def test_fixtures_are_tiny():
 def test_fetch_all_writes_files_that_geo_layers_loads(tmp_path, osm):
     session = RecordedSession(RECORDED)
     results = fetch(tmp_path, session=session, timeout=7, **URLS)
-    assert [r.source for r in results] == list(fetch_module.SOURCES)
+    assert [r.source for r in results] == list(fetch_module.DEFAULT_SOURCES)
     assert all(r.status == "fetched" for r in results)
     assert sorted(url for url, _ in session.calls) == sorted(RECORDED)
     assert all(timeout == 7 for _, timeout in session.calls)
@@ -223,7 +224,7 @@ def test_mesh_table_without_the_age_items_is_refused(tmp_path):
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("tblT001101H4930.txt", "KEY_CODE,HTKSYORI,HTKSAKI,GASSAN,T001101001\r\n"
                                                ",,,,人口\r\n493014491,0,,,5\r\n")
-    with pytest.raises(FetchError, match="missing column.*T001101004"):
+    with pytest.raises(FetchError, match=r"missing column.*T001101004"):
         fetch_module.mesh_from_estat([zipfile.ZipFile(path)], _tiny_wards())
 
 
@@ -303,7 +304,23 @@ def test_network_tables_keep_osm_tags_and_join_merged_ways():
         [0, 1, 0, "13", "residential", "", ""],
         [1, 0, 0, "11;12", "secondary;tertiary", "40", "電車通り"],
     ]
-    assert edges["geometry_wkt"].tolist()[0] == "LINESTRING (130.7010000 32.8000000, 130.7000000 32.8000000)"
+    assert edges["geometry_wkt"].tolist()[0] == (
+        "LINESTRING (130.7010000 32.8000000, 130.7000000 32.8000000)")
+
+
+def test_a_parallel_street_is_no_two_way_twin():
+    """A one-way street 900 -> 800 (100 m) beside a two-way street 900 <-> 800 (300 m),
+    and a loop at 800 mapped once: only the 300 m pair is two-way."""
+    graph = nx.MultiDiGraph(crs="EPSG:4326")
+    graph.add_node(900, x=130.7, y=32.8)
+    graph.add_node(800, x=130.701, y=32.8)
+    graph.add_edge(900, 800, 0, length=100.0)
+    graph.add_edge(900, 800, 1, length=300.0)
+    graph.add_edge(800, 900, 0, length=300.0)
+    graph.add_edge(800, 800, 0, length=50.0)
+    _, edges = fetch_module.drive_network_tables(graph)
+    assert edges[["u", "v", "key", "length_m", "oneway"]].values.tolist() == [
+        [0, 0, 0, 50.0, 1], [0, 1, 0, 300.0, 0], [1, 0, 0, 100.0, 1], [1, 0, 1, 300.0, 0]]
 
 
 def test_network_without_edges_is_refused():
@@ -338,7 +355,7 @@ def test_failed_network_write_leaves_no_file(tmp_path, osm, monkeypatch):
         return original(self, path, **kwargs)
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", second_fails)
-    with pytest.raises(FetchError, match="cannot write .*_edges.csv.gz.*disk full"):
+    with pytest.raises(FetchError, match=r"cannot write .*_edges.csv.gz.*disk full"):
         fetch(tmp_path, only="osm-roads", session=RecordedSession({}))
     assert not (tmp_path / fetch_module.MANIFEST_NAME).exists()
     assert [p.name for p in (tmp_path / "roads").iterdir()] == [
@@ -430,7 +447,7 @@ def test_only_fetches_the_chosen_sources(tmp_path, osm):
 
 
 def test_unknown_source_is_refused(tmp_path):
-    with pytest.raises(FetchError, match="unknown source.*meshes.*choose from osm-stores"):
+    with pytest.raises(FetchError, match=r"unknown source.*meshes.*choose from osm-stores"):
         fetch(tmp_path, only="n03,meshes", session=RecordedSession({}))
 
 
@@ -462,7 +479,7 @@ def test_write_is_atomic_when_conversion_fails(tmp_path, osm, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(gpd.GeoDataFrame, "to_file", half_write)
-    with pytest.raises(FetchError, match="cannot write .*wards_n03_2020.geojson.*disk full"):
+    with pytest.raises(FetchError, match=r"cannot write .*wards_n03_2020.geojson.*disk full"):
         fetch(tmp_path, only="n03", force=True, session=RecordedSession(RECORDED), **URLS)
     assert target.read_bytes() == good
     assert sorted(p.name for p in target.parent.iterdir()) == [target.name]
@@ -492,13 +509,13 @@ def test_network_error_is_a_fetch_error(tmp_path):
 
 
 def test_http_error_is_a_fetch_error(tmp_path):
-    with pytest.raises(FetchError, match="could not download .*404 Client Error"):
+    with pytest.raises(FetchError, match=r"could not download .*404 Client Error"):
         fetch(tmp_path, only="estat", session=RecordedSession({}), **URLS)
 
 
 def test_error_page_instead_of_zip_is_a_fetch_error(tmp_path):
     session = RecordedSession({N03_URL: b"<!DOCTYPE html><title>Maintenance</title>"})
-    with pytest.raises(FetchError, match="did not return a zip archive.*Maintenance"):
+    with pytest.raises(FetchError, match=r"did not return a zip archive.*Maintenance"):
         fetch(tmp_path, only="n03", session=session, **URLS)
 
 
@@ -507,7 +524,7 @@ def test_osmnx_failure_is_a_fetch_error(tmp_path, monkeypatch):
         raise requests.ConnectionError("Max retries exceeded with url: /api/interpreter")
 
     monkeypatch.setattr(fetch_module, "_osm_features", offline)
-    with pytest.raises(FetchError, match="convenience stores from OpenStreetMap.*interpreter"):
+    with pytest.raises(FetchError, match=r"convenience stores from OpenStreetMap.*interpreter"):
         fetch(tmp_path, only="osm-stores", session=OfflineSession())
 
 
@@ -520,13 +537,13 @@ def test_n03_without_a_ward_is_refused(tmp_path):
     with zipfile.ZipFile(archive_path, "w") as archive:
         archive.write(tmp_path / "n03.geojson", "N03-20_43_200101.geojson")
     session = RecordedSession({N03_URL: archive_path})
-    with pytest.raises(FetchError, match="no polygon for ward code.*43104"):
+    with pytest.raises(FetchError, match=r"no polygon for ward code.*43104"):
         fetch(tmp_path / "data", only="n03", session=session, **URLS)
 
 
 def test_estat_table_with_other_columns_is_refused():
     archive = zipfile.ZipFile(FIXTURES / "estat_T000848_tiny.zip")
-    with pytest.raises(FetchError, match="missing column.*T000849001"):
+    with pytest.raises(FetchError, match=r"missing column.*T000849001"):
         fetch_module.population_from_estat_table(archive, table_id="T000849")
 
 
@@ -589,29 +606,17 @@ def test_cli_fetch_offline_exits_with_a_data_error(tmp_path, monkeypatch, capsys
 
 @pytest.mark.bundle
 def test_mesh_from_a_table_written_back_from_the_bundle(bundle_dir):
-    """The bundle's mesh, turned back into a T001101 table, converts to the same figures.
+    """The bundle's mesh, turned back into T001101 tables (``recorded_bundle``), converts to
+    the same figures.
 
     Suppressed items become ``*`` as e-Stat writes them. Three receivers (493006801,
     493026061, 493035381) got people from meshes outside the bundle (outside the city);
     their age groups still give the bundle's age-detail totals.
     """
+    tables = [zipfile.ZipFile(io.BytesIO(body))
+              for body in recorded_bundle.mesh_zips(bundle_dir).values()]
+    mesh = fetch_module.mesh_from_estat(tables, layers.load_wards(bundle_dir))
     bundle = gpd.read_file(bundle_dir / layers.BUNDLE_FILES["mesh"].relpath)
-    items = dict(zip(fetch_module._MESH_COLUMNS.values(), fetch_module._MESH_COLUMNS, strict=True))
-    lines = ["KEY_CODE,HTKSYORI,HTKSAKI,GASSAN," + ",".join(f"T001101{n:03d}" for n in range(1, 51)),
-             ",,,," + ",".join("x" for _ in range(50))]
-    for row in bundle.itertuples():
-        values = []
-        for n in range(1, 51):
-            column = items.get(f"{n:03d}")
-            value = getattr(row, column) if column else 0
-            values.append("*" if pd.isna(value) else str(int(value)))
-        merged = ["" if pd.isna(v) else v for v in (row.merged_into, row.merged_from)]
-        lines.append(",".join([row.mesh_code_500m, str(row.suppress_flag), *merged, *values]))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("tblT001101H4930.txt", "\r\n".join(lines).encode("cp932"))
-    wards = layers.load_wards(bundle_dir)
-    mesh = fetch_module.mesh_from_estat([zipfile.ZipFile(buffer)], wards)
     mesh = mesh.set_index("mesh_code_500m")
     bundle = bundle.set_index("mesh_code_500m").loc[mesh.index]
     assert len(mesh) == 1_312  # the bundle's 1,318 were chosen with another city outline
@@ -623,3 +628,40 @@ def test_mesh_from_a_table_written_back_from_the_bundle(bundle_dir):
     assert (mesh["ward_code"] == bundle["ward_code"]).all()
     # people in the city, each mesh weighted by its area inside: official 2020 count 738,865
     assert (mesh["pop_total"] * mesh["frac_in_city"]).sum() == pytest.approx(738_865, rel=0.002)
+
+
+@pytest.mark.bundle
+def test_wards_and_small_areas_from_the_bundle_re_encoded(tmp_path, bundle_dir):
+    """The bundle's wards and small areas, written as the N03 and e-Stat shapefile zips
+    (CP932, no ``.cpg``) and table, come back with the bundle's names, areas and people."""
+    boundaries, table = recorded_bundle.estat_zips(bundle_dir)
+    session = RecordedSession({N03_URL: recorded_bundle.n03_zip(bundle_dir),
+                               BOUNDARY_URL: boundaries, TABLE_URL: table})
+    fetch(tmp_path, only="n03,estat", session=session, **URLS)
+    fetched, bundle = (layers.load_wards(root).set_index("ward_code")
+                       for root in (tmp_path, bundle_dir))
+    assert fetched["ward"].to_dict() == bundle["ward"].to_dict()
+    np.testing.assert_allclose(fetched.area, bundle.area, rtol=1e-6)
+    fetched, bundle = (layers.load_small_areas(root).set_index("key_code").sort_index()
+                       for root in (tmp_path, bundle_dir))
+    assert fetched.index.equals(bundle.index) and len(fetched) == 932
+    assert (fetched["name"] == bundle["name"]).all()
+    pd.testing.assert_series_equal(fetched["population"], bundle["population"],
+                                   check_dtype=False)
+    assert fetched["population"].sum() == 740_171
+
+
+@pytest.mark.bundle
+def test_network_tables_of_the_bundle_graph_are_the_bundle_tables(bundle_dir):
+    """The bundle's city network as an osmnx graph converts back to the bundle's tables:
+    the same nodes, directed edges, lengths and one-way flags (from the reverse edges)."""
+    nodes, edges = fetch_module.drive_network_tables(recorded_bundle.drive_graph(bundle_dir))
+    bundle_nodes, bundle_edges = (pd.read_csv(path)
+                                  for path in layers.osm_network_files(bundle_dir))
+    assert (len(nodes), len(edges)) == (35_721, 100_396)
+    assert nodes["node"].equals(bundle_nodes["node"])
+    np.testing.assert_allclose(nodes[["lon", "lat"]], bundle_nodes[["lon", "lat"]], atol=1e-7)
+    bundle_edges = bundle_edges.sort_values(["u", "v", "key"], ignore_index=True)
+    for column in ("u", "v", "key", "oneway"):
+        assert edges[column].equals(bundle_edges[column]), column
+    np.testing.assert_allclose(edges["length_m"], bundle_edges["length_m"], atol=5e-4)

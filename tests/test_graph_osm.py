@@ -76,7 +76,7 @@ def test_walking_keeps_the_one_way_dead_end_and_driving_does_not():
 
 def test_tiny_fixture_gives_one_edge_per_street(tiny: RoadGraph):
     ids = np.array(_node_ids(tiny, _fixture_lonlat()))
-    pairs = sorted(tuple(sorted(p)) for p in zip(ids[tiny.edge_u], ids[tiny.edge_v]))
+    pairs = sorted(tuple(sorted(p)) for p in zip(ids[tiny.edge_u], ids[tiny.edge_v], strict=True))
     expected = sorted(tuple(sorted((s[0], s[-1]))) for s in EXPECTED_STREETS)
     assert pairs == expected
     assert tiny.report.edges == len(EXPECTED_STREETS)
@@ -86,11 +86,12 @@ def test_tiny_fixture_lengths_follow_the_street_in_metres(tiny: RoadGraph):
     lonlat = _fixture_lonlat()
     ids = np.array(_node_ids(tiny, lonlat))
     got = {tuple(sorted(p)): length
-           for p, length in zip(zip(ids[tiny.edge_u], ids[tiny.edge_v]), tiny.edge_length)}
+           for p, length in zip(zip(ids[tiny.edge_u], ids[tiny.edge_v], strict=True),
+                                tiny.edge_length, strict=True)}
     for street in EXPECTED_STREETS:
         points = np.array([_metric(lonlat[k]) for k in street])
         planar = np.hypot(*np.diff(points, axis=0).T).sum()
-        lons, lats = zip(*(lonlat[k] for k in street))
+        lons, lats = zip(*(lonlat[k] for k in street), strict=True)
         geodesic = GEOD.line_length(lons, lats)
         length = got[tuple(sorted((street[0], street[-1])))]
         # osmnx's length is great-circle on a sphere: within 0.3 % of the ellipsoid and
@@ -150,7 +151,7 @@ def test_graph_from_place_network_failure_is_a_fetch_error(monkeypatch):
         raise ConnectionError("Max retries exceeded with url: /search")
 
     monkeypatch.setattr(ox, "graph_from_place", offline)
-    with pytest.raises(FetchError, match="could not download the OSM drive network.*internet"):
+    with pytest.raises(FetchError, match=r"could not download the OSM drive network.*internet"):
         graph_from_place("熊本市, 熊本県, 日本")
 
 
@@ -185,7 +186,7 @@ def chuo(bundle_dir: Path) -> tuple[RoadGraph, shapely.Geometry]:
 
 @pytest.mark.bundle
 def test_chuo_drive_graph_is_connected_and_plausible(chuo):
-    graph, ward = chuo
+    graph, _ward = chuo
     components, _ = connected_components(graph.adjacency, directed=False)
     assert components == 1
     # 中央区 is 25 km2; the extract holds whole ways, some running a few km past the border
@@ -221,3 +222,27 @@ def test_chuo_drive_graph_lies_on_the_ward_in_metres(chuo):
     for i in sample:
         lon, lat = to_lonlat.transform(*shapely.get_coordinates(graph.edge_geometry[i]).T)
         assert graph.edge_length[i] == pytest.approx(GEOD.line_length(lon, lat), rel=3e-3)
+
+
+def test_a_one_way_street_beside_a_two_way_street_stays_one_way():
+    """Nodes a, b and c; a -> b one-way (100 m) beside a two-way a <-> b (120 m), and a
+    two-way b <-> c so that every node is reached. b -> a must take the 120 m street."""
+    import networkx as nx
+    from scipy.sparse.csgraph import dijkstra
+
+    graph = nx.MultiDiGraph(crs="EPSG:4326")
+    for node, lon in (("a", 130.700), ("b", 130.701), ("c", 130.702)):
+        graph.add_node(node, x=lon, y=32.8)
+    graph.add_edge("a", "b", length=100.0)  # the one-way street
+    graph.add_edge("a", "b", length=120.0)
+    graph.add_edge("b", "a", length=120.0)
+    graph.add_edge("b", "c", length=90.0)
+    graph.add_edge("c", "b", length=90.0)
+    built = graph_from_networkx(graph, source="beside")
+    assert len(built.edge_u) == 3
+    assert built.report.oneway_edges == 1
+    order = np.argsort(built.xy[:, 0])  # a, b, c from west to east
+    a, b = order[0], order[1]
+    dist = dijkstra(built.adjacency, indices=[a, b])
+    assert dist[0, b] == pytest.approx(100.0)
+    assert dist[1, a] == pytest.approx(120.0)

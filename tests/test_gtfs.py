@@ -24,7 +24,8 @@ TRIPS = """route_id,service_id,trip_id
 R,WD,t1
 R,WD,t2
 """
-CALENDAR = """service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date
+CALENDAR = """\
+service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date
 WD,1,1,1,1,1,0,0,20260601,20260630
 """
 STOP_TIMES = """trip_id,arrival_time,departure_time,stop_id,stop_sequence
@@ -93,7 +94,7 @@ def test_a_service_only_in_calendar_dates_runs_on_that_day_only(tmp_path):
 
 def test_missing_files_are_an_error_listing_them(tmp_path):
     path = write_feed(tmp_path, "broken.zip", simple_feed(stop_times="", calendar=""))
-    with pytest.raises(FeedError, match="broken.zip: .*missing stop_times.txt, "
+    with pytest.raises(FeedError, match=r"broken.zip: .*missing stop_times.txt, "
                                         "calendar.txt or calendar_dates.txt"):
         gtfs.read_feed(path, WEDNESDAY)
 
@@ -101,7 +102,7 @@ def test_missing_files_are_an_error_listing_them(tmp_path):
 def test_a_file_that_is_not_a_zip_is_an_error(tmp_path):
     path = tmp_path / "junk.zip"
     path.write_text("not a zip")
-    with pytest.raises(FeedError, match="junk.zip: not a zip file"):
+    with pytest.raises(FeedError, match=r"junk.zip: not a zip file"):
         gtfs.read_feed(path, WEDNESDAY)
 
 
@@ -151,7 +152,7 @@ def test_every_zip_in_the_folder_is_used_and_stops_index_the_joint_table(tmp_pat
 
 def test_an_empty_folder_says_where_to_put_feeds(tmp_path):
     (tmp_path / "transit" / "gtfs").mkdir(parents=True)
-    with pytest.raises(DataMissingError, match="no GTFS feed in .*transit/gtfs"):
+    with pytest.raises(DataMissingError, match=r"no GTFS feed in .*transit/gtfs"):
         gtfs.load_timetable(tmp_path)
 
 
@@ -189,21 +190,21 @@ def test_repeated_trip_ids_are_an_error(tmp_path):
 def test_headway_based_trips_are_refused_rather_than_read_as_single_trips(tmp_path):
     frequencies = "trip_id,start_time,end_time,headway_secs\nt1,6:00:00,9:00:00,600\n"
     path = write_feed(tmp_path, "headway.zip", simple_feed(frequencies=frequencies))
-    with pytest.raises(FeedError, match="headway.zip: frequencies.txt .* not supported"):
+    with pytest.raises(FeedError, match=r"headway.zip: frequencies.txt .* not supported"):
         gtfs.read_feed(path, WEDNESDAY)
 
 
 def test_a_stop_sequence_that_is_not_a_number_is_an_error(tmp_path):
     times = STOP_TIMES.replace("t1,6:01:00,6:01:00,B,2", "t1,6:01:00,6:01:00,B,two")
     path = write_feed(tmp_path, "seq.zip", simple_feed(stop_times=times))
-    with pytest.raises(FeedError, match="seq.zip: stop_times.txt has rows without a numeric"):
+    with pytest.raises(FeedError, match=r"seq.zip: stop_times.txt has rows without a numeric"):
         gtfs.read_feed(path, WEDNESDAY)
 
 
 def test_repeated_stop_ids_and_unreadable_coordinates_are_errors(tmp_path):
     twice = write_feed(tmp_path, "stops2.zip", simple_feed(stops=STOPS + "A,A,32.8,130.7\n"))
-    with pytest.raises(FeedError, match="stops.txt repeats stop ids: stops2:A"):
+    with pytest.raises(FeedError, match=r"stops.txt repeats stop ids: stops2:A"):
         gtfs.load_timetable(paths=[twice], service_date=WEDNESDAY)
     nowhere = write_feed(tmp_path, "nowhere.zip", simple_feed(stops=STOPS + "C,C,,130.7\n"))
-    with pytest.raises(FeedError, match="nowhere.zip: stops.txt has stops without a readable"):
+    with pytest.raises(FeedError, match=r"nowhere.zip: stops.txt has stops without a readable"):
         gtfs.read_feed(nowhere, WEDNESDAY)

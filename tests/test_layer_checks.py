@@ -78,7 +78,8 @@ def _mesh_path(root: Path) -> Path:
 def test_small_areas_in_degrees_labelled_as_the_metric_crs_are_refused(mini: Path):
     _write(_small_area_path(mini), _small_areas([10, 20]), declare="urn:ogc:def:crs:EPSG::6670")
     with pytest.raises(CRSError, match=r"small_areas_2015.geojson: coordinates .* not within "
-                                       r"Kumamoto City.*degrees in EPSG:4326 labelled as EPSG:6670"):
+                                       r"Kumamoto City.*degrees in EPSG:4326 labelled as "
+                                       r"EPSG:6670"):
         layers.load_small_areas(mini)
 
 
@@ -140,7 +141,7 @@ def test_mesh_share_above_one_is_refused(mini: Path):
     frame = _mesh()
     frame["share_65plus"] = [1.5, None]
     _write(_mesh_path(mini), frame)
-    with pytest.raises(LayerError, match="row 1: implausibly large share_65plus 1.5"):
+    with pytest.raises(LayerError, match=r"row 1: implausibly large share_65plus 1.5"):
         layers.load_population_mesh(mini)
 
 
@@ -204,7 +205,7 @@ def test_office_register_over_the_feature_limit_is_refused(mini: Path, monkeypat
     path.write_text("office_id,name_ja,name_en,kind,ward,lat,lon,counter_fy2015,counter_now\n"
                     + "".join(row.format(i) for i in range(5)), encoding="utf-8")
     monkeypatch.setenv(MAX_FEATURES_ENV_VAR, "3")
-    with pytest.raises(InputTooLargeError, match="offices.csv: 4 features is more than the 3"):
+    with pytest.raises(InputTooLargeError, match=r"offices.csv: 4 features is more than the 3"):
         layers.load_offices(mini)
 
 

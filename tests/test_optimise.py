@@ -129,7 +129,7 @@ def test_interchange_leaves_the_greedy_start():
 
 
 def test_open_count_outside_the_range_is_refused():
-    with pytest.raises(ValueError, match="between 1 .* and 4"):
+    with pytest.raises(ValueError, match=r"between 1 .* and 4"):
         optimise.solve(line_problem(), "p-median", open_count=5)
     with pytest.raises(ValueError, match="needs a positive distance"):
         optimise.solve(line_problem(), "coverage", open_count=2)
@@ -185,7 +185,8 @@ def test_solution_figures_count_people_and_elderly_beyond_thresholds():
 
 
 def random_problem(seed: int) -> tuple[optimise.Problem, int]:
-    """Random small problem: clustered integer distances (ties), unreachable pairs, empty origins."""
+    """Random small problem: clustered integer distances (ties), unreachable pairs, empty
+    origins."""
     rng = np.random.default_rng(seed)
     n, m = int(rng.integers(4, 9)), int(rng.integers(5, 30))
     distance_m = rng.integers(0, 12, size=(n, m)).astype(float) * 100.0

@@ -185,7 +185,8 @@ def test_an_os_error_while_loading_is_one_line(data: Path, monkeypatch, capsys):
 
     monkeypatch.setattr(cli.engine_module, "load_engine", broken)
     assert cli.main(["snaps"]) == 1
-    assert _one_line_error(capsys) == "error: cannot read or write /cache/graph.pkl: Input/output error"
+    assert _one_line_error(capsys) == (
+        "error: cannot read or write /cache/graph.pkl: Input/output error")
 
 
 def test_districts_writes_nothing_when_a_later_step_fails(data: Path, tmp_path: Path, monkeypatch,
@@ -212,7 +213,8 @@ def test_closing_an_office_outside_the_base_set_is_refused(bundle_dir: Path, mon
     line = _one_line_error(capsys)
     assert "not open in today's office set (--year now)" in line
     assert "oe-branch is in the FY2015 office set (--year 2015)" in line
-    assert cli.main(["load-shift", "--year", "now", "--downgrade", "kotsu-center-service-corner"]) == 2
+    assert cli.main(["load-shift", "--year", "now",
+                     "--downgrade", "kotsu-center-service-corner"]) == 2
     assert "kotsu-center-service-corner is in neither set" in _one_line_error(capsys)
 
 

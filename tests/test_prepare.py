@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+import recorded_bundle
 from streamlit.testing.v1 import AppTest
 from test_fetch import (
     FIXTURES,
@@ -17,11 +18,14 @@ from test_fetch import (
     record_osm,
 )
 
-from geo import cli, layers, prepare, settings
+from geo import cli, layers, prepare, settings, study
 from geo import fetch as fetch_module
+from geo.engine import load_engine
 from geo.errors import DataMissingError
+from geo.scenarios import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "dashboard" / "app.py")
 FETCHABLE = ["boundaries/wards_n03_2020.geojson", "boundaries/small_areas_2015.geojson",
              "demographics/mesh500m_census2020_age.geojson",
              "stores/convenience_osm_2026-07-30.geojson"]
@@ -144,28 +148,101 @@ def test_cli_prepare_offline_exits_1_with_one_line(tmp_path, monkeypatch, capsys
 
 
 def test_make_app_runs_prepare_before_the_dashboard():
-    recipe = re.search(r"^app:\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.MULTILINE).group(1)
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = re.search(r"^app:\n((?:\t.*\n)+)", makefile, re.MULTILINE).group(1)
     commands = [line.strip() for line in recipe.splitlines()]
     assert commands.index(".venv/bin/python -m geo prepare >/dev/null") < commands.index(
         ".venv/bin/streamlit run dashboard/app.py")
 
 
-def test_fresh_directory_to_running_app(tmp_path, recorded, monkeypatch):
-    """``make app`` on an empty data directory: prepare --yes, then the dashboard starts.
-
-    The default study reads the MLIT road lines and the Overture stores, which no open
-    download provides, so the app shows its missing-data page naming exactly those two.
-    """
+def test_fresh_directory_with_made_up_geography_shows_the_data_error_page(tmp_path, recorded,
+                                                                         monkeypatch):
+    """``make app`` on an empty data directory with the made-up recordings: prepare --yes
+    fetches every source, then the dashboard starts and explains, on its data-error page,
+    that the project's office register lies outside the made-up wards."""
     data = tmp_path / "data"
     monkeypatch.setenv(settings.DATA_ENV_VAR, str(data))
     assert cli.main(["prepare", "--yes"]) == 0
     for label in FETCHABLE:
         assert (data / label).is_file()
-    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=60)
+    assert prepare.study_gaps(data) == []
+    at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     assert not at.exception
-    assert at.title[0].value == "データがありません"
+    assert at.title[0].value == "データに問題があります"
     error = at.session_state["data_error"]
-    assert "lacks " + layers.BUNDLE_FILES["roads"].relpath in error
+    assert at.session_state["data_error_missing"] is False
+    assert layers.BUNDLE_FILES["offices"].relpath in error
+    assert "office point is outside Kumamoto City" in error
+    shown = [element.value for element in at.text]
+    assert any(layers.BUNDLE_FILES["offices"].relpath in text for text in shown)
+    assert not any("Traceback" in text for text in shown)
+
+
+@pytest.fixture
+def bundle_downloads(monkeypatch, bundle_dir) -> RecordedSession:
+    """``requests.Session()`` and the two osmnx calls serve the real bundle, re-encoded as
+    each source publishes it; returns the session (its recordings and the calls made)."""
+    boundaries, table = recorded_bundle.estat_zips(bundle_dir)
+    served = {fetch_module.N03_URL: recorded_bundle.n03_zip(bundle_dir),
+              fetch_module.ESTAT_BOUNDARY_URL: boundaries, fetch_module.ESTAT_TABLE_URL: table}
+    for mesh, body in recorded_bundle.mesh_zips(bundle_dir).items():
+        served[fetch_module.MESH_TABLE_URL.format(mesh=mesh)] = body
+    session = RecordedSession(served)
+    monkeypatch.setattr(fetch_module.requests, "Session", lambda: session)
+    stores = recorded_bundle.osm_store_features(bundle_dir)
+    graph = recorded_bundle.drive_graph(bundle_dir)
+    monkeypatch.setattr(fetch_module, "_osm_features", lambda place, tags: stores)
+    monkeypatch.setattr(fetch_module, "_osm_graph", lambda place, network_type: graph)
+    return session
+
+
+@pytest.mark.bundle
+def test_fresh_directory_with_real_geography_reaches_the_map(tmp_path, bundle_downloads,
+                                                             bundle_dir, monkeypatch):
+    """``make app`` on an empty data directory, the downloads being the bundle's data:
+    prepare --yes fetches everything the default study needs, and the dashboard's map page
+    shows the figures of ``geo.study.evaluate`` on what was fetched."""
+    data = tmp_path / "data"
+    monkeypatch.setenv(settings.DATA_ENV_VAR, str(data))
+    assert cli.main(["prepare", "--yes"]) == 0
     for label in FETCHABLE:
-        assert label not in error
+        assert (data / label).is_file()
+    assert layers.osm_network_files(data) is not None
+    assert prepare.study_gaps(data) == []
+    assert sorted(url for url, _ in bundle_downloads.calls) == sorted(bundle_downloads.recorded)
+    # the fetched layers hold the bundle's figures
+    assert layers.load_small_areas(data)["population"].sum() == 740_171
+    assert len(layers.load_stores(data, source="osm")) == 204
+    assert len(layers.load_population_mesh(data)) == 1_312
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert not at.error
+    assert "data_error" not in at.session_state
+    assert at.title[0].value == "地図：最寄り窓口までの道路距離"
+
+    scenario = Scenario(base="fy2015")
+    fetched_study = study.build_study(data)
+    fetched = study.evaluate(fetched_study, scenario)
+    assert fetched.stores == "osm"
+    cards = {m.label: m.value for m in at.metric}
+    assert cards["平均距離（変更後）"] == f"{fetched.city['after_km']:.2f} km"
+    assert cards["2 km より遠い人（変更後）"] == f"{fetched.city['beyond_2km_after']:,.0f} 人"
+
+    # the same figures as the bundle itself: coordinates written with 7 decimals move the
+    # mean by micrometres; the 65+ count uses 1,312 of the bundle's 1,318 meshes. (City
+    # figures come from the small areas: the bundle's study needs no districts or demand.)
+    original = load_engine(bundle_dir, store_source="osm")
+    bundle = study.evaluate(study.assemble_study(original, stores={"osm": original.stores},
+                                                 district_layer=None, demand_fits={}),
+                            scenario, zones="small-area")
+    for figure in ("population", "beyond_2km_after", "beyond_5km_after"):
+        assert fetched.city[figure] == bundle.city[figure]
+    for figure in ("nodes", "edges", "oneway_edges", "dropped_nodes"):  # 1,938 one-way
+        assert getattr(fetched_study.engine.graph.report, figure) == getattr(
+            original.graph.report, figure), figure
+    assert fetched.city["after_km"] == pytest.approx(bundle.city["after_km"], abs=1e-4)
+    assert fetched.city["beyond_2km_after_65plus"] == pytest.approx(
+        bundle.city["beyond_2km_after_65plus"], abs=5)

@@ -121,7 +121,8 @@ def test_report_of_a_saved_scenario_on_the_bundle(bundle_dir, tmp_path, capsys):
     assert "大江と秋津を閉じる案" in _pdf_text(out["pdf"])
     handout = _pdf_text(out["handout"])
     for piece in ("大江と秋津を閉じる案", "主な数値", "2kmより遠い65歳以上", "影響の大きい校区",
-                  "前提", "割合：30%", "令和2年国勢調査地域メッシュ統計", "熊本市教育委員会通学区域一覧"):
+                  "前提", "割合：30%", "令和2年国勢調査地域メッシュ統計",
+                  "熊本市教育委員会通学区域一覧"):
         assert piece in handout, piece
 
 

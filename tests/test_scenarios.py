@@ -64,8 +64,10 @@ def test_certificate_measure_adds_corners_and_stores():
 def test_downgraded_office_still_issues_certificates():
     model = _model()
     scenario = Scenario(base="now", downgraded={"branch-b"})
-    assert scenarios.origin_distances(model, scenario, measure="counter").tolist() == [3000, 6000, 9000]
-    assert scenarios.origin_distances(model, scenario, measure="certificate").tolist() == [400, 900, 3000]
+    counter = scenarios.origin_distances(model, scenario, measure="counter")
+    certificate = scenarios.origin_distances(model, scenario, measure="certificate")
+    assert counter.tolist() == [3000, 6000, 9000]
+    assert certificate.tolist() == [400, 900, 3000]
 
 
 def test_compare_by_ward_hand_computed():
@@ -115,6 +117,20 @@ def test_unknown_base_and_measure_are_refused():
         scenarios.origin_distances(_model(), Scenario(), measure="walking")
 
 
+def test_scenario_keeps_ids_as_frozensets_whatever_iterable_it_is_given():
+    scenario = Scenario(base="now", closed=["oe", "akitsu", "oe"], downgraded=("tatsuda", "oe"))
+    assert scenario.closed == frozenset({"oe", "akitsu"})
+    assert scenario.downgraded == frozenset({"tatsuda"})  # closed wins over downgraded
+    assert scenario == Scenario(base="now", closed={"akitsu", "oe"}, downgraded={"tatsuda"})
+    assert hash(scenario) == hash(Scenario(base="now", closed=("akitsu", "oe"),
+                                           downgraded=["tatsuda"]))
+
+
+def test_a_single_string_is_not_taken_for_a_set_of_ids():
+    with pytest.raises(TypeError, match="'oe'"):
+        Scenario(closed="oe")
+
+
 def test_nearest_office_names_the_office():
     model = _model()
     assert scenarios.nearest_office(model, Scenario(base="fy2015"), measure="counter").tolist() == [
@@ -130,7 +146,8 @@ def test_nearest_office_names_the_office():
 )
 def test_closing_more_offices_never_lowers_any_distance(values, closed, more, measure):
     model = _model(np.array(values, dtype=np.float32).reshape(5, 3))
-    fewer = scenarios.origin_distances(model, Scenario(base="fy2015", closed=closed), measure=measure)
+    fewer = scenarios.origin_distances(model, Scenario(base="fy2015", closed=closed),
+                                       measure=measure)
     larger = scenarios.origin_distances(model, Scenario(base="fy2015", closed=closed | more),
                                         measure=measure)
     assert (larger >= fewer).all()

@@ -9,6 +9,8 @@ the road 500 m from the west end; small area B (300 people, a fifth aged 65+) 20
 
 from __future__ import annotations
 
+import dataclasses
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -130,3 +132,34 @@ def test_the_bundle_study_evaluates_the_2015_plan(bundle_dir):
     with pytest.raises(UnknownOfficeError, match="oe-branch is in the FY2015 office set"):
         study_module.evaluate(study, Scenario(base="now", closed={"oe-branch"}))
     assert np.isfinite(pd.to_numeric(result.zone_table["after_km"])).all()
+
+
+def test_transit_minutes_take_the_nearest_open_counter_per_departure(town):
+    """Two departures; minutes[departure, counter, origin] by hand. Closing B: origin B's
+    minutes become W's, 40 and 50 -> median 45; origin A keeps W's 10 and 20 -> 15."""
+    import datetime as dt
+
+    from geo.transit import TransitAccess
+
+    minutes = np.array([[[10, 40], [30, 5]],    # 09:00: W, B x origins A, B
+                        [[20, 50], [35, 15]]],  # 09:05
+                       dtype=np.float32)
+    access = TransitAccess(minutes=minutes, walk_minutes=minutes.max(axis=0),
+                           direct_ride=np.array([[True, False], [False, True]]),
+                           departures_s=np.array([32_400, 32_700]), counter_ids=("w", "b"),
+                           service_date=dt.date(2026, 6, 10), caveat={"ja": "", "en": ""})
+    with_transit = dataclasses.replace(town, mode="transit", transit=access)
+    result = study_module.evaluate(with_transit, Scenario(base="fy2015", closed={"b"}),
+                                   zones="small-area")
+    table = result.zone_table.set_index("zone_id")
+    assert table.loc["A", "transit_before_min"] == pytest.approx(15)
+    assert table.loc["B", "transit_before_min"] == pytest.approx(10)  # B's 5 and 15
+    assert table.loc["B", "transit_after_min"] == pytest.approx(45)
+    assert table.loc["B", "transit_beyond_30min_after"] == 300
+    assert table.loc["B", "transit_beyond_30min_after_65plus"] == pytest.approx(60)
+    city = result.city
+    assert city["transit_after_min"] == pytest.approx((100 * 15 + 300 * 45) / 400)
+    assert city["transit_beyond_45min_after"] == 0  # 45 is not beyond 45
+    assert city["transit_lost_direct_ride_people"] == 300  # B's only direct ride was to B
+    # walking minutes ride along: 1.83 km at 4.8 km/h
+    assert table.loc["B", "after_min"] == pytest.approx(1.830 / 4.8 * 60)

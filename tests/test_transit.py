@@ -21,7 +21,8 @@ WEDNESDAY = dt.date(2026, 6, 10)
 THURSDAY = dt.date(2026, 6, 11)
 INF = np.inf
 
-WEEKDAYS = "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date\n"
+WEEKDAYS = ("service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,"
+            "start_date,end_date\n")
 ONE = {  # a tram-like feed with unpadded hours: A -> B -> C
     "stops.txt": "stop_id,stop_name,stop_lat,stop_lon\n"
                  "A,A,32.800,130.700\nB,B,32.810,130.700\nC,C,32.820,130.700\n",
@@ -153,7 +154,7 @@ def test_departure_times_cover_the_window_end_excluded():
 def test_footpaths_join_distinct_stops_within_the_radius_both_ways():
     stops = gpd.GeoSeries([Point(0, 0), Point(250, 0), Point(600, 0)], crs="EPSG:6670")
     from_stop, to_stop, metres = transit.footpaths(stops, radius_m=300)
-    assert sorted(zip(from_stop.tolist(), to_stop.tolist())) == [(0, 1), (1, 0)]
+    assert sorted(zip(from_stop.tolist(), to_stop.tolist(), strict=True)) == [(0, 1), (1, 0)]
     assert metres.tolist() == pytest.approx([250.0, 250.0])
 
 
@@ -162,7 +163,9 @@ def test_walking_legs_on_a_grid_cap_access_and_egress_but_not_the_direct_walk():
     lines = [LineString([(0, i * step), (2 * step, i * step)]) for i in range(3)]
     lines += [LineString([(i * step, 0), (i * step, 2 * step)]) for i in range(3)]
     graph = build_graph_from_lines(gpd.GeoSeries(lines, crs="EPSG:6670"))
-    points = lambda *xy: gpd.GeoSeries([Point(x, y) for x, y in xy], crs="EPSG:6670")
+    def points(*xy: tuple[float, float]) -> gpd.GeoSeries:
+        return gpd.GeoSeries([Point(x, y) for x, y in xy], crs="EPSG:6670")
+
     legs = transit.walking_legs(graph, points((100, 0), (200, 200)), points((0, 0)),
                                 points((200, 0), (0, 200)), max_walk_m=300)
     assert legs.access_m[:, 0].tolist() == pytest.approx([100.0, INF])

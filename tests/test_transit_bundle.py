@@ -68,8 +68,8 @@ def _time_expanded(timetable: gtfs.Timetable, legs: transit.WalkLegs):
     points = timetable.stop_points()
     xy = np.column_stack([points.x, points.y])
     egress = _seconds(legs.egress_m)
-    for trip, rows in times.groupby("trip_key", sort=False):
-        rows = rows.reset_index(drop=True)
+    for trip, trip_rows in times.groupby("trip_key", sort=False):
+        rows = trip_rows.reset_index(drop=True)
         for i, row in rows.iterrows():
             if row["pickup"]:
                 graph.add_edge(("board", row["stop"], row["departure_s"]), (trip, i), weight=0)

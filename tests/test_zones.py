@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import geopandas as gpd
-import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
@@ -27,9 +26,11 @@ def test_display_points_and_label_points():
     points = gpd.GeoDataFrame({"name": ["p"]}, geometry=[Point(130.7, 32.8)],
                               crs="EPSG:4326").to_crs("EPSG:6670")
     table = io.to_display_points(points)
-    assert table.loc[0, "lat"] == pytest.approx(32.8) and table.loc[0, "lon"] == pytest.approx(130.7)
+    assert table.loc[0, "lat"] == pytest.approx(32.8)
+    assert table.loc[0, "lon"] == pytest.approx(130.7)
     ring = gpd.GeoDataFrame({"name": ["r"]}, geometry=[
-        box(-20_000, -30_000, -19_000, -29_000).difference(box(-19_900, -29_900, -19_000, -29_100))],
+        box(-20_000, -30_000, -19_000, -29_000).difference(
+            box(-19_900, -29_900, -19_000, -29_100))],
         crs="EPSG:6670")
     label = io.to_display_points(ring, label_points=True)
     inside = gpd.GeoSeries.from_xy(label["lon"], label["lat"], crs="EPSG:4326").to_crs("EPSG:6670")
@@ -68,4 +69,7 @@ def test_district_layer_has_blank_ids_of_the_engine_stores(engine, bundle_dir):
     assert len(layer.polygons) == 92
     assert layer.blank_ids <= set(layer.polygons["zone_id"])
     assert len(layer.blank_ids) == 7  # union stores: see README, reproducible
-    assert isinstance(layer.membership, pd.DataFrame)
+    # every resident belongs to some district, once (split small areas are shared out)
+    assert layer.membership["population"].sum() == pytest.approx(
+        engine.small_areas["population"].sum())
+    assert set(layer.membership["zone_id"]) <= set(layer.polygons["zone_id"])

@@ -3,15 +3,17 @@ the closures, most affected zones."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard import cache, components, loadshift, mapview, state, vendor_assets
 from dashboard.i18n import name_column, t
 from geo.layers import NETWORK_FILES
+from geo.study import Result
 
 MAP_KEY = "scenario_map"
-RETURNED = ["last_object_clicked_tooltip", "last_object_clicked_count"]
+RETURNED = ["last_object_clicked", "last_object_clicked_tooltip", "last_object_clicked_count"]
 
 
 @st.fragment
@@ -26,45 +28,61 @@ def map_panel(choice: state.Choice) -> None:
                       format_func=lambda a: t(f"click_{a}"), **state.bind("click_action"))
     controls[3].toggle(t("show_tiles"), **state.bind("show_tiles"))
 
-    table = components.zone_table(choice)
-    zones = cache.zones(choice.engine_key, choice.zone_layer)
-    offices = cache.office_points(choice.engine_key)
+    found = components.result(choice)
+    zones = cache.zone_features(choice.study_key, choice.zone_layer)
+    offices = office_markers(choice, found)
     groups = [
-        mapview.zone_group(zones.features, table, colour_by=st.session_state["colour_by"],
+        mapview.zone_group(zones, found.zone_table, colour_by=st.session_state["colour_by"],
                            threshold_km=st.session_state["threshold_km"]),
-        mapview.blank_group(zones.features, zones.blank_ids),
-        mapview.office_group(offices, base=choice.base, closed=choice.closed,
-                             downgraded=choice.downgraded, name_column=name_column()),
+        mapview.blank_group(zones, cache.study(choice.study_key).blank_ids[choice.store_source]),
+        mapview.office_group(offices, name_column=name_column()),
     ]
-    fmap = mapview.base_map(cache.ward_features(choice.engine_key),
-                            cache.store_points(choice.engine_key),
+    fmap = mapview.base_map(cache.ward_features(choice.study_key),
+                            cache.store_points(choice.study_key, choice.store_source),
                             show_tiles=st.session_state["show_tiles"],
-                            ward_labels=cache.ward_labels(choice.engine_key))
+                            ward_labels=cache.ward_labels(choice.study_key))
     left, right = st.columns([4, 1])
     with left:
-        result = st_folium(fmap, key=MAP_KEY, height=640, use_container_width=True,
-                           returned_objects=RETURNED,
-                           feature_group_to_add=mapview.localised(groups),
-                           layer_control=mapview.folium.LayerControl(collapsed=False))
+        clicked = st_folium(fmap, key=MAP_KEY, height=640, use_container_width=True,
+                            returned_objects=RETURNED,
+                            feature_group_to_add=mapview.localised(groups),
+                            layer_control=mapview.folium.LayerControl(collapsed=False))
     with right:
         components.legends(st.session_state["colour_by"], st.session_state["threshold_km"],
-                           table)
-    handle_click(result or {})
+                           found.zone_table)
+    if handle_click(clicked or {}, offices) or "clicks_missed" in st.session_state:
+        st.rerun(scope="app")
 
 
-def handle_click(result: dict) -> None:
-    """Close / downgrade the office whose marker was clicked (once per click)."""
-    count = result.get("last_object_clicked_count") or 0
+def office_markers(choice: state.Choice, found: Result) -> pd.DataFrame:
+    """``Result.offices`` (with its ``state``) at the markers' WGS84 positions."""
+    points = cache.office_points(choice.study_key)[["office_id", "lat", "lon"]]
+    return found.offices.drop(columns="geometry", errors="ignore").merge(points, on="office_id")
+
+
+def handle_click(clicked: dict, offices: pd.DataFrame) -> bool:
+    """Queue a close / downgrade of the office whose marker was clicked (once per click).
+
+    A click counts only when it is on an office marker (``mapview.clicked_office``), so it is
+    never applied to another marker. Clicks arriving while the app updates queue up
+    (``state.request_toggle``); the map returns only the last of clicks made faster than it
+    reports them, and the planner is told how many did not arrive. Returns True when a
+    toggle was queued.
+    """
+    count = clicked.get("last_object_clicked_count") or 0
     seen = st.session_state.get("map_clicks_seen", 0)
     if count < seen:  # the map was rebuilt and counts from zero again
         st.session_state["map_clicks_seen"] = seen = 0
     if count <= seen:
-        return
+        return False
     st.session_state["map_clicks_seen"] = count
-    office_id = state.office_id_from_text(result.get("last_object_clicked_tooltip"))
-    if office_id is not None:
-        state.request_toggle(office_id, st.session_state["click_action"])
-        st.rerun(scope="app")
+    if count - seen > 1:
+        st.session_state["clicks_missed"] = count - seen
+    office_id = mapview.clicked_office(clicked, offices)
+    if office_id is None:
+        return False
+    state.request_toggle(office_id, st.session_state["click_action"])
+    return True
 
 
 choice = state.current()
@@ -73,13 +91,12 @@ if vendor_assets.missing_files():
     st.error(t("vendor_missing"))
 if not st.get_option("server.enableStaticServing"):
     st.error(t("static_serving_off"))
-summary = components.summary_for(choice)
-table = components.zone_table(choice)
-components.unreachable_notice(summary, table)
-components.metric_cards(summary)
+found = components.result(choice)
+components.unreachable_notice(found)
+components.metric_cards(found.city, mode=choice.mode)
 map_panel(choice)
-loadshift.panel(choice)
-components.most_affected(table)
+loadshift.panel()
+components.most_affected(found.zone_table)
 st.caption(components.sources_line(["wards", "small_areas", "offices",
                                     NETWORK_FILES[choice.network][-1], "stores_osm",
                                     "stores_overture"]))

@@ -8,10 +8,12 @@ import streamlit as st
 from dashboard import cache, components, state
 from dashboard.i18n import t
 from geo import layers
+from geo.districts import REFERENCE_2015
 from geo.engine import MLIT_DEFECT
 
 choice = state.current()
-engine = cache.engine(choice.engine_key)
+study = cache.study(choice.study_key)
+engine = study.engine
 
 st.title(t("page_sources"))
 st.subheader(t("sources_layers"))
@@ -31,33 +33,35 @@ far = far[far["far"]] if "far" in far.columns else far.iloc[0:0]
 if len(far):
     items.append(t("approx_far_snaps", offices=", ".join(
         f"{components.plain_markdown(o)} ({m:.0f} m)"
-        for o, m in zip(far["office_id"], far["snap_m"]))))
-layer = cache.district_layer(choice.engine_key.data)
-items.append(t("approx_districts"))
-quality = layer.polygons["quality"].value_counts()
-items.append(t("approx_district_quality",
-               summary=", ".join(f"{k}: {v}" for k, v in quality.items())))
+        for o, m in zip(far["office_id"], far["snap_m"], strict=True))))
+if study.districts is not None:
+    items.append(t("approx_districts"))
+    quality = study.districts.polygons["quality"].value_counts()
+    items.append(t("approx_district_quality",
+                   summary=", ".join(f"{k}: {v}" for k, v in quality.items())))
 for item in items:
     st.markdown(f"- {item}")
 
 st.subheader(t("network_check_heading"))
 if choice.network == "mlit":
     st.warning(MLIT_DEFECT[st.session_state["lang"]])
-check = cache.network_quality(choice.engine_key)
+check = cache.network_quality(choice.study_key)
 st.dataframe(check.figures_table().rename(columns={"figure": t("col_figure"),
                                                   "value": t("col_value")}),
              hide_index=True, width="stretch")
 st.caption(t("network_check_explain"))
 
 st.subheader(t("blank_heading"))
-blank = cache.blank_summary(choice.engine_key.data)
+district_people = (study.districts.polygons.set_index("district_id")["population"]
+                   if study.districts is not None else pd.Series(dtype=float))
+reference = f"{REFERENCE_2015['stores']} / {REFERENCE_2015['blank_districts']}"
 st.dataframe(pd.DataFrame({
-    t("col_store_source"): blank["source"].map(lambda source: t(f"store_{source}")),
-    t("col_stores"): blank["stores"],
-    t("col_blank"): blank["blank_districts"],
-    t("col_blank_people"): blank["blank_population"].round(),
-    t("col_reference"): [f"{a} / {b}" for a, b in zip(blank["reference_stores"],
-                                                      blank["reference_blank_districts"])],
+    t("col_store_source"): [t(f"store_{source}") for source in study.store_sources],
+    t("col_stores"): [len(study.stores[source]) for source in study.store_sources],
+    t("col_blank"): [len(study.blank_ids[source]) for source in study.store_sources],
+    t("col_blank_people"): [round(district_people.reindex(list(study.blank_ids[source])).sum())
+                            for source in study.store_sources],
+    t("col_reference"): reference,
 }), hide_index=True, width="stretch",
     column_config={t("col_blank_people"): st.column_config.NumberColumn(format="%d")})
 st.caption(t("blank_explain"))

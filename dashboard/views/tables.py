@@ -1,4 +1,5 @@
-"""Tables and downloads: per zone, per office, load shift, city summary; traffic vs distance chart."""
+"""Tables and downloads: per zone, per office, load shift, city summary; traffic vs distance
+chart."""
 
 from __future__ import annotations
 
@@ -8,26 +9,27 @@ import streamlit as st
 
 from dashboard import cache, components, loadshift, state
 from dashboard.i18n import t
-from geo import io
+from geo import demand, io
 from geo.errors import MadoguchiError
+from geo.study import options
+from geo.zones import with_results
 
 choice = state.current()
-engine = cache.engine(choice.engine_key)
-names = components.office_name(engine.offices)
+study = cache.study(choice.study_key)
+found = components.result(choice)
+names = components.office_name(study.engine.offices)
 sources = io.scenario_sources(measure=choice.measure, store_source=choice.store_source,
                               zones=choice.zone_layer, network=choice.network)
 description = io.describe_scenario(choice.scenario, measure=choice.measure,
-                                   store_source=choice.store_source, offices=engine.offices)
+                                   store_source=choice.store_source, offices=study.engine.offices)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def office_table() -> pd.DataFrame:
-    """Branch -> nearest ward office distance, 5 km flag and the scenario state."""
-    table = cache.branch_table(choice.engine_key, choice.base).copy()
-    table["state"] = table["office_id"].map(
-        lambda o: "closed" if o in choice.closed else "downgraded" if o in choice.downgraded
-        else "open")
-    return table
+    """Branch -> nearest ward office distance, 5 km flag, and the state in ``Result.offices``."""
+    table = options(study, choice.base).rule
+    states = found.offices.set_index("office_id")["state"]
+    return table.assign(state=table["office_id"].map(states))
 
 
 def summary_table(summary: dict) -> pd.DataFrame:
@@ -65,8 +67,8 @@ def downloads(label: str, stem: str, table: pd.DataFrame, *, geo_frame=None) -> 
 
 
 st.title(t("page_tables"))
-summary = components.summary_for(choice)
-zone_table = components.zone_table(choice)
+summary = found.city
+zone_table = found.zone_table
 offices = office_table()
 
 st.subheader(t("tables_summary"))
@@ -79,8 +81,7 @@ st.subheader(t("tables_zones") + f"（{t(f'zone_{choice.zone_layer}')}）")
 st.dataframe(components.readable_zone_table(zone_table), hide_index=True,
              width="stretch", column_config=components.zone_column_config())
 downloads(choice.zone_layer, f"zones_{choice.zone_layer}", zone_table,
-          geo_frame=lambda: cache.zone_results(choice.engine_key,
-                                               choice.zone_layer, zone_table))
+          geo_frame=lambda: with_results(study.zones[choice.zone_layer], zone_table))
 
 st.subheader(t("tables_offices"))
 shown = offices.assign(office=offices["office_id"].map(names),
@@ -101,7 +102,7 @@ st.subheader(t("shift_table_heading"))
 shift = loadshift.result(choice)
 loadshift.controls()
 st.caption(" / ".join(loadshift.assumption_lines(shift.fit)))
-if shift.problem is not None:
+if shift.shift is None:
     st.error(shift.problem, icon="⚠️")
 else:
     st.dataframe(loadshift.readable_table(shift.shift, names), hide_index=True, width="stretch",
@@ -122,9 +123,9 @@ excel_button(
     description | loadshift.description(shift))
 
 st.subheader(t("tables_chart"))
-distances = cache.branch_table(choice.engine_key, "fy2015")
+distances = options(study, "fy2015").rule
 try:
-    counts = cache.transaction_counts()
+    counts = demand.load_counts()
 except MadoguchiError as error:
     st.info(t("tables_chart_missing") + f" ({error})")
 else:
