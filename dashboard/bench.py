@@ -5,7 +5,8 @@ localhost port (data from ``MADOGUCHI_DATA`` as for the app, settings from
 ``.streamlit/config.toml``), drives Debian Chromium through Playwright and prints, as median
 and range over N runs, the time to: the first map after a server start, a new session, a click
 on an office marker, a preset, a store-source switch, a language switch and the briefing PNG /
-PDF. An untimed server start first warms the disk cache; then each run restarts the server. The issue's targets are printed beside the figures, never asserted, with each figure's
+PDF. An untimed server start first warms the disk cache; then each run restarts the server.
+The issue's targets are printed beside the figures, never asserted, with each figure's
 ratio to a plain page reload measured in the same run.
 
 The benchmark relies only on what a user sees (office markers, card values, widget labels in

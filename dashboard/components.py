@@ -107,7 +107,7 @@ def metric_cards(summary: dict, *, mode: str = "drive") -> None:
                           delta=None if delta is None else f"{delta:+.2f} km",
                           delta_color="inverse", border=True,
                           help=t("metric_before", value=_km(before_km)))
-    for column, (label, after_key, before_key, help_key) in zip(columns[2:], counts):
+    for column, (label, after_key, before_key, help_key) in zip(columns[2:], counts, strict=True):
         after, before = float(summary[after_key]), float(summary[before_key])
         column.metric(label, _people(after),
                       delta=f"{after - before:+,.0f}" if abs(after - before) >= 0.5 else None,

@@ -88,23 +88,20 @@ TRANSIT_THRESHOLD_MIN = {2: 30, 5: 45}
 def zone_values(table: pd.DataFrame, colour_by: str, threshold_km: int) -> tuple[pd.Series, Scale]:
     """The value each zone is coloured by, and its scale (minutes in transit mode)."""
     table = table.set_index(table["zone_id"].astype(str))
-    if "transit_after_min" in table.columns:
+    transit = "transit_after_min" in table.columns
+    if transit:
         before, after = table["transit_before_min"], table["transit_after_min"]
-        if colour_by in ("before", "after"):
-            return (before if colour_by == "before" else after), minutes_scale()
-        if colour_by == "change":
-            return (after - before).clip(lower=0), minute_change_scale()
-        column = f"transit_beyond_{TRANSIT_THRESHOLD_MIN.get(threshold_km, 45)}min_after"
-        return (100.0 * table[column] / table["population"].where(table["population"] > 0),
-                SHARE_SCALE)
-    if colour_by == "before":
-        return table["before_km"], DISTANCE_SCALE
-    if colour_by == "after":
-        return table["after_km"], DISTANCE_SCALE
+        level, change = minutes_scale(), minute_change_scale()
+        beyond = f"transit_beyond_{TRANSIT_THRESHOLD_MIN.get(threshold_km, 45)}min_after"
+    else:
+        before, after = table["before_km"], table["after_km"]
+        level, change = DISTANCE_SCALE, CHANGE_SCALE
+        beyond = f"beyond_{threshold_km:g}km_after"
+    if colour_by in ("before", "after"):
+        return (before if colour_by == "before" else after), level
     if colour_by == "change":
-        return table["delta_km"].clip(lower=0), CHANGE_SCALE
-    column = f"beyond_{threshold_km:g}km_after"
-    share = 100.0 * table[column] / table["population"].where(table["population"] > 0)
+        return (after - before).clip(lower=0), change
+    share = 100.0 * table[beyond] / table["population"].where(table["population"] > 0)
     return share, SHARE_SCALE
 
 
@@ -263,28 +260,29 @@ def office_group(offices: pd.DataFrame, *, name_column: str) -> folium.FeatureGr
     group = folium.FeatureGroup(name=t("layer_offices"))
     shown = offices[offices["state"] != "not in base"].reset_index(drop=True)
     offsets = marker_offsets(shown["lat"].to_numpy(), shown["lon"].to_numpy())
-    for row, (dx, dy) in zip(shown.itertuples(), offsets, strict=True):
-        state = row.state
+    lats, lons = shown["lat"].to_numpy(dtype=float), shown["lon"].to_numpy(dtype=float)
+    for row, lat, lon, (dx, dy) in zip(shown.itertuples(), lats, lons, offsets, strict=True):
+        state = str(row.state)
         size = 30 if row.kind == "ward_office" else 24
         name = html.escape(getattr(row, name_column))
         kind = html.escape(t(f"kind_{row.kind}"))
         tooltip = (f"{name}（{kind}・{html.escape(t(f'state_{state}'))}） "
-                   f"<span style='color:#888'>[{html.escape(row['office_id'])}]</span>")
+                   f"<span style='color:#888'>[{html.escape(str(row.office_id))}]</span>")
         popup = (f"<b>{name}</b><br>{html.escape(t('popup_kind'))}: {kind}<br>"
-                 f"{html.escape(t('popup_ward'))}: {html.escape(row['ward'])}<br>"
-                 f"{html.escape(t('popup_address'))}: {html.escape(row['address_ja'])}<br>"
-                 f"{html.escape(t('popup_precision'))}: {html.escape(row['precision'])}<br>"
+                 f"{html.escape(t('popup_ward'))}: {html.escape(str(row.ward))}<br>"
+                 f"{html.escape(t('popup_address'))}: {html.escape(str(row.address_ja))}<br>"
+                 f"{html.escape(t('popup_precision'))}: {html.escape(str(row.precision))}<br>"
                  f"{html.escape(t('popup_state'))}: {html.escape(t(f'state_{state}'))}")
         folium.Marker(
-            [row.lat, row.lon],
-            icon=folium.DivIcon(html=office_symbol(row.kind, state, size=size),
+            [float(lat), float(lon)],
+            icon=folium.DivIcon(html=office_symbol(str(row.kind), state, size=size),
                                 icon_size=(size, size),
                                 icon_anchor=(size // 2 - int(dx), size // 2 - int(dy)),
                                 class_name=(f"office-marker office-{state} "
-                                            f"office-id-{_css_id(row.office_id)}")),
+                                            f"office-id-{_css_id(str(row.office_id))}")),
             tooltip=folium.Tooltip(tooltip),
             popup=folium.Popup(popup, max_width=320),
-            z_index_offset=1000 if row["kind"] == "ward_office" else 500,
+            z_index_offset=1000 if row.kind == "ward_office" else 500,
         ).add_to(group)
     return group
 

@@ -13,6 +13,7 @@ import logging
 import math
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -143,6 +144,9 @@ def _cmd_blank_districts(args: argparse.Namespace) -> pd.DataFrame:
     built = _study(args)
     source = args.stores or built.default_store_source
     layer = built.districts
+    if layer is None:
+        msg = "this study has no school districts (schools or attendance zones missing)"
+        raise DataMissingError(msg)
     blank = districts.blank_districts(layer, built.stores[source])
     access = districts.store_access(built.model(source), layer).set_index("district_id")
     blank["nearest_store_km"] = access["mean_store_km"].reindex(blank["district_id"]).to_numpy()
@@ -425,7 +429,7 @@ def _saved_store(args: argparse.Namespace) -> saved.ScenarioStore:
     return saved.ScenarioStore(args.db)
 
 
-def _stamp(moment) -> str:
+def _stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
@@ -491,14 +495,18 @@ def _cmd_saved(args: argparse.Namespace) -> pd.DataFrame | None:
     """Run a ``scenarios`` action; a bad scenario or unknown name is a usage error (exit 2)."""
     actions = {"save": _saved_save, "show": _saved_show, "delete": _saved_set_deleted,
                "restore": _saved_set_deleted, "export": _saved_export, "import": _saved_import,
-               "list": lambda a: _saved_rows(_saved_store(a).list(include_deleted=a.all))}
+               "list": _saved_list}
     try:
         return actions[args.action](args)
     except SavedScenarioError as e:
         raise UsageError(str(e)) from e
 
 
-def _add_saved_parser(commands: _Commands, common: argparse.ArgumentParser) -> None:
+def _saved_list(args: argparse.Namespace) -> pd.DataFrame:
+    return _saved_rows(_saved_store(args).list(include_deleted=args.all))
+
+
+def _add_saved_parser(commands: _Commands, common: _Parser) -> None:
     group = commands.add_parser("scenarios", help="saved scenarios: save, list, show, delete, "
                                                   "restore, export, import")
     db = _Parser(add_help=False)
@@ -790,6 +798,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USAGE_ERROR
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the chosen command and write its table; return the exit code."""
     try:
         table = args.handler(args)
     except (UnknownOfficeError, UsageError, OutputError) as e:

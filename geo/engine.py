@@ -112,7 +112,8 @@ def origin_points(
             centre = heaviest.geometry.loc[index].representative_point()
         points[index] = centre
         method[index] = "population-weighted"
-    city_share = sums["elderly"].sum() / sums["aged_weight"].sum()
+    aged_weight = sums["aged_weight"].sum()
+    city_share = sums["elderly"].sum() / aged_weight if aged_weight > 0 else np.nan
     share = np.full(len(small_areas), city_share)
     known = sums[sums["aged_weight"] > 0]
     share[known.index.to_numpy()] = (known["elderly"] / known["aged_weight"]).to_numpy()

@@ -833,9 +833,10 @@ def _fetch_mesh(root: Path, *, session: requests.Session, timeout: float, mesh_t
     return [relpath], [_input(u, c) for u, c in zip(urls, contents, strict=True)]
 
 
-def _fetch_gtfs(root: Path, *, session, timeout, gtfs_feeds: dict[str, str], **_
-                ) -> tuple[list[str], list[dict[str, str]]]:
-    relpaths, inputs = [], []
+def _fetch_gtfs(root: Path, *, session: requests.Session, timeout: float,
+                gtfs_feeds: dict[str, str], **_: object) -> tuple[list[str], list[dict[str, str]]]:
+    relpaths: list[str] = []
+    inputs: list[dict[str, str]] = []
     for operator, url in gtfs_feeds.items():
         content = download(session, url, timeout=timeout)
         relpath = f"{gtfs.GTFS_FOLDER}/{operator}.gtfs.zip"

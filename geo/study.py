@@ -279,12 +279,12 @@ def _from_cache(parts: dict[str, object], root: Path, network: str, mode: str,
     stores = {s: parts[f"stores_{s}"] for s in sources}
     eng = engine_module.Engine(
         data=root, graph=engine_module.build_graph(root, network=network, mode=engine_mode),
-        model=model, wards=parts["wards"], small_areas=parts["small_areas"],  # type: ignore[arg-type]
-        offices=parts["offices"], stores=stores[model.store_source],  # type: ignore[arg-type]
-        origins=parts["origins"], timings={}, network=network,  # type: ignore[arg-type]
+        model=model, wards=parts["wards"], small_areas=parts["small_areas"],
+        offices=parts["offices"], stores=stores[model.store_source],
+        origins=parts["origins"], timings={}, network=network,
         mode=engine_mode)
     return assemble_study(
-        eng, stores=stores,  # type: ignore[arg-type]
+        eng, stores=stores,
         district_layer=(studycache.districts_from(parts) if "district_polygons" in parts
                         else None),
         demand_fits=_fits(model), started=started,

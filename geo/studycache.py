@@ -164,7 +164,7 @@ def district_parts(layer: districts.DistrictLayer) -> dict[str, object]:
 def districts_from(parts: dict[str, object]) -> districts.DistrictLayer:
     """Rebuild the district layer written by ``district_parts``."""
     return districts.DistrictLayer(
-        polygons=parts["district_polygons"],  # type: ignore[arg-type]
+        polygons=parts["district_polygons"],
         membership=parts["district_membership"],  # type: ignore[arg-type]
         unmatched_towns=parts["district_unmatched"],  # type: ignore[arg-type]
         unassigned_small_areas=parts["district_unassigned"],  # type: ignore[arg-type]

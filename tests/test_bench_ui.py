@@ -79,7 +79,7 @@ def test_only_non_local_requests_are_aborted(url, blocked):
 
 def test_wait_until_is_bounded_in_time():
     started = time.monotonic()
-    with pytest.raises(bench.StepNotFound, match="the cards did not happen within 0.2 s"):
+    with pytest.raises(bench.StepNotFound, match=r"the cards did not happen within 0\.2 s"):
         bench.wait_until(lambda: False, timeout_s=0.2, what="the cards")
     assert time.monotonic() - started < 5
     calls = iter([False, False, True])

@@ -359,14 +359,6 @@ def test_store_share_slider_changes_the_predicted_figures(app):
                for m in app.markdown)
 
 
-def test_a_load_shift_result_has_predictions_or_a_reason_never_both_or_neither():
-    from dashboard import loadshift
-
-    loadshift.Result(None, None, None, "no counts")  # a reason alone: fine
-    with pytest.raises(ValueError, match="either predictions or the reason"):
-        loadshift.Result(None, None, None, None)
-
-
 @pytest.mark.bundle
 def test_load_shift_panel_survives_closing_everything(app):
     app.multiselect(key="closed__ja").set_value(_open_ids()).run()

@@ -32,10 +32,12 @@ from geo.saved import Phase, SavedRef, SavedScenario, ScenarioStore
 PG_ENV_VAR = "MADOGUCHI_TEST_PG_URL"
 
 PHASED = SavedScenario(
-    name="南部・飽田 段階案", base="fy2015", closed={"nanbu-branch"}, downgraded={"akita-general-branch"},
+    name="南部・飽田 段階案", base="fy2015", closed={"nanbu-branch"},
+    downgraded={"akita-general-branch"},
     measure="certificate", store_source="osm", network="osm-city-drive", mode="walk",
     store_share=0.3, briefing_title="説明会 2026", note="課内検討用", author="田中",
-    phases=(Phase(dt.date(2016, 4, 1), "第1段階", downgraded={"nanbu-branch", "akita-general-branch"}),
+    phases=(Phase(dt.date(2016, 4, 1), "第1段階",
+                  downgraded={"nanbu-branch", "akita-general-branch"}),
             Phase(dt.date(2018, 4, 1), "第2段階", closed={"nanbu-branch"},
                   downgraded={"akita-general-branch"})))
 
@@ -132,7 +134,7 @@ def test_from_dict_rejects_unknown_fields_and_bad_lists():
 
 def test_check_offices_names_every_unknown_id_including_phases():
     offices = pd.DataFrame({"office_id": ["nanbu-branch", "oe-branch"]})
-    with pytest.raises(UnknownOfficeError, match="akita-general-branch$"):
+    with pytest.raises(UnknownOfficeError, match=r"akita-general-branch$"):
         saved.check_offices(PHASED, offices)
     saved.check_offices(SavedScenario(name="ok", closed={"oe-branch"}), offices)
 

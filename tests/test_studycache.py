@@ -30,8 +30,8 @@ def test_the_key_follows_the_inputs_the_network_and_the_mode(tmp_path):
     assert key != studycache.study_key(data, "mlit", "drive")
     assert key != studycache.study_key(data, "osm-city-drive", "walk")
     register = data / layers.BUNDLE_FILES["offices"].relpath
-    register.write_text(register.read_text(encoding="utf-8").replace("中央区役所", "中央区役所 ", 1),
-                        encoding="utf-8")
+    text = register.read_text(encoding="utf-8")
+    register.write_text(text.replace("中央区役所", "中央区役所 ", 1), encoding="utf-8")
     assert studycache.study_key(data, "osm-city-drive", "drive") != key
 
 

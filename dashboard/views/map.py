@@ -3,6 +3,7 @@ the closures, most affected zones."""
 
 from __future__ import annotations
 
+import folium
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
@@ -46,7 +47,7 @@ def map_panel(choice: state.Choice) -> None:
         clicked = st_folium(fmap, key=MAP_KEY, height=640, use_container_width=True,
                             returned_objects=RETURNED,
                             feature_group_to_add=mapview.localised(groups),
-                            layer_control=mapview.folium.LayerControl(collapsed=False))
+                            layer_control=folium.LayerControl(collapsed=False))
     with right:
         components.legends(st.session_state["colour_by"], st.session_state["threshold_km"],
                            found.zone_table)
