@@ -12,7 +12,7 @@ from geo import io, scenarios
 from geo.study import Result
 
 from . import cache, mapview
-from .i18n import name_column, t
+from .i18n import lang, name_column, t
 from .state import Choice
 
 _MARKDOWN_ACTIVE = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=\"'])")
@@ -175,5 +175,5 @@ def legends(colour_by: str, threshold_km: int, table: pd.DataFrame) -> None:
 
 
 def sources_line(keys: list[str]) -> str:
-    """One line of attribution texts for the layers a view uses."""
-    return t("sources_line") + io.attribution_text(keys)
+    """One line of attribution texts for the layers a view uses (「出典：」 once)."""
+    return io.sources_line(keys, lang=lang())

@@ -239,22 +239,3 @@ def fit_table(found: Shift) -> pd.DataFrame:
     if found.check is not None:
         values |= {f"fy2011_check_{k}": v for k, v in found.check.metrics.items()}
     return demand.summary_rows(values)
-
-
-def excel_sheets(found: Shift) -> dict[str, pd.DataFrame]:
-    """Sheets for the Excel export: ``load_shift`` (export table) and ``demand_fit``."""
-    if found.fit is None:
-        return {}
-    sheets = {"load_shift": found.shift.export_table()} if found.shift is not None else {}
-    return sheets | {"demand_fit": fit_table(found)}
-
-
-def description(found: Shift) -> dict[str, str]:
-    """Extra rows for the scenario sheet: the demand-model assumptions."""
-    if found.fit is None:
-        return {}
-    store_share_pct = st.session_state["store_share_pct"]
-    return {"コンビニ交付へ移る証明書の割合 (store share)": f"{store_share_pct} %",
-            "証明書の割合 (certificate share)": f"{100 * found.fit.certificate_share:.0f} %",
-            "城南・南部の読み方 (城南/南部 reading)": reading(),
-            "需要モデルの基準年度 (demand model year)": found.fit.year}

@@ -30,6 +30,15 @@ SHEETS = {
 }
 """Workbook sheet names, Japanese and English."""
 TOTAL_ROW = ("合計", "Total")
+LOAD_SHIFT_WORDS = {
+    "store_share": ("閉鎖窓口の証明書のうちコンビニ交付へ移る割合（仮定）",
+                    "Share of the closed counters' certificates moving to stores (assumed)"),
+    "reading": ("城南・南部の件数の読み方", "城南/南部 reading of the counts"),
+    "r2": ("需要モデルの当てはまり R²（対数、2013年度）",
+           "Demand model fit R² (log counts, FY2013)"),
+    "beta": ("距離の減衰 β（/km）", "Distance decay β (per km)"),
+}
+"""Rows the scenario sheet gains when the load shift is predicted."""
 SHIFT_HEADING = ("受付が増える窓口（推計、年間）", "Counters taking more (predicted, a year)")
 TOP_RECEIVERS = 3
 SUBTITLE_WORDS = {
@@ -111,6 +120,14 @@ def workbook(study: Study, result: Result, *, title: str, lang: str = "ja",
     description = gio.describe_scenario(
         result.scenario, measure=result.measure, store_source=result.stores,
         offices=result.offices, date=date, title=title, lang=lang)
+    if result.load_shift is not None:
+        index = gio.language_index(lang)
+        fit = result.load_shift.fit
+        for words, value in ((LOAD_SHIFT_WORDS["store_share"], f"{100 * result.store_share:g} %"),
+                             (LOAD_SHIFT_WORDS["reading"], result.reading),
+                             (LOAD_SHIFT_WORDS["r2"], f"{fit.r2_log:.3f}"),
+                             (LOAD_SHIFT_WORDS["beta"], f"{fit.params.beta_per_km:.3f}")):
+            description[words[index]] = value
     return gio.to_excel_bytes(report_tables(study, result, lang=lang),
                               scenario_description=description,
                               sources=report_sources(study, result), lang=lang)
@@ -162,12 +179,14 @@ def load_shift_notes(result: Result, *, lang: str = "ja") -> list[str]:
 
 
 def slide(study: Study, result: Result, *, title: str, lang: str = "ja", format: str = "png",
-          date: _dt.date | str | None = None, dpi: int = 150) -> bytes:
-    """The 16:9 briefing slide (``geo.briefing.render_briefing``) as PNG or PDF."""
+          date: _dt.date | str | None = None, dpi: int = 150,
+          layout: str = "side-by-side") -> bytes:
+    """The 16:9 briefing slide (``geo.briefing.render_briefing``) as PNG or PDF; ``layout``
+    ``side-by-side`` (before / after maps) or ``change``."""
     return briefing.render_briefing(
         zone_shapes(study, result), _wards(study, lang), _marked_offices(study, result, lang),
         title=title, figures=briefing.key_figures(result.city, lang=lang), format=format,
-        dpi=dpi, lang=lang, sources=report_sources(study, result),
+        dpi=dpi, lang=lang, sources=report_sources(study, result), layout=layout,
         subtitle=subtitle(study, result, lang=lang, date=date),
         notes=load_shift_notes(result, lang=lang))
 

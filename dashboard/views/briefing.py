@@ -10,18 +10,12 @@ from streamlit_folium import st_folium
 
 from dashboard import cache, components, loadshift, mapview, state
 from dashboard.i18n import lang, name_column, t
-from geo import briefing
+from geo import briefing, report
 from geo.layers import NETWORK_FILES
 from geo.study import Result
-from geo.zones import with_results
 
 SOURCES = ["wards", "small_areas", "attendance_zones", "offices",
            NETWORK_FILES[state.current().network][-1]]
-
-
-def default_title(choice: state.Choice) -> str:
-    return t("briefing_title_default", preset=t(f"short_{st.session_state['preset']}"),
-             closed=len(choice.closed), downgraded=len(choice.downgraded))
 
 
 def key_figures(summary: dict, lang: str) -> dict[str, str]:
@@ -53,34 +47,25 @@ def side_map(choice: state.Choice, found: Result, *, colour_by: str, key: str) -
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def render(choice: state.Choice, title: str, layout: str, fmt: str,
-           notes: tuple[str, ...], lang: str) -> bytes:
-    """PNG / PDF bytes from geo.briefing.render_briefing (cached per scenario, title, notes)."""
+def render(choice: state.Choice, title: str, fmt: str, lang: str, layout: str) -> bytes:
+    """The slide (PNG / PDF) or the A4 handout (``handout``), the same files as
+    ``python -m geo report`` (geo.report), cached per scenario, title and language."""
     study = cache.study(choice.study_key)
     found = components.result(choice)
-    zones = with_results(study.zones[choice.zone_layer], found.zone_table)
-    return briefing.render_briefing(
-        zones, study.engine.wards, briefing.mark_offices(study.engine.offices, choice.scenario),
-        title=title, figures=key_figures(found.city, lang), format=fmt,
-        layout=layout, lang=lang,
-        sources=SOURCES,
-        subtitle=f"{t(f'measure_{choice.measure}')} / {t(f'zone_{choice.zone_layer}')}",
-        notes=notes)
-
-
-def load_shift_notes(receivers: dict[str, str]) -> tuple[str, ...]:
-    """The top receiving counters and the store-share assumption, for the PNG / PDF page."""
-    if not receivers:
-        return ()
-    return (t("shift_briefing_heading"), *(f"{name} {value}" for name, value in receivers.items()),
-            t("shift_assume_store", pct=st.session_state["store_share_pct"]))
+    if fmt == "handout":
+        return report.handout(study, found, title=title, lang=lang)
+    return report.slide(study, found, title=title, lang=lang, format=fmt, layout=layout)
 
 
 choice = state.current()
 found = components.result(choice)
 table = found.zone_table
 
-title = st.text_input(t("briefing_title"), value=default_title(choice))
+study = cache.study(choice.study_key)
+automatic = report.default_title(study, found, lang=lang())
+st.text_input(t("briefing_title"), placeholder=automatic, help=t("briefing_title_help"),
+              **state.bind("briefing_title"))
+title = report.default_title(study, found, lang=lang(), custom=st.session_state["briefing_title"])
 layout = st.radio("layout", ("side-by-side", "change"), horizontal=True,
                   label_visibility="collapsed", **state.bind("briefing_layout"),
                   format_func=lambda v: f"{t('briefing_before')} / {t('briefing_after')}"
@@ -118,12 +103,13 @@ legend_left.html(mapview.legend_html(mapview.legend_rows(scale), t(f"colour_{leg
 legend_right.html(mapview.office_legend_html(lambda kind: t(f"kind_{kind}")))
 st.caption(components.sources_line(SOURCES))
 
-notes = load_shift_notes(receivers)
 stem = f"briefing_{choice.base}_{len(choice.closed)}closed"
-for column, (fmt, mime) in zip(st.columns(2), (("png", "image/png"), ("pdf", "application/pdf")),
-                               strict=True):
+files = (("png", "png", "image/png"), ("pdf", "pdf", "application/pdf"),
+         ("handout", "pdf", "application/pdf"))
+for column, (fmt, suffix, mime) in zip(st.columns(3), files, strict=True):
     def briefing_file(fmt: str = fmt) -> bytes:
-        return render(choice, title, layout, fmt, notes, lang())
+        return render(choice, title, fmt, lang(), layout)
 
-    column.download_button(t(f"briefing_download_{fmt}"), file_name=f"{stem}.{fmt}", mime=mime,
+    name = f"{stem}_handout_A4.pdf" if fmt == "handout" else f"{stem}.{suffix}"
+    column.download_button(t(f"briefing_download_{fmt}"), file_name=name, mime=mime,
                            on_click="ignore", data=briefing_file)

@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import cache, components, loadshift, state
-from dashboard.i18n import t
-from geo import demand, io
+from dashboard.i18n import lang, t
+from geo import demand, io, report
 from geo.errors import MadoguchiError
 from geo.study import options
 from geo.zones import with_results
@@ -114,13 +114,12 @@ if shift.fit is not None:
         st.dataframe(loadshift.fit_table(shift).astype({"value": str}), hide_index=True,
                      width="stretch")
 
-sheets = {"summary": city, choice.zone_layer: zone_table, "offices": offices}
-sheets |= loadshift.excel_sheets(shift)
-excel_button(
-    "Excel: " + " + ".join((t("tables_summary"), t("tables_zones"), t("tables_offices"))
-                           + ((t("shift_table_heading"),) if "load_shift" in sheets else ())),
-    "xlsx_all", "madoguchi_scenario.xlsx", sheets,
-    description | loadshift.description(shift))
+st.download_button(
+    t("download_workbook"), key="xlsx_all", file_name="madoguchi_scenario.xlsx", mime=XLSX,
+    on_click="ignore",
+    data=lambda: report.workbook(study, found, lang=lang(), title=report.default_title(
+        study, found, lang=lang(), custom=st.session_state["briefing_title"])))
+st.caption(t("download_workbook_help"))
 
 st.subheader(t("tables_chart"))
 distances = options(study, "fy2015").rule
