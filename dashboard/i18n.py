@@ -383,6 +383,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "suggest_overloaded": ("取扱件数が {pct}% 超増える窓口があります：{offices}", "Counters whose load grows by more than {pct}%: {offices}"),
     "suggest_no_overload": ("取扱件数が {pct}% 超増える窓口はありません（需要モデルによる予測）。", "No counter's load grows by more than {pct}% (demand-model prediction)."),
     "col_overloaded": ("過負荷", "Overloaded"),
+    "suggest_failed": ("この条件では答えが出ません：{error}", "No answer under these conditions: {error}"),
 }
 
 

@@ -45,6 +45,12 @@ def _kept(at: AppTest) -> list[str]:
     return table.loc[table["残す"], "窓口"].tolist()
 
 
+def _add_site(at: AppTest, name: str, where: str) -> None:
+    at.text_input(key="suggest_site_name").input(name)
+    at.text_input(key="suggest_site_latlon").input(where)
+    at.button(key="suggest_site_add").click().run()
+
+
 def _chart_data(at: AppTest) -> pd.DataFrame:
     chart = at.get("vega_lite_chart")[0].proto
     name = json.loads(chart.spec)["data"]["name"]
@@ -144,9 +150,7 @@ def test_open_as_scenario_closes_the_complement_and_shows_the_map(page, problem)
 
 @pytest.mark.bundle
 def test_a_site_outside_the_city_is_refused_with_a_message(page):
-    page.text_input(key="suggest_site_name").input("東京駅")
-    page.text_input(key="suggest_site_latlon").input("35.6812,139.7671")
-    page.button(key="suggest_site_add").click().run()
+    _add_site(page, "東京駅", "35.6812,139.7671")
     assert not page.exception, page.exception
     assert [e.value for e in page.error] == [
         "候補地「東京駅」は熊本市の外です。市内の地点を入力してください。"]
@@ -155,9 +159,7 @@ def test_a_site_outside_the_city_is_refused_with_a_message(page):
 
 @pytest.mark.bundle
 def test_a_badly_typed_site_says_why(page):
-    page.text_input(key="suggest_site_name").input("x")
-    page.text_input(key="suggest_site_latlon").input("32.8")
-    page.button(key="suggest_site_add").click().run()
+    _add_site(page, "x", "32.8")
     assert not page.exception, page.exception
     assert "expected lat,lon" in page.error[0].value
     assert page.session_state["suggest_sites"] == []
@@ -166,9 +168,7 @@ def test_a_badly_typed_site_says_why(page):
 @pytest.mark.bundle
 def test_a_site_in_the_city_becomes_a_candidate_shown_as_typed(page, engine, problem):
     name = "[新庁舎](http://example.com) *仮*"
-    page.text_input(key="suggest_site_name").input(name)
-    page.text_input(key="suggest_site_latlon").input("32.84,130.76")
-    page.button(key="suggest_site_add").click().run()
+    _add_site(page, name, "32.84,130.76")
     assert not page.exception, page.exception
     assert page.session_state["suggest_sites"] == [[name, 32.84, 130.76]]
     assert f"{name}: 32.84000, 130.76000" in [t.value for t in page.text]
@@ -183,3 +183,41 @@ def test_a_site_in_the_city_becomes_a_candidate_shown_as_typed(page, engine, pro
     assert page.button(key="suggest_open_scenario").disabled
     assert any(c.value.startswith("新しい候補地を含む案はシナリオとして開けません")
                for c in page.caption)
+
+
+@pytest.mark.bundle
+def test_set_cover_finds_the_fewest_counters_for_the_share(page, engine, problem):
+    page.selectbox(key="suggest_model__ja").set_value("set-cover").run()
+    page.number_input(key="suggest_share_pct__ja").set_value(90.0).run()
+    assert not page.exception, page.exception
+    expected = optimise.solve(problem, "set-cover", within_m=5000.0, share=0.9)
+    assert _kept(page) == _names(engine, expected.selected)
+    assert not page.slider  # set cover chooses the number itself
+    assert any(c.value.startswith("集合被覆は数を決めるモデル") for c in page.caption)
+
+
+@pytest.mark.bundle
+def test_everyone_within_5km_is_refused_with_the_reason(page):
+    page.selectbox(key="suggest_model__ja").set_value("set-cover").run()
+    page.number_input(key="suggest_share_pct__ja").set_value(100.0).run()
+    assert not page.exception, page.exception
+    shown = page.error[0].value.replace("\\", "")  # the message is escaped Markdown
+    assert shown == ("この条件では答えが出ません：no set of counters brings 100.0% of the weight within 5000 m: "
+                     "at most 98.8% can be")
+
+
+@pytest.mark.bundle
+def test_in_english_with_todays_counters(page, engine):
+    page.radio(key="suggest_base__ja").set_value("now").run()
+    page.radio(key="lang").set_value("en").run()
+    assert not page.exception, page.exception
+    assert page.title[0].value == "Suggestions: which counters to keep"
+    now = optimise.problem_from_model(engine.model, base="now")
+    low, high = now.open_range
+    slider = page.slider(key="suggest_open__en")
+    assert (slider.min, slider.max) == (low, high)
+    expected = optimise.solve(now, "p-median", open_count=slider.value)
+    table = page.dataframe[0].value
+    names = dict(zip(engine.offices["office_id"], engine.offices["name_en"]))
+    assert table.loc[table["Kept"], "Office"].tolist() == [names[o] for o in expected.selected]
+    assert _chart_data(page)["label"].tolist()[-1:] == ["now"]  # FY2015 sets are not of 'now'

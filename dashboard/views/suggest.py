@@ -170,7 +170,7 @@ def frontier_panel(question: suggestions.Question, key: cache.StudyKey) -> None:
         frontier = cast(pd.DataFrame, cache.suggestion(
             key, dataclasses.replace(question, open_count=None, model=model, share=1.0)))
     except MadoguchiError as error:
-        st.error(plain_markdown(error))
+        st.error(t("suggest_failed", error=plain_markdown(error)))
         return
     if model != question.model:
         st.caption(t("suggest_frontier_setcover"))
@@ -362,7 +362,7 @@ try:
         found = cast(suggestions.Answer,
                      cache.suggestion(choice.study_key, question, reading=choice.reading))
 except MadoguchiError as error:
-    st.error(plain_markdown(error))
+    st.error(t("suggest_failed", error=plain_markdown(error)))
     st.stop()
 solution_panel(found, names)
 open_as_scenario(found)
