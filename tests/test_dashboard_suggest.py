@@ -172,6 +172,7 @@ def test_a_site_in_the_city_becomes_a_candidate_shown_as_typed(page, engine, pro
     assert not page.exception, page.exception
     assert page.session_state["suggest_sites"] == [[name, 32.84, 130.76]]
     assert f"{name}: 32.84000, 130.76000" in [t.value for t in page.text]
+    assert page.multiselect(key="suggest_exclude__ja").options[-1] == name  # in the same run
     page.slider(key="suggest_open__ja").set_value(6).run()  # the ward offices and one more
     sited = optimise.with_points(problem, engine, optimise.site_points({name: (32.84, 130.76)}))
     expected = optimise.solve(sited, "p-median", open_count=6)
@@ -221,3 +222,30 @@ def test_in_english_with_todays_counters(page, engine):
     names = dict(zip(engine.offices["office_id"], engine.offices["name_en"]))
     assert table.loc[table["Kept"], "Office"].tolist() == [names[o] for o in expected.selected]
     assert _chart_data(page)["label"].tolist()[-1:] == ["now"]  # FY2015 sets are not of 'now'
+
+
+@pytest.mark.bundle
+def test_optimality_near_ties_and_loads_of_keep_3(page, bundle_dir, engine, problem):
+    from geo.study import build_study
+
+    page.slider(key="suggest_open__ja").set_value(8).run()
+    solution = optimise.solve(problem, "p-median", open_count=8)
+    status = {m.label: m.value for m in page.metric}
+    assert status["状態"] == "最適（証明済み）"
+    assert status["残す出張所等"] == "3"
+    ties = optimise.near_ties(problem, "p-median", open_count=8)
+    shown_ties = page.dataframe[1].value
+    assert shown_ties["最適との差（%）"].tolist() == pytest.approx(
+        ties.table["above_optimum_pct"].tolist())
+    assert any("全組み合わせを調べた完全な一覧" in c.value for c in page.caption)
+    fit = build_study(bundle_dir).demand_fits["brief"]
+    loads = optimise.counter_loads(problem, solution, fit)
+    assert loads["overloaded"].any()  # README: keeping 3 of 15 overloads some counter
+    shown_loads = page.dataframe[2].value
+    assert shown_loads["推計（変更後）"].tolist() == pytest.approx(
+        loads["predicted_after"].tolist())
+    assert shown_loads["過負荷"].tolist() == loads["overloaded"].tolist()
+    warning = page.warning[-1].value
+    assert warning.startswith("取扱件数が 50% 超増える窓口があります：")
+    overloaded = _names(engine, loads.loc[loads["overloaded"], "office_id"])
+    assert warning.endswith("、".join(overloaded))

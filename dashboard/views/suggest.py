@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import math
+from collections.abc import Callable
 from typing import cast
 
 import altair as alt
@@ -24,6 +25,7 @@ from dashboard.i18n import name_column, t
 from geo import optimise
 from geo.errors import MadoguchiError
 from geo.scenarios import BASES
+from geo.study import Study
 
 DEFAULTS = {"suggest_base": "fy2015", "suggest_model": "p-median",
             "suggest_weight": "population", "suggest_within_km": 5.0,
@@ -32,7 +34,6 @@ DEFAULTS = {"suggest_base": "fy2015", "suggest_model": "p-median",
 FIGURES = {"mean_distance_km": "suggest_fig_mean", "people_beyond_5km": "suggest_fig_beyond5",
            "people_65plus_beyond_2km": "suggest_fig_elderly2"}
 """The frontier chart's panels: column -> label key."""
-REFERENCES = ("fy2015", "plan2015", "now")
 MAP_PAGE = "views/map.py"
 
 
@@ -321,19 +322,26 @@ def open_as_scenario(found: suggestions.Answer) -> None:
         st.switch_page(MAP_PAGE)
 
 
+def office_names(offices: pd.DataFrame) -> Callable[[str], str]:
+    """Return office_id -> name in the current language; a new site by the name typed."""
+    known = dict(zip(offices["office_id"], offices[name_column()]))
+    return lambda office_id: known.get(office_id, office_id.removeprefix("site:"))
+
+
+def candidate_kinds(study: Study, question: suggestions.Question) -> pd.DataFrame:
+    """``office_id, kind`` of the question's candidates: the base set's counters, then its sites."""
+    offices = optimise.problem_from_model(study.engine.model, base=question.base).candidates
+    sites = pd.DataFrame({"office_id": [f"site:{name}" for name, _, _ in question.sites],
+                          "kind": "new_site"})
+    return pd.concat([offices[["office_id", "kind"]], sites], ignore_index=True)
+
+
 init_defaults()
 choice = state.current()
 study = cache.study(choice.study_key)
+names = office_names(study.engine.offices)
 st.title(t("suggest_heading"))
 st.caption(t("suggest_intro"))
-names_of = dict(zip(study.engine.offices["office_id"], study.engine.offices[name_column()]))
-names_of.update({f"site:{name}": name for name, _, _ in st.session_state["suggest_sites"]})
-
-
-def names(office_id: str) -> str:
-    return names_of.get(office_id, office_id)
-
-
 question_controls()
 site_controls()
 base_question = suggestions.Question(
@@ -344,10 +352,7 @@ base_question = suggestions.Question(
     fix=(), exclude=(), sites=tuple((n, float(a), float(o))
                                     for n, a, o in st.session_state["suggest_sites"]),
     share=float(st.session_state["suggest_share_pct"]) / 100.0)
-candidates = optimise.problem_from_model(study.engine.model, base=base_question.base).candidates
-candidates = pd.concat([candidates, pd.DataFrame(
-    {"office_id": [f"site:{n}" for n, _, _ in base_question.sites], "kind": "new_site"})],
-    ignore_index=True)
+candidates = candidate_kinds(study, base_question)
 office_controls(candidates, names)
 question = dataclasses.replace(base_question, fix=tuple(sorted(st.session_state["suggest_fix"])),
                                exclude=tuple(sorted(st.session_state["suggest_exclude"])))
