@@ -31,9 +31,10 @@ DEFAULTS = {"suggest_base": "fy2015", "suggest_model": "p-median",
             "suggest_weight": "population", "suggest_within_km": 5.0,
             "suggest_share_pct": 95.0, "suggest_open": None, "suggest_fix": None,
             "suggest_exclude": [], "suggest_sites": []}
+# the frontier chart's panels: column -> label key (no bare string here: a page script
+# would show it, by Streamlit's "magic")
 FIGURES = {"mean_distance_km": "suggest_fig_mean", "people_beyond_5km": "suggest_fig_beyond5",
            "people_65plus_beyond_2km": "suggest_fig_elderly2"}
-"""The frontier chart's panels: column -> label key."""
 MAP_PAGE = "views/map.py"
 
 
@@ -158,7 +159,7 @@ def frontier_chart(frontier: pd.DataFrame) -> alt.HConcatChart:
             optimal.mark_line(point=True, color="#2171b5").encode(x=x, y=y, tooltip=tooltip),
             real.mark_point(size=110, filled=True, color="#d94801", shape="diamond").encode(
                 x=x, y=y, tooltip=tooltip),
-            real.mark_text(align="left", dx=8, dy=-8, color="#d94801").encode(
+            real.mark_text(align="right", dx=-8, dy=-10, color="#d94801").encode(
                 x=x, y=y, text="name:N"),
         ).properties(width=260, height=240, title=t(key)))
     return alt.hconcat(*panels, data=frontier_data(frontier))
@@ -183,12 +184,13 @@ def solution_panel(found: suggestions.Answer, names) -> None:
     """Optimality, the figures, the set and whom each counter serves."""
     solution = found.solution
     st.subheader(t("suggest_solution_heading"))
-    status = t("suggest_status_optimal") if solution.optimal else plain_markdown(solution.status)
-    cards = st.columns(4)
-    cards[0].metric(t("suggest_method"), t("suggest_method_milp"), border=True)
-    cards[1].metric(t("suggest_status"), status, border=True)
-    cards[2].metric(t("suggest_gap"), _percent(solution.gap), border=True)
-    cards[3].metric(t("suggest_solve_s"), f"{solution.solve_s:.2f} s", border=True)
+    proof = t("suggest_proof", method=t("suggest_method_milp"), gap=_percent(solution.gap),
+              solve_s=f"{solution.solve_s:.2f}")
+    if solution.optimal:
+        st.success(f"{t('suggest_status_optimal')}：{proof}")
+    else:
+        st.warning(f"{t('suggest_status_stopped', status=plain_markdown(solution.status))}："
+                   f"{proof}")
     figures = solution.figures
     cards = st.columns(4)
     cards[0].metric(t("suggest_kept"), f"{figures['branches_open']:.0f}", border=True,
@@ -238,7 +240,8 @@ def ties_panel(found: suggestions.Answer, names) -> None:
     sets = [str(ids).split(",") for ids in table["selected"]]
     rows = pd.DataFrame({
         "rank": table["rank"],
-        "opened": ["、".join(names(o) for o in ids if o not in optimum) for ids in sets],
+        "opened": ["、".join(names(o) for o in ids if o not in optimum) or t("suggest_optimal")
+                   for ids in sets],
         "closed": ["、".join(names(o) for o in optimum if o not in ids) for ids in sets],
         "above": table["above_optimum_pct"], "mean_km": table["mean_distance_m"] / 1000,
         "beyond5": table["people_beyond_5km"], "elderly2": table["people_65plus_beyond_2km"]})
