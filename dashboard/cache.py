@@ -19,8 +19,12 @@ from geo import io, network_check, settings
 from geo import study as study_module
 from geo.scenarios import Scenario
 
+from . import suggestions
+
 RESULTS_KEPT = 256
 """Evaluated scenarios kept in memory (each a few small tables)."""
+SUGGESTIONS_KEPT = 64
+"""Solved location-allocation questions and frontiers kept in memory."""
 
 
 def data_dir() -> str:
@@ -79,6 +83,19 @@ def _evaluate(key: ResultKey) -> study_module.Result:
     return study_module.evaluate(study(key.study), key.scenario, measure=key.measure,
                                  zones=key.zones, stores=key.stores,
                                  store_share=key.store_share, reading=key.reading)
+
+
+@st.cache_resource(show_spinner=False, max_entries=SUGGESTIONS_KEPT)
+def suggestion(key: StudyKey, question: suggestions.Question, *, reading: str | None = None
+               ) -> suggestions.Answer | pd.DataFrame:
+    """The 提案 page's answer to ``question`` (loads from the ``reading`` demand fit), cached.
+
+    Without ``reading``: the question's frontier (``suggestions.frontier_of``), which does not
+    depend on the number of counters, so pass the question with ``open_count=None``.
+    """
+    if reading is None:
+        return suggestions.frontier_of(study(key), question)
+    return suggestions.answer(study(key), question, reading=reading)
 
 
 @st.cache_resource(show_spinner=False)
