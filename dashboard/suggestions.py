@@ -27,7 +27,8 @@ class Question:
     """One location-allocation question, as the page's controls describe it.
 
     ``open_count`` counts every open counter (fixed ones included) and is not used by
-    ``set-cover``; ``within_km`` is the distance of coverage and set-cover; ``sites`` are new candidate sites ``(name, lat, lon)`` in WGS84.
+    ``set-cover``; ``within_km`` is the distance of coverage and set-cover; ``sites`` are new
+    candidate sites ``(name, lat, lon)`` in WGS84.
     """
 
     base: str

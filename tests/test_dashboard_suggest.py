@@ -36,7 +36,7 @@ def problem(engine) -> optimise.Problem:
 
 
 def _names(engine, ids) -> list[str]:
-    names = dict(zip(engine.offices["office_id"], engine.offices["name_ja"]))
+    names = dict(zip(engine.offices["office_id"], engine.offices["name_ja"], strict=True))
     return [names[oid] for oid in ids]
 
 
@@ -180,7 +180,7 @@ def test_a_site_in_the_city_becomes_a_candidate_shown_as_typed(page, engine, pro
     assert f"site:{name}" in expected.selected  # north-east of 託麻, it beats every branch
     table = page.dataframe[0].value
     assert table["窓口"].iloc[-1] == name
-    names = dict(zip(engine.offices["office_id"], engine.offices["name_ja"]))
+    names = dict(zip(engine.offices["office_id"], engine.offices["name_ja"], strict=True))
     assert _kept(page) == [names.get(oid, name) for oid in expected.selected]
     assert page.button(key="suggest_open_scenario").disabled
     assert any(c.value.startswith("新しい候補地を含む案はシナリオとして開けません")
@@ -204,7 +204,8 @@ def test_everyone_within_5km_is_refused_with_the_reason(page):
     page.number_input(key="suggest_share_pct__ja").set_value(100.0).run()
     assert not page.exception, page.exception
     shown = page.error[0].value.replace("\\", "")  # the message is escaped Markdown
-    assert shown == ("この条件では答えが出ません：no set of counters brings 100.0% of the weight within 5000 m: "
+    assert shown == ("この条件では答えが出ません："
+                     "no set of counters brings 100.0% of the weight within 5000 m: "
                      "at most 98.8% can be")
 
 
@@ -220,7 +221,7 @@ def test_in_english_with_todays_counters(page, engine):
     assert (slider.min, slider.max) == (low, high)
     expected = optimise.solve(now, "p-median", open_count=slider.value)
     table = page.dataframe[0].value
-    names = dict(zip(engine.offices["office_id"], engine.offices["name_en"]))
+    names = dict(zip(engine.offices["office_id"], engine.offices["name_en"], strict=True))
     assert table.loc[table["Kept"], "Office"].tolist() == [names[o] for o in expected.selected]
     assert _chart_data(page)["label"].tolist()[-1:] == ["now"]  # FY2015 sets are not of 'now'
 
@@ -231,7 +232,8 @@ def test_optimality_near_ties_and_loads_of_keep_3(page, bundle_dir, engine, prob
 
     page.slider(key="suggest_open__ja").set_value(8).run()
     solution = optimise.solve(problem, "p-median", open_count=8)
-    assert page.success[0].value.startswith("最適（証明済み）：厳密解（MILP・HiGHS）、最適性ギャップ ")
+    assert page.success[0].value.startswith(
+        "最適（証明済み）：厳密解（MILP・HiGHS）、最適性ギャップ ")
     assert {m.label: m.value for m in page.metric}["残す出張所等"] == "3"
     ties = optimise.near_ties(problem, "p-median", open_count=8)
     shown_ties = page.dataframe[1].value

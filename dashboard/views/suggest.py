@@ -232,7 +232,8 @@ def ties_panel(found: suggestions.Answer, names) -> None:
         st.caption(t("suggest_ties_setcover"))
         return
     ties = found.ties
-    method = t("suggest_ties_enumeration") if ties.method == "enumeration" else t("suggest_ties_cuts")
+    method = t("suggest_ties_enumeration" if ties.method == "enumeration"
+               else "suggest_ties_cuts")
     st.caption(t("suggest_ties_help", pct=f"{100 * ties.tolerance:g}", method=method)
                + ("" if ties.complete else " " + t("suggest_ties_incomplete")))
     table = ties.table
@@ -327,7 +328,7 @@ def open_as_scenario(found: suggestions.Answer) -> None:
 
 def office_names(offices: pd.DataFrame) -> Callable[[str], str]:
     """Return office_id -> name in the current language; a new site by the name typed."""
-    known = dict(zip(offices["office_id"], offices[name_column()]))
+    known = dict(zip(offices["office_id"], offices[name_column()], strict=True))
     return lambda office_id: known.get(office_id, office_id.removeprefix("site:"))
 
 
