@@ -32,6 +32,7 @@ from . import (
 )
 from . import engine as engine_module
 from . import fetch as fetch_module
+from . import stores as stores_module
 from . import study as study_module
 from .errors import (
     DataMissingError,
@@ -42,7 +43,7 @@ from .errors import (
     ScenarioNotFoundError,
     UnknownOfficeError,
 )
-from .io import check_output_path, write_csv
+from .io import check_output_path, to_geojson_bytes, write_bytes, write_csv, write_geopackage
 
 if TYPE_CHECKING:  # optimise is imported when the command runs
     from .optimise import Problem, Solution
@@ -116,12 +117,13 @@ def _scenario_from_args(args: argparse.Namespace) -> scenarios.Scenario:
 def _cmd_districts(args: argparse.Namespace) -> pd.DataFrame:
     layer = districts.build_districts(args.data)
     stores = args.stores or layers.default_store_source(args.data)
-    table = districts.store_counts(layer, layers.load_stores(args.data, source=stores))
+    table = stores_module.store_counts(layer, layers.load_stores(args.data, source=stores))
     table = table.rename(columns={"district_id": "district"})
-    for path, writer in ((args.geojson, districts.to_geojson),
-                         (args.gpkg, districts.to_geopackage)):
-        if path:  # only once everything is computed: a failed run leaves no file
-            writer(layer, path)
+    # written only once everything is computed: a failed run leaves no file
+    if args.geojson:
+        write_bytes(args.geojson, to_geojson_bytes(layer.polygons))
+    if args.gpkg:
+        write_geopackage(layer.polygons, args.gpkg, layer="districts")
     return table[["district", "ward", "population", "stores", "quality"]]
 
 
@@ -147,8 +149,8 @@ def _cmd_blank_districts(args: argparse.Namespace) -> pd.DataFrame:
     if layer is None:
         msg = "this study has no school districts (schools or attendance zones missing)"
         raise DataMissingError(msg)
-    blank = districts.blank_districts(layer, built.stores[source])
-    access = districts.store_access(built.model(source), layer).set_index("district_id")
+    blank = stores_module.blank_districts(layer, built.stores[source])
+    access = stores_module.store_access(built.model(source), layer).set_index("district_id")
     blank["nearest_store_km"] = access["mean_store_km"].reindex(blank["district_id"]).to_numpy()
     blank = blank.rename(columns={"district_id": "district"})
     return blank[["district", "ward", "population", "nearest_store_km"]]

@@ -435,7 +435,7 @@ COLUMN_LABELS: dict[str, ColumnLabel] = {
                           "Predicted after minus predicted before", "count"),
     "change_pct": ColumnLabel("件数の増減率（%）", "Change (%)", "増減 ÷ 変更前の推計件数 × 100",
                               "Change divided by the prediction before, per cent", "pct"),
-    # blank districts (geo.districts.blank_districts)
+    # blank districts (geo.stores.blank_districts)
     "district": ColumnLabel("小学校区", "School district",
                                "小学校区（通学区域一覧から近似）",
                                "Elementary school district (approximated from the "
@@ -927,8 +927,9 @@ def to_geojson_bytes(gdf: gpd.GeoDataFrame) -> bytes:
     Returns
     -------
     bytes
-        A FeatureCollection (no ``crs`` member, no feature ids); Japanese text written as
-        UTF-8, not ``\\u`` escapes; NaN and infinite values become ``null``.
+        A FeatureCollection (no ``crs`` member, no feature ids, polygon shells
+        counter-clockwise); Japanese text written as UTF-8, not ``\\u`` escapes; NaN and
+        infinite values become ``null``.
 
     Raises
     ------
@@ -940,6 +941,7 @@ def to_geojson_bytes(gdf: gpd.GeoDataFrame) -> bytes:
         raise CRSError(msg)
     frame = gdf.to_crs(DISPLAY_CRS)
     geometry = frame.geometry.name
+    frame[geometry] = shapely.orient_polygons(frame.geometry.to_numpy())  # RFC 7946: CCW shells
     features = []
     records = pd.DataFrame(frame.drop(columns=geometry)).to_dict(orient="records")
     for properties, geom in zip(records, frame.geometry, strict=True):

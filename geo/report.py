@@ -15,8 +15,9 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from . import briefing, districts, reorganisation
+from . import briefing, reorganisation
 from . import io as gio
+from . import stores as stores_module
 from .study import Result, Study
 
 SHEETS = {
@@ -104,8 +105,8 @@ def report_tables(study: Study, result: Result, *, lang: str = "ja") -> dict[str
         shift["state"] = shift["state"].replace("", pd.NA)
         tables[SHEETS["load_shift"][index]] = shift
     if study.districts is not None:
-        blank = districts.blank_districts(study.districts, study.stores[result.stores])
-        access = districts.store_access(study.model(result.stores), study.districts)
+        blank = stores_module.blank_districts(study.districts, study.stores[result.stores])
+        access = stores_module.store_access(study.model(result.stores), study.districts)
         nearest = access.set_index("district_id")["mean_store_km"]
         blank["nearest_store_km"] = nearest.reindex(blank["district_id"]).to_numpy()
         blank = blank.rename(columns={"district_id": "district"})

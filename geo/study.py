@@ -37,6 +37,7 @@ import pandas as pd
 
 from . import demand, districts, layers, reorganisation, scenarios, studycache, transit
 from . import engine as engine_module
+from . import stores as stores_module
 from . import zones as zones_module
 from .errors import PoorFitError
 
@@ -238,7 +239,7 @@ def assemble_study(
     kinds = [k for k in zones_module.ZONE_KINDS if k != "district" or district_layer is not None]
     zone_layers = {kind: zones_module.zone_layer(eng, kind, districts=district_layer)
                    for kind in kinds}
-    blank_ids = ({source: frozenset(districts.blank_districts(district_layer, frame)[
+    blank_ids = ({source: frozenset(stores_module.blank_districts(district_layer, frame)[
         "district_id"].astype(str)) for source, frame in stores.items()}
         if district_layer is not None else {source: frozenset() for source in stores})
     study = Study(data=eng.data, network=eng.network,
@@ -251,8 +252,10 @@ def assemble_study(
 
 
 def _fits(model: scenarios.AccessModel) -> dict[str, demand.DemandFit]:
-    return {reading: demand.fit_demand(model, year="fy2013", reading=reading)
-            for reading in demand.READINGS}
+    """The demand model fitted on FY2013 for each 城南/南部 reading (counts read first)."""
+    counts = {reading: demand.load_counts(reading=reading) for reading in demand.READINGS}
+    return {reading: demand.fit_demand(model, table, year="fy2013", reading=reading)
+            for reading, table in counts.items()}
 
 
 def cache_parts(study: Study) -> dict[str, object]:

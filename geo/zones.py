@@ -9,6 +9,7 @@ import pandas as pd
 
 from . import districts as districts_module
 from . import scenarios
+from . import stores as stores_module
 from .engine import Engine
 
 ZONE_KINDS = ("district", "small-area", "ward")
@@ -57,7 +58,7 @@ def zone_layer(
             raise ValueError(msg)
         polygons = districts.polygons.rename(columns={"district_id": "zone_id"})
         polygons["zone_name"] = polygons["zone_id"]
-        blank = districts_module.blank_districts(districts, eng.stores)["district_id"]
+        blank = stores_module.blank_districts(districts, eng.stores)["district_id"]
         return ZoneLayer(kind, polygons, districts_module.district_membership(eng.model, districts),
                          frozenset(blank.astype(str)))
     if kind == "ward":

@@ -269,10 +269,12 @@ def test_sources_page_lists_every_layer_with_attribution(app):
 @pytest.mark.bundle
 def test_sources_page_shows_blank_districts_beside_the_2015_reference(app, bundle_dir):
     from geo import districts
+    from geo import stores as stores_module
 
     app.switch_page("views/sources.py").run()
     blank = app.dataframe[2].value
-    expected = districts.blank_summary(districts.build_districts(bundle_dir), bundle_dir)
+    expected = stores_module.blank_summary(districts.build_districts(bundle_dir), {
+        source: layers.load_stores(bundle_dir, source=source) for source in layers.STORE_SOURCES})
     assert blank.iloc[:, 2].tolist() == expected["blank_districts"].tolist()
     assert blank.iloc[:, 3].tolist() == expected["blank_population"].round().tolist()
     assert set(blank.iloc[:, 4]) == {"262 / 12"}

@@ -13,7 +13,10 @@ import shapely
 from shapely.geometry import Point, box
 
 from geo import districts as gd
+from geo import io as gio
 from geo import layers, scenarios
+from geo import stores as gs
+from geo import towns as gt
 from geo.errors import LayerError
 from geo.scenarios import AccessModel, Scenario
 
@@ -35,7 +38,7 @@ CRS = "EPSG:6670"
     (" 高橋町２丁目 ", "高橋町2丁目"),
 ])
 def test_normalise_town(raw: str, key: str) -> None:
-    assert gd.normalise_town(raw) == key
+    assert gt.normalise_town(raw) == key
 
 
 @pytest.mark.parametrize(("a", "b"), [
@@ -46,27 +49,27 @@ def test_normalise_town(raw: str, key: str) -> None:
     ("画図町大字重富", "画図町重富"),
 ])
 def test_known_variants_share_a_key(a: str, b: str) -> None:
-    assert gd.normalise_town(a) == gd.normalise_town(b)
+    assert gt.normalise_town(a) == gt.normalise_town(b)
 
 
 def test_different_towns_keep_different_keys() -> None:
-    assert gd.normalise_town("元三町") != gd.normalise_town("元三町1丁目")
-    assert gd.normalise_town("八幡1丁目") != gd.normalise_town("八幡11丁目")
+    assert gt.normalise_town("元三町") != gt.normalise_town("元三町1丁目")
+    assert gt.normalise_town("八幡1丁目") != gt.normalise_town("八幡11丁目")
 
 
 def test_school_key_joins_points_table_and_brief() -> None:
-    assert gd.school_key("壼川小学校") == gd.school_key("壺川小") == gd.school_key("壺川")
-    assert gd.school_key("泉ヶ丘小学校") == gd.school_key("泉ヶ丘小")
+    assert gt.school_key("壼川小学校") == gt.school_key("壺川小") == gt.school_key("壺川")
+    assert gt.school_key("泉ヶ丘小学校") == gt.school_key("泉ヶ丘小")
 
 
 def test_split_qualifier() -> None:
-    assert gd.split_qualifier("平山町（託麻北）") == ("平山町", "託麻北")
-    assert gd.split_qualifier("平山町") == ("平山町", "")
+    assert gt.split_qualifier("平山町（託麻北）") == ("平山町", "託麻北")
+    assert gt.split_qualifier("平山町") == ("平山町", "")
 
 
 def test_expand_town_range() -> None:
-    assert gd.expand_town("弓削1丁目～6丁目") == [f"弓削{k}丁目" for k in range(1, 7)]
-    assert gd.expand_town("京町本丁") == ["京町本丁"]
+    assert gt.expand_town("弓削1丁目～6丁目") == [f"弓削{k}丁目" for k in range(1, 7)]
+    assert gt.expand_town("京町本丁") == ["京町本丁"]
 
 
 @pytest.mark.parametrize(("residence", "lot", "whole"), [
@@ -78,7 +81,7 @@ def test_expand_town_range() -> None:
     ("", "全域(ただし、旧地番の167番地5～99、257番地、258番地を除く)", False),
 ])
 def test_is_whole(residence: str, lot: str, whole: bool) -> None:
-    assert gd.is_whole(residence, lot) is whole
+    assert gt.is_whole(residence, lot) is whole
 
 
 def _zones(rows: list[tuple[str, str, str, str]]) -> pd.DataFrame:
@@ -94,7 +97,7 @@ def test_town_claims_flags_towns_claimed_by_several_schools() -> None:
     ])
     zones.loc[len(zones)] = {"school": "壺川中", "ward": "中央区", "town": "内坪井町",
                              "residence": "全域", "lot": "", "kind": "secondary"}
-    claims = gd.town_claims(zones).set_index(["school", "key"])
+    claims = gt.town_claims(zones).set_index(["school", "key"])
     assert not claims.loc[("壺川小", "内坪井町"), "split"]
     assert claims.loc[("壺川小", "坪井1丁目"), "split"]
     assert claims.loc[("碩台小", "坪井1丁目"), "split"]
@@ -114,7 +117,7 @@ def test_match_rules() -> None:
     small = pd.DataFrame({"key_code": ["1", "2", "3", "4", "5"],
                           "name": ["富合町硴江", "三郎", "春竹町大字春竹（向山）", "龍田町弓削",
                                    "新鍛冶屋町"]})
-    claimed, unmatched = gd.match_small_areas(small, gd.town_claims(zones))
+    claimed, unmatched = gt.match_small_areas(small, gt.town_claims(zones))
     assert claimed["1"] == ["富合小"]  # a 町 in the table prefixes the census 町+字
     assert claimed["2"] == ["尾ノ上小", "帯山小"]  # census 三郎 holds both 丁目 of the table
     assert claimed["3"] == ["向山小"]  # the census qualifier narrows the claim
@@ -258,25 +261,25 @@ def test_district_membership_feeds_compare(tiny: gd.DistrictLayer) -> None:
 
 def test_store_access_weights_by_shared_population(tiny: gd.DistrictLayer) -> None:
     metres = pd.Series({"A": 400.0, "B": 1500.0, "C": np.inf, "D": 600.0})
-    table = gd.store_access(metres, tiny).set_index("district_id")
+    table = gs.store_access(metres, tiny).set_index("district_id")
     assert table.loc["S1小", "mean_store_km"] == pytest.approx((100 * 0.4 + 250 * 1.5) / 350)
     assert table.loc["S1小", "beyond_500m"] == pytest.approx(250.0)
     assert table.loc["S2小", "beyond_2km"] == pytest.approx(300.0)  # C cannot reach a store
     assert table.loc["S2小", "beyond_500m"] == pytest.approx(750 + 300 + 10)
     model = _model(["A", "B", "C", "D"], [100.0, 1000.0, 300.0, 10.0], [400, 1500, 3000, 600])
-    from_model = gd.store_access(model, tiny).set_index("district_id")
+    from_model = gs.store_access(model, tiny).set_index("district_id")
     assert from_model.loc["S1小", "mean_store_km"] == pytest.approx(
         table.loc["S1小", "mean_store_km"], rel=1e-6)
 
 
 def test_blank_districts_and_nearest_store(tiny: gd.DistrictLayer) -> None:
     stores = gpd.GeoDataFrame({"store_id": ["s"]}, geometry=[Point(350, 50)], crs=CRS)
-    counts = gd.store_counts(tiny, stores).set_index("district_id")
+    counts = gs.store_counts(tiny, stores).set_index("district_id")
     assert counts["stores"].to_dict() == {"S1小": 0, "S2小": 1}
     assert counts.loc["S1小", "nearest_store_km"] == pytest.approx(0.2)
-    assert gd.blank_districts(tiny, stores)["district_id"].tolist() == ["S1小"]
+    assert gs.blank_districts(tiny, stores)["district_id"].tolist() == ["S1小"]
     none = stores.iloc[:0]
-    assert len(gd.blank_districts(tiny, none)) == 2
+    assert len(gs.blank_districts(tiny, none)) == 2
 
 
 # --- export --------------------------------------------------------------------------------
@@ -290,7 +293,7 @@ def test_geojson_is_wgs84_with_ccw_shells(tiny: gd.DistrictLayer, tmp_path) -> N
             crs=CRS),
         membership=tiny.membership, unmatched_towns=tiny.unmatched_towns,
         unassigned_small_areas=tiny.unassigned_small_areas)
-    path = gd.to_geojson(moved, tmp_path / "districts.geojson")
+    path = gio.write_bytes(tmp_path / "districts.geojson", gio.to_geojson_bytes(moved.polygons))
     data = json.loads(path.read_text(encoding="utf-8"))
     assert "crs" not in data
     assert {f["properties"]["district_id"] for f in data["features"]} == {"S1小", "S2小"}
@@ -305,7 +308,7 @@ def test_geojson_is_wgs84_with_ccw_shells(tiny: gd.DistrictLayer, tmp_path) -> N
 
 
 def test_geopackage_keeps_metric_crs(tiny: gd.DistrictLayer, tmp_path) -> None:
-    path = gd.to_geopackage(tiny, tmp_path / "districts.gpkg")
+    path = gio.write_geopackage(tiny.polygons, tmp_path / "districts.gpkg", layer="districts")
     back = gpd.read_file(path, layer="districts")
     assert back.crs.to_epsg() == 6670
     assert back["population"].sum() == pytest.approx(tiny.polygons["population"].sum())
@@ -361,7 +364,7 @@ def test_every_district_is_populated_land(real: gd.DistrictLayer) -> None:
 @pytest.mark.bundle
 def test_reports_are_small_and_consistent(real: gd.DistrictLayer, bundle_dir) -> None:
     small = layers.load_small_areas(bundle_dir)
-    assert len(real.unmatched_towns) < 0.02 * len(gd.town_claims(
+    assert len(real.unmatched_towns) < 0.02 * len(gt.town_claims(
         layers.load_attendance_zones(bundle_dir)))
     assert real.unassigned_small_areas["population"].sum() < 0.005 * small["population"].sum()
     filled = set(real.membership.loc[real.membership["kind"] == "filled", "key_code"])
@@ -372,27 +375,28 @@ def test_reports_are_small_and_consistent(real: gd.DistrictLayer, bundle_dir) ->
 def test_blank_districts_per_store_source(real: gd.DistrictLayer, bundle_dir) -> None:
     counts = {}
     for source in layers.STORE_SOURCES:
-        first = gd.blank_districts(real, layers.load_stores(bundle_dir, source=source))
-        again = gd.blank_districts(real, layers.load_stores(bundle_dir, source=source))
+        first = gs.blank_districts(real, layers.load_stores(bundle_dir, source=source))
+        again = gs.blank_districts(real, layers.load_stores(bundle_dir, source=source))
         pd.testing.assert_frame_equal(first, again)
         counts[source] = len(first)
         assert 0 <= counts[source] < len(real.polygons)
     # more stores, fewer blanks: the merged layer holds both 2026 sources
     assert counts["union"] <= min(counts["osm"], counts["overture"])
     assert counts["lawson2013"] >= counts["union"]  # one chain, 13 years ago
-    summary = gd.blank_summary(real, bundle_dir)
+    summary = gs.blank_summary(real, {source: layers.load_stores(bundle_dir, source=source)
+                                      for source in layers.STORE_SOURCES})
     assert summary.set_index("source")["blank_districts"].to_dict() == counts
     assert (summary["reference_blank_districts"] == 12).all()
 
 
 @pytest.mark.bundle
 def test_store_access_on_the_engine(real: gd.DistrictLayer, engine) -> None:
-    table = gd.store_access(engine.model, real)
+    table = gs.store_access(engine.model, real)
     assert table["population"].sum() == pytest.approx(engine.model.origins["population"].sum())
     assert (table["beyond_500m"] >= table["beyond_1km"]).all()
     assert (table["beyond_1km"] >= table["beyond_2km"]).all()
     assert (table["beyond_500m"] <= table["population"] + 1e-6).all()
-    again = gd.nearest_store_distances(engine, engine.stores)
+    again = gs.nearest_store_distances(engine, engine.stores)
     assert again.to_numpy() == pytest.approx(engine.model.store_origin_m, rel=1e-5)
     members = gd.district_membership(engine.model, real)
     compared = scenarios.compare(engine.model, Scenario(base="now"), membership=members)

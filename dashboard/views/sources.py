@@ -8,8 +8,8 @@ import streamlit as st
 from dashboard import cache, components, state
 from dashboard.i18n import t
 from geo import layers
-from geo.districts import REFERENCE_2015
 from geo.engine import MLIT_DEFECT
+from geo.stores import REFERENCE_2015
 
 choice = state.current()
 study = cache.study(choice.study_key)
