@@ -32,7 +32,7 @@ import pandas as pd
 import shapely
 
 from .errors import CRSError, OutputError
-from .layers import BUNDLE_FILES, DISPLAY_CRS, NETWORK_FILES, BundleFile
+from .layers import BUNDLE_FILES, DISPLAY_CRS, METRIC_CRS, NETWORK_FILES, BundleFile
 from .scenarios import DEFAULT_THRESHOLDS_M, NO_FACILITY, SLOW_WALK_KMH
 from .settings import PROJECT_DATA_DIR, data_dir
 
@@ -978,14 +978,27 @@ def _require_display_crs(frame: gpd.GeoDataFrame) -> None:
         raise CRSError(msg)
 
 
-def to_display_features(frame: gpd.GeoDataFrame, columns: Sequence[str]) -> dict[str, Any]:
+DISPLAY_SIMPLIFY_M = 8.0
+"""Boundaries drawn on the web map are simplified to this tolerance (metres), less than a
+pixel at city zoom; neighbours keep their shared edges (``shapely.coverage_simplify``)."""
+
+
+def to_display_features(frame: gpd.GeoDataFrame, columns: Sequence[str], *,
+                        simplify_m: float = DISPLAY_SIMPLIFY_M) -> dict[str, Any]:
     """Return a GeoJSON-like FeatureCollection in WGS84 for a web map.
 
-    Coordinates are rounded to ``DISPLAY_DECIMALS`` to keep the page light; only
-    ``columns`` are kept as properties.
+    Polygons are simplified as a coverage (shared edges stay shared) to ``simplify_m``
+    metres in EPSG:6670 and coordinates rounded to ``DISPLAY_DECIMALS``, to keep the page
+    light; only ``columns`` are kept as properties. Figures are never computed from these.
     """
     _require_display_crs(frame)
-    shown = frame[[*columns, "geometry"]].to_crs(DISPLAY_CRS)
+    shown = frame[[*columns, "geometry"]]
+    polygons = shown.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+    if simplify_m > 0 and polygons.all() and len(shown):
+        metric = shown.to_crs(METRIC_CRS)
+        metric["geometry"] = shapely.coverage_simplify(metric.geometry.to_numpy(), simplify_m)
+        shown = metric
+    shown = shown.to_crs(DISPLAY_CRS)
     shown["geometry"] = shapely.transform(shown.geometry.to_numpy(),
                                           lambda xy: np.round(xy, DISPLAY_DECIMALS))
     feature_collection: dict[str, Any] = shown.__geo_interface__

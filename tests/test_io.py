@@ -203,3 +203,25 @@ def test_geojson_leaves_input_in_its_crs(zones):
 def test_geojson_without_crs_is_an_error(zones):
     with pytest.raises(CRSError, match="without a CRS"):
         gio.to_geojson_bytes(zones.set_crs(None, allow_override=True))
+
+
+def test_display_boundaries_are_simplified_and_neighbours_still_meet():
+    """Two fields sharing a jagged edge (1 m zig-zags every 10 m): on the web map the zig-zags
+    go, the shared edge stays shared (no gap, no overlap) and the outline moves < 8 m."""
+    import shapely
+    from shapely.geometry import Polygon
+
+    x0, y0 = -20_000.0, -30_000.0
+    edge = [(x0 + 500 + (1.0 if i % 2 else 0.0), y0 + 10.0 * i) for i in range(101)]
+    west = Polygon([(x0, y0), *edge, (x0, y0 + 1_000)])
+    east = Polygon([*edge, (x0 + 1_000, y0 + 1_000), (x0 + 1_000, y0)][::-1])
+    frame = gpd.GeoDataFrame({"zone_id": ["w", "e"]}, geometry=[west, east], crs="EPSG:6670")
+    shown = gio.to_display_features(frame, ["zone_id"])
+    back = gpd.GeoDataFrame.from_features(shown["features"], crs="EPSG:4326").to_crs("EPSG:6670")
+    assert shapely.get_num_coordinates(back.geometry.to_numpy()).sum() < 20
+    assert back.geometry.iloc[0].intersection(back.geometry.iloc[1]).area < 1.0
+    union = back.union_all()
+    assert union.geom_type == "Polygon" and not union.interiors  # no gap along the edge
+    assert union.area == pytest.approx(1_000_000, rel=1e-3)  # rounding to display decimals
+    for original, drawn in zip([west, east], back.geometry, strict=True):
+        assert original.hausdorff_distance(drawn) < 8.0
