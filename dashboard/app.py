@@ -92,6 +92,7 @@ page = st.navigation([
     st.Page(VIEWS / "map.py", title=t("page_map"), url_path="map", default=True),
     st.Page(VIEWS / "briefing.py", title=t("page_briefing"), url_path="briefing"),
     st.Page(VIEWS / "tables.py", title=t("page_tables"), url_path="tables"),
+    st.Page(VIEWS / "compare.py", title=t("page_compare"), url_path="compare"),
     st.Page(VIEWS / "sources.py", title=t("page_sources"), url_path="sources"),
 ])
 shown = st.empty()

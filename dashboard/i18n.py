@@ -338,6 +338,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "phases_label": ("段階", "Step"),
     "saved_dropped": ("開いたシナリオの次の窓口は「{base}」にないため、外しました：{offices}",
                       "These offices of the opened scenario are not counters of \"{base}\", so they were left out: {offices}"),
+    "compare_maps": ("地図で比べる（変更後の距離、共通の色分け）", "Maps side by side (distance after, one colour scale)"),
+    "compare_maps_modes": ("移動手段の異なるシナリオは色分けの尺度が違うため、地図を並べていません。",
+                           "The scenarios use different travel modes, so their maps would not share a colour scale and are not shown."),
 }
 
 

@@ -1,14 +1,22 @@
 """The planner's workflow in the dashboard (issue 10): save / open / delete in the sidebar, the
-URL that reopens a view, through AppTest."""
+URL that reopens a view, the 比較 page and a phased plan's timeline, through AppTest."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import math
+import re
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard import mapview
 from geo import saved, settings
+from geo import study as study_module
+from geo.scenarios import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
@@ -37,6 +45,11 @@ def new_app(monkeypatch, bundle_dir: Path, db_url: str):
         return at
 
     return start
+
+
+@pytest.fixture(scope="module")
+def study(bundle_dir: Path) -> study_module.Study:
+    return study_module.build_study(bundle_dir)
 
 
 def _button(at: AppTest, key: str):
@@ -174,3 +187,98 @@ def test_offices_not_in_the_opened_base_are_named_when_left_out(new_app):
     assert at.session_state["closed"] == ["koda-general-branch"]
     assert "開いたシナリオの次の窓口は「現在の窓口」にないため、外しました：大江出張所" in _shown(at.warning)
     assert _url(at)["close"] == "koda-general-branch"
+
+
+def _compare_page(at: AppTest) -> AppTest:
+    at.switch_page("views/compare.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _expected_figures(study, scenario: Scenario, **kwargs) -> dict[str, float]:
+    found = study_module.evaluate(study, scenario, **kwargs)
+    city = found.city
+    shift = found.load_shift.table
+    return {"people_farther": round(city["people_farther"]),
+            "mean_km": round(city["after_km"], 2),
+            "beyond_2km": round(city["beyond_2km_after"]),
+            "beyond_5km": round(city["beyond_5km_after"]),
+            "beyond_2km_65plus": round(city["beyond_2km_after_65plus"]),
+            "received": round(shift.loc[(shift["status"] == "open") & (shift["change"] > 0),
+                                        "change"].sum())}
+
+
+def test_the_built_in_comparison_equals_evaluate(new_app, study):
+    at = _compare_page(new_app())
+    table = at.dataframe[0].value
+    presets = study_module.options(study, "fy2015").presets
+    for key in ("fy2015", "reorganisation"):
+        label = next(label for label in table.index if label.startswith(
+            {"fy2015": "2015年度の窓口", "reorganisation": "実際の再編"}[key]))
+        expected = _expected_figures(study, presets[key].scenario)
+        for name, value in expected.items():
+            assert table.loc[label, name] == pytest.approx(value), (key, name)
+        assert math.isnan(table.loc[label, "mean_minutes"])  # by car
+    fy2015 = table.loc[table.index.str.startswith("2015年度の窓口")].iloc[0]
+    assert fy2015["people_farther"] == 0 and fy2015["received"] == 0
+    differing = at.dataframe[1].value
+    assert len(differing) == 10
+    assert differing["spread_km"].is_monotonic_decreasing
+    assert (differing["spread_km"] > 0).all()
+
+    maps = at.get("component_instance")
+    assert len(maps) == 3  # FY2015, the reorganisation, the current settings
+    for drawn, key in zip(maps, ("fy2015", "reorganisation")):
+        zones = study_module.evaluate(study, presets[key].scenario).zone_table
+        populated = zones[zones["population"] > 0].set_index("zone_id")["after_km"]
+        expected = {zone: mapview.DISTANCE_SCALE.colour(km) for zone, km in populated.items()}
+        assert _map_fills(drawn) == expected, key
+
+
+_FILL = re.compile(r'"id": "([^"]*)", "properties": \{[^}]*"fill": "(#[0-9a-f]{6})"')
+
+
+def _map_fills(drawn) -> dict[str, str]:
+    """Zone id -> fill colour of the zones of one drawn st_folium map."""
+    features = json.loads(drawn.proto.json_args)["feature_group"]
+    return {json.loads(f'"{zone}"'): fill for zone, fill in _FILL.findall(features)}
+
+
+def test_a_saved_scenario_is_compared_with_its_own_settings(new_app, db_url, study):
+    saved.ScenarioStore(db_url).save(saved.SavedScenario(
+        name="案D", base="fy2015", closed={"oe-branch"}, downgraded={"tobu-branch"},
+        measure="certificate", store_source="osm"))
+    at = new_app()
+    at.session_state["compare_chosen"] = ["saved:案D", "current"]
+    at = _compare_page(at)
+    table = at.dataframe[0].value
+    expected = _expected_figures(study, Scenario(base="fy2015", closed={"oe-branch"},
+                                                 downgraded={"tobu-branch"}),
+                                 measure="certificate", stores="osm")
+    for name, value in expected.items():
+        assert table.loc["案D (v1)", name] == pytest.approx(value), name
+    assert table.loc["現在の設定", "people_farther"] == 0
+
+
+def test_phases_chart_and_table_equal_evaluate_per_phase(new_app, db_url, study):
+    phases = (saved.Phase(dt.date(2026, 4, 1), "第1段階", downgraded={"oe-branch"}),
+              saved.Phase(dt.date(2027, 4, 1), "第2段階", closed={"oe-branch"},
+                          downgraded={"tobu-branch"}),
+              saved.Phase(dt.date(2028, 4, 1), "第3段階", closed={"oe-branch", "tobu-branch"}))
+    saved.ScenarioStore(db_url).save(saved.SavedScenario(
+        name="段階案", base="fy2015", closed={"oe-branch", "tobu-branch"}, phases=phases))
+    at = _compare_page(new_app(saved="段階案"))
+    table = at.dataframe[-1].value
+    assert list(table["label"]) == ["第1段階", "第2段階", "第3段階"]
+    for row, phase in zip(table.itertuples(), phases):
+        expected = _expected_figures(study, Scenario(base="fy2015", closed=phase.closed,
+                                                     downgraded=phase.downgraded))
+        for name, value in expected.items():
+            assert getattr(row, name) == pytest.approx(value), (phase.label, name)
+    chart = at.get("vega_lite_chart")[0].proto
+    drawn = pa.ipc.open_stream(chart.datasets[0].data.data).read_all().to_pandas()
+    farther = drawn[drawn["figure"] == "遠くなる人"]
+    assert list(farther["label"]) == ["第1段階", "第2段階", "第3段階"]
+    assert list(farther["people"]) == list(table["people_farther"])
+    assert set(drawn["figure"]) == {"遠くなる人", "2 km より遠い人", "5 km より遠い人",
+                                    "2 km より遠い65歳以上"}
