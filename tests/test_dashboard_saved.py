@@ -282,3 +282,16 @@ def test_phases_chart_and_table_equal_evaluate_per_phase(new_app, db_url, study)
     assert list(farther["people"]) == list(table["people_farther"])
     assert set(drawn["figure"]) == {"遠くなる人", "2 km より遠い人", "5 km より遠い人",
                                     "2 km より遠い65歳以上"}
+
+
+def test_a_saved_scenario_that_cannot_be_evaluated_is_named_and_the_rest_compared(new_app,
+                                                                                 db_url):
+    saved.ScenarioStore(db_url).save(saved.SavedScenario(name="古い案", base="fy2015",
+                                                         closed={"demolished-branch"}))
+    at = new_app()
+    at.session_state["compare_chosen"] = ["saved:古い案", "preset:fy2015", "current"]
+    at = _compare_page(at)
+    assert any("「古い案 (v1)」を計算できませんでした" in text and "demolished-branch" in text
+               for text in _shown(at.error)), _shown(at.error)
+    assert list(at.dataframe[0].value.index) == ["2015年度の窓口（19か所＋分室・コーナー）",
+                                                 "現在の設定"]

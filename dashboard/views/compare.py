@@ -85,7 +85,7 @@ def phases_section(choice: state.Choice) -> None:
     st.subheader(t("phases_heading", name=opened.scenario.name))
     try:
         table = compare.phase_table(choice, opened.scenario)
-    except MadoguchiError as error:
+    except ValueError as error:  # MadoguchiError, or a store layer the data lacks
         st.error(components.plain_markdown(t("compare_failed", error=error)))
         return
     long = table.melt(id_vars=["date", "label"], value_vars=list(compare.PEOPLE_FIGURES),
@@ -120,7 +120,7 @@ else:
     for key in chosen:
         try:
             results[labels[key]] = (cache.result(found[key].result_key), found[key].mode)
-        except MadoguchiError as error:
+        except ValueError as error:  # MadoguchiError, or a store layer the data lacks
             st.error(components.plain_markdown(t("compare_failed_one", scenario=labels[key],
                                                  error=error)))
     if len(results) >= 2:
