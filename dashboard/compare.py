@@ -98,11 +98,13 @@ def key_figures(found: Result, mode: str) -> dict[str, float]:
 def figure_table(results: dict[str, tuple[Result, str]]) -> pd.DataFrame:
     """One row of ``key_figures`` per scenario label (``label -> (result, mode)``).
 
-    People and transactions are whole numbers, km to 0.01, minutes to 0.1.
+    People and transactions are whole numbers, km to 0.01, minutes to 0.1. A figure that
+    applies to none of the scenarios (minutes by car) is left out.
     """
-    return _rounded(pd.DataFrame.from_dict(
+    table = _rounded(pd.DataFrame.from_dict(
         {label: key_figures(found, mode) for label, (found, mode) in results.items()},
         orient="index", columns=list(FIGURES)))
+    return table.dropna(axis="columns", how="all")
 
 
 def _rounded(table: pd.DataFrame) -> pd.DataFrame:

@@ -18,8 +18,8 @@ from geo.study import Result, options
 MAX_COMPARED = 4
 MAP_COLOUR = "after"
 MAP_HEIGHT = 380
+# FY2015 -> today: what the reorganisation actually did
 BUILT_IN = ["preset:fy2015", "preset:reorganisation"]
-"""FY2015 -> today: what the reorganisation actually did."""
 
 
 def candidates(choice: state.Choice) -> tuple[dict[str, compare.Candidate], dict[str, str]]:
