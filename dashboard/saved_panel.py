@@ -67,7 +67,7 @@ def apply(scenario: saved.SavedScenario) -> None:
     s = st.session_state
     available = layers.available_store_sources(cache.data_dir())
     s["store_source"] = scenario.store_source
-    if scenario.store_source not in available:
+    if available and scenario.store_source not in available:  # none: the data-error page
         _say("error", t("saved_store_missing", source=scenario.store_source))
         s["store_source"] = layers.default_store_source(cache.data_dir())
     s["base"] = s["preset"] = scenario.base  # the base sets are presets of their own

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import mapview
+from dashboard import mapview, saved_panel
 from geo import saved, settings
 from geo import study as study_module
 from geo.scenarios import Scenario
@@ -137,6 +137,17 @@ def test_a_database_that_cannot_be_opened_is_a_message_not_a_traceback(new_app, 
     assert any("保存・読み込みができませんでした" in text and "cannot open the scenario database"
                in text for text in _shown(at.error)), _shown(at.error)
     assert len(at.metric) == 5  # the map page's cards are still there
+
+
+def test_a_url_with_a_missing_data_directory_shows_the_data_page(tmp_path, monkeypatch, db_url):
+    monkeypatch.setenv(settings.DATA_ENV_VAR, str(tmp_path / "nowhere"))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["close"] = "oe-branch"
+    at.query_params["stores"] = "osm"
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "データがありません"
+    assert saved_panel.MESSAGE not in at.session_state  # nothing else to explain
 
 
 def test_a_url_with_scenario_fields_opens_that_view_and_survives_a_rerun(new_app):
