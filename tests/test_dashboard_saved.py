@@ -73,7 +73,9 @@ def _sidebar_texts(at: AppTest) -> list[str]:
 def test_save_list_and_open_restore_the_sidebar(new_app, db_url):
     at = new_app()
     at.multiselect(key="closed__ja").set_value(["oe-branch", "tobu-branch"])
-    at.radio(key="measure__ja").set_value("certificate").run()
+    at.radio(key="measure__ja").set_value("certificate")
+    at.selectbox(key="store_source__ja").set_value("osm")
+    at.slider(key="store_share_pct__ja").set_value(30).run()
     at.text_input(key="saved_name").input("案A")
     at.text_input(key="saved_note").input("東部と大江")
     at.text_input(key="saved_author").input("区政推進課 田中")
@@ -85,6 +87,7 @@ def test_save_list_and_open_restore_the_sidebar(new_app, db_url):
     assert stored.version == 1
     assert stored.scenario.closed == {"oe-branch", "tobu-branch"}
     assert stored.scenario.measure == "certificate"
+    assert (stored.scenario.store_source, stored.scenario.store_share) == ("osm", 0.3)
     assert (stored.scenario.note, stored.scenario.author) == ("東部と大江", "区政推進課 田中")
     assert _url(at)["saved"] == "案A" and _url(at)["version"] == "1"
 
@@ -96,7 +99,9 @@ def test_save_list_and_open_restore_the_sidebar(new_app, db_url):
     assert [s.version for s in saved.ScenarioStore(db_url).history("案A")] == [1, 2]
 
     at.multiselect(key="closed__ja").set_value([])
-    at.radio(key="measure__ja").set_value("counter").run()
+    at.radio(key="measure__ja").set_value("counter")
+    at.selectbox(key="store_source__ja").set_value("union")
+    at.slider(key="store_share_pct__ja").set_value(0).run()
     assert at.selectbox(key="saved_pick").value == "案A"
     at.selectbox(key="saved_version:案A").set_value(1)
     _button(at, "saved_open").click().run()
@@ -104,6 +109,8 @@ def test_save_list_and_open_restore_the_sidebar(new_app, db_url):
     assert at.session_state["closed"] == ["oe-branch", "tobu-branch"]
     assert at.multiselect(key="closed__ja").value == ["oe-branch", "tobu-branch"]
     assert at.radio(key="measure__ja").value == "certificate"
+    assert at.selectbox(key="store_source__ja").value == "osm"
+    assert at.slider(key="store_share_pct__ja").value == 30
     assert at.text_input(key="saved_note").value == "東部と大江"
     assert _url(at)["saved"] == "案A" and _url(at)["version"] == "1"
 
@@ -307,3 +314,20 @@ def test_a_saved_scenario_that_cannot_be_evaluated_is_named_and_the_rest_compare
                for text in _shown(at.error)), _shown(at.error)
     assert list(at.dataframe[0].value.index) == ["2015年度の窓口（19か所＋分室・コーナー）",
                                                  "現在の設定"]
+
+
+def test_a_walking_scenario_opens_on_foot_and_compares_in_minutes(new_app, db_url, bundle_dir):
+    saved.ScenarioStore(db_url).save(saved.SavedScenario(name="徒歩案", base="fy2015",
+                                                         closed={"oe-branch"}, mode="walk"))
+    at = new_app(saved="徒歩案")
+    assert (at.session_state["mode"], at.radio(key="mode__ja").value) == ("walk", "walk")
+    at.radio(key="mode__ja").set_value("drive").run()  # presets now by car
+    at.session_state["compare_chosen"] = ["saved:徒歩案", "preset:fy2015"]
+    at = _compare_page(at)
+    table = at.dataframe[0].value
+    walking = study_module.build_study(bundle_dir, mode="walk")
+    city = study_module.evaluate(walking, Scenario(base="fy2015", closed={"oe-branch"})).city
+    assert table.loc["徒歩案 (v1)", "mean_minutes"] == round(city["after_km"] / 4.8 * 60, 1)
+    assert table.loc["徒歩案 (v1)", "people_farther"] == round(city["people_farther"])
+    assert not at.get("component_instance")  # walk next to drive: no shared colour scale
+    assert any("移動手段の異なる" in c.value for c in at.caption)
