@@ -169,17 +169,17 @@ def _version_label(stored: saved.StoredScenario) -> str:
 def panel() -> None:
     """The 保存・読み込み expander (in the sidebar), then the URL mirrored from the view."""
     s = st.session_state
-    message = s.pop(MESSAGE, None)
+    messages = [s.pop(MESSAGE)] if MESSAGE in s else []
     dropped = s.pop(_REQUESTED, frozenset()) - set(s["closed"]) - set(s["downgraded"])
-    if dropped and message is None:
+    if dropped:
         names = office_name(cache.study(state.current().study_key).engine.offices)
-        message = ("warning", t("saved_dropped", base=t(f"preset_{s['base']}"),
-                                offices="、".join(names(o) for o in sorted(dropped))))
+        messages.append(("warning", t("saved_dropped", base=t(f"preset_{s['base']}"),
+                                      offices="、".join(names(o) for o in sorted(dropped)))))
     opened: saved.StoredScenario | None = s.get(OPENED)
-    with st.expander(t("saved_heading"), expanded=message is not None):
-        if message is not None:
-            show = {"error": st.error, "warning": st.warning, "success": st.success}
-            show[message[0]](plain_markdown(message[1]))
+    with st.expander(t("saved_heading"), expanded=bool(messages)):
+        show = {"error": st.error, "warning": st.warning, "success": st.success}
+        for kind, text in messages:
+            show[kind](plain_markdown(text))
         if opened is not None:
             st.caption(plain_markdown(t("saved_current", name=opened.scenario.name,
                                          version=opened.version)))

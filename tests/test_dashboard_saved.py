@@ -206,6 +206,16 @@ def test_offices_not_in_the_opened_base_are_named_when_left_out(new_app):
     assert _url(at)["close"] == "koda-general-branch"
 
 
+def test_opening_from_the_panel_says_so_and_names_the_offices_left_out(new_app, db_url):
+    saved.ScenarioStore(db_url).save(saved.SavedScenario(
+        name="案E", base="now", closed={"oe-branch", "koda-general-branch"}))
+    at = new_app()
+    _button(at, "saved_open").click().run()
+    assert at.session_state["closed"] == ["koda-general-branch"]
+    assert "「案E」第1版を開きました。" in _sidebar_texts(at)
+    assert "開いたシナリオの次の窓口は「現在の窓口」にないため、外しました：大江出張所" in _sidebar_texts(at)
+
+
 def _compare_page(at: AppTest) -> AppTest:
     at.switch_page("views/compare.py").run()
     assert not at.exception, at.exception
