@@ -15,7 +15,7 @@ try:
 except ImportError:  # running from a source tree that is not installed
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dashboard import cache, dataerror, state
+from dashboard import cache, dataerror, saved_panel, state
 from dashboard.components import office_name, plain_markdown, served_on
 from dashboard.i18n import LANGUAGES, t
 from geo.engine import MLIT_DEFECT
@@ -28,6 +28,7 @@ VIEWS = Path(__file__).resolve().parent / "views"
 # No page_icon: a Material icon favicon would be fetched from fonts.gstatic.com (offline!).
 st.set_page_config(page_title="窓口カバー状況 / madoguchi", layout="wide")
 state.init_defaults()
+saved_panel.open_from_url()
 
 with st.sidebar:
     st.radio(t("language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang",
@@ -85,12 +86,14 @@ with st.sidebar:
         if caveat := study.transit.caveat[st.session_state["lang"]]:
             st.warning(plain_markdown(caveat))
         st.caption(t("transit_window", window=study.transit.window_label()))
+    saved_panel.panel()
 
 page = st.navigation([
     st.Page(VIEWS / "map.py", title=t("page_map"), url_path="map", default=True),
     st.Page(VIEWS / "briefing.py", title=t("page_briefing"), url_path="briefing"),
     st.Page(VIEWS / "tables.py", title=t("page_tables"), url_path="tables"),
     st.Page(VIEWS / "suggest.py", title=t("page_suggest"), url_path="suggest"),
+    st.Page(VIEWS / "compare.py", title=t("page_compare"), url_path="compare"),
     st.Page(VIEWS / "sources.py", title=t("page_sources"), url_path="sources"),
 ])
 shown = st.empty()

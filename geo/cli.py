@@ -26,7 +26,6 @@ from . import (
     layers,
     network_check,
     reorganisation,
-    report,
     saved,
     scenarios,
 )
@@ -489,8 +488,8 @@ def _saved_export(args: argparse.Namespace) -> None:
 
 
 def _saved_import(args: argparse.Namespace) -> pd.DataFrame:
-    report = saved.import_scenarios(_saved_store(args), args.file)
-    return pd.DataFrame([report.summary()])
+    merged = saved.import_scenarios(_saved_store(args), args.file)
+    return pd.DataFrame([merged.summary()])
 
 
 def _cmd_saved(args: argparse.Namespace) -> pd.DataFrame | None:
@@ -720,6 +719,8 @@ def _report_targets(args: argparse.Namespace) -> dict[str, str]:
 
 
 def _cmd_report(args: argparse.Namespace) -> pd.DataFrame:
+    from . import report  # the renderer needs matplotlib: loaded only for this command
+
     targets = _report_targets(args)
     if args.scenario is not None:
         try:

@@ -1,0 +1,223 @@
+"""The sidebar's 保存・読み込み panel and the URL that always describes the current scenario.
+
+Scenarios are kept by ``geo.saved.ScenarioStore`` (SQLite by default, ``MADOGUCHI_DB``). The
+URL's query parameters mirror the view (``geo.saved.to_query_params``): the saved name and
+version while the view is an opened saved scenario, every scenario field otherwise. A new
+session opened with such a URL starts from exactly that view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+import streamlit as st
+
+from geo import layers, saved
+from geo.errors import MadoguchiError
+
+from . import cache, state
+from .components import office_name, plain_markdown
+from .i18n import t
+
+OPENED = "saved_opened"
+"""Session key of the ``geo.saved.StoredScenario`` last opened or saved."""
+MESSAGE = "saved_message"
+"""Session key of the panel's pending message: ``(kind, text)``, kind ``error``,
+``warning`` or ``success``."""
+_REQUESTED = "saved_requested"
+"""Session key of the office ids the last opened scenario closes or downgrades."""
+_URL_READ = "saved_url_read"
+_VIEW_FIELDS = ("base", "closed", "downgraded", "measure", "store_source", "network", "mode",
+                "store_share")
+"""The fields that decide what the dashboard shows."""
+
+
+@st.cache_resource(show_spinner=False)
+def _store(url: str) -> saved.ScenarioStore:
+    return saved.ScenarioStore(url)
+
+
+def store() -> saved.ScenarioStore:
+    """The scenario database (``geo.saved.database_url``; raises ``ScenarioStoreError``)."""
+    return _store(saved.database_url())
+
+
+def current_scenario(name: str = "", *, note: str = "", author: str = "") -> saved.SavedScenario:
+    """The sidebar's scenario as a ``SavedScenario``.
+
+    Saving under the opened scenario's name keeps its phases (a new version of the same
+    plan); any other name starts without phases.
+    """
+    s = st.session_state
+    opened: saved.StoredScenario | None = s.get(OPENED)
+    phases = opened.scenario.phases if opened and opened.scenario.name == name.strip() else ()
+    return saved.SavedScenario(
+        name=name, base=s["base"], closed=frozenset(s["closed"]),
+        downgraded=frozenset(s["downgraded"]), measure=s["measure"],
+        store_source=s["store_source"], network=s["network"], mode=s["mode"],
+        store_share=s["store_share_pct"] / 100.0, briefing_title=s["briefing_title"], note=note,
+        author=author, phases=phases)
+
+
+def apply(scenario: saved.SavedScenario) -> None:
+    """Set the sidebar's session values to ``scenario`` (before the widgets are drawn).
+
+    A store source the data directory lacks falls back to its default, with a message.
+    """
+    s = st.session_state
+    available = layers.available_store_sources(cache.data_dir())
+    s["store_source"] = scenario.store_source
+    if available and scenario.store_source not in available:  # none: the data-error page
+        _say("error", t("saved_store_missing", source=scenario.store_source))
+        s["store_source"] = layers.default_store_source(cache.data_dir())
+    s["base"] = s["preset"] = scenario.base  # the base sets are presets of their own
+    s["closed"] = sorted(scenario.closed)
+    s["downgraded"] = sorted(scenario.downgraded)
+    s["measure"] = scenario.measure
+    s["network"] = scenario.network
+    s["mode"] = scenario.mode
+    s["store_share_pct"] = round(scenario.store_share * 100)
+    s["briefing_title"] = scenario.briefing_title
+    s[_REQUESTED] = scenario.closed | scenario.downgraded
+
+
+def same_view(one: saved.SavedScenario, other: saved.SavedScenario) -> bool:
+    """Whether two scenarios show the same figures (names, notes and phases aside)."""
+    return all(getattr(one, name) == getattr(other, name) for name in _VIEW_FIELDS)
+
+
+def _say(kind: str, text: str) -> None:
+    st.session_state[MESSAGE] = (kind, text)
+
+
+def _open(stored: saved.StoredScenario) -> None:
+    """Show ``stored`` and fill the save fields with its name, note and author."""
+    apply(stored.scenario)
+    s = st.session_state
+    s[OPENED] = stored
+    s["saved_name"], s["saved_note"], s["saved_author"] = (
+        stored.scenario.name, stored.scenario.note, stored.scenario.author)
+
+
+def open_from_url() -> None:
+    """Once per session: open the scenario, or saved name and version, the URL names.
+
+    Call it before the study is built (the URL chooses the network and mode). A URL that
+    cannot be read leaves the default view and a message for the panel.
+    """
+    if st.session_state.get(_URL_READ):
+        return
+    st.session_state[_URL_READ] = True
+    try:
+        found = saved.from_query_params(st.query_params.to_dict())
+        if isinstance(found, saved.SavedRef):
+            _open(store().open(found.name, found.version))
+        elif found is not None:
+            apply(found)
+    except MadoguchiError as error:
+        _say("error", t("saved_url_bad", error=error))
+
+
+def mirror_url() -> None:
+    """Write the current view into the URL (the saved name and version while unchanged)."""
+    opened: saved.StoredScenario | None = st.session_state.get(OPENED)
+    shown = current_scenario()
+    if opened is not None and same_view(shown, opened.scenario):
+        params = saved.to_query_params(saved.SavedRef(opened.scenario.name, opened.version))
+    else:
+        params = saved.to_query_params(shown)
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+
+
+def _attempt(work: Callable[[], str]) -> None:
+    """Button callback body: run ``work`` and show the text it returns, or why it failed."""
+    try:
+        _say("success", work())
+    except MadoguchiError as error:
+        _say("error", t("saved_failed", error=error))
+
+
+def _save() -> str:
+    s = st.session_state
+    stored = store().save(current_scenario(s["saved_name"], note=s["saved_note"],
+                                           author=s["saved_author"]))
+    s[OPENED] = stored
+    return t("saved_done", name=stored.scenario.name, version=stored.version)
+
+
+def _open_chosen(name: str, version: int) -> str:
+    _open(store().open(name, version))
+    return t("saved_opened_done", name=name, version=version)
+
+
+def _delete(name: str) -> str:
+    store().delete(name)
+    return t("saved_deleted", name=name)
+
+
+def _restore(name: str) -> str:
+    store().restore(name)
+    return t("saved_restored", name=name)
+
+
+def _version_label(stored: saved.StoredScenario) -> str:
+    when = stored.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
+    author = f" {stored.scenario.author}" if stored.scenario.author else ""
+    return f"v{stored.version} ({when}{author})"
+
+
+def panel() -> None:
+    """The 保存・読み込み expander (in the sidebar), then the URL mirrored from the view."""
+    s = st.session_state
+    messages = [s.pop(MESSAGE)] if MESSAGE in s else []
+    dropped = s.pop(_REQUESTED, frozenset()) - set(s["closed"]) - set(s["downgraded"])
+    if dropped:
+        names = office_name(cache.study(state.current().study_key).engine.offices)
+        messages.append(("warning", t("saved_dropped", base=t(f"preset_{s['base']}"),
+                                      offices="、".join(names(o) for o in sorted(dropped)))))
+    opened: saved.StoredScenario | None = s.get(OPENED)
+    with st.expander(t("saved_heading"), expanded=bool(messages)):
+        show = {"error": st.error, "warning": st.warning, "success": st.success}
+        for kind, text in messages:
+            show[kind](plain_markdown(text))
+        if opened is not None:
+            st.caption(plain_markdown(t("saved_current", name=opened.scenario.name,
+                                         version=opened.version)))
+        for key in ("saved_name", "saved_note", "saved_author"):
+            s.setdefault(key, "")
+        st.text_input(t("saved_name"), key="saved_name", max_chars=saved.MAX_NAME_LENGTH)
+        st.text_input(t("saved_note"), key="saved_note")
+        st.text_input(t("saved_author"), key="saved_author")
+        st.button(t("saved_save"), key="saved_save", on_click=_attempt, args=(_save,))
+        try:
+            _saved_lists(store())
+        except MadoguchiError as error:
+            st.error(plain_markdown(t("saved_failed", error=error)))
+    mirror_url()
+
+
+def _saved_lists(database: saved.ScenarioStore) -> None:
+    everything = database.list(include_deleted=True)
+    listed = [item.scenario.name for item in everything if not item.deleted]
+    if listed:
+        name = st.selectbox(t("saved_pick"), listed, key="saved_pick")
+        versions = {item.version: item for item in reversed(database.history(name))}
+        version = st.selectbox(t("saved_version"), list(versions),
+                               format_func=lambda v: _version_label(versions[v]),
+                               key=f"saved_version:{name}")
+        if note := versions[version].scenario.note:
+            st.caption(plain_markdown(note))
+        left, right = st.columns(2)
+        left.button(t("saved_open"), key="saved_open", on_click=_attempt,
+                    args=(partial(_open_chosen, name, version),))
+        right.button(t("saved_delete"), key="saved_delete", on_click=_attempt,
+                     args=(partial(_delete, name),))
+    else:
+        st.caption(t("saved_none"))
+    deleted = [item.scenario.name for item in everything if item.deleted]
+    if deleted:
+        gone = st.selectbox(t("saved_deleted_pick"), deleted, key="saved_deleted_pick")
+        st.button(t("saved_restore"), key="saved_restore", on_click=_attempt,
+                  args=(partial(_restore, gone),))

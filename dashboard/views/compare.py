@@ -1,0 +1,137 @@
+"""Compare page: 2-4 scenarios (current, presets, saved) side by side, the districts that
+differ most, the built-in FY2015 -> today comparison, and the opened plan's phases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from dashboard import cache, compare, components, mapview, saved_panel, state
+from dashboard.i18n import name_column, t
+from geo.errors import MadoguchiError
+from geo.study import Result, options
+
+MAX_COMPARED = 4
+MAP_COLOUR = "after"
+MAP_HEIGHT = 380
+# FY2015 -> today: what the reorganisation actually did
+BUILT_IN = ["preset:fy2015", "preset:reorganisation"]
+
+
+def candidates(choice: state.Choice) -> tuple[dict[str, compare.Candidate], dict[str, str]]:
+    """Every scenario that can be compared, by key, and its label."""
+    found = {"current": compare.current(choice)}
+    labels = {"current": t("compare_current")}
+    for name, chosen in options(cache.study(choice.study_key), choice.base).presets.items():
+        found[f"preset:{name}"] = compare.preset(choice, name, chosen.scenario)
+        labels[f"preset:{name}"] = t(f"preset_{name}")
+    try:
+        listed = saved_panel.store().list()
+    except MadoguchiError as error:
+        st.error(components.plain_markdown(t("saved_failed", error=error)))
+        listed = []
+    for item in listed:
+        candidate = compare.from_saved(choice, item.scenario)
+        found[candidate.key] = candidate
+        labels[candidate.key] = f"{item.scenario.name} (v{item.version})"
+    return found, labels
+
+
+def use_built_in() -> None:
+    st.session_state["compare_chosen"] = list(BUILT_IN)
+
+
+def figure_columns() -> dict[str, Any]:
+    units = {"mean_km": "%.2f km", "mean_minutes": f"%.1f {t('minutes')}"}
+    return {name: st.column_config.NumberColumn(t(f"figure_{name}"),
+                                                format=units.get(name, "localized"))
+            for name in compare.FIGURES}
+
+
+def small_maps(results: dict[str, tuple[Result, str]],
+               studies: dict[str, cache.StudyKey]) -> None:
+    """One map per scenario, zones coloured by the distance after on one shared scale."""
+    if len({mode for _, mode in results.values()}) > 1:
+        st.caption(t("compare_maps_modes"))
+        return
+    st.subheader(t("compare_maps"))
+    for number, (column, (label, (found, _))) in enumerate(zip(st.columns(len(results)),
+                                                               results.items(), strict=True)):
+        key = studies[label]
+        offices = found.offices.drop(columns="geometry", errors="ignore").merge(
+            cache.office_points(key)[["office_id", "lat", "lon"]], on="office_id")
+        groups = [mapview.zone_group(cache.zone_features(key, compare.ZONES), found.zone_table,
+                                     colour_by=MAP_COLOUR, threshold_km=2),
+                  mapview.office_group(offices, name_column=name_column())]
+        fmap = mapview.base_map(cache.ward_features(key), cache.store_points(key, found.stores),
+                                show_tiles=False, ward_labels=cache.ward_labels(key))
+        with column:
+            st.markdown(f"**{components.plain_markdown(label)}**")
+            st_folium(fmap, key=f"compare_map_{number}", height=MAP_HEIGHT,
+                      use_container_width=True, returned_objects=[],
+                      feature_group_to_add=mapview.localised(groups))
+    components.legends(MAP_COLOUR, 2, next(iter(results.values()))[0].zone_table)
+
+
+def phases_section(choice: state.Choice) -> None:
+    """Timeline of the opened saved scenario's phases (nothing when it has none)."""
+    opened = st.session_state.get(saved_panel.OPENED)
+    if opened is None or not opened.scenario.phases:
+        return
+    st.subheader(t("phases_heading", name=opened.scenario.name))
+    try:
+        table = compare.phase_table(choice, opened.scenario)
+    except ValueError as error:  # MadoguchiError, or a store layer the data lacks
+        st.error(components.plain_markdown(t("compare_failed", error=error)))
+        return
+    long = table.melt(id_vars=["date", "label"], value_vars=list(compare.PEOPLE_FIGURES),
+                      var_name="figure", value_name="people").dropna(subset=["people"])
+    long["figure"] = long["figure"].map(lambda name: t(f"figure_{name}"))
+    long["date"] = pd.to_datetime(long["date"])
+    chart = alt.Chart(long).mark_line(point=True).encode(
+        x=alt.X("date:T", title=t("phases_date")),
+        y=alt.Y("people:Q", title=t("people")),
+        color=alt.Color("figure:N", title=None, legend=alt.Legend(orient="bottom")),
+        tooltip=["label", "figure", alt.Tooltip("people:Q", format=",.0f")])
+    st.altair_chart(chart, width="stretch")
+    st.dataframe(table, hide_index=True, column_config={
+        "date": st.column_config.DateColumn(t("phases_date")),
+        "label": st.column_config.TextColumn(t("phases_label")), **figure_columns()})
+
+
+choice = state.current()
+st.title(t("compare_heading"))
+found, labels = candidates(choice)
+st.session_state.setdefault("compare_chosen", [*BUILT_IN, "current"])
+st.session_state["compare_chosen"] = [k for k in st.session_state["compare_chosen"] if k in found]
+st.button(t("compare_built_in"), on_click=use_built_in)
+st.multiselect(t("compare_pick"), list(found), format_func=lambda key: labels[key],
+               max_selections=MAX_COMPARED, placeholder=t("compare_placeholder"),
+               **state.bind("compare_chosen"))
+chosen = st.session_state["compare_chosen"]
+if len(chosen) < 2:
+    st.info(t("compare_need_two"))
+else:
+    results = {}
+    for key in chosen:
+        try:
+            results[labels[key]] = (cache.result(found[key].result_key), found[key].mode)
+        except ValueError as error:  # MadoguchiError, or a store layer the data lacks
+            st.error(components.plain_markdown(t("compare_failed_one", scenario=labels[key],
+                                                 error=error)))
+    if len(results) >= 2:
+        st.dataframe(compare.figure_table(results), column_config=figure_columns())
+        st.caption(t("compare_figures_note"))
+        st.subheader(t("compare_districts"))
+        differing = compare.differing_districts({label: r for label, (r, _) in results.items()})
+        st.dataframe(differing.drop(columns="zone_id"), hide_index=True, column_config={
+            "zone_name": t("col_zone"), "ward": t("col_ward"),
+            "spread_km": st.column_config.NumberColumn(t("compare_spread"), format="%.2f km")})
+        small_maps(results, {labels[key]: found[key].result_key.study for key in chosen})
+phases_section(choice)
+st.caption(components.sources_line(["wards", "small_areas", "attendance_zones", "offices",
+                                    "mesh"]))

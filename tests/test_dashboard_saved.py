@@ -1,0 +1,346 @@
+"""The planner's workflow in the dashboard (issue 10): save / open / delete in the sidebar, the
+URL that reopens a view, the 比較 page and a phased plan's timeline, through AppTest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import mapview, saved_panel
+from geo import saved, settings
+from geo import study as study_module
+from geo.scenarios import Scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "dashboard" / "app.py")
+TIMEOUT = 240
+
+pytestmark = pytest.mark.bundle
+
+
+@pytest.fixture
+def db_url(tmp_path, monkeypatch) -> str:
+    url = f"sqlite:///{tmp_path / 'scenarios.sqlite'}"
+    monkeypatch.setenv(saved.DB_ENV_VAR, url)
+    return url
+
+
+@pytest.fixture
+def new_app(monkeypatch, bundle_dir: Path, db_url: str):
+    monkeypatch.setenv(settings.DATA_ENV_VAR, str(bundle_dir))
+
+    def start(**params: str) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        for key, value in params.items():
+            at.query_params[key] = value
+        at.run()
+        assert not at.exception, at.exception
+        return at
+
+    return start
+
+
+@pytest.fixture(scope="module")
+def study(bundle_dir: Path) -> study_module.Study:
+    return study_module.build_study(bundle_dir)
+
+
+def _button(at: AppTest, key: str):
+    return next(b for b in at.button if b.key == key)
+
+
+def _url(at: AppTest) -> dict[str, str]:
+    """The app's query parameters (AppTest keeps a list per key for those set before run)."""
+    return {key: value if isinstance(value, str) else value[-1]
+            for key, value in at.query_params.items()}
+
+
+def _shown(elements) -> list[str]:
+    """Texts of message elements, Markdown escapes removed (``components.plain_markdown``)."""
+    return [element.value.replace("\\", "") for element in elements]
+
+
+def _sidebar_texts(at: AppTest) -> list[str]:
+    return _shown([*at.error, *at.warning, *at.success])
+
+
+def test_save_list_and_open_restore_the_sidebar(new_app, db_url):
+    at = new_app()
+    at.multiselect(key="closed__ja").set_value(["oe-branch", "tobu-branch"])
+    at.radio(key="measure__ja").set_value("certificate")
+    at.selectbox(key="store_source__ja").set_value("osm")
+    at.slider(key="store_share_pct__ja").set_value(30).run()
+    at.text_input(key="saved_name").input("案A")
+    at.text_input(key="saved_note").input("東部と大江")
+    at.text_input(key="saved_author").input("区政推進課 田中")
+    _button(at, "saved_save").click().run()
+    assert not at.exception, at.exception
+    assert "「案A」を第1版として保存しました。" in _sidebar_texts(at)
+
+    stored = saved.ScenarioStore(db_url).open("案A")
+    assert stored.version == 1
+    assert stored.scenario.closed == {"oe-branch", "tobu-branch"}
+    assert stored.scenario.measure == "certificate"
+    assert (stored.scenario.store_source, stored.scenario.store_share) == ("osm", 0.3)
+    assert (stored.scenario.note, stored.scenario.author) == ("東部と大江", "区政推進課 田中")
+    assert _url(at)["saved"] == "案A" and _url(at)["version"] == "1"
+
+    # a second version under the same name, then back to the first
+    at.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
+    assert "saved" not in _url(at)  # edited: the URL now holds the fields
+    assert _url(at)["close"] == "oe-branch"
+    _button(at, "saved_save").click().run()
+    assert [s.version for s in saved.ScenarioStore(db_url).history("案A")] == [1, 2]
+
+    at.multiselect(key="closed__ja").set_value([])
+    at.radio(key="measure__ja").set_value("counter")
+    at.selectbox(key="store_source__ja").set_value("union")
+    at.slider(key="store_share_pct__ja").set_value(0).run()
+    assert at.selectbox(key="saved_pick").value == "案A"
+    at.selectbox(key="saved_version:案A").set_value(1)
+    _button(at, "saved_open").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["closed"] == ["oe-branch", "tobu-branch"]
+    assert at.multiselect(key="closed__ja").value == ["oe-branch", "tobu-branch"]
+    assert at.radio(key="measure__ja").value == "certificate"
+    assert at.selectbox(key="store_source__ja").value == "osm"
+    assert at.slider(key="store_share_pct__ja").value == 30
+    assert at.text_input(key="saved_note").value == "東部と大江"
+    assert _url(at)["saved"] == "案A" and _url(at)["version"] == "1"
+
+
+def test_delete_hides_and_restore_brings_back(new_app, db_url):
+    saved.ScenarioStore(db_url).save(saved.SavedScenario(name="案B", base="fy2015",
+                                                         closed={"oe-branch"}))
+    at = new_app()
+    assert at.selectbox(key="saved_pick").options == ["案B"]
+    _button(at, "saved_delete").click().run()
+    assert not at.exception, at.exception
+    assert not any(s.key == "saved_pick" for s in at.selectbox)
+    assert at.selectbox(key="saved_deleted_pick").value == "案B"
+    _button(at, "saved_restore").click().run()
+    assert at.selectbox(key="saved_pick").options == ["案B"]
+    assert len(saved.ScenarioStore(db_url).history("案B")) == 1
+
+
+def test_saving_without_a_name_says_so_in_plain_text(new_app):
+    at = new_app()
+    _button(at, "saved_save").click().run()
+    assert not at.exception
+    assert any("a saved scenario needs a name" in text for text in _sidebar_texts(at))
+
+
+def test_a_database_that_cannot_be_opened_is_a_message_not_a_traceback(new_app, tmp_path,
+                                                                       monkeypatch):
+    monkeypatch.setenv(saved.DB_ENV_VAR, f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.sqlite'}")
+    at = new_app()
+    assert not at.exception
+    assert any("保存・読み込みができませんでした" in text and "cannot open the scenario database"
+               in text for text in _shown(at.error)), _shown(at.error)
+    assert len(at.metric) == 5  # the map page's cards are still there
+
+
+def test_a_url_with_a_missing_data_directory_shows_the_data_page(tmp_path, monkeypatch, db_url):
+    monkeypatch.setenv(settings.DATA_ENV_VAR, str(tmp_path / "nowhere"))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["close"] = "oe-branch"
+    at.query_params["stores"] = "osm"
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "データがありません"
+    assert saved_panel.MESSAGE not in at.session_state  # nothing else to explain
+
+
+def test_a_url_with_scenario_fields_opens_that_view_and_survives_a_rerun(new_app):
+    at = new_app(base="fy2015", close="oe-branch,akitsu-branch", downgrade="tobu-branch",
+                 measure="certificate", share="0.3")
+    state = at.session_state
+    assert state["closed"] == ["akitsu-branch", "oe-branch"]
+    assert state["downgraded"] == ["tobu-branch"]
+    assert state["measure"] == "certificate"
+    assert state["store_share_pct"] == 30
+    at.run()  # a rerun keeps the view and the URL
+    assert at.session_state["closed"] == ["akitsu-branch", "oe-branch"]
+    assert _url(at)["close"] == "akitsu-branch,oe-branch"
+    assert _url(at)["share"] == "0.3"
+
+
+def test_a_url_with_a_saved_name_and_version_opens_that_version(new_app, db_url):
+    database = saved.ScenarioStore(db_url)
+    database.save(saved.SavedScenario(name="案C", base="fy2015", closed={"oe-branch"}))
+    database.save(saved.SavedScenario(name="案C", base="now", closed={"koda-general-branch"}))
+    at = new_app(saved="案C", version="1")
+    assert at.session_state["base"] == "fy2015"
+    assert at.session_state["closed"] == ["oe-branch"]
+    assert _url(at)["saved"] == "案C" and _url(at)["version"] == "1"
+    latest = new_app(saved="案C")
+    assert latest.session_state["base"] == "now"
+    assert latest.session_state["closed"] == ["koda-general-branch"]
+
+
+@pytest.mark.parametrize(("params", "said"), [
+    ({"close": "oe-branch", "measure": "teleport"}, "unknown measure 'teleport'"),
+    ({"saved": "no such plan"}, "no saved scenario named 'no such plan'"),
+    ({"share": "lots"}, "share"),
+])
+def test_junk_in_the_url_gives_a_message_and_the_default_view(new_app, params, said):
+    at = new_app(**params)
+    assert not at.exception
+    assert at.session_state["closed"] == []
+    assert at.session_state["measure"] == "counter"
+    assert any("URL のシナリオを読めない" in text and said in text for text in _shown(at.error)), \
+        _shown(at.error)
+    assert _url(at)["base"] == "fy2015"  # the URL now names the default view
+
+
+def test_offices_not_in_the_opened_base_are_named_when_left_out(new_app):
+    at = new_app(base="now", close="oe-branch,koda-general-branch")
+    assert at.session_state["closed"] == ["koda-general-branch"]
+    dropped = "開いたシナリオの次の窓口は「現在の窓口」にないため、外しました：大江出張所"
+    assert dropped in _shown(at.warning)
+    assert _url(at)["close"] == "koda-general-branch"
+
+
+def test_opening_from_the_panel_says_so_and_names_the_offices_left_out(new_app, db_url):
+    saved.ScenarioStore(db_url).save(saved.SavedScenario(
+        name="案E", base="now", closed={"oe-branch", "koda-general-branch"}))
+    at = new_app()
+    _button(at, "saved_open").click().run()
+    assert at.session_state["closed"] == ["koda-general-branch"]
+    assert "「案E」第1版を開きました。" in _sidebar_texts(at)
+    dropped = "開いたシナリオの次の窓口は「現在の窓口」にないため、外しました：大江出張所"
+    assert dropped in _sidebar_texts(at)
+
+
+def _compare_page(at: AppTest) -> AppTest:
+    at.switch_page("views/compare.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _expected_figures(study, scenario: Scenario, **kwargs) -> dict[str, float]:
+    found = study_module.evaluate(study, scenario, **kwargs)
+    city = found.city
+    shift = found.load_shift.table
+    return {"people_farther": round(city["people_farther"]),
+            "mean_km": round(city["after_km"], 2),
+            "beyond_2km": round(city["beyond_2km_after"]),
+            "beyond_5km": round(city["beyond_5km_after"]),
+            "beyond_2km_65plus": round(city["beyond_2km_after_65plus"]),
+            "received": round(shift.loc[(shift["status"] == "open") & (shift["change"] > 0),
+                                        "change"].sum())}
+
+
+def test_the_built_in_comparison_equals_evaluate(new_app, study):
+    at = _compare_page(new_app())
+    table = at.dataframe[0].value
+    presets = study_module.options(study, "fy2015").presets
+    for key in ("fy2015", "reorganisation"):
+        label = next(label for label in table.index if label.startswith(
+            {"fy2015": "2015年度の窓口", "reorganisation": "実際の再編"}[key]))
+        expected = _expected_figures(study, presets[key].scenario)
+        for name, value in expected.items():
+            assert table.loc[label, name] == pytest.approx(value), (key, name)
+    assert "mean_minutes" not in table.columns  # by car
+    fy2015 = table.loc[table.index.str.startswith("2015年度の窓口")].iloc[0]
+    assert fy2015["people_farther"] == 0 and fy2015["received"] == 0
+    differing = at.dataframe[1].value
+    assert len(differing) == 10
+    assert differing["spread_km"].is_monotonic_decreasing
+    assert (differing["spread_km"] > 0).all()
+
+    # only the maps' titles: no stray text (Streamlit "magic" shows a bare string literal)
+    shown = [m.value for m in at.main.markdown]
+    assert all(value.startswith("**") for value in shown), shown
+    maps = at.get("component_instance")
+    assert len(maps) == 3  # FY2015, the reorganisation, the current settings
+    for drawn, key in zip(maps[:2], ("fy2015", "reorganisation"), strict=True):
+        zones = study_module.evaluate(study, presets[key].scenario).zone_table
+        populated = zones[zones["population"] > 0].set_index("zone_id")["after_km"]
+        expected = {zone: mapview.DISTANCE_SCALE.colour(km) for zone, km in populated.items()}
+        assert _map_fills(drawn) == expected, key
+
+
+_FILL = re.compile(r'"id": "([^"]*)", "properties": \{[^}]*"fill": "(#[0-9a-f]{6})"')
+
+
+def _map_fills(drawn) -> dict[str, str]:
+    """Zone id -> fill colour of the zones of one drawn st_folium map."""
+    features = json.loads(drawn.proto.json_args)["feature_group"]
+    return {json.loads(f'"{zone}"'): fill for zone, fill in _FILL.findall(features)}
+
+
+def test_a_saved_scenario_is_compared_with_its_own_settings(new_app, db_url, study):
+    saved.ScenarioStore(db_url).save(saved.SavedScenario(
+        name="案D", base="fy2015", closed={"oe-branch"}, downgraded={"tobu-branch"},
+        measure="certificate", store_source="osm"))
+    at = new_app()
+    at.session_state["compare_chosen"] = ["saved:案D", "current"]
+    at = _compare_page(at)
+    table = at.dataframe[0].value
+    expected = _expected_figures(study, Scenario(base="fy2015", closed={"oe-branch"},
+                                                 downgraded={"tobu-branch"}),
+                                 measure="certificate", stores="osm")
+    for name, value in expected.items():
+        assert table.loc["案D (v1)", name] == pytest.approx(value), name
+    assert table.loc["現在の設定", "people_farther"] == 0
+
+
+def test_phases_chart_and_table_equal_evaluate_per_phase(new_app, db_url, study):
+    phases = (saved.Phase(dt.date(2026, 4, 1), "第1段階", downgraded={"oe-branch"}),
+              saved.Phase(dt.date(2027, 4, 1), "第2段階", closed={"oe-branch"},
+                          downgraded={"tobu-branch"}),
+              saved.Phase(dt.date(2028, 4, 1), "第3段階", closed={"oe-branch", "tobu-branch"}))
+    saved.ScenarioStore(db_url).save(saved.SavedScenario(
+        name="段階案", base="fy2015", closed={"oe-branch", "tobu-branch"}, phases=phases))
+    at = _compare_page(new_app(saved="段階案"))
+    table = at.dataframe[-1].value
+    assert list(table["label"]) == ["第1段階", "第2段階", "第3段階"]
+    for row, phase in zip(table.itertuples(), phases, strict=True):
+        expected = _expected_figures(study, Scenario(base="fy2015", closed=phase.closed,
+                                                     downgraded=phase.downgraded))
+        for name, value in expected.items():
+            assert getattr(row, name) == pytest.approx(value), (phase.label, name)
+    chart = at.get("vega_lite_chart")[0].proto
+    drawn = pa.ipc.open_stream(chart.datasets[0].data.data).read_all().to_pandas()
+    farther = drawn[drawn["figure"] == "遠くなる人"]
+    assert list(farther["label"]) == ["第1段階", "第2段階", "第3段階"]
+    assert list(farther["people"]) == list(table["people_farther"])
+    assert set(drawn["figure"]) == {"遠くなる人", "2 km より遠い人", "5 km より遠い人",
+                                    "2 km より遠い65歳以上"}
+
+
+def test_a_saved_scenario_that_cannot_be_evaluated_is_named_and_the_rest_compared(new_app,
+                                                                                 db_url):
+    saved.ScenarioStore(db_url).save(saved.SavedScenario(name="古い案", base="fy2015",
+                                                         closed={"demolished-branch"}))
+    at = new_app()
+    at.session_state["compare_chosen"] = ["saved:古い案", "preset:fy2015", "current"]
+    at = _compare_page(at)
+    assert any("「古い案 (v1)」を計算できませんでした" in text and "demolished-branch" in text
+               for text in _shown(at.error)), _shown(at.error)
+    assert list(at.dataframe[0].value.index) == ["2015年度の窓口（19か所＋分室・コーナー）",
+                                                 "現在の設定"]
+
+
+def test_a_walking_scenario_opens_on_foot_and_compares_in_minutes(new_app, db_url, bundle_dir):
+    saved.ScenarioStore(db_url).save(saved.SavedScenario(name="徒歩案", base="fy2015",
+                                                         closed={"oe-branch"}, mode="walk"))
+    at = new_app(saved="徒歩案")
+    assert (at.session_state["mode"], at.radio(key="mode__ja").value) == ("walk", "walk")
+    at.radio(key="mode__ja").set_value("drive").run()  # presets now by car
+    at.session_state["compare_chosen"] = ["saved:徒歩案", "preset:fy2015"]
+    at = _compare_page(at)
+    table = at.dataframe[0].value
+    walking = study_module.build_study(bundle_dir, mode="walk")
+    city = study_module.evaluate(walking, Scenario(base="fy2015", closed={"oe-branch"})).city
+    assert table.loc["徒歩案 (v1)", "mean_minutes"] == round(city["after_km"] / 4.8 * 60, 1)
+    assert table.loc["徒歩案 (v1)", "people_farther"] == round(city["people_farther"])
+    assert not at.get("component_instance")  # walk next to drive: no shared colour scale
+    assert any("移動手段の異なる" in c.value for c in at.caption)
