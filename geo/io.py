@@ -33,7 +33,7 @@ import shapely
 
 from .errors import CRSError, OutputError
 from .layers import BUNDLE_FILES, DISPLAY_CRS, METRIC_CRS, NETWORK_FILES, BundleFile
-from .scenarios import DEFAULT_THRESHOLDS_M, NO_FACILITY, SLOW_WALK_KMH
+from .scenarios import DEFAULT_THRESHOLDS_M, DEFAULT_THRESHOLDS_MIN, NO_FACILITY, SLOW_WALK_KMH
 from .settings import PROJECT_DATA_DIR, data_dir
 
 if TYPE_CHECKING:  # openpyxl is imported only when an Excel file is written
@@ -333,6 +333,39 @@ _WHEN = {"before": ("変更前", "before", "閉鎖前", "before the closures"),
          "after": ("変更後", "after", "閉鎖後", "after the closures")}
 
 
+_TRANSIT_NOTE = ("九州産交バスの時刻表がないため下限",
+                 "a lower bound: the 九州産交バス timetable is missing")
+
+
+def _transit_labels(thresholds_min: Iterable[int]) -> dict[str, ColumnLabel]:
+    """Headings of the transit columns (``geo.study`` in transit mode)."""
+    labels = {}
+    for when, (ja, en, explain_ja, explain_en) in _WHEN.items():
+        labels[f"transit_{when}_min"] = ColumnLabel(
+            f"バス・電車＋徒歩の所要時間（{ja}, 分）", f"Minutes by bus/tram and on foot ({en})",
+            f"{explain_ja}の最寄り窓口までの所要時間の平均（出発時刻帯の中央値、{_TRANSIT_NOTE[0]}）",
+            f"Mean minutes to the nearest counter {explain_en} (median over the departure "
+            f"window; {_TRANSIT_NOTE[1]})", "min")
+        for minutes in thresholds_min:
+            labels[f"transit_beyond_{minutes}min_{when}"] = ColumnLabel(
+                f"バス・徒歩で{minutes}分超の人（{ja}）",
+                f"People more than {minutes} min away by bus and on foot ({en})",
+                f"{explain_ja}に最寄り窓口まで{minutes}分を超える人数（{_TRANSIT_NOTE[0]}）",
+                f"Residents more than {minutes} minutes from the nearest counter "
+                f"{explain_en} ({_TRANSIT_NOTE[1]})", "people")
+            labels[f"transit_beyond_{minutes}min_{when}_65plus"] = ColumnLabel(
+                f"バス・徒歩で{minutes}分超の65歳以上（{ja}）",
+                f"Aged 65+ more than {minutes} min away by bus and on foot ({en})",
+                "同上のうち65歳以上の推計人数", "Of those, residents aged 65 and over",
+                "people")
+    labels["transit_lost_direct_ride_people"] = ColumnLabel(
+        "乗り換えなしで窓口へ行けなくなる人", "People losing their only direct ride",
+        "閉鎖前は乗り換えなしのバス・電車で窓口へ行けたが、閉鎖後は行けなくなる人数",
+        "Residents who had a ride without a transfer to a counter before and have none "
+        "after", "people")
+    return labels
+
+
 def _beyond_labels(thresholds_km: Iterable[float]) -> dict[str, ColumnLabel]:
     labels = {}
     for km in thresholds_km:
@@ -389,6 +422,7 @@ COLUMN_LABELS: dict[str, ColumnLabel] = {
                                   "Residents whose road distance to the nearest counter grows "
                                   "by more than 1 m", "people"),
     **_beyond_labels(km / 1000 for km in DEFAULT_THRESHOLDS_M),
+    **_transit_labels(DEFAULT_THRESHOLDS_MIN),
     "status": ColumnLabel("状態", "Status",
                           "「到達できる窓口なし」は道路で窓口に行けない住民がいる区域",
                           "'no facility reachable': some residents reach no counter by road",

@@ -163,3 +163,9 @@ def test_transit_minutes_take_the_nearest_open_counter_per_departure(town):
     assert city["transit_lost_direct_ride_people"] == 300  # B's only direct ride was to B
     # walking minutes ride along: 1.83 km at 4.8 km/h
     assert table.loc["B", "after_min"] == pytest.approx(1.830 / 4.8 * 60)
+    # every column has an export heading (a workbook in transit mode never fails)
+    from geo.io import labelled_table
+
+    headed = labelled_table(result.zone_table, lang="en")
+    assert "Minutes by bus/tram and on foot (after)" in headed.columns
+    assert labelled_table(pd.DataFrame([result.city]), lang="ja").shape[1] == len(result.city)
