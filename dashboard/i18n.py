@@ -30,6 +30,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "mode_drive": ("車", "Car"),
     "mode_walk": ("徒歩", "On foot"),
     "mode_transit": ("バス・電車＋徒歩", "Bus/tram + foot"),
+    "tables_catchments": ("窓口ごとの到達圏（バス・電車＋徒歩、所要時間の中央値）", "Who reaches each counter by bus/tram and on foot (median minutes)"),
     "download_workbook": ("Excel（全表・項目説明・シナリオ・出典）", "Excel (every table, column notes, scenario, sources)"),
     "download_workbook_help": ("見出しは表示中の言語、数値は数値として保存（人は整数、km は小数2桁）。",
                                "Headings in the interface language; numbers stored as numbers (people whole, km to 0.01)."),

@@ -358,6 +358,15 @@ def _transit_labels(thresholds_min: Iterable[int]) -> dict[str, ColumnLabel]:
                 f"Aged 65+ more than {minutes} min away by bus and on foot ({en})",
                 "同上のうち65歳以上の推計人数", "Of those, residents aged 65 and over",
                 "people")
+    for minutes in thresholds_min:
+        labels[f"people_within_{minutes}min"] = ColumnLabel(
+            f"{minutes}分以内に来られる人", f"People within {minutes} min",
+            f"バス・電車と徒歩でこの窓口まで{minutes}分以内の人数（{_TRANSIT_NOTE[0]}）",
+            f"Residents who reach this counter within {minutes} minutes by bus, tram and on "
+            f"foot ({_TRANSIT_NOTE[1]})", "people")
+        labels[f"people_65plus_within_{minutes}min"] = ColumnLabel(
+            f"{minutes}分以内に来られる65歳以上", f"Aged 65+ within {minutes} min",
+            "同上のうち65歳以上の推計人数", "Of those, residents aged 65 and over", "people")
     labels["transit_lost_direct_ride_people"] = ColumnLabel(
         "乗り換えなしで窓口へ行けなくなる人", "People losing their only direct ride",
         "閉鎖前は乗り換えなしのバス・電車で窓口へ行けたが、閉鎖後は行けなくなる人数",

@@ -434,8 +434,13 @@ def _with_transit(
     minutes = transit.compare(access, before_open, after_open)
     share = model.origins["share_65plus"].to_numpy(dtype=float)
     before, after = minutes["before_min"].to_numpy(), minutes["after_min"].to_numpy()
-    table = scenarios.with_zone_minutes(table, study.zones[zones].membership, before, after,
-                                        share_65plus=share, prefix="transit_")
+    members = study.zones[zones].membership
+    table = scenarios.with_zone_minutes(table, members, before, after, share_65plus=share,
+                                        prefix="transit_")
+    zone, _ = pd.factorize(members["zone_id"])
+    lost = minutes["lost_direct_ride"].to_numpy()[members["origin"].to_numpy()]
+    table["transit_lost_direct_ride_people"] = np.bincount(
+        zone, members["population"].to_numpy(dtype=float) * lost, minlength=len(table))
     city_table = scenarios.with_zone_minutes(
         small_areas, study.zones["small-area"].membership, before, after, share_65plus=share,
         prefix="transit_")
@@ -452,3 +457,34 @@ def _with_transit(
         (model.origins["population"].to_numpy(dtype=float)
          * minutes["lost_direct_ride"].to_numpy()).sum())
     return table, {**city, **added}
+
+
+def transit_catchments(study: Study) -> pd.DataFrame:
+    """Who reaches each counter by bus, tram and on foot within 30, 45 and 60 minutes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per office: ``office_id``, ``people_within_<t>min`` and
+        ``people_65plus_within_<t>min`` (median minutes over the departure window; a lower
+        bound while the 産交バス timetable is missing).
+
+    Raises
+    ------
+    ValueError
+        The study was not built in transit mode.
+    """
+    if study.transit is None:
+        msg = "transit catchments need a study built with mode='transit'"
+        raise ValueError(msg)
+    reach = transit.catchments(study.transit, thresholds=scenarios.DEFAULT_THRESHOLDS_MIN)
+    origins = study.engine.model.origins
+    people = origins["population"].to_numpy(dtype=float)[reach["origin"].to_numpy()]
+    elderly = people * origins["share_65plus"].to_numpy(dtype=float)[reach["origin"].to_numpy()]
+    columns: dict[str, object] = {}
+    for limit in scenarios.DEFAULT_THRESHOLDS_MIN:
+        within = reach[f"within_{limit}"].to_numpy()
+        columns[f"people_within_{limit}min"] = people * within
+        columns[f"people_65plus_within_{limit}min"] = elderly * within
+    summed = pd.DataFrame(columns).groupby(reach["counter_id"].to_numpy()).sum()
+    return summed.rename_axis("office_id").reset_index()

@@ -434,3 +434,18 @@ def test_transit_mode_shows_minutes_by_bus_and_says_what_is_missing(app, bundle_
     elderly = next(m for m in app.metric if m.label == "バス・徒歩で45分超の65歳以上（変更後）")
     assert elderly.value == f"{transit.city['transit_beyond_45min_after_65plus']:,.0f} 人"
     assert any("九州産交バス" in w.value for w in app.sidebar.warning)
+
+
+@pytest.mark.bundle
+def test_transit_tables_show_each_counters_catchment(app, bundle_dir):
+    from geo.study import build_study, transit_catchments
+
+    app.radio(key="mode__ja").set_value("transit").run()
+    app.switch_page("views/tables.py").run()
+    assert not app.exception, app.exception
+    expected = transit_catchments(build_study(bundle_dir, mode="transit")).set_index("office_id")
+    shown = next(d.value for d in app.dataframe if "30分以内に来られる人" in d.value.columns)
+    names = layers.load_offices(bundle_dir).set_index("name_ja")["office_id"]
+    for row in shown.itertuples(index=False):
+        office = names[row[0]]
+        assert row[1] == round(expected.loc[office, "people_within_30min"])

@@ -163,6 +163,14 @@ def test_transit_minutes_take_the_nearest_open_counter_per_departure(town):
     assert city["transit_lost_direct_ride_people"] == 300  # B's only direct ride was to B
     # walking minutes ride along: 1.83 km at 4.8 km/h
     assert table.loc["B", "after_min"] == pytest.approx(1.830 / 4.8 * 60)
+    assert table.loc["B", "transit_lost_direct_ride_people"] == 300
+    assert table.loc["A", "transit_lost_direct_ride_people"] == 0
+    # catchments, median minutes: W reaches A (15) and not B (45); B reaches B only (10)
+    reach = study_module.transit_catchments(with_transit).set_index("office_id")
+    assert reach.loc["w", "people_within_30min"] == 100
+    assert reach.loc["w", "people_within_45min"] == 400  # 45 min is within 45
+    assert reach.loc["b", "people_within_30min"] == 300
+    assert reach.loc["b", "people_65plus_within_30min"] == pytest.approx(60)
     # every column has an export heading (a workbook in transit mode never fails)
     from geo.io import labelled_table
 

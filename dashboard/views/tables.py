@@ -11,7 +11,7 @@ from dashboard import cache, components, loadshift, state
 from dashboard.i18n import lang, t
 from geo import demand, io, report
 from geo.errors import MadoguchiError
-from geo.study import options
+from geo.study import options, transit_catchments
 from geo.zones import with_results
 
 choice = state.current()
@@ -82,6 +82,16 @@ st.dataframe(components.readable_zone_table(zone_table), hide_index=True,
              width="stretch", column_config=components.zone_column_config())
 downloads(choice.zone_layer, f"zones_{choice.zone_layer}", zone_table,
           geo_frame=lambda: with_results(study.zones[choice.zone_layer], zone_table))
+
+if study.transit is not None:
+    st.subheader(t("tables_catchments"))
+    reach = transit_catchments(study)
+    reach = reach[reach["office_id"].isin(found.offices.loc[found.offices["state"] != "not in base",
+                                                            "office_id"])]
+    st.dataframe(io.labelled_table(reach.assign(name=reach["office_id"].map(names))[
+        ["name", *reach.columns[1:]]], lang=lang()), hide_index=True, width="stretch")
+    st.caption(study.transit.caveat[lang()] or study.transit.window_label())
+    downloads("catchments", "transit_catchments", reach)
 
 st.subheader(t("tables_offices"))
 shown = offices.assign(office=offices["office_id"].map(names),
