@@ -64,10 +64,11 @@ with st.sidebar:
     st.subheader(t("sidebar_scenario"))
     st.selectbox(t("preset"), state.PRESETS, format_func=lambda p: t(f"preset_{p}"),
                  **state.bind("preset", then=state.apply_preset))
-    st.multiselect(t("closed"), choices.closable, format_func=names, **state.bind("closed"))
+    st.multiselect(t("closed"), choices.closable, format_func=names, **state.pick_offices(),
+                   **state.bind("closed"))
     st.multiselect(t("downgraded"),
                    [o for o in choices.downgradable if o not in st.session_state["closed"]],
-                   format_func=names, **state.bind("downgraded"))
+                   format_func=names, **state.pick_offices(), **state.bind("downgraded"))
     st.radio(t("measure"), state.MEASURES, format_func=lambda m: t(f"measure_{m}"),
              **state.bind("measure"))
     st.selectbox(t("zone_layer"), ZONE_KINDS, format_func=lambda z: t(f"zone_{z}"),

@@ -30,6 +30,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "mode_drive": ("車", "Car"),
     "mode_walk": ("徒歩", "On foot"),
     "mode_transit": ("バス・電車＋徒歩", "Bus/tram + foot"),
+    "pick_offices": ("窓口を選んでください", "Choose counters"),
+    "legend_store_cluster": ("近くのコンビニの集まり（数字は店舗数、拡大すると分かれます）", "Nearby stores grouped (the number of stores; zoom in to split)"),
     "tables_catchments": ("窓口ごとの到達圏（バス・電車＋徒歩、所要時間の中央値）", "Who reaches each counter by bus/tram and on foot (median minutes)"),
     "download_workbook": ("Excel（全表・項目説明・シナリオ・出典）", "Excel (every table, column notes, scenario, sources)"),
     "download_workbook_help": ("見出しは表示中の言語、数値は数値として保存（人は整数、km は小数2桁）。",

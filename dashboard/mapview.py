@@ -405,6 +405,12 @@ def legend_html(rows: list[tuple[str, str]], title: str) -> str:
     return f'<div style="font-size:0.85rem"><b>{html.escape(title)}</b>{items}</div>'
 
 
+STORE_CLUSTER = ('<span style="display:inline-flex;align-items:center;justify-content:center;'
+                 'width:18px;height:18px;border-radius:50%;background:rgba(110,204,57,0.8);'
+                 'font-size:10px;font-weight:700">12</span>')
+"""How Leaflet.markercluster draws a group of stores (a count in a green circle)."""
+
+
 def office_legend_html(name_of_kind) -> str:
     """Legend of office symbols (kinds, and the closed / downgraded states)."""
     items = "".join(_legend_row(symbol_img(office_symbol(kind, "open", size=18)),
@@ -413,6 +419,7 @@ def office_legend_html(name_of_kind) -> str:
                          + symbol_img(office_symbol("general_branch", "downgraded", size=18)),
                          t("legend_state"))
     store = _legend_row(STORE_DOT, t("layer_stores"))
+    cluster = _legend_row(STORE_CLUSTER, t("legend_store_cluster"))
     blank = _legend_row('<span style="display:inline-block;width:18px;height:0;'
                         'border-top:3px dashed #d7191c"></span>', t("legend_blank"))
-    return f'<div style="font-size:0.85rem">{items}{states}{store}{blank}</div>'
+    return f'<div style="font-size:0.85rem">{items}{states}{store}{cluster}{blank}</div>'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
@@ -10,6 +11,7 @@ from geo import demand, engine, layers, reorganisation, scenarios
 from geo import study as study_module
 
 from . import cache
+from .i18n import t
 
 PRESETS = reorganisation.PRESETS
 NETWORKS = engine.NETWORKS
@@ -102,6 +104,13 @@ def bind(name: str, *, then=None) -> dict:
 
 
 _UNSET = object()
+
+
+def pick_offices() -> dict[str, Any]:
+    """Keyword arguments of every office multiselect: a Japanese / English placeholder
+    instead of Streamlit's "Choose options", and no "Select all" (one click would close
+    every counter)."""
+    return {"placeholder": t("pick_offices"), "select_all": False}
 
 
 def init_defaults() -> None:

@@ -449,3 +449,12 @@ def test_transit_tables_show_each_counters_catchment(app, bundle_dir):
     for row in shown.itertuples(index=False):
         office = names[row[0]]
         assert row[1] == round(expected.loc[office, "people_within_30min"])
+
+
+@pytest.mark.bundle
+def test_office_pickers_speak_japanese_and_offer_no_select_all(app):
+    closed = app.multiselect(key="closed__ja")
+    assert closed.proto.placeholder == "窓口を選んでください"
+    assert closed.proto.select_all == 0  # Streamlit's default offers it up to 1,000 options
+    legend = " ".join(h.proto.body for h in app.get("html"))
+    assert "近くのコンビニの集まり" in legend

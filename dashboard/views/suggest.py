@@ -115,10 +115,11 @@ def office_controls(candidates: pd.DataFrame, names) -> None:
     left, right = st.columns(2)
     left.multiselect(t("suggest_fix"),
                      [o for o in ids if o not in st.session_state["suggest_exclude"]],
-                     format_func=names, **state.bind("suggest_fix"))
+                     format_func=names, **state.pick_offices(), **state.bind("suggest_fix"))
     right.multiselect(t("suggest_exclude"),
                       [o for o in ids if o not in st.session_state["suggest_fix"]],
-                      format_func=names, **state.bind("suggest_exclude"))
+                      format_func=names, **state.pick_offices(),
+                      **state.bind("suggest_exclude"))
 
 
 def count_control(low: int, high: int) -> None:
