@@ -27,6 +27,14 @@ VIEWS = Path(__file__).resolve().parent / "views"
 
 # No page_icon: a Material icon favicon would be fetched from fonts.gstatic.com (offline!).
 st.set_page_config(page_title="窓口カバー状況 / madoguchi", layout="wide")
+# Card labels and values wrap instead of being cut ("400,0…"), and values shrink with the
+# window, so they stay readable from 1024x768 to 1920x1080.
+st.html("<style>"
+        "[data-testid='stMetricLabel'] *, [data-testid='stMetricValue'] * "
+        "{white-space: normal !important; overflow: visible !important;"
+        " text-overflow: clip !important;}"
+        "[data-testid='stMetricValue'] {font-size: clamp(1.05rem, 1.8vw, 2.25rem) !important;}"
+        "</style>")
 state.init_defaults()
 saved_panel.open_from_url()
 

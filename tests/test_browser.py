@@ -198,3 +198,26 @@ def test_zone_csv_download_matches_the_engine(app_url, browser):
     assert len(merged) == len(expected) == len(downloaded)
     for column in ("population", "before_km", "after_km", "people_farther"):
         assert (merged[column] - merged[f"{column}_csv"]).abs().max() < 1e-6, column
+
+
+OVERFLOWING = """() => Array.from(document.querySelectorAll(
+    '[data-testid="stMetricValue"], [data-testid="stMetricValue"] *,'
+    + ' [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] *'))
+  .filter(e => e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0)
+  .map(e => e.innerText.trim()).filter(text => text.length > 0)"""
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (1600, 1000), (1280, 720), (1024, 768)])
+def test_cards_are_readable_without_truncation_at_common_screen_sizes(app_url, browser, size):
+    """No card value or label is cut (e.g. "400,0…"); the screenshots are kept as artefacts."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    width, height = size
+    page = browser.new_page(viewport={"width": width, "height": height})
+    try:
+        page.goto(app_url, wait_until="domcontentloaded")
+        _wait_for_map(page)
+        page.wait_for_selector('[data-testid="stMetricValue"]')
+        page.screenshot(path=str(ARTIFACTS / f"map_{width}x{height}.png"))
+        assert page.evaluate(OVERFLOWING) == [], f"cut at {width}x{height}"
+    finally:
+        page.close()
