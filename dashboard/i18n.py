@@ -31,6 +31,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "mode_walk": ("徒歩", "On foot"),
     "mode_transit": ("バス・電車＋徒歩", "Bus/tram + foot"),
     "pick_offices": ("窓口を選んでください", "Choose counters"),
+    "briefing_present": ("発表モード", "Presentation mode"),
+    "briefing_present_help": ("サイドバーと設定を隠し、地図と主な数字を1画面（1920×1080）に収めます。", "Hides the sidebar and settings so the maps and key figures fill one screen (1920x1080)."),
     "legend_store_cluster": ("近くのコンビニの集まり（数字は店舗数、拡大すると分かれます）", "Nearby stores grouped (the number of stores; zoom in to split)"),
     "tables_catchments": ("窓口ごとの到達圏（バス・電車＋徒歩、所要時間の中央値）", "Who reaches each counter by bus/tram and on foot (median minutes)"),
     "download_workbook": ("Excel（全表・項目説明・シナリオ・出典）", "Excel (every table, column notes, scenario, sources)"),

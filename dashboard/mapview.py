@@ -344,6 +344,20 @@ function (row) {
 """One clustered store marker; ``row[2]`` is already HTML-escaped."""
 
 
+def feature_bounds(features: dict) -> list[list[float]]:
+    """``[[south, west], [north, east]]`` of a WGS84 FeatureCollection, for ``fit_bounds``."""
+    coordinates = np.concatenate([
+        np.asarray(ring, dtype=float).reshape(-1, 2)
+        for feature in features["features"]
+        for polygon in (feature["geometry"]["coordinates"]
+                        if feature["geometry"]["type"] == "MultiPolygon"
+                        else [feature["geometry"]["coordinates"]])
+        for ring in polygon])
+    west, south = coordinates.min(axis=0)
+    east, north = coordinates.max(axis=0)
+    return [[float(south), float(west)], [float(north), float(east)]]
+
+
 def base_map(wards: dict, stores: pd.DataFrame, *, show_tiles: bool,
              ward_labels: pd.DataFrame) -> folium.Map:
     """Map with no tiles by default: ward boundaries and labels, clustered stores."""
@@ -368,6 +382,7 @@ def base_map(wards: dict, stores: pd.DataFrame, *, show_tiles: bool,
                 icon_size=(0, 0), class_name="ward-label"),
         ).add_to(ward_layer)
     ward_layer.add_to(fmap)
+    fmap.fit_bounds(feature_bounds(wards))  # the whole city, north of 北区 included
     store_layer = folium.FeatureGroup(name=t("layer_stores"), show=True)
     labels = [html.escape(" ".join(p for p in (b, n) if p) or i)
               for i, b, n in zip(stores["store_id"], stores["brand"], stores["name"], strict=True)]

@@ -37,7 +37,8 @@ DEFAULTS = {
     "briefing_layout": "side-by-side",
     "map_clicks_seen": 0,
     "pending_toggles": [],
-    "briefing_title": "",  # typed by the planner; empty: the title follows the scenario
+    "briefing_title": "",
+    "briefing_present": False,  # typed by the planner; empty: the title follows the scenario
     "store_share_pct": 0,  # % of certificate transactions moving to convenience stores
     "demand_reading": "brief",  # geo.demand.DEFAULT_READING (城南/南部 counts)
 }

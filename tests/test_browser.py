@@ -221,3 +221,32 @@ def test_cards_are_readable_without_truncation_at_common_screen_sizes(app_url, b
         assert page.evaluate(OVERFLOWING) == [], f"cut at {width}x{height}"
     finally:
         page.close()
+
+
+def test_presentation_mode_fits_the_maps_and_figures_on_one_full_hd_screen(app_url, browser):
+    """At 1920x1080 the briefing in presentation mode has no sidebar, and the three key
+    figures and both maps (with the whole city, north of 北区 included) lie on the first
+    screen; the screenshot is kept as an artefact."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    try:
+        page.goto(f"{app_url}/briefing", wait_until="domcontentloaded")
+        page.get_by_text("発表モード").click(timeout=90_000)
+        _wait_until(lambda: not page.locator('[data-testid="stSidebar"]').is_visible(),
+                    timeout=60)
+        _wait_until(lambda: page.locator(MAP_FRAME).count() == 2, timeout=60)
+        for index in range(2):
+            frame = page.frame_locator(MAP_FRAME).nth(index)
+            _wait_until(lambda frame=frame: frame.locator(".office-marker").count() > 10,
+                        timeout=60)
+        page.screenshot(path=str(ARTIFACTS / "briefing_presentation_1920x1080.png"))
+        for index in range(2):
+            box = page.locator(MAP_FRAME).nth(index).bounding_box()
+            assert box is not None and box["y"] + box["height"] <= 1080, box
+        figures = page.get_by_text("最寄り窓口が遠くなる人").first.bounding_box()
+        assert figures is not None and figures["y"] + figures["height"] <= 1080
+        north = page.frame_locator(MAP_FRAME).first.locator(".ward-label", has_text="北区")
+        label = north.bounding_box()
+        assert label is not None and label["y"] > 0  # 北区's label inside the drawn map
+    finally:
+        page.close()

@@ -32,7 +32,8 @@ def figure_cards(figures: dict[str, str]) -> None:
             f'{html.escape(value)}</div></div>')
 
 
-def side_map(choice: state.Choice, found: Result, *, colour_by: str, key: str) -> None:
+def side_map(choice: state.Choice, found: Result, *, colour_by: str, key: str,
+             height: int = 520) -> None:
     """One briefing map: zones of ``found`` coloured by ``colour_by``, its offices' states."""
     zones = cache.zone_features(choice.study_key, choice.zone_layer)
     points = cache.office_points(choice.study_key)[["office_id", "lat", "lon"]]
@@ -42,7 +43,7 @@ def side_map(choice: state.Choice, found: Result, *, colour_by: str, key: str) -
     fmap = mapview.base_map(cache.ward_features(choice.study_key),
                             cache.store_points(choice.study_key, choice.store_source).iloc[0:0],
                             show_tiles=False, ward_labels=cache.ward_labels(choice.study_key))
-    st_folium(fmap, key=key, height=520, use_container_width=True, returned_objects=[],
+    st_folium(fmap, key=key, height=height, use_container_width=True, returned_objects=[],
               feature_group_to_add=mapview.localised(groups))
 
 
@@ -62,21 +63,33 @@ found = components.result(choice)
 table = found.zone_table
 
 study = cache.study(choice.study_key)
-automatic = report.default_title(study, found, lang=lang())
-st.text_input(t("briefing_title"), placeholder=automatic, help=t("briefing_title_help"),
-              **state.bind("briefing_title"))
+present = st.toggle(t("briefing_present"), help=t("briefing_present_help"),
+                    **state.bind("briefing_present"))
+if present:  # the projector's first screen: no sidebar, no header, no settings
+    st.html("<style>[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'],"
+            " header {display: none !important;}"
+            " .block-container {padding-top: 0.5rem !important;}</style>")
+else:
+    automatic = report.default_title(study, found, lang=lang())
+    st.text_input(t("briefing_title"), placeholder=automatic, help=t("briefing_title_help"),
+                  **state.bind("briefing_title"))
+    st.radio("layout", ("side-by-side", "change"), horizontal=True,
+             label_visibility="collapsed", **state.bind("briefing_layout"),
+             format_func=lambda v: f"{t('briefing_before')} / {t('briefing_after')}"
+             if v == "side-by-side" else t("colour_change"))
+layout = st.session_state["briefing_layout"]
 title = report.default_title(study, found, lang=lang(), custom=st.session_state["briefing_title"])
-layout = st.radio("layout", ("side-by-side", "change"), horizontal=True,
-                  label_visibility="collapsed", **state.bind("briefing_layout"),
-                  format_func=lambda v: f"{t('briefing_before')} / {t('briefing_after')}"
-                  if v == "side-by-side" else t("colour_change"))
-st.markdown("# " + components.plain_markdown(title))
+st.markdown(("## " if present else "# ") + components.plain_markdown(title))
 components.unreachable_notice(found)
 figure_cards(key_figures(found.city, lang()))
 names = components.office_name(cache.study(choice.study_key).engine.offices)
-shift = loadshift.result(choice)
-receivers = {}
-if loadshift.has_changes(choice):
+
+
+def receiving_counters() -> None:
+    """Where the closed counters' traffic goes (after the maps in presentation mode)."""
+    shift = loadshift.result(choice)
+    if not loadshift.has_changes(choice):
+        return
     if shift.shift is None:
         st.warning(shift.problem, icon="⚠️")
     elif receivers := loadshift.receiver_figures(shift.shift, names):
@@ -84,19 +97,26 @@ if loadshift.has_changes(choice):
         figure_cards(receivers)
         st.caption(" / ".join(loadshift.assumption_lines(shift.fit)))
 
+
+if not present:
+    receiving_counters()
+
+map_height = 600 if present else 520
 if layout == "side-by-side":
     left, right = st.columns(2)
     with left:
         st.subheader(t("briefing_before"))
         side_map(choice, cache.result(choice.result_key(after=False)), colour_by="before",
-                 key="briefing_before")
+                 key="briefing_before", height=map_height)
     with right:
         st.subheader(t("briefing_after"))
-        side_map(choice, found, colour_by="after", key="briefing_after")
+        side_map(choice, found, colour_by="after", key="briefing_after", height=map_height)
     legend_by = "after"
 else:
-    side_map(choice, found, colour_by="change", key="briefing_change")
+    side_map(choice, found, colour_by="change", key="briefing_change", height=map_height)
     legend_by = "change"
+if present:
+    receiving_counters()
 legend_left, legend_right = st.columns(2)
 _, scale = mapview.zone_values(table, legend_by, 2)
 legend_left.html(mapview.legend_html(mapview.legend_rows(scale), t(f"colour_{legend_by}")))
