@@ -177,3 +177,12 @@ def legends(colour_by: str, threshold_km: int, table: pd.DataFrame) -> None:
 def sources_line(keys: list[str]) -> str:
     """One line of attribution texts for the layers a view uses (「出典：」 once)."""
     return io.sources_line(keys, lang=lang())
+
+
+def scenario_sources_line(choice: Choice) -> str:
+    """The sources line of a page showing ``choice``'s figures: its layers, the network, the
+    2020 mesh (the 65+ figures), the attendance-zone table when districts are shown, and
+    the stores drawn on the map."""
+    return sources_line(io.scenario_sources(
+        measure=choice.measure, store_source=choice.store_source, zones=choice.zone_layer,
+        network=choice.network, elderly=True, stores=True))

@@ -458,3 +458,11 @@ def test_office_pickers_speak_japanese_and_offer_no_select_all(app):
     assert closed.proto.select_all == 0  # Streamlit's default offers it up to 1,000 options
     legend = " ".join(h.proto.body for h in app.get("html"))
     assert "近くのコンビニの集まり" in legend
+
+
+@pytest.mark.bundle
+def test_the_map_page_names_each_source_once_with_the_mesh_and_the_zone_table(app):
+    line = next(c.value for c in app.caption if c.value.startswith("出典："))
+    assert "出典：出典：" not in line and line.count("出典：") == 1
+    assert "令和2年国勢調査 地域メッシュ統計" in line  # the 65+ card
+    assert "通学区域" in line  # school districts are the default zones

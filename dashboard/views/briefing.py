@@ -11,11 +11,7 @@ from streamlit_folium import st_folium
 from dashboard import cache, components, loadshift, mapview, state
 from dashboard.i18n import lang, name_column, t
 from geo import briefing, report
-from geo.layers import NETWORK_FILES
 from geo.study import Result
-
-SOURCES = ["wards", "small_areas", "attendance_zones", "offices",
-           NETWORK_FILES[state.current().network][-1]]
 
 
 def key_figures(summary: dict, lang: str) -> dict[str, str]:
@@ -121,7 +117,7 @@ legend_left, legend_right = st.columns(2)
 _, scale = mapview.zone_values(table, legend_by, 2)
 legend_left.html(mapview.legend_html(mapview.legend_rows(scale), t(f"colour_{legend_by}")))
 legend_right.html(mapview.office_legend_html(lambda kind: t(f"kind_{kind}")))
-st.caption(components.sources_line(SOURCES))
+st.caption(components.scenario_sources_line(choice))
 
 stem = f"briefing_{choice.base}_{len(choice.closed)}closed"
 files = (("png", "png", "image/png"), ("pdf", "pdf", "application/pdf"),

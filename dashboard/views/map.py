@@ -10,7 +10,6 @@ from streamlit_folium import st_folium
 
 from dashboard import cache, components, loadshift, mapview, state, vendor_assets
 from dashboard.i18n import name_column, t
-from geo.layers import NETWORK_FILES
 from geo.study import Result
 
 MAP_KEY = "scenario_map"
@@ -98,6 +97,4 @@ components.metric_cards(found.city, mode=choice.mode)
 map_panel(choice)
 loadshift.panel()
 components.most_affected(found.zone_table)
-st.caption(components.sources_line(["wards", "small_areas", "offices",
-                                    NETWORK_FILES[choice.network][-1], "stores_osm",
-                                    "stores_overture"]))
+st.caption(components.scenario_sources_line(choice))
