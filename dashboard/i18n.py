@@ -31,6 +31,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "mode_walk": ("徒歩", "On foot"),
     "mode_transit": ("バス・電車＋徒歩", "Bus/tram + foot"),
     "pick_offices": ("窓口を選んでください", "Choose counters"),
+    "suggest_site_click": ("下の地図をクリックすると、その地点の座標がここに入ります。名前を付けて追加してください。", "Click the map below to put that point's coordinates here, then name the site and add it."),
     "briefing_present": ("発表モード", "Presentation mode"),
     "briefing_present_help": ("サイドバーと設定を隠し、地図と主な数字を1画面（1920×1080）に収めます。", "Hides the sidebar and settings so the maps and key figures fill one screen (1920x1080)."),
     "legend_store_cluster": ("近くのコンビニの集まり（数字は店舗数、拡大すると分かれます）", "Nearby stores grouped (the number of stores; zoom in to split)"),

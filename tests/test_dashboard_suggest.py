@@ -252,3 +252,11 @@ def test_optimality_near_ties_and_loads_of_keep_3(page, bundle_dir, engine, prob
     assert warning.startswith("取扱件数が 50% 超増える窓口があります：")
     overloaded = _names(engine, loads.loc[loads["overloaded"], "office_id"])
     assert warning.endswith("、".join(overloaded))
+
+
+@pytest.mark.bundle
+def test_a_click_on_the_map_fills_the_site_coordinates(page):
+    page.session_state["suggest_site_clicked"] = "32.80310,130.70790"
+    page.run()
+    assert not page.exception, page.exception
+    assert page.text_input(key="suggest_site_latlon").value == "32.80310,130.70790"

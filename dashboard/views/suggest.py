@@ -38,6 +38,11 @@ FIGURES = {"mean_distance_km": "suggest_fig_mean", "people_beyond_5km": "suggest
 MAP_PAGE = "views/map.py"
 
 
+CLICKED_SITE = "suggest_site_clicked"
+"""Coordinates of a click on the suggestions map, waiting to fill the site field."""
+LAST_CLICK = "suggest_last_click"
+
+
 def init_defaults() -> None:
     for key, value in DEFAULTS.items():
         st.session_state.setdefault(key, list(value) if isinstance(value, list) else value)
@@ -69,8 +74,14 @@ def question_controls() -> None:
 
 
 def site_controls() -> None:
-    """Type a new candidate site as lat,lon and a name; checked to be inside the city."""
-    with st.expander(t("suggest_site_heading"), expanded=bool(st.session_state["suggest_sites"])):
+    """Type a new candidate site as lat,lon (or click the map) and a name; checked to be
+    inside the city."""
+    clicked = st.session_state.pop(CLICKED_SITE, None)
+    if clicked:  # a click on the map (before the widget is drawn in this run)
+        st.session_state["suggest_site_latlon"] = clicked
+    with st.expander(t("suggest_site_heading"),
+                     expanded=bool(st.session_state["suggest_sites"] or clicked)):
+        st.caption(t("suggest_site_click"))
         left, middle, right = st.columns([2, 2, 1])
         name = left.text_input(t("suggest_site_name"), key="suggest_site_name")
         where = middle.text_input(t("suggest_site_latlon"), key="suggest_site_latlon",
@@ -294,8 +305,14 @@ def solution_map(found: suggestions.Answer, key: cache.StudyKey) -> None:
     fmap = mapview.base_map(cache.ward_features(key), cache.store_points(
         key, st.session_state["store_source"]).iloc[0:0], show_tiles=False,
         ward_labels=cache.ward_labels(key))
-    st_folium(fmap, key="suggest_map", height=480, use_container_width=True,
-              returned_objects=[], feature_group_to_add=mapview.localised(groups))
+    drawn = st_folium(fmap, key="suggest_map", height=480, use_container_width=True,
+                      returned_objects=["last_clicked"],
+                      feature_group_to_add=mapview.localised(groups))
+    point = (drawn or {}).get("last_clicked")
+    if point and point != st.session_state.get(LAST_CLICK):
+        st.session_state[LAST_CLICK] = point
+        st.session_state[CLICKED_SITE] = f"{point['lat']:.5f},{point['lng']:.5f}"
+        st.rerun()
 
 
 def site_group(found: suggestions.Answer) -> folium.FeatureGroup:
