@@ -78,7 +78,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "beyond": ("{km} km より遠い人", "People beyond {km} km"),
     "beyond_65plus": ("{km} km より遠い65歳以上", "Aged 65+ beyond {km} km"),
     "mean": ("平均距離", "Mean distance"),
+    "beyond_min": ("バス・徒歩で{minutes}分超の人", "More than {minutes} min by bus and on foot"),
+    "beyond_min_65plus": ("バス・徒歩で{minutes}分超の65歳以上",
+                          "Aged 65+ more than {minutes} min by bus and on foot"),
+    "mean_min": ("平均所要時間（バス・電車・徒歩）", "Mean time by bus/tram and on foot"),
     "people": ("人", "people"),
+    "minutes": ("分", "min"),
     "before": ("変更前", "Before"),
     "after": ("変更後", "After"),
     "change": ("距離の増加", "Increase in distance"),
@@ -260,6 +265,8 @@ def key_figures(
         people beyond ``threshold_km`` before -> after, the same for people aged 65+ (when
         the summary has them), mean distance before -> after.
     """
+    if "transit_after_min" in summary:
+        return _transit_figures(summary, lang)
     label = f"{threshold_km:g}km"
     beyond_before = summary.get(f"beyond_{label}_before")
     beyond_after = summary.get(f"beyond_{label}_after")
@@ -280,6 +287,28 @@ def key_figures(
         figures[_label("beyond_65plus", lang, km=km)] = \
             f"{_people(elderly_before)} → {_people(elderly_after)} {people}"
     figures[_label("mean", lang)] = f"{_km(summary['before_km'])} → {_km(summary['after_km'])} km"
+    return figures
+
+
+def _transit_figures(summary: Mapping[str, float | str], lang: str,
+                     minutes: int = 45) -> dict[str, str]:
+    """Headline figures of a transit study: minutes by bus, tram and on foot."""
+    people = _label("people", lang)
+
+    def change(before: str, after: str) -> str:
+        return f"{_people(summary[before])} → {_people(summary[after])} {people}"
+
+    beyond = f"transit_beyond_{minutes}min"
+    figures = {
+        _label("farther", lang): f"{_people(summary['people_farther'])} {people}",
+        _label("beyond_min", lang, minutes=minutes): change(f"{beyond}_before",
+                                                            f"{beyond}_after"),
+    }
+    if f"{beyond}_after_65plus" in summary:
+        figures[_label("beyond_min_65plus", lang, minutes=minutes)] = change(
+            f"{beyond}_before_65plus", f"{beyond}_after_65plus")
+    before, after = (float(summary[f"transit_{when}_min"]) for when in ("before", "after"))
+    figures[_label("mean_min", lang)] = f"{before:.0f} → {after:.0f} {_label('minutes', lang)}"
     return figures
 
 

@@ -727,10 +727,6 @@ def _cmd_report(args: argparse.Namespace) -> pd.DataFrame:
             chosen = saved.ScenarioStore(args.db).open(args.scenario, args.version).scenario
         except ScenarioNotFoundError as e:
             raise UsageError(str(e)) from None
-        if chosen.mode not in engine_module.MODES:
-            msg = (f"report: scenario {chosen.name!r} uses {chosen.mode} travel; reports are "
-                   f"made for {' or '.join(engine_module.MODES)}")
-            raise UsageError(msg)
         args.network, args.mode = chosen.network, chosen.mode
         scenario, measure, stores = chosen.scenario, chosen.measure, chosen.store_source
         share, custom = chosen.store_share, args.title or chosen.briefing_title

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -48,6 +49,7 @@ SUBTITLE_WORDS = {
                     "Certificates (counters, corners, stores)"),
     "drive": ("車の道路距離", "road distance by car"),
     "walk": ("徒歩の道路距離", "road distance on foot"),
+    "transit": ("バス・電車＋徒歩の所要時間", "minutes by bus/tram and on foot"),
 }
 ASSUMPTIONS = {
     "distance": (("距離は小地域（2015年国勢調査）ごとの居住地点から"
@@ -155,6 +157,12 @@ def assumptions(study: Study, result: Result, *, lang: str = "ja") -> list[str]:
     """The handout's assumption lines (``ASSUMPTIONS``) that apply to this result."""
     index = gio.language_index(lang)
     lines = [ASSUMPTIONS["distance"][index].format(network=study.network)]
+    if study.transit is not None:  # before the others: the handout keeps the first lines
+        if caveat := study.transit.caveat[("ja", "en")[index]]:
+            lines.append(caveat)
+        window = study.transit.window_label()
+        lines.append((f"時刻表：{window}に出発した場合の所要時間の中央値",
+                      f"Timetable: median minutes over departures {window}")[index])
     if result.zones == "district":
         lines.append(ASSUMPTIONS["district"][index])
     if _has_elderly(result):
@@ -179,6 +187,16 @@ def load_shift_notes(result: Result, *, lang: str = "ja") -> list[str]:
     return [SHIFT_HEADING[index], *lines] if lines else []
 
 
+def transit_notes(study: Study, *, lang: str = "ja") -> list[str]:
+    """The 産交バス caveat for a transit study's slide, wrapped to the notes' width (empty
+    otherwise); it comes before the load-shift lines, which are cut first when space runs out."""
+    if study.transit is None:
+        return []
+    index = gio.language_index(lang)
+    caveat = study.transit.caveat[("ja", "en")[index]]
+    return textwrap.wrap(caveat, width=(26, 48)[index]) if caveat else []
+
+
 def slide(study: Study, result: Result, *, title: str, lang: str = "ja", format: str = "png",
           date: _dt.date | str | None = None, dpi: int = 150,
           layout: str = "side-by-side") -> bytes:
@@ -189,7 +207,7 @@ def slide(study: Study, result: Result, *, title: str, lang: str = "ja", format:
         title=title, figures=briefing.key_figures(result.city, lang=lang), format=format,
         dpi=dpi, lang=lang, sources=report_sources(study, result), layout=layout,
         subtitle=subtitle(study, result, lang=lang, date=date),
-        notes=load_shift_notes(result, lang=lang))
+        notes=[*transit_notes(study, lang=lang), *load_shift_notes(result, lang=lang)])
 
 
 def handout(study: Study, result: Result, *, title: str, lang: str = "ja",

@@ -43,15 +43,20 @@ def test_bad_arguments_exit_2_with_one_line_and_write_nothing(tmp_path, capsys, 
     assert not list(tmp_path.glob("*.xlsx")) and not list(tmp_path.glob("*.pdf"))
 
 
-def test_a_saved_transit_scenario_is_refused_before_any_work(tmp_path, capsys):
-    db = f"sqlite:///{tmp_path / 's.sqlite'}"
-    store = ScenarioStore(db)
-    store.save(SavedScenario(name="バス案", base="now", closed={"oe-branch"}, mode="transit"))
-    store.close()
-    argv = ["report", "--scenario", "バス案", "--db", db, "--xlsx", str(tmp_path / "r.xlsx")]
-    assert cli.main(argv) == 2
-    assert "uses transit travel" in _error(capsys)
-    assert not (tmp_path / "r.xlsx").exists()
+def test_transit_headline_figures_are_minutes_by_bus_and_on_foot():
+    from geo import briefing
+
+    summary = {"people_farther": 300.0, "transit_beyond_45min_before": 10.0,
+               "transit_beyond_45min_after": 310.0, "transit_beyond_45min_before_65plus": 2.0,
+               "transit_beyond_45min_after_65plus": 62.0, "transit_before_min": 21.4,
+               "transit_after_min": 29.6, "beyond_2km_before": 0.0, "beyond_2km_after": 0.0,
+               "before_km": 1.0, "after_km": 2.0}
+    assert briefing.key_figures(summary, lang="ja") == {
+        "最寄り窓口が遠くなる人": "300 人",
+        "バス・徒歩で45分超の人": "10 → 310 人",
+        "バス・徒歩で45分超の65歳以上": "2 → 62 人",
+        "平均所要時間（バス・電車・徒歩）": "21 → 30 分",
+    }
 
 
 def test_a_store_source_the_data_lacks_exits_2(tmp_path, capsys, monkeypatch):
