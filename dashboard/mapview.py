@@ -344,15 +344,19 @@ function (row) {
 """One clustered store marker; ``row[2]`` is already HTML-escaped."""
 
 
-def feature_bounds(features: dict) -> list[list[float]]:
-    """``[[south, west], [north, east]]`` of a WGS84 FeatureCollection, for ``fit_bounds``."""
-    coordinates = np.concatenate([
+def feature_bounds(features: dict) -> list[list[float]] | None:
+    """``[[south, west], [north, east]]`` of a WGS84 FeatureCollection of polygons, for
+    ``fit_bounds``; None when it has no coordinates."""
+    rings = [
         np.asarray(ring, dtype=float).reshape(-1, 2)
         for feature in features["features"]
         for polygon in (feature["geometry"]["coordinates"]
                         if feature["geometry"]["type"] == "MultiPolygon"
                         else [feature["geometry"]["coordinates"]])
-        for ring in polygon])
+        for ring in polygon]
+    if not rings:
+        return None
+    coordinates = np.concatenate(rings)
     west, south = coordinates.min(axis=0)
     east, north = coordinates.max(axis=0)
     return [[float(south), float(west)], [float(north), float(east)]]
@@ -382,7 +386,9 @@ def base_map(wards: dict, stores: pd.DataFrame, *, show_tiles: bool,
                 icon_size=(0, 0), class_name="ward-label"),
         ).add_to(ward_layer)
     ward_layer.add_to(fmap)
-    fmap.fit_bounds(feature_bounds(wards))  # the whole city, north of 北区 included
+    bounds = feature_bounds(wards)
+    if bounds is not None:
+        fmap.fit_bounds(bounds)  # the whole city, north of 北区 included
     store_layer = folium.FeatureGroup(name=t("layer_stores"), show=True)
     labels = [html.escape(" ".join(p for p in (b, n) if p) or i)
               for i, b, n in zip(stores["store_id"], stores["brand"], stores["name"], strict=True)]

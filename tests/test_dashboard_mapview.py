@@ -154,3 +154,16 @@ def test_every_localised_url_is_a_vendored_file():
     for url in vendor_assets.local_urls().values():
         relative = url.removeprefix(vendor_assets.STATIC_URL + "/")
         assert (vendor_assets.VENDOR_DIR / relative).is_file(), url
+
+
+def test_maps_open_on_the_bounds_of_the_wards():
+    square = {"type": "Feature", "properties": {},
+              "geometry": {"type": "Polygon", "coordinates": [[[130.5, 32.6], [130.9, 32.6],
+                                                               [130.9, 33.0], [130.5, 32.6]]]}}
+    pair = {"type": "Feature", "properties": {},
+            "geometry": {"type": "MultiPolygon",
+                         "coordinates": [[[[130.4, 32.7], [130.6, 32.7], [130.6, 32.8],
+                                           [130.4, 32.7]]]]}}
+    wards = {"type": "FeatureCollection", "features": [square, pair]}
+    assert mapview.feature_bounds(wards) == [[32.6, 130.4], [33.0, 130.9]]
+    assert mapview.feature_bounds({"type": "FeatureCollection", "features": []}) is None
