@@ -12,72 +12,36 @@ import base64
 import html
 import math
 import re
-from dataclasses import dataclass
 
 import folium
 import folium.plugins
 import numpy as np
 import pandas as pd
 
+from geo.colours import (
+    CHANGE_SCALE,
+    DISTANCE_SCALE,
+    SHARE_SCALE,
+    UNREACHABLE_COLOUR,
+    ColourScale,
+)
+
 from . import vendor_assets
 from .i18n import t
 
 CITY_CENTRE = [32.80, 130.69]
-UNREACHABLE = "#2b2b2b"
+UNREACHABLE = UNREACHABLE_COLOUR
 NO_PEOPLE = "#ffffff"
 
 
-@dataclass(frozen=True)
-class Scale:
-    """A binned colour scale: ``len(colours) == len(edges) + 1``."""
-
-    edges: tuple[float, ...]
-    colours: tuple[str, ...]
-    unit: str
-    zero_colour: str | None = None
-    """Colour for exactly zero (no change / nobody beyond), shown as its own class."""
-
-    def colour(self, value: float) -> str:
-        if value is None or not math.isfinite(value):
-            return UNREACHABLE
-        if self.zero_colour is not None and abs(value) < 1e-9:
-            return self.zero_colour
-        return self.colours[int(np.searchsorted(self.edges, value, side="left"))]
-
-    def classes(self) -> list[tuple[str, str]]:
-        """Legend rows: (colour, label)."""
-        rows = []
-        if self.zero_colour is not None:
-            rows.append((self.zero_colour, f"0 {self.unit}"))
-        lower = [0.0, *self.edges]
-        upper = [*self.edges, None]
-        for colour, lo, hi in zip(self.colours, lower, upper, strict=True):
-            label = (f"{_fmt(lo)}–{_fmt(hi)} {self.unit}" if hi is not None
-                     else f"> {_fmt(lo)} {self.unit}")
-            rows.append((colour, label))
-        return rows
-
-
-def _fmt(value: float) -> str:
-    return f"{value:g}" if value < 1 or value == int(value) else f"{value:.1f}"
-
-
-DISTANCE_SCALE = Scale((1, 2, 3, 5, 8), ("#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4",
-                                        "#2c7fb8", "#253494"), "km")
-CHANGE_SCALE = Scale((0.5, 1, 2, 5), ("#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"),
-                     "km", zero_colour="#eeeeee")
-SHARE_SCALE = Scale((10, 25, 50, 75), ("#dadaeb", "#bcbddc", "#9e9ac8", "#756bb1", "#54278f"),
-                    "%", zero_colour="#f2f0f7")
-
-
-def minutes_scale() -> Scale:
+def minutes_scale() -> ColourScale:
     """Travel minutes (transit mode), in the interface's unit word."""
-    return Scale((10, 20, 30, 45, 60), DISTANCE_SCALE.colours, t("minutes"))
+    return ColourScale((10, 20, 30, 45, 60), DISTANCE_SCALE.colours, t("minutes"))
 
 
-def minute_change_scale() -> Scale:
+def minute_change_scale() -> ColourScale:
     """Added travel minutes (transit mode)."""
-    return Scale((2, 5, 10, 20), CHANGE_SCALE.colours, t("minutes"),
+    return ColourScale((2, 5, 10, 20), CHANGE_SCALE.colours, t("minutes"),
                  zero_colour=CHANGE_SCALE.zero_colour)
 
 
@@ -85,7 +49,8 @@ TRANSIT_THRESHOLD_MIN = {2: 30, 5: 45}
 """In transit mode the 2 km / 5 km choice reads as 30 / 45 minutes."""
 
 
-def zone_values(table: pd.DataFrame, colour_by: str, threshold_km: int) -> tuple[pd.Series, Scale]:
+def zone_values(table: pd.DataFrame, colour_by: str, threshold_km: int
+                ) -> tuple[pd.Series, ColourScale]:
     """The value each zone is coloured by, and its scale (minutes in transit mode)."""
     table = table.set_index(table["zone_id"].astype(str))
     transit = "transit_after_min" in table.columns
@@ -105,7 +70,7 @@ def zone_values(table: pd.DataFrame, colour_by: str, threshold_km: int) -> tuple
     return share, SHARE_SCALE
 
 
-def legend_rows(scale: Scale) -> list[tuple[str, str]]:
+def legend_rows(scale: ColourScale) -> list[tuple[str, str]]:
     """Legend of the zone colours, with the unreachable class."""
     return [*scale.classes(), (UNREACHABLE, t("legend_unreachable")),
             (NO_PEOPLE, t("legend_no_people"))]
