@@ -134,14 +134,6 @@ class FetchResult:
 # --- plumbing -------------------------------------------------------------------------
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def atomic_write(target: Path, write: Callable[[Path], object]) -> None:
     """``geo.io.atomic_write`` into the data directory, creating the folder; an ``OSError``
     (disk full, read-only folder) becomes a ``FetchError`` naming ``target``."""
@@ -625,7 +617,7 @@ def _record(root: Path, source: str, relpaths: list[str], inputs: list[dict[str,
     fetched_at = datetime.now(UTC).isoformat(timespec="seconds")
     written = {}
     for relpath in relpaths:
-        sha = _sha256(root / relpath)
+        sha = io_module.sha256_file(root / relpath)
         files[relpath] = {"source": source, "inputs": inputs, "fetched_at": fetched_at,
                           "sha256": sha, "bytes": (root / relpath).stat().st_size}
         written[root / relpath] = sha
@@ -646,7 +638,7 @@ def _kept(root: Path, source: str) -> FetchResult | None:
                if v.get("source") == source}
     if entries:
         intact = {root / k: v["sha256"] for k, v in entries.items()
-                  if (root / k).is_file() and _sha256(root / k) == v.get("sha256")}
+                  if (root / k).is_file() and io_module.sha256_file(root / k) == v.get("sha256")}
         if len(intact) == len(entries):
             return FetchResult(source, "cached", intact)
         logger.warning("%s: a fetched file is missing or changed; downloading it again", source)
@@ -658,7 +650,9 @@ def _kept(root: Path, source: str) -> FetchResult | None:
     else:
         path = root / BUNDLE_FILES[_SOURCE_KEYS[source]].relpath
         present = [path] if path.is_file() else []
-    return FetchResult(source, "present", {p: _sha256(p) for p in present}) if present else None
+    if not present:
+        return None
+    return FetchResult(source, "present", {p: io_module.sha256_file(p) for p in present})
 
 
 def parse_sources(only: str | Iterable[str] | None) -> tuple[str, ...]:

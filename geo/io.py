@@ -13,6 +13,7 @@ existing files of another format.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import io
 import json
 import logging
@@ -58,6 +59,15 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 _BINARY_MAGIC = {"gpkg": _SQLITE_MAGIC, "xlsx": b"PK\x03\x04", "pdf": b"%PDF-",
                  "png": b"\x89PNG\r\n\x1a\n"}
 _SNIFF_BYTES = 65_536
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 of a file's bytes (hex), read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def atomic_write(target: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import districts, gtfs, layers, settings
+from . import io as gio
 from .scenarios import AccessModel
 from .transit import TransitAccess
 
@@ -35,14 +36,6 @@ logger = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 """Bumped when the layout of a cached study changes."""
 _SOURCE_DIR = Path(__file__).resolve().parent
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def input_files(data: Path, network: str, mode: str) -> list[Path]:
@@ -62,9 +55,9 @@ def study_key(data: Path, network: str, mode: str) -> str:
     """The cache key: SHA-256 over the inputs' contents, the ``geo`` code, network and mode."""
     digest = hashlib.sha256(f"{FORMAT_VERSION}|{network}|{mode}".encode())
     for path in input_files(data, network, mode):
-        digest.update(f"{path.name}:{_sha256(path)}".encode())
+        digest.update(f"{path.name}:{gio.sha256_file(path)}".encode())
     for source in sorted(_SOURCE_DIR.glob("*.py")):
-        digest.update(f"{source.name}:{_sha256(source)}".encode())
+        digest.update(f"{source.name}:{gio.sha256_file(source)}".encode())
     return digest.hexdigest()[:32]
 
 
