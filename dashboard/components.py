@@ -57,11 +57,12 @@ def _km(value: float) -> str:
     return "—" if not math.isfinite(value) else f"{value:.2f} km"
 
 
-def _walk(value_km: float) -> str:
-    """A mean walking distance as minutes at ``geo.scenarios.WALK_KMH``, with the km."""
-    if not math.isfinite(value_km):
+def _walk(summary: dict, when: str) -> str:
+    """The mean walking time (``evaluate``'s ``<when>_min``), with the km."""
+    minutes, km = float(summary[f"{when}_min"]), float(summary[f"{when}_km"])
+    if not math.isfinite(km):
         return "—"
-    return f"{value_km / scenarios.WALK_KMH * 60:.0f} {t('minutes')} ({value_km:.2f} km)"
+    return f"{minutes:.0f} {t('minutes')} ({km:.2f} km)"
 
 
 def _minutes(value: float) -> str:
@@ -97,11 +98,11 @@ def metric_cards(summary: dict, *, mode: str = "drive") -> None:
                           delta_color="inverse", border=True,
                           help=t("metric_before", value=_minutes(before_min)))
     elif mode == "walk":
-        minutes = None if delta is None else delta / scenarios.WALK_KMH * 60
-        columns[1].metric(t("metric_mean_walk"), _walk(after_km),
+        minutes = None if delta is None else summary["after_min"] - summary["before_min"]
+        columns[1].metric(t("metric_mean_walk"), _walk(summary, "after"),
                           delta=None if minutes is None else f"{minutes:+.1f} {t('minutes')}",
                           delta_color="inverse", border=True,
-                          help=t("metric_before", value=_walk(before_km)))
+                          help=t("metric_before", value=_walk(summary, "before")))
     else:
         columns[1].metric(t("metric_mean"), _km(after_km),
                           delta=None if delta is None else f"{delta:+.2f} km",

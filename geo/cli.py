@@ -163,8 +163,6 @@ def _cmd_scenario(args: argparse.Namespace) -> pd.DataFrame:
               f"scenario", file=sys.stderr)
     city = pd.DataFrame([{"zone_id": "43100", "zone_name": "熊本市 (city total)", "ward": "",
                           **result.city}])
-    if args.mode == "walk":
-        city = scenarios.with_walking_minutes(city, speed_kmh=args.walk_kmh)
     return pd.concat([result.zone_table, city], ignore_index=True)
 
 

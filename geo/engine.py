@@ -211,6 +211,28 @@ def build_graph(
     return graph.undirected() if mode == "walk" else graph
 
 
+def check_data(data: str | os.PathLike[str] | None, network: str) -> Path:
+    """Check the network's name and that the data directory holds what an engine on it reads.
+
+    Returns
+    -------
+    pathlib.Path
+        The data directory.
+
+    Raises
+    ------
+    ValueError
+        An unknown network.
+    geo.errors.DataMissingError
+        A file is missing (one message naming every one).
+    """
+    if network not in NETWORKS:
+        msg = f"unknown network {network!r}; choose one of {', '.join(NETWORKS)}"
+        raise ValueError(msg)
+    return layers.check_bundle(
+        data, keys=(*layers.REQUIRED_FOR_ENGINE, *layers.NETWORK_FILES[network]))
+
+
 def load_engine(
     data: str | os.PathLike[str] | None = None, *, store_source: str = "union",
     network: str = DEFAULT_NETWORK, mode: str = "drive",
@@ -233,11 +255,7 @@ def load_engine(
     geo.errors.DataMissingError
         When the data directory lacks a file the engine needs.
     """
-    if network not in NETWORKS:
-        msg = f"unknown network {network!r}; choose one of {', '.join(NETWORKS)}"
-        raise ValueError(msg)
-    root = layers.check_bundle(
-        data, keys=(*layers.REQUIRED_FOR_ENGINE, *layers.NETWORK_FILES[network]))
+    root = check_data(data, network)
     timings: dict[str, float] = {}
     started = time.perf_counter()
     wards = layers.load_wards(root)

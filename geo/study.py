@@ -175,11 +175,7 @@ def build_study(
         msg = f"unknown travel mode {mode!r}; choose one of {', '.join(MODES)}"
         raise ValueError(msg)
     started = time.perf_counter()
-    if network not in engine_module.NETWORKS:
-        msg = f"unknown network {network!r}; choose one of {', '.join(engine_module.NETWORKS)}"
-        raise ValueError(msg)
-    root = layers.check_bundle(data, keys=(*layers.REQUIRED_FOR_ENGINE,
-                                           *layers.NETWORK_FILES[network]))
+    root = engine_module.check_data(data, network)
     key = studycache.study_key(root, network, mode) if cache else None
     parts = studycache.load(key) if key is not None else None
     if parts is not None:
@@ -325,8 +321,8 @@ class Result:
         ``transit_after_min`` / ``transit_beyond_<t>min_*`` (bus, tram and rail with walks;
         a lower bound on service, see ``geo.transit.TRANSIT_CAVEAT``) in transit mode.
     city
-        City-wide figures (``geo.scenarios.summary`` over the small areas, plus the
-        transit columns summed in transit mode).
+        City-wide figures (``geo.scenarios.summary`` over the small areas; the walking
+        minutes in walk and transit mode, and the transit columns summed in transit mode).
     offices
         ``geo.scenarios.office_status``: every office with ``in_base`` and ``state``.
     load_shift
@@ -401,6 +397,9 @@ def evaluate(
     city = scenarios.summary(small_areas)
     if study.mode in ("walk", "transit"):
         table = scenarios.with_walking_minutes(table, speed_kmh=walk_kmh)
+        walking = scenarios.with_walking_minutes(pd.DataFrame([city]), speed_kmh=walk_kmh)
+        city = {**city, **{column: float(walking[column].iloc[0])
+                           for column in walking.columns if column.endswith(("_min", "_slow"))}}
     if study.transit is not None:
         table, city = _with_transit(study, model, scenario, table, small_areas, city, zones)
     populated = small_areas["population"] > 0
