@@ -755,8 +755,9 @@ def _service_date(text: str) -> dt.date:
 def _add_transit_check(commands: _Commands) -> None:
     check = commands.add_parser("transit-check",
                                 help="GTFS feeds used, trips on the service date, 産交 caveat")
-    check.add_argument("--date", type=_service_date, default=gtfs.DEFAULT_SERVICE_DATE,
-                       help=f"service date (default {gtfs.DEFAULT_SERVICE_DATE})")
+    check.add_argument("--date", type=_service_date, default=None,
+                       help=f"service date (default {gtfs.DEFAULT_SERVICE_DATE} when every feed "
+                            "runs then, else the first Wednesday they all run)")
     check.add_argument("--bench", action="store_true",
                        help="also time the transit precompute and scenario re-evaluation")
     check.set_defaults(handler=_cmd_transit_check)
@@ -767,7 +768,8 @@ def _cmd_transit_check(args: argparse.Namespace) -> pd.DataFrame:
     from . import transit
 
     timetable = gtfs.load_timetable(args.data, service_date=args.date)
-    print(f"service date {args.date} ({args.date:%A})", file=sys.stderr)
+    day = timetable.service_date
+    print(f"service date {day} ({day:%A})", file=sys.stderr)
     for text in transit.transit_caveat(timetable).values():
         if text:
             print(text, file=sys.stderr)

@@ -24,10 +24,10 @@ Sources (``SOURCES``):
     first-level meshes over the wards; cells computed from the mesh codes -> ``mesh``.
     Needs the wards (``n03``, fetched before it).
 ``gtfs`` (only when named: the default study does not need it)
-    The bus operators' current GTFS-JP feeds, 九州産交バス included, from their joint
-    platform -> ``transit/gtfs/<operator>.gtfs.zip``, each checked by reading it with
-    ``geo.gtfs``. The tram and railway feeds have no known fixed address: keep the
-    bundle's.
+    The operators' current GTFS(-JP) feeds -> ``transit/gtfs/<operator>.gtfs.zip``, each
+    checked by reading it with ``geo.gtfs``: the four bus operators, 九州産交バス included,
+    from their joint platform (km.bus-vision.jp), and the tram (熊本市交通局) and the
+    熊本電鉄 railway from the GTFSデータリポジトリ (api.gtfs-data.jp, its current revision).
 
 The download addresses follow the patterns the publishers use and that public download
 scripts use; they could not be tried from the development machine (no internet), so each
@@ -79,15 +79,21 @@ GTFS_FEEDS = {
     "sankobus": "https://km.bus-vision.jp/gtfs/sankobus/gtfsFeed",
     "kumabus": "https://km.bus-vision.jp/gtfs/kumabus/gtfsFeed",
     "dentetsubus": "https://km.bus-vision.jp/gtfs/dentetsu/gtfsFeed",
+    "kumamotoshiden": ("https://api.gtfs-data.jp/v2/organizations/kumamoto-shiden/feeds/"
+                       "kumamotoshiden/files/feed.zip?rid=current"),
+    "kumamotodentetsu": ("https://api.gtfs-data.jp/v2/organizations/kumamotodentetsu/feeds/"
+                         "kumamotodentetsu/files/feed.zip?rid=current"),
 }
-"""Bus operators' GTFS-JP feeds (熊本都市バス, 九州産交バス, 熊本バス, 熊本電鉄バス; CC BY 4.0)."""
+"""GTFS(-JP) feeds by file name: the bus operators (熊本都市バス, 九州産交バス, 熊本バス,
+熊本電鉄バス; CC BY 4.0), the tram (熊本市交通局; CC BY 2.1 JP) and the 熊本電鉄 railway (CC0),
+named as in the bundle's ``transit/gtfs/`` so a fetch replaces the bundle's files."""
 SOURCE_TITLES = {
     "osm-stores": "OSM convenience stores (osmnx, Overpass)",
     "osm-roads": "the city-wide OSM drive network (osmnx, Overpass; the largest download)",
     "n03": "国土数値情報 N03 ward boundaries",
     "estat": "e-Stat 2015 small areas and population",
     "mesh": "e-Stat 2020 500 m mesh population by age",
-    "gtfs": "the bus operators' GTFS-JP timetables (産交バス included)",
+    "gtfs": "the bus, tram and railway GTFS timetables (産交バス included)",
 }
 PLACE = "熊本市, 熊本県, 日本"
 WARDS = {"43101": "中央区", "43102": "東区", "43103": "西区", "43104": "南区", "43105": "北区"}
@@ -838,7 +844,7 @@ def _fetch_gtfs(root: Path, *, session: requests.Session, timeout: float,
         def write_checked(tmp: Path, content: bytes = content, url: str = url) -> None:
             tmp.write_bytes(content)
             try:
-                gtfs.read_feed(tmp, gtfs.DEFAULT_SERVICE_DATE)
+                gtfs.read_feed(tmp, gtfs.common_service_date([tmp]))
             except MadoguchiError as error:
                 msg = f"{url}: not a readable GTFS feed ({error})"
                 raise FetchError(msg) from error

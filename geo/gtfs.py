@@ -178,7 +178,9 @@ def active_services(
     return running
 
 
-def _read_tables(path: Path) -> dict[str, pd.DataFrame]:
+def _read_tables(path: Path, wanted: tuple[str, ...] = (
+        *REQUIRED_FILES, *CALENDAR_FILES, "agency.txt", "routes.txt")) -> dict[str, pd.DataFrame]:
+    """Read the ``wanted`` files of a feed (as strings), after checking it is usable."""
     try:
         with zipfile.ZipFile(path) as archive:
             names = {Path(n).name: n for n in archive.namelist()}
@@ -192,13 +194,66 @@ def _read_tables(path: Path) -> dict[str, pd.DataFrame]:
                 msg = (f"{path.name}: frequencies.txt (trips given by headway) is not supported; "
                        "only trips with their own stop times are read")
                 raise FeedError(msg)
-            wanted = (*REQUIRED_FILES, *CALENDAR_FILES, "agency.txt", "routes.txt")
             return {name: pd.read_csv(archive.open(names[name]), dtype=str,
                                       keep_default_na=False, encoding="utf-8-sig")
                     for name in wanted if name in names}
     except zipfile.BadZipFile as e:
         msg = f"{path.name}: not a zip file"
         raise FeedError(msg) from e
+
+
+def validity(path: str | os.PathLike[str]) -> tuple[dt.date, dt.date]:
+    """Return the first and last day on which any service of a feed runs.
+
+    The span of ``calendar.txt``'s date ranges, widened by the days ``calendar_dates.txt``
+    adds (``exception_type`` 1).
+
+    Raises
+    ------
+    FeedError
+        The feed is not usable, or names no day at all.
+    """
+    path = Path(path)
+    tables = _read_tables(path, CALENDAR_FILES)
+    stamps: list[str] = []
+    if (calendar := tables.get("calendar.txt")) is not None:
+        stamps += [*calendar["start_date"].str.strip(), *calendar["end_date"].str.strip()]
+    if (dates := tables.get("calendar_dates.txt")) is not None:
+        stamps += list(dates.loc[dates["exception_type"].str.strip() == "1", "date"].str.strip())
+    days = pd.to_datetime(pd.Series(stamps, dtype=str), format="%Y%m%d", errors="coerce")
+    if days.isna().any() or days.empty:
+        msg = f"{path.name}: the calendar names no service day, or a date is not YYYYMMDD"
+        raise FeedError(msg)
+    return days.min().date(), days.max().date()
+
+
+def common_service_date(paths: list[Path], preferred: dt.date = DEFAULT_SERVICE_DATE
+                        ) -> dt.date:
+    """Choose the service date for a set of feeds: ``preferred`` when every feed covers it,
+    else the first day of ``preferred``'s weekday inside every feed's ``validity``.
+
+    A fetched set of current feeds no longer covers the bundle's June 2026 Wednesday; its
+    timetable is then read for the first Wednesday all of them run.
+
+    Raises
+    ------
+    FeedError
+        The feeds' validity periods hold no common day of that weekday.
+    """
+    spans = {path.name: validity(path) for path in paths}
+    first = max(start for start, _ in spans.values())
+    last = min(end for _, end in spans.values())
+    if first <= preferred <= last:
+        return preferred
+    day = first + dt.timedelta(days=(preferred.weekday() - first.weekday()) % 7)
+    if day > last:
+        listed = ", ".join(f"{name} {start}–{end}" for name, (start, end) in spans.items())
+        msg = (f"the GTFS feeds share no {preferred:%A} ({listed}); replace the outdated "
+               "feed in transit/gtfs/")
+        raise FeedError(msg)
+    logger.warning("GTFS: %s is outside a feed's validity; reading the timetable of %s",
+                   preferred, day)
+    return day
 
 
 def _feed_name(path: Path) -> str:
@@ -368,7 +423,7 @@ def feed_paths(data: str | os.PathLike[str] | None = None) -> list[Path]:
 
 
 def load_timetable(
-    data: str | os.PathLike[str] | None = None, *, service_date: dt.date = DEFAULT_SERVICE_DATE,
+    data: str | os.PathLike[str] | None = None, *, service_date: dt.date | None = None,
     paths: list[Path] | None = None,
 ) -> Timetable:
     """Read every GTFS zip of the data directory into one timetable for ``service_date``.
@@ -378,7 +433,8 @@ def load_timetable(
     data
         The data directory (see ``geo.settings.data_dir``).
     service_date
-        The day whose trips are kept (calendar and calendar_dates honoured).
+        The day whose trips are kept (calendar and calendar_dates honoured); default
+        ``common_service_date`` of the feeds.
     paths
         Explicit zip files instead of the data directory's folder.
 
@@ -387,6 +443,8 @@ def load_timetable(
     Timetable
     """
     chosen = feed_paths(data) if paths is None else [Path(p) for p in paths]
+    if service_date is None:
+        service_date = common_service_date(chosen)
     read = [read_feed(p, service_date) for p in chosen]
     stops = pd.concat([r[0] for r in read], ignore_index=True)
     duplicated = stops["stop_key"].duplicated()

@@ -669,7 +669,7 @@ def lost_direct_ride(access: TransitAccess, open_before: np.ndarray, open_after:
 
 
 def transit_access(
-    engine: Engine, *, service_date: dt.date = gtfs.DEFAULT_SERVICE_DATE,
+    engine: Engine, *, service_date: dt.date | None = None,
     departures_s: np.ndarray | None = None, max_rides: int = DEFAULT_MAX_RIDES,
 ) -> TransitAccess:
     """Read the data directory's GTFS feeds and precompute minutes to every office.

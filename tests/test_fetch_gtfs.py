@@ -12,6 +12,10 @@ from geo import fetch as fetch_module
 from geo import gtfs
 from geo.errors import FetchError
 
+CALENDAR_DECEMBER = """\
+service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date
+WD,1,1,1,1,1,0,0,20261201,20270331
+"""
 FEEDS = {"sankobus": "https://example.test/sanko/gtfsFeed",
          "toshibus": "https://example.test/toshi/gtfsFeed"}
 
@@ -47,3 +51,23 @@ def test_the_default_fetch_leaves_the_timetables_out():
     assert "gtfs" in fetch_module.SOURCES
     assert fetch_module.parse_sources(None) == fetch_module.DEFAULT_SOURCES
     assert "gtfs" not in fetch_module.DEFAULT_SOURCES
+
+
+@pytest.mark.bundle
+def test_every_feed_of_the_bundle_has_an_address_that_replaces_it(bundle_dir):
+    """The tram and railway included, under the bundle's file names."""
+    bundled = {path.name for path in gtfs.feed_paths(bundle_dir)}
+    fetched = {f"{operator}.gtfs.zip" for operator in fetch_module.GTFS_FEEDS}
+    assert bundled <= fetched
+    assert fetched - bundled == {"sankobus.gtfs.zip"}  # the feed the bundle lacks
+
+
+def test_a_current_feed_outside_the_bundle_date_is_checked_on_its_own_days(tmp_path):
+    december = CALENDAR_DECEMBER
+    session = _recorded(tmp_path, calendar=december)
+    results = fetch_module.fetch(tmp_path / "data", only="gtfs", session=session,
+                                 gtfs_feeds=FEEDS)
+    assert [r.status for r in results] == ["fetched"]
+    timetable = gtfs.load_timetable(tmp_path / "data")
+    assert timetable.service_date.isoformat() == "2026-12-02"
+    assert [r.trips_on_date for r in timetable.reports] == [2, 2]

@@ -208,3 +208,47 @@ def test_repeated_stop_ids_and_unreadable_coordinates_are_errors(tmp_path):
     nowhere = write_feed(tmp_path, "nowhere.zip", simple_feed(stops=STOPS + "C,C,,130.7\n"))
     with pytest.raises(FeedError, match=r"nowhere.zip: stops.txt has stops without a readable"):
         gtfs.read_feed(nowhere, WEDNESDAY)
+
+
+def _calendar(start: str, end: str) -> str:
+    return CALENDAR.replace("20260601,20260630", f"{start},{end}")
+
+
+def test_validity_spans_the_calendar_and_the_days_calendar_dates_add(tmp_path):
+    dates = ("service_id,date,exception_type\nWD,20260520,1\nWD,20260715,2\n"
+             "X,20260801,1\n")
+    path = write_feed(tmp_path, "a.zip", simple_feed(calendar_dates=dates))
+    assert gtfs.validity(path) == (dt.date(2026, 5, 20), dt.date(2026, 8, 1))
+    bad = write_feed(tmp_path, "b.zip", simple_feed(calendar=_calendar("2026-06-01", "20260630")))
+    with pytest.raises(FeedError, match=r"b\.zip: the calendar names no service day"):
+        gtfs.validity(bad)
+
+
+def test_the_bundle_wednesday_is_kept_while_every_feed_runs_then(tmp_path):
+    june = write_feed(tmp_path, "june.zip", simple_feed())
+    year = write_feed(tmp_path, "year.zip", simple_feed(calendar=_calendar("20260101",
+                                                                           "20261231")))
+    assert gtfs.common_service_date([june, year]) == WEDNESDAY
+
+
+def test_newer_feeds_are_read_for_the_first_wednesday_they_all_run(tmp_path):
+    # feeds fetched in December 2026 no longer cover 2026-06-10
+    winter = write_feed(tmp_path, "winter.zip", simple_feed(calendar=_calendar("20261201",
+                                                                               "20270331")))
+    later = write_feed(tmp_path, "later.zip", simple_feed(calendar=_calendar("20261204",
+                                                                             "20270228")))
+    day = gtfs.common_service_date([winter, later])
+    assert day == dt.date(2026, 12, 9)
+    assert day.weekday() == WEDNESDAY.weekday()
+    timetable = gtfs.load_timetable(paths=[winter, later])
+    assert timetable.service_date == day
+    assert all(report.trips_on_date == 2 for report in timetable.reports)
+
+
+def test_feeds_without_a_common_wednesday_are_an_error_naming_them(tmp_path):
+    old = write_feed(tmp_path, "old.zip", simple_feed())
+    new = write_feed(tmp_path, "new.zip", simple_feed(calendar=_calendar("20261201",
+                                                                         "20270331")))
+    with pytest.raises(FeedError, match=r"share no Wednesday \(new.zip 2026-12-01–2027-03-31, "
+                                        r"old.zip 2026-06-01–2026-06-30\)"):
+        gtfs.common_service_date([new, old])
