@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 
 import pandas as pd
 import streamlit as st
 
 from geo import io, scenarios
+from geo.layers import BundleFile
 from geo.study import Result
 
 from . import cache, mapview
@@ -175,15 +177,16 @@ def legends(colour_by: str, threshold_km: int, table: pd.DataFrame) -> None:
     st.html(mapview.office_legend_html(lambda kind: t(f"kind_{kind}")))
 
 
-def sources_line(keys: list[str]) -> str:
+def sources_line(keys: Sequence[str | BundleFile]) -> str:
     """One line of attribution texts for the layers a view uses (「出典：」 once)."""
     return io.sources_line(keys, lang=lang())
 
 
 def scenario_sources_line(choice: Choice) -> str:
     """The sources line of a page showing ``choice``'s figures: its layers, the network, the
-    2020 mesh (the 65+ figures), the attendance-zone table when districts are shown, and
-    the stores drawn on the map."""
+    2020 mesh (the 65+ figures), the attendance-zone table when districts are shown,
+    the stores drawn on the map and the GTFS feeds in transit mode."""
     return sources_line(io.scenario_sources(
         measure=choice.measure, store_source=choice.store_source, zones=choice.zone_layer,
-        network=choice.network, elderly=True, stores=True))
+        network=choice.network, elderly=True, stores=True,
+        timetables=cache.study(choice.study_key).transit_sources))

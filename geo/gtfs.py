@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataMissingError, FeedError
-from .layers import DISPLAY_CRS, METRIC_CRS
+from .layers import DISPLAY_CRS, METRIC_CRS, BundleFile
 from .settings import data_dir
 
 logger = logging.getLogger(__name__)
@@ -35,9 +35,15 @@ GTFS_FOLDER = Path("transit") / "gtfs"
 DEFAULT_SERVICE_DATE = dt.date(2026, 6, 10)
 """A Wednesday inside the validity of every feed in the bundle."""
 
-GTFS_ATTRIBUTION = ("「熊本都市バス・熊本電鉄バス・熊本バス GTFS-JP (CC BY 4.0)」"
-                    "「熊本市交通局 GTFS (CC BY 2.1 JP)」「熊本電鉄 GTFS (CC0)」")
-"""Attribution of the bundle's feeds (bundle README), for screens and exports."""
+FEED_PUBLISHERS: dict[str, tuple[str, str, str]] = {
+    "toshibus": ("熊本都市バス GTFS-JP", "CC BY 4.0", "km.bus-vision.jp"),
+    "dentetsubus": ("熊本電鉄バス GTFS-JP", "CC BY 4.0", "km.bus-vision.jp"),
+    "kumabus": ("熊本バス GTFS-JP", "CC BY 4.0", "km.bus-vision.jp"),
+    "sankobus": ("九州産交バス GTFS-JP", "CC BY 4.0", "km.bus-vision.jp"),
+    "kumamotoshiden": ("熊本市交通局 GTFS", "CC BY 2.1 JP", "GTFSデータリポジトリ"),
+    "kumamotodentetsu": ("熊本電鉄 GTFS", "CC0 1.0", "GTFSデータリポジトリ"),
+}
+"""Feed name -> (title, licence, where it is published), as the bundle README cites them."""
 
 REQUIRED_FILES = ("stops.txt", "trips.txt", "stop_times.txt")
 CALENDAR_FILES = ("calendar.txt", "calendar_dates.txt")
@@ -53,6 +59,8 @@ class FeedReport:
     ----------
     feed
         Feed name (the zip's name without ``.zip`` / ``.gtfs``).
+    file
+        The zip's file name.
     agencies
         Agency names in ``agency.txt``.
     trips_on_date
@@ -69,6 +77,7 @@ class FeedReport:
     """
 
     feed: str
+    file: str
     agencies: tuple[str, ...]
     trips_on_date: int
     unknown_stop_rows: int = 0
@@ -82,6 +91,23 @@ class FeedReport:
         """Total rows and trips dropped or interpolated in this feed."""
         return (self.unknown_stop_rows + self.unknown_trip_rows + self.trips_out_of_order
                 + self.interpolated_rows + self.untimed_trips)
+
+
+def feed_source(report: FeedReport) -> BundleFile:
+    """The source entry of one feed read (for sources lines and the 出典 sheet).
+
+    A feed of ``FEED_PUBLISHERS`` is cited as the bundle README cites it; any other feed
+    dropped into ``transit/gtfs/`` by its agencies' names, its licence to be checked.
+    """
+    agencies = "・".join(report.agencies) or report.feed
+    file = f"{GTFS_FOLDER.as_posix()}/{report.file}"
+    description = f"timetable (GTFS): {agencies}"
+    if report.feed not in FEED_PUBLISHERS:
+        return BundleFile(f"gtfs_{report.feed}", file, description, "added to transit/gtfs/",
+                          "not checked: see the publisher's terms", f"{agencies} GTFS")
+    title, licence, published = FEED_PUBLISHERS[report.feed]
+    return BundleFile(f"gtfs_{report.feed}", file, description, published, licence,
+                      f"{title} ({licence})")
 
 
 @dataclass(frozen=True)
@@ -393,7 +419,7 @@ def read_feed(path: str | os.PathLike[str], day: dt.date) -> tuple[
     })
     agencies = tables.get("agency.txt")
     report = FeedReport(
-        feed=feed,
+        feed=feed, file=path.name,
         agencies=tuple(agencies["agency_name"]) if agencies is not None else (),
         trips_on_date=int(stop_times["trip_key"].nunique()),
         unknown_stop_rows=unknown_stops, unknown_trip_rows=unknown_trips,

@@ -724,7 +724,8 @@ def sources_line(sources: Iterable[str | BundleFile], *, lang: str = "ja",
 
 def scenario_sources(*, measure: str = "counter", store_source: str = "union",
                      zones: str = "district", network: str = "osm-city-drive",
-                     elderly: bool = False, stores: bool = False) -> list[str]:
+                     elderly: bool = False, stores: bool = False,
+                     timetables: Sequence[BundleFile] = ()) -> list[str | BundleFile]:
     """Return the bundle keys a scenario result is computed from (for the sources sheet).
 
     Parameters
@@ -742,8 +743,11 @@ def scenario_sources(*, measure: str = "counter", store_source: str = "union",
         The output shows 65+ figures (estimated from the 2020 mesh).
     stores
         The output uses convenience stores whatever the measure (e.g. blank districts).
+    timetables
+        The GTFS feeds of transit minutes (``geo.study.Study.transit_sources``), last.
     """
-    keys = ["wards", "small_areas", "offices", NETWORK_FILES[network][-1]]
+    keys: list[str | BundleFile] = ["wards", "small_areas", "offices",
+                                    NETWORK_FILES[network][-1]]
     if elderly:
         keys.append("mesh")
     if zones == "district":
@@ -751,7 +755,7 @@ def scenario_sources(*, measure: str = "counter", store_source: str = "union",
     if measure == "certificate" or stores:
         chosen = ["osm", "overture"] if store_source == "union" else [store_source]
         keys += [f"stores_{s}" for s in chosen]
-    return keys
+    return [*keys, *timetables]
 
 
 SCENARIO_WORDS = {

@@ -19,6 +19,7 @@ import pandas as pd
 from . import briefing, reorganisation
 from . import io as gio
 from . import stores as stores_module
+from .layers import BundleFile
 from .study import Result, Study
 
 SHEETS = {
@@ -73,13 +74,15 @@ def _has_elderly(result: Result) -> bool:
     return "population_65plus" in result.zone_table.columns
 
 
-def report_sources(study: Study, result: Result) -> list[str]:
-    """Bundle keys behind a report: its layers, the 2020 mesh for 65+ figures, the stores
-    of the blank-district sheet, the attendance-zone table for districts."""
+def report_sources(study: Study, result: Result) -> list[str | BundleFile]:
+    """Sources behind a report: its layers, the 2020 mesh for 65+ figures, the stores of the
+    blank-district sheet, the attendance-zone table for districts, the GTFS feeds in transit
+    mode."""
     return gio.scenario_sources(measure=result.measure, store_source=result.stores,
                                 zones=result.zones, network=study.network,
                                 elderly=_has_elderly(result),
-                                stores=study.districts is not None)
+                                stores=study.districts is not None,
+                                timetables=study.transit_sources)
 
 
 def report_tables(study: Study, result: Result, *, lang: str = "ja") -> dict[str, pd.DataFrame]:

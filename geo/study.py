@@ -123,6 +123,11 @@ class Study:
                                                       compare=False)
 
     @property
+    def transit_sources(self) -> tuple[layers.BundleFile, ...]:
+        """The GTFS feeds behind the transit minutes (empty outside transit mode)."""
+        return self.transit.sources if self.transit is not None else ()
+
+    @property
     def store_sources(self) -> list[str]:
         """Store sources available, in ``geo.layers.STORE_SOURCES`` order."""
         return list(self.store_origin_m)

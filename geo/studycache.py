@@ -13,6 +13,7 @@ project); deleting that folder clears it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -171,7 +172,8 @@ def transit_parts(access: TransitAccess) -> dict[str, object]:
             "transit_departures_s": access.departures_s,
             "transit_counter_ids": list(access.counter_ids),
             "transit_service_date": access.service_date.isoformat(),
-            "transit_caveat": access.caveat}
+            "transit_caveat": access.caveat,
+            "transit_sources": [dataclasses.asdict(source) for source in access.sources]}
 
 
 def transit_from(parts: dict[str, object]) -> TransitAccess:
@@ -184,4 +186,6 @@ def transit_from(parts: dict[str, object]) -> TransitAccess:
         counter_ids=tuple(parts["transit_counter_ids"]),  # type: ignore[arg-type]
         service_date=dt.date.fromisoformat(str(parts["transit_service_date"])),
         caveat=dict(parts["transit_caveat"]),  # type: ignore[call-overload]
+        sources=tuple(layers.BundleFile(**source)
+                      for source in parts["transit_sources"]),  # type: ignore[attr-defined]
     )

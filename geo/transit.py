@@ -33,6 +33,7 @@ from .engine import Engine
 from .errors import MadoguchiError
 from .graph import RoadGraph
 from .gtfs import Timetable
+from .layers import BundleFile
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +110,8 @@ class TransitAccess:
         The day of the timetable.
     caveat
         ``transit_caveat``: the JA and EN text to show beside every figure.
+    sources
+        One ``geo.gtfs.feed_source`` per feed read, for the sources lines.
     """
 
     minutes: np.ndarray
@@ -118,6 +121,7 @@ class TransitAccess:
     counter_ids: tuple[str, ...]
     service_date: dt.date
     caveat: dict[str, str]
+    sources: tuple[BundleFile, ...] = ()
 
     def window_label(self) -> str:
         """Return e.g. ``2026-06-10 09:00-10:55 every 5 min``."""
@@ -455,7 +459,8 @@ def precompute(
     return TransitAccess(minutes=minutes, walk_minutes=(walk_s / 60.0).astype(np.float32),
                          direct_ride=direct_ride, departures_s=deps,
                          counter_ids=tuple(counter_ids), service_date=timetable.service_date,
-                         caveat=transit_caveat(timetable))
+                         caveat=transit_caveat(timetable),
+                         sources=tuple(gtfs.feed_source(r) for r in timetable.reports))
 
 
 def clock(seconds: float) -> str:

@@ -68,3 +68,25 @@ def test_a_study_read_from_the_cache_gives_the_same_figures(bundle_dir, tmp_path
             pd.testing.assert_frame_equal(ours.load_shift.table, theirs.load_shift.table)
     assert cached.blank_ids == built.blank_ids
     pd.testing.assert_frame_equal(cached.districts.membership, built.districts.membership)
+
+
+def test_a_transit_precompute_comes_back_with_its_feeds_cited(tmp_path):
+    import datetime as dt
+
+    import numpy as np
+
+    from geo.transit import TransitAccess
+
+    tram = layers.BundleFile("gtfs_kumamotoshiden", "transit/gtfs/kumamotoshiden.gtfs.zip",
+                             "timetable (GTFS): 熊本市交通局", "GTFSデータリポジトリ",
+                             "CC BY 2.1 JP", "熊本市交通局 GTFS (CC BY 2.1 JP)")
+    minutes = np.array([[[12.5]]], dtype=np.float32)
+    access = TransitAccess(minutes=minutes, walk_minutes=minutes[0], direct_ride=np.ones((1, 1),
+                           dtype=bool), departures_s=np.array([32_400]), counter_ids=("k",),
+                           service_date=dt.date(2026, 12, 9), caveat={"ja": "注", "en": "note"},
+                           sources=(tram,))
+    studycache.save(studycache.transit_parts(access), "t", tmp_path)
+    back = studycache.transit_from(studycache.load("t", tmp_path) or {})
+    assert back.sources == (tram,)
+    assert back.service_date == dt.date(2026, 12, 9)
+    assert back.minutes.tolist() == [[[12.5]]]

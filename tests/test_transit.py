@@ -13,7 +13,7 @@ import pytest
 from shapely.geometry import LineString, Point
 from test_gtfs import write_feed
 
-from geo import cli, gtfs, transit
+from geo import cli, gtfs, io, transit
 from geo.errors import MadoguchiError
 from geo.graph import build_graph_from_lines
 
@@ -233,7 +233,8 @@ def test_transit_check_lists_feeds_with_trips_on_the_date_and_the_caveat(tmp_pat
     write_feed(folder, "two.zip", TWO)
     assert cli.main(["transit-check", "--data", str(tmp_path), "--date", "2026-06-11"]) == 0
     out, err = capsys.readouterr()
-    assert out.lstrip("\ufeff").splitlines()[1:] == ["one,,2,0,0,0,0,0,0", "two,,2,0,0,0,0,0,0"]
+    assert out.lstrip("\ufeff").splitlines()[1:] == ["one,one.zip,,2,0,0,0,0,0,0",
+                                                           "two,two.zip,,2,0,0,0,0,0,0"]
     assert "2026-06-11 (Thursday)" in err
     assert transit.TRANSIT_CAVEAT["en"] in err
 
@@ -352,3 +353,19 @@ def test_compare_gives_before_and_after_per_origin():
     assert table["after_min"].tolist() == pytest.approx([61.0, 45.0])
     assert table["after_p80_min"].tolist() == pytest.approx([61.0, 45.6])  # 44 + 0.8 x 2
     assert table["lost_direct_ride"].tolist() == [True, False]
+
+
+def test_every_feed_read_is_cited_the_known_ones_as_the_bundle_readme_does(tmp_path):
+    town = dict(TWO, **{"agency.txt": "agency_id,agency_name\n1,山鹿市コミュニティバス\n"})
+    paths = [write_feed(tmp_path, "kumamotoshiden.gtfs.zip", ONE),
+             write_feed(tmp_path, "town.zip", town)]
+    table = gtfs.load_timetable(paths=paths, service_date=WEDNESDAY)
+    access = transit.precompute(table, LEGS, table.stop_points(), counter_ids=["K"],
+                                departures_s=np.array([_hm("09:00")]))
+    tram, added = access.sources
+    assert (tram.attribution, tram.licence) == ("熊本市交通局 GTFS (CC BY 2.1 JP)", "CC BY 2.1 JP")
+    assert tram.relpath == "transit/gtfs/kumamotoshiden.gtfs.zip"
+    assert added.attribution == "山鹿市コミュニティバス GTFS"
+    assert added.licence.startswith("not checked")
+    line = io.sources_line(io.scenario_sources(zones="ward", timetables=access.sources))
+    assert line.endswith("/ 熊本市交通局 GTFS (CC BY 2.1 JP) / 山鹿市コミュニティバス GTFS")

@@ -18,11 +18,18 @@ engine = study.engine
 st.title(t("page_sources"))
 st.subheader(t("sources_layers"))
 root = engine.data
-st.dataframe(
-    [{t("col_layer"): f.description, t("col_file"): f.relpath, t("col_source"): f.source,
-      t("col_licence"): f.licence, t("col_attribution"): f.attribution,
-      t("col_present"): "✓" if layers.find_layer(f.key, root) else "✗"}
-     for f in layers.BUNDLE_FILES.values()],
+
+
+def layer_row(source: layers.BundleFile, present: bool) -> dict[str, str]:
+    return {t("col_layer"): source.description, t("col_file"): source.relpath,
+            t("col_source"): source.source, t("col_licence"): source.licence,
+            t("col_attribution"): source.attribution, t("col_present"): "✓" if present else "✗"}
+
+
+st.dataframe(  # the bundle's layers, then the GTFS feeds read (transit mode)
+    [layer_row(f, layers.find_layer(f.key, root) is not None)
+     for f in layers.BUNDLE_FILES.values()]
+    + [layer_row(f, True) for f in study.transit_sources],
     hide_index=True, width="stretch")
 
 st.subheader(t("sources_approximations"))

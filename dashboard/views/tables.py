@@ -19,7 +19,8 @@ study = cache.study(choice.study_key)
 found = components.result(choice)
 names = components.office_name(study.engine.offices)
 sources = io.scenario_sources(measure=choice.measure, store_source=choice.store_source,
-                              zones=choice.zone_layer, network=choice.network)
+                              zones=choice.zone_layer, network=choice.network,
+                              timetables=study.transit_sources)
 description = io.describe_scenario(choice.scenario, measure=choice.measure,
                                    store_source=choice.store_source, offices=study.engine.offices)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
