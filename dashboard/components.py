@@ -172,7 +172,10 @@ def zone_column_config() -> dict:
 def legends(colour_by: str, threshold_km: int, table: pd.DataFrame) -> None:
     """Zone colour legend and office symbol legend, side by side."""
     _, scale = mapview.zone_values(table, colour_by, threshold_km)
-    title = t(f"colour_{colour_by}") + (f"（{threshold_km} km）" if colour_by == "beyond" else "")
+    transit = mapview.is_transit(table)
+    title = mapview.colour_label(colour_by, transit=transit)
+    if colour_by == "beyond":
+        title += f"（{mapview.threshold_label(threshold_km, transit=transit)}）"
     st.html(mapview.legend_html(mapview.legend_rows(scale), title))
     st.html(mapview.office_legend_html(lambda kind: t(f"kind_{kind}")))
 

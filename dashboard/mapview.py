@@ -19,11 +19,10 @@ import numpy as np
 import pandas as pd
 
 from geo.colours import (
-    CHANGE_SCALE,
-    DISTANCE_SCALE,
-    SHARE_SCALE,
+    TRANSIT_THRESHOLD_MIN,
     UNREACHABLE_COLOUR,
     ColourScale,
+    zone_colouring,
 )
 
 from . import vendor_assets
@@ -34,40 +33,29 @@ UNREACHABLE = UNREACHABLE_COLOUR
 NO_PEOPLE = "#ffffff"
 
 
-def minutes_scale() -> ColourScale:
-    """Travel minutes (transit mode), in the interface's unit word."""
-    return ColourScale((10, 20, 30, 45, 60), DISTANCE_SCALE.colours, t("minutes"))
+def is_transit(table: pd.DataFrame) -> bool:
+    """Whether a zone table holds minutes by bus/tram and on foot (transit mode)."""
+    return "transit_after_min" in table.columns
 
 
-def minute_change_scale() -> ColourScale:
-    """Added travel minutes (transit mode)."""
-    return ColourScale((2, 5, 10, 20), CHANGE_SCALE.colours, t("minutes"),
-                 zero_colour=CHANGE_SCALE.zero_colour)
+def colour_label(colour_by: str, *, transit: bool) -> str:
+    """The name of a colouring (``geo.colours.COLOUR_BY``), in minutes in transit mode."""
+    return t(f"colour_{colour_by}_min" if transit else f"colour_{colour_by}")
 
 
-TRANSIT_THRESHOLD_MIN = {2: 30, 5: 45}
-"""In transit mode the 2 km / 5 km choice reads as 30 / 45 minutes."""
+def threshold_label(threshold_km: int, *, transit: bool) -> str:
+    """``2 km``, or the minutes it reads as in transit mode (``30 分``)."""
+    if transit:
+        return f"{TRANSIT_THRESHOLD_MIN.get(threshold_km, 45)} {t('minutes')}"
+    return f"{threshold_km} km"
 
 
 def zone_values(table: pd.DataFrame, colour_by: str, threshold_km: int
                 ) -> tuple[pd.Series, ColourScale]:
-    """The value each zone is coloured by, and its scale (minutes in transit mode)."""
-    table = table.set_index(table["zone_id"].astype(str))
-    transit = "transit_after_min" in table.columns
-    if transit:
-        before, after = table["transit_before_min"], table["transit_after_min"]
-        level, change = minutes_scale(), minute_change_scale()
-        beyond = f"transit_beyond_{TRANSIT_THRESHOLD_MIN.get(threshold_km, 45)}min_after"
-    else:
-        before, after = table["before_km"], table["after_km"]
-        level, change = DISTANCE_SCALE, CHANGE_SCALE
-        beyond = f"beyond_{threshold_km:g}km_after"
-    if colour_by in ("before", "after"):
-        return (before if colour_by == "before" else after), level
-    if colour_by == "change":
-        return (after - before).clip(lower=0), change
-    share = 100.0 * table[beyond] / table["population"].where(table["population"] > 0)
-    return share, SHARE_SCALE
+    """``geo.colours.zone_colouring`` by zone id, in the interface's minute word."""
+    values, scale = zone_colouring(table, colour_by, threshold_km=threshold_km,
+                                   minutes_word=t("minutes"))
+    return values.set_axis(table["zone_id"].astype(str)), scale
 
 
 def legend_rows(scale: ColourScale) -> list[tuple[str, str]]:
@@ -92,6 +80,9 @@ def zone_group(features: dict, table: pd.DataFrame, *, colour_by: str, threshold
     """Zones coloured by the chosen measure, with an escaped tooltip."""
     values, scale = zone_values(table, colour_by, threshold_km)
     rows = table.set_index(table["zone_id"].astype(str))
+    transit = is_transit(table)
+    before_column, after_column, digits = (("transit_before_min", "transit_after_min", 1)
+                                           if transit else ("before_km", "after_km", 2))
     shown = []
     for feature in features["features"]:
         zone_id = feature["properties"]["zone_id"]
@@ -100,7 +91,7 @@ def zone_group(features: dict, table: pd.DataFrame, *, colour_by: str, threshold
         row = rows.loc[zone_id]
         people = float(row["population"])
         colour = NO_PEOPLE if people <= 0 else scale.colour(float(values.loc[zone_id]))
-        after = float(row["after_km"])
+        before, after = float(row[before_column]), float(row[after_column])
         if people > 0 and not math.isfinite(after):
             colour = UNREACHABLE
         shown.append({
@@ -109,17 +100,19 @@ def zone_group(features: dict, table: pd.DataFrame, *, colour_by: str, threshold
                 "fill": colour,
                 "name": html.escape(f"{row['zone_name']}（{row['ward']}）"),
                 "population": f"{people:,.0f}",
-                "before": _number(float(row["before_km"])),
-                "after": _number(after) if math.isfinite(after) else t("legend_unreachable"),
-                "change": _number(float(row["delta_km"])),
+                "before": _number(before, digits),
+                "after": (_number(after, digits) if math.isfinite(after)
+                          else t("legend_unreachable")),
+                "change": _number(after - before, digits),
                 "farther": f"{float(row['people_farther']):,.0f}",
                 "quality": quality_text(feature["properties"].get("quality", "")),
             },
         })
     group = folium.FeatureGroup(name=t("layer_zones"))
     fields = ["name", "population", "before", "after", "change", "farther", "quality"]
-    aliases = [t(k) for k in ("tooltip_zone", "tooltip_people", "tooltip_before",
-                              "tooltip_after", "tooltip_change", "tooltip_farther",
+    unit = "_min" if transit else ""
+    aliases = [t(k) for k in ("tooltip_zone", "tooltip_people", f"tooltip_before{unit}",
+                              f"tooltip_after{unit}", f"tooltip_change{unit}", "tooltip_farther",
                               "tooltip_quality")]
     folium.GeoJson(
         {"type": "FeatureCollection", "features": shown},

@@ -37,14 +37,15 @@ from matplotlib.path import Path as MplPath
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
-from .colours import (
-    CHANGE_SCALE,
-    DISTANCE_SCALE,
-    UNREACHABLE_COLOUR,
-    ColourScale,
-)
+from .colours import UNREACHABLE_COLOUR, ColourScale, zone_colouring
 from .errors import CRSError, FontMissingError, LayerError
-from .io import COLUMN_LABELS, labelled_table, language_index, sources_line
+from .io import (
+    COLUMN_LABELS,
+    DECIMALS,
+    labelled_table,
+    language_index,
+    sources_line,
+)
 from .layers import METRIC_CRS, BundleFile
 from .scenarios import office_status
 
@@ -95,6 +96,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "distance_bar": ("最寄りの窓口までの道路距離", "Road distance to the nearest counter"),
     "change_bar": ("最寄りの窓口までの距離の増加",
                    "Increase in road distance to the nearest counter"),
+    "change_min": ("所要時間の増加", "Increase in minutes"),
+    "minutes_bar": ("最寄りの窓口までの所要時間（バス・電車＋徒歩）",
+                    "Minutes to the nearest counter by bus/tram and on foot"),
+    "minutes_change_bar": ("最寄りの窓口までの所要時間の増加（バス・電車＋徒歩）",
+                           "Increase in minutes to the nearest counter by bus/tram and on foot"),
     "ward_office": ("区役所", "Ward office"),
     "branch": ("出張所など", "Branch office, corner"),
     "downgraded": ("サービスコーナー化", "Downgraded to service corner"),
@@ -301,12 +307,18 @@ def affected_zones(zone_table: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``zone_name, ward, population, people_farther, before_km, after_km, delta_km``.
+        ``zone_name, ward, population, people_farther``, then ``before_km, after_km,
+        delta_km``, or ``transit_before_min, transit_after_min`` for a transit zone table.
     """
-    columns = ["zone_name", "ward", "population", "people_farther", "before_km", "after_km",
-               "delta_km"]
-    hit = zone_table.loc[zone_table["people_farther"] > 0, columns]
-    return hit.sort_values(["people_farther", "delta_km"], ascending=False).head(n) \
+    if "transit_after_min" in zone_table.columns:
+        figures = ["transit_before_min", "transit_after_min"]
+        increase = zone_table["transit_after_min"] - zone_table["transit_before_min"]
+    else:
+        figures = ["before_km", "after_km", "delta_km"]
+        increase = zone_table["delta_km"]
+    hit = zone_table.assign(increase=increase).loc[zone_table["people_farther"] > 0]
+    hit = hit.sort_values(["people_farther", "increase"], ascending=False).head(n)
+    return hit[["zone_name", "ward", "population", "people_farther", *figures]] \
         .reset_index(drop=True)
 
 
@@ -577,9 +589,10 @@ def build_briefing_figure(
     Parameters
     ----------
     zones
-        Zone polygons (school districts, small areas, wards) with ``before_km``,
-        ``after_km`` (``side-by-side``) and / or ``delta_km`` (``change``), road distance to
-        the nearest counter in km, NaN where none is reachable. Any CRS; drawn in EPSG:6670.
+        Zone polygons (school districts, small areas, wards) with ``before_km`` and
+        ``after_km``, road distance to the nearest counter in km, NaN where none is
+        reachable; a transit zone table is drawn in minutes by bus/tram and on foot
+        (``geo.colours.zone_colouring``). Any CRS; drawn in EPSG:6670.
     wards
         Ward polygons (``ward`` column labels them when present).
     offices
@@ -597,7 +610,7 @@ def build_briefing_figure(
         Second line under the title (office set, measure, date...).
     layout
         ``side-by-side`` (before and after maps on one colour scale) or ``change`` (one map
-        of ``delta_km``).
+        of the increase).
     lang
         ``ja`` or ``en`` for the page's own wording (headings, legend, colour bar).
     font_family
@@ -622,8 +635,8 @@ def build_briefing_figure(
         msg = f"unknown layout {layout!r}; choose side-by-side or change"
         raise ValueError(msg)
     _label("before", lang)  # validates lang before any drawing
-    columns = ["before_km", "after_km"] if layout == "side-by-side" else ["delta_km"]
-    zones = _metric(zones, "zones", columns)
+    zones = _metric(zones, "zones", ["before_km", "after_km"])
+    minutes = "transit_after_min" in zones.columns
     wards = _metric(wards, "wards", [])
     offices = _metric(offices, "offices", ["open"])
     font = _Font(fontfamily=[font_family or find_cjk_font(), "DejaVu Sans"])
@@ -635,20 +648,19 @@ def build_briefing_figure(
         fig.text(0.02, 0.895, subtitle, fontsize=14, color="#444444", va="top", **font)
 
     extent = _extent(zones, wards)
+    word = _label("minutes", lang)
     if layout == "side-by-side":
-        scale = DISTANCE_SCALE
-        panels = [(_label("before", lang), zones["before_km"], False),
-                  (_label("after", lang), zones["after_km"], True)]
+        panels = [(_label("before", lang), "before", False), (_label("after", lang), "after", True)]
         boxes = [(0.01, 0.2, 0.345, 0.6), (0.36, 0.2, 0.345, 0.6)]
-        legend_title = _label("distance_bar", lang)
+        legend_title = _label("minutes_bar" if minutes else "distance_bar", lang)
     else:
-        scale = CHANGE_SCALE
-        panels = [(_label("change", lang), zones["delta_km"].clip(lower=0), True)]
+        panels = [(_label("change_min" if minutes else "change", lang), "change", True)]
         boxes = [(0.01, 0.2, 0.695, 0.6)]
-        legend_title = _label("change_bar", lang)
+        legend_title = _label("minutes_change_bar" if minutes else "change_bar", lang)
     unreachable = False
-    for (heading, values, after), box in zip(panels, boxes, strict=True):
+    for (heading, colour_by, after), box in zip(panels, boxes, strict=True):
         ax = fig.add_axes(box)
+        values, scale = zone_colouring(zones, colour_by, minutes_word=word)
         array = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
         unreachable |= bool((~np.isfinite(array)).any())
         _draw_map(ax, zones, array, wards, offices, extent=extent, scale=scale, after=after,
@@ -720,8 +732,9 @@ def build_handout_figure(
     Parameters
     ----------
     zones
-        Zone polygons with ``after_km`` (road distance to the nearest counter after the
-        scenario, NaN where none is reachable). Any CRS; drawn in EPSG:6670.
+        Zone polygons with ``before_km`` and ``after_km`` (road distance to the nearest
+        counter, NaN where none is reachable), drawn after the scenario; in minutes for a
+        transit zone table. Any CRS; drawn in EPSG:6670.
     wards, offices, title, subtitle, sources, lang, font_family
         As for ``build_briefing_figure``.
     figures
@@ -741,7 +754,7 @@ def build_handout_figure(
         ``A4_PORTRAIT_IN`` inches, with an Agg canvas attached.
     """
     _label("before", lang)
-    zones = _metric(zones, "zones", ["after_km"])
+    zones = _metric(zones, "zones", ["before_km", "after_km"])
     wards = _metric(wards, "wards", [])
     offices = _metric(offices, "offices", ["open"])
     font = _Font(fontfamily=[font_family or find_cjk_font(), "DejaVu Sans"])
@@ -754,10 +767,12 @@ def build_handout_figure(
         fig.text(0.05, 0.94, subtitle, fontsize=10, color="#444444", va="top", **font)
 
     ax = fig.add_axes((0.04, 0.56, 0.92, 0.36))
-    values = pd.to_numeric(zones["after_km"], errors="coerce").to_numpy(dtype=float)
+    after, scale = zone_colouring(zones, "after", minutes_word=_label("minutes", lang))
+    values = pd.to_numeric(after, errors="coerce").to_numpy(dtype=float)
     _draw_map(ax, zones, values, wards, offices, extent=_extent(zones, wards),
-              scale=DISTANCE_SCALE, after=True, font=font)
-    _colour_legend(fig, DISTANCE_SCALE, title=_label("distance_bar", lang),
+              scale=scale, after=True, font=font)
+    bar = "minutes_bar" if "transit_after_min" in zones.columns else "distance_bar"
+    _colour_legend(fig, scale, title=_label(bar, lang),
                    unreachable=bool((~np.isfinite(values)).any()), lang=lang, font=font,
                    anchor=(0.04, 0.485), ncols=4)
     fig.legend(handles=_legend_handles(offices, lang=lang), loc="lower left",
@@ -815,11 +830,12 @@ def _draw_table(fig: Figure, table: pd.DataFrame, *, box: tuple[float, float, fl
 
 
 def _cell(value: object, unit: str) -> str:
-    if unit in ("people", "count", "km"):
-        if value is pd.NA or not isinstance(value, (int, float, np.number)):
-            return "—"
-        return _people(float(value)) if unit != "km" else _km(float(value))
-    return str(value)
+    if unit not in DECIMALS:
+        return str(value)
+    if value is pd.NA or not isinstance(value, (int, float, np.number)) \
+            or not math.isfinite(float(value)):
+        return "—"
+    return f"{float(value):,.{DECIMALS[unit]}f}"
 
 
 def render_handout(

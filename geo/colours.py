@@ -1,4 +1,5 @@
-"""Binned colour scales shared by the dashboard's maps and the printed briefing pages.
+"""Binned colour scales shared by the dashboard's maps and the printed briefing pages, and
+the value each zone is coloured by.
 
 Kept apart from ``geo.briefing`` (which needs matplotlib) so the dashboard can draw with the
 same classes and colours without loading a plotting library.
@@ -6,10 +7,12 @@ same classes and colours without loading a plotting library.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 UNREACHABLE_COLOUR = "#2b2b2b"
 """Zones where some residents reach no counter (the same on screen and on paper)."""
@@ -44,6 +47,10 @@ class ColourScale:
             return self.zero_colour
         return self.colours[int(np.searchsorted(self.edges, value, side="left"))]
 
+    def in_unit(self, unit: str) -> ColourScale:
+        """The same classes and colours with another unit word (``分`` for ``min``)."""
+        return dataclasses.replace(self, unit=unit)
+
     def classes(self) -> list[tuple[str, str]]:
         """Legend rows, ``(colour, label)``, lowest first: ``0–1 km`` ... ``> 8 km``."""
         rows = [(self.zero_colour, f"0 {self.unit}")] if self.zero_colour is not None else []
@@ -68,3 +75,58 @@ CHANGE_SCALE = ColourScale((0.5, 1, 2, 5), ("#fee5d9", "#fcae91", "#fb6a4a", "#d
 SHARE_SCALE = ColourScale((10, 25, 50, 75), ("#dadaeb", "#bcbddc", "#9e9ac8", "#756bb1",
                                              "#54278f"), "%", zero_colour="#f2f0f7")
 """Share of residents beyond a distance, per cent."""
+MINUTES_SCALE = ColourScale((10, 20, 30, 45, 60), DISTANCE_SCALE.colours, "min")
+"""Minutes to the nearest counter by bus/tram and on foot (transit mode)."""
+MINUTE_CHANGE_SCALE = ColourScale((2, 5, 10, 20), CHANGE_SCALE.colours, "min",
+                                  zero_colour=CHANGE_SCALE.zero_colour)
+"""Added minutes (transit mode; decreases are drawn as zero)."""
+TRANSIT_THRESHOLD_MIN = {2: 30, 5: 45}
+"""In transit mode the 2 km / 5 km threshold reads as 30 / 45 minutes."""
+COLOUR_BY = ("before", "after", "change", "beyond")
+
+
+def zone_colouring(table: pd.DataFrame, colour_by: str, *, threshold_km: float = 2,
+                   minutes_word: str = "min") -> tuple[pd.Series, ColourScale]:
+    """The value each zone is coloured by, and its scale.
+
+    A zone table with transit columns (``geo.study.evaluate`` in transit mode) is coloured
+    by minutes by bus/tram and on foot; any other by road km.
+
+    Parameters
+    ----------
+    table
+        A zone table: ``before_km``, ``after_km``, ``population`` and
+        ``beyond_<k>km_after``, or the ``transit_`` minute columns.
+    colour_by
+        ``before``, ``after``, ``change`` (the increase; decreases are zero) or ``beyond``
+        (per cent of residents beyond ``threshold_km``, or its minutes in transit mode).
+    threshold_km
+        2 or 5 (km); 30 or 45 minutes in transit mode (``TRANSIT_THRESHOLD_MIN``).
+    minutes_word
+        Unit word of the minute scales' legend (``分`` on Japanese pages).
+
+    Returns
+    -------
+    values : pandas.Series
+        Aligned with ``table``'s index; NaN or inf where no counter is reachable.
+    scale : ColourScale
+    """
+    if colour_by not in COLOUR_BY:
+        msg = f"unknown colouring {colour_by!r}; choose from {', '.join(COLOUR_BY)}"
+        raise ValueError(msg)
+    if "transit_after_min" in table.columns:
+        before, after = table["transit_before_min"], table["transit_after_min"]
+        level, change = MINUTES_SCALE.in_unit(minutes_word), \
+            MINUTE_CHANGE_SCALE.in_unit(minutes_word)
+        minutes = TRANSIT_THRESHOLD_MIN.get(int(threshold_km), 45)
+        beyond = f"transit_beyond_{minutes}min_after"
+    else:
+        before, after = table["before_km"], table["after_km"]
+        level, change = DISTANCE_SCALE, CHANGE_SCALE
+        beyond = f"beyond_{threshold_km:g}km_after"
+    if colour_by in ("before", "after"):
+        return (before if colour_by == "before" else after), level
+    if colour_by == "change":
+        return (after - before).clip(lower=0), change
+    share = 100.0 * table[beyond] / table["population"].where(table["population"] > 0)
+    return share, SHARE_SCALE

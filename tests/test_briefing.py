@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from shapely.geometry import Point, box
 
-from geo import briefing
+from geo import briefing, colours
 from geo.errors import CRSError, FontMissingError, LayerError
 from geo.layers import BUNDLE_FILES
 from geo.scenarios import Scenario
@@ -270,11 +270,42 @@ def test_slide_draws_zones_with_the_screen_scale(zones, wards, offices):
     fig = briefing.build_briefing_figure(zones, wards, offices, title="t",
                                          figures={"a": "1"}, sources=["wards"])
     after = fig.axes[1].collections[0].get_facecolors()
-    expected = [briefing.DISTANCE_SCALE.colours[0], briefing.DISTANCE_SCALE.colours[3],
-                briefing.UNREACHABLE_COLOUR]  # after_km 0.5, 3.5, unreachable
+    expected = [colours.DISTANCE_SCALE.colours[0], colours.DISTANCE_SCALE.colours[3],
+                colours.UNREACHABLE_COLOUR]  # after_km 0.5, 3.5, unreachable
     np.testing.assert_allclose(after, to_rgba_array(expected))
     legend_texts = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
     assert {"0–1 km", "> 8 km", "到達できる窓口なし"} <= set(legend_texts)
+
+
+def test_a_transit_slide_and_handout_are_coloured_and_headed_in_minutes(zones, wards, offices):
+    transit = zones.assign(transit_before_min=[12.0, 25.0, 50.0],
+                           transit_after_min=[12.0, 47.0, np.inf], people_farther=[0, 900, 40],
+                           ward="中央区", population=[1000, 2000, 50])
+    fig = briefing.build_briefing_figure(transit, wards, offices, title="t", figures={"a": "1"},
+                                         sources=["wards"])
+    scale = colours.MINUTES_SCALE
+    before, after = (ax.collections[0].get_facecolors() for ax in fig.axes[:2])
+    np.testing.assert_allclose(before, to_rgba_array([scale.colours[1], scale.colours[2],
+                                                      scale.colours[4]]))  # 10–20, 20–30, 45–60
+    np.testing.assert_allclose(after, to_rgba_array([scale.colours[1], scale.colours[4],
+                                                     colours.UNREACHABLE_COLOUR]))
+    texts = _texts(fig)
+    assert "最寄りの窓口までの所要時間（バス・電車＋徒歩）" in texts
+    assert {"0–10 分", "> 60 分"} <= set(texts) and "0–1 km" not in texts
+    change = briefing.build_briefing_figure(transit, wards, offices, title="t", figures={},
+                                            sources=["wards"], layout="change", lang="en")
+    assert {"Increase in minutes", "> 20 min"} <= set(_texts(change))
+
+    affected = briefing.affected_zones(transit)
+    assert list(affected.columns) == ["zone_name", "ward", "population", "people_farther",
+                                      "transit_before_min", "transit_after_min"]
+    assert affected["zone_name"].tolist() == ["一新", "大江"]
+    handout = briefing.build_handout_figure(transit, wards, offices, title="t", figures={},
+                                            affected=affected, sources=["wards"])
+    assert "最寄りの窓口までの所要時間（バス・電車＋徒歩）" in _texts(handout)
+    table = next(t for ax in handout.axes for t in ax.tables)
+    cells = {cell.get_text().get_text() for cell in table.get_celld().values()}
+    assert {"25.0", "47.0", "—", "2,000"} <= cells  # minutes to 0.1; no counter reachable
 
 
 def test_handout_without_affected_districts_says_none(zones, wards, offices):

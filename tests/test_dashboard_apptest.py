@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from geo import layers, settings
+from geo.colours import MINUTES_SCALE
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
@@ -434,6 +437,28 @@ def test_transit_mode_shows_minutes_by_bus_and_says_what_is_missing(app, bundle_
     elderly = next(m for m in app.metric if m.label == "バス・徒歩で45分超の65歳以上（変更後）")
     assert elderly.value == f"{transit.city['transit_beyond_45min_after_65plus']:,.0f} 人"
     assert any("九州産交バス" in w.value for w in app.sidebar.warning)
+    line = next(c.value for c in app.caption if c.value.startswith("出典："))
+    for feed in ("熊本都市バス GTFS-JP (CC BY 4.0)", "熊本市交通局 GTFS (CC BY 2.1 JP)",
+                 "熊本電鉄 GTFS (CC0 1.0)"):
+        assert feed in line
+    # the map, its legend and its controls are in minutes too
+    assert app.title[0].value == "地図：最寄り窓口までの所要時間（バス・電車＋徒歩）"
+    assert app.radio(key="colour_by__ja").options == ["変更後の所要時間", "変更前の所要時間",
+                                                      "所要時間の増加",
+                                                      "閾値より時間がかかる人の割合（変更後）"]
+    assert app.radio(key="threshold_km__ja").options == ["30 分", "45 分"]
+    legend = " ".join(h.proto.body for h in app.get("html"))
+    assert "所要時間の増加" in legend and "&gt; 20 分" in legend  # after a closure
+    app.radio(key="colour_by__ja").set_value("after").run()
+    legend = " ".join(h.proto.body for h in app.get("html"))
+    assert "変更後の所要時間" in legend and "45–60 分" in legend
+    drawn = json.loads(app.get("component_instance")[0].proto.json_args)["feature_group"]
+    fills = dict(re.findall(r'"id": "([^"]*)", "properties": \{[^}]*"fill": "(#[0-9a-f]{6})"',
+                            drawn))
+    zones = transit.zone_table[transit.zone_table["population"] > 0].set_index("zone_id")
+    expected = {str(zone): MINUTES_SCALE.colour(minutes)
+                for zone, minutes in zones["transit_after_min"].items()}
+    assert {json.loads(f'"{zone}"'): fill for zone, fill in fills.items()} == expected
 
 
 @pytest.mark.bundle

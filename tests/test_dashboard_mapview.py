@@ -117,14 +117,6 @@ def test_a_chain_of_near_offices_is_one_group():
     assert offsets.tolist() == [[0, -10], [-9, 5], [9, 5]]
 
 
-def test_scales_bin_values_and_mark_unreachable():
-    assert mapview.DISTANCE_SCALE.colour(0.5) == mapview.DISTANCE_SCALE.colours[0]
-    assert mapview.DISTANCE_SCALE.colour(9.0) == mapview.DISTANCE_SCALE.colours[-1]
-    assert mapview.DISTANCE_SCALE.colour(math.inf) == mapview.UNREACHABLE
-    assert mapview.CHANGE_SCALE.colour(0.0) == mapview.CHANGE_SCALE.zero_colour
-    assert len(mapview.CHANGE_SCALE.classes()) == len(mapview.CHANGE_SCALE.colours) + 1
-
-
 def test_localised_maps_link_no_external_asset():
     stores = pd.DataFrame({"store_id": ["s"], "name": ["<i>x</i>"], "brand": ["ローソン"],
                            "lat": [32.8], "lon": [130.7]})

@@ -12,9 +12,10 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import mapview, saved_panel
+from dashboard import saved_panel
 from geo import saved, settings
 from geo import study as study_module
+from geo.colours import DISTANCE_SCALE
 from geo.scenarios import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -263,7 +264,7 @@ def test_the_built_in_comparison_equals_evaluate(new_app, study):
     for drawn, key in zip(maps[:2], ("fy2015", "reorganisation"), strict=True):
         zones = study_module.evaluate(study, presets[key].scenario).zone_table
         populated = zones[zones["population"] > 0].set_index("zone_id")["after_km"]
-        expected = {zone: mapview.DISTANCE_SCALE.colour(km) for zone, km in populated.items()}
+        expected = {zone: DISTANCE_SCALE.colour(km) for zone, km in populated.items()}
         assert _map_fills(drawn) == expected, key
 
 

@@ -191,17 +191,6 @@ def test_output_check_knows_workbooks_pdfs_and_pngs(tmp_path, fmt, content, ok):
 
 # -- briefing: colours, words, titles, handout ------------------------------------------------
 
-def test_colour_scale_classes_and_values():
-    scale = briefing.DISTANCE_SCALE
-    assert scale.colour(0.4) == scale.colours[0] and scale.colour(1.0) == scale.colours[0]
-    assert scale.colour(1.01) == scale.colours[1] and scale.colour(9.0) == scale.colours[-1]
-    assert scale.colour(float("nan")) == briefing.UNREACHABLE_COLOUR
-    assert [label for _, label in scale.classes()] == [
-        "0–1 km", "1–2 km", "2–3 km", "3–5 km", "5–8 km", "> 8 km"]
-    assert briefing.CHANGE_SCALE.colour(0.0) == briefing.CHANGE_SCALE.zero_colour
-    assert briefing.CHANGE_SCALE.classes()[0] == ("#eeeeee", "0 km")
-
-
 def test_key_figures_include_the_65plus_figure():
     summary = {"people_farther": 10.0, "beyond_2km_before": 1.0, "beyond_2km_after": 11.0,
                "beyond_2km_before_65plus": 0.4, "beyond_2km_after_65plus": 3.6,

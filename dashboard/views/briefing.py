@@ -59,6 +59,7 @@ found = components.result(choice)
 table = found.zone_table
 
 study = cache.study(choice.study_key)
+transit = mapview.is_transit(table)
 present = st.toggle(t("briefing_present"), help=t("briefing_present_help"),
                     **state.bind("briefing_present"))
 if present:  # the projector's first screen: no sidebar, no header, no settings
@@ -72,7 +73,7 @@ else:
     st.radio("layout", ("side-by-side", "change"), horizontal=True,
              label_visibility="collapsed", **state.bind("briefing_layout"),
              format_func=lambda v: f"{t('briefing_before')} / {t('briefing_after')}"
-             if v == "side-by-side" else t("colour_change"))
+             if v == "side-by-side" else mapview.colour_label("change", transit=transit))
 layout = st.session_state["briefing_layout"]
 title = report.default_title(study, found, lang=lang(), custom=st.session_state["briefing_title"])
 st.markdown(("## " if present else "# ") + components.plain_markdown(title))
@@ -115,7 +116,8 @@ if present:
     receiving_counters()
 legend_left, legend_right = st.columns(2)
 _, scale = mapview.zone_values(table, legend_by, 2)
-legend_left.html(mapview.legend_html(mapview.legend_rows(scale), t(f"colour_{legend_by}")))
+legend_left.html(mapview.legend_html(mapview.legend_rows(scale),
+                                     mapview.colour_label(legend_by, transit=transit)))
 legend_right.html(mapview.office_legend_html(lambda kind: t(f"kind_{kind}")))
 st.caption(components.scenario_sources_line(choice))
 

@@ -20,10 +20,13 @@ RETURNED = ["last_object_clicked", "last_object_clicked_tooltip", "last_object_c
 def map_panel(choice: state.Choice) -> None:
     """The map in a fragment: colour choices and clicks rerun only this panel."""
     controls = st.columns([2, 1, 2, 2])
+    transit = choice.mode == "transit"
     controls[0].radio(t("colour_by"), state.COLOUR_BY, horizontal=True,
-                      format_func=lambda c: t(f"colour_{c}"), **state.bind("colour_by"))
+                      format_func=lambda c: mapview.colour_label(c, transit=transit),
+                      **state.bind("colour_by"))
     controls[1].radio(t("threshold"), state.THRESHOLDS_KM, horizontal=True,
-                      format_func=lambda k: f"{k} km", **state.bind("threshold_km"))
+                      format_func=lambda k: mapview.threshold_label(k, transit=transit),
+                      **state.bind("threshold_km"))
     controls[2].radio(t("click_action"), ("close", "downgrade"), horizontal=True,
                       format_func=lambda a: t(f"click_{a}"), **state.bind("click_action"))
     controls[3].toggle(t("show_tiles"), **state.bind("show_tiles"))
@@ -86,7 +89,7 @@ def handle_click(clicked: dict, offices: pd.DataFrame) -> bool:
 
 
 choice = state.current()
-st.title(t("map_heading"))
+st.title(t("map_heading_min" if choice.mode == "transit" else "map_heading"))
 if vendor_assets.missing_files():
     st.error(t("vendor_missing"))
 if not st.get_option("server.enableStaticServing"):
