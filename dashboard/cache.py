@@ -115,8 +115,10 @@ def ward_features(key: StudyKey) -> dict:
 
 @st.cache_resource(show_spinner=False)
 def ward_labels(key: StudyKey) -> pd.DataFrame:
-    """One label point per ward (inside the polygon), WGS84 ``lat`` / ``lon``."""
-    return io.to_display_points(study(key).engine.wards[["ward", "geometry"]], label_points=True)
+    """One label point per ward (inside it, clear of the offices), WGS84 ``lat`` / ``lon``."""
+    engine = study(key).engine
+    return io.to_display_points(io.label_points(engine.wards[["ward", "geometry"]],
+                                                engine.offices))
 
 
 @st.cache_resource(show_spinner=False)

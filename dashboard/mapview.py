@@ -344,6 +344,7 @@ def base_map(wards: dict, stores: pd.DataFrame, *, show_tiles: bool,
                 icon_size=(0, 0), class_name="ward-label"),
         ).add_to(ward_layer)
     ward_layer.add_to(fmap)
+    fmap.get_root().header.add_child(folium.Element(LAYER_PANEL_CSS), name="layer_panel")
     bounds = feature_bounds(wards)
     if bounds is not None:
         fmap.fit_bounds(bounds)  # the whole city, north of 北区 included
@@ -360,6 +361,19 @@ def base_map(wards: dict, stores: pd.DataFrame, *, show_tiles: bool,
     store_layer.add_to(fmap)
     vendor_assets.localise(fmap)
     return fmap
+
+
+NARROW_MAP_PX = 700
+"""Below this map width the layer panel is folded behind its button (tap to open)."""
+LAYER_PANEL_CSS = f"""<style>
+@media (min-width: {NARROW_MAP_PX}px) {{
+  .leaflet-control-layers .leaflet-control-layers-list {{display: block; position: relative;}}
+  .leaflet-control-layers .leaflet-control-layers-toggle {{display: none;}}
+  .leaflet-control-layers {{padding: 6px 10px 6px 6px; color: #333; background: #fff;}}
+}}
+</style>"""
+"""Shows a collapsed ``folium.LayerControl`` open on a wide map. streamlit-folium adds the
+header to the map's own frame, so the media query measures the map, not the window."""
 
 
 def localised(groups: list[folium.FeatureGroup]) -> list[folium.FeatureGroup]:

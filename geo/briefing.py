@@ -42,6 +42,7 @@ from .errors import CRSError, FontMissingError, LayerError
 from .io import (
     COLUMN_LABELS,
     DECIMALS,
+    label_points,
     labelled_table,
     language_index,
     sources_line,
@@ -128,7 +129,6 @@ BASE_TITLES = {"fy2015": ("2015年度の窓口", "FY2015 counters"),
                "now": ("現在の窓口", "Today's counters")}
 _OPEN_COLOUR = "#1f3a93"
 _CLOSED_COLOUR = "#d62728"
-OFFICE_CLEARANCE_M = 1_500.0
 _OFFICE_SUFFIXES = ("市民サービスコーナー", "サービスコーナー", "総合出張所", "出張所", "分室",
                     " Citizen Service Corner", " General Branch Office", " Branch Office")
 _LABEL_OFFSETS = ((6, 5, "left", "bottom"), (6, -5, "left", "top"), (-6, 5, "right", "bottom"),
@@ -418,13 +418,10 @@ def _colour_legend(fig: Figure, scale: ColourScale, *, title: str, unreachable: 
 
 def _draw_ward_labels(ax: Axes, wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame, *,
                       font: _Font) -> None:
-    """Label wards at an inner point kept clear of office symbols."""
-    clear = shapely.buffer(shapely.union_all(offices.geometry.to_numpy()), OFFICE_CLEARANCE_M) \
-        if len(offices) else None
+    """Label wards at an inner point clear of the office symbols (``geo.io.label_points``)."""
     halo = [patheffects.withStroke(linewidth=3, foreground="white")]
-    for geometry, name in zip(wards.geometry, wards["ward"], strict=True):
-        room = geometry.difference(clear) if clear is not None else geometry
-        point = (room if not room.is_empty else geometry).representative_point()
+    points = label_points(wards[["ward", "geometry"]], offices)
+    for point, name in zip(points.geometry, points["ward"], strict=True):
         ax.text(point.x, point.y, str(name), ha="center", va="center", fontsize=11,
                 color="#333333", path_effects=halo, zorder=3, **font)
 

@@ -1040,6 +1040,65 @@ DISPLAY_SIMPLIFY_M = 8.0
 pixel at city zoom; neighbours keep their shared edges (``shapely.coverage_simplify``)."""
 
 
+LABEL_CLEARANCE_M = 2_000.0
+"""How far a polygon's label is kept from the symbols drawn over the map (offices): about
+the half-width of a ward name plus an office marker at the city-wide zoom."""
+LABEL_GRID_M = 250.0
+
+
+def label_points(polygons: gpd.GeoDataFrame, avoid: gpd.GeoDataFrame, *,
+                 clearance_m: float = LABEL_CLEARANCE_M) -> gpd.GeoDataFrame:
+    """Place one label point inside each polygon, clear of the points in ``avoid``.
+
+    Candidates lie on a ``LABEL_GRID_M`` grid inside the polygon. Of those at least
+    ``clearance_m`` from every point of ``avoid`` and half that from the polygon's edge,
+    the one nearest the polygon's centre (its centroid, or a point inside when the centroid
+    is not) is taken; a polygon with no such room gets the candidate with the most room.
+
+    Parameters
+    ----------
+    polygons
+        E.g. the wards; any CRS (computed in EPSG:6670, returned in ``polygons``' CRS).
+    avoid
+        Points drawn over the map, e.g. the offices.
+    clearance_m
+        Room kept around each point of ``avoid``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``polygons``' attributes with a point geometry.
+    """
+    _require_display_crs(polygons)
+    _require_display_crs(avoid)
+    metric = polygons.to_crs(METRIC_CRS)
+    others = avoid.to_crs(METRIC_CRS).geometry.to_numpy()
+    obstacles = shapely.union_all(others) if len(others) else None
+    chosen = [_label_point(polygon, obstacles, clearance_m) for polygon in metric.geometry]
+    return metric.set_geometry(gpd.GeoSeries(chosen, index=metric.index, crs=METRIC_CRS)) \
+        .to_crs(polygons.crs)
+
+
+def _label_point(polygon: shapely.Geometry, obstacles: shapely.Geometry | None,
+                 clearance_m: float) -> shapely.Geometry:
+    centroid = polygon.centroid
+    centre = centroid if polygon.contains(centroid) else polygon.representative_point()
+    xmin, ymin, xmax, ymax = polygon.bounds
+    xs, ys = np.meshgrid(np.arange(xmin, xmax, LABEL_GRID_M) + LABEL_GRID_M / 2,
+                         np.arange(ymin, ymax, LABEL_GRID_M) + LABEL_GRID_M / 2)
+    inside = shapely.contains_xy(polygon, xs.ravel(), ys.ravel())
+    candidates = shapely.points(xs.ravel()[inside], ys.ravel()[inside])
+    if obstacles is None or not len(candidates):
+        return centre
+    room = np.minimum(shapely.distance(candidates, obstacles) / clearance_m,
+                      2 * shapely.distance(candidates, polygon.boundary) / clearance_m)
+    clear = room >= 1.0
+    if not clear.any():
+        return candidates[int(np.argmax(room))]
+    distance = shapely.distance(candidates[clear], centre)
+    return candidates[clear][int(np.argmin(distance))]
+
+
 def to_display_features(frame: gpd.GeoDataFrame, columns: Sequence[str], *,
                         simplify_m: float = DISPLAY_SIMPLIFY_M) -> dict[str, Any]:
     """Return a GeoJSON-like FeatureCollection in WGS84 for a web map.
@@ -1062,17 +1121,10 @@ def to_display_features(frame: gpd.GeoDataFrame, columns: Sequence[str], *,
     return feature_collection
 
 
-def to_display_points(frame: gpd.GeoDataFrame, *, label_points: bool = False) -> pd.DataFrame:
-    """Return the attributes with WGS84 ``lat`` / ``lon`` columns, rounded for display.
-
-    Parameters
-    ----------
-    label_points
-        For polygons: use a point guaranteed inside each polygon (for labels).
-    """
+def to_display_points(frame: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Return the attributes with WGS84 ``lat`` / ``lon`` columns, rounded for display."""
     _require_display_crs(frame)
-    geometry = frame.geometry.representative_point() if label_points else frame.geometry
-    shown = geometry.to_crs(DISPLAY_CRS)
+    shown = frame.geometry.to_crs(DISPLAY_CRS)
     table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     table["lat"] = shown.y.round(DISPLAY_DECIMALS).to_numpy()
     table["lon"] = shown.x.round(DISPLAY_DECIMALS).to_numpy()

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from dashboard import mapview
 from dashboard.bench import dashboard_server
 from dashboard.i18n import STRINGS
 from geo import settings
@@ -219,8 +220,32 @@ def test_cards_are_readable_without_truncation_at_common_screen_sizes(app_url, b
         page.wait_for_selector('[data-testid="stMetricValue"]')
         page.screenshot(path=str(ARTIFACTS / f"map_{width}x{height}.png"))
         assert page.evaluate(OVERFLOWING) == [], f"cut at {width}x{height}"
+        frame = page.frame_locator(MAP_FRAME).first
+        map_width = page.locator(MAP_FRAME).first.bounding_box()["width"]
+        panel_open = frame.locator(".leaflet-control-layers-list").is_visible()
+        assert panel_open == (map_width >= mapview.NARROW_MAP_PX), (size, map_width)
+        if width == 1024:  # the narrow screen of the issue: folded behind its button
+            assert not panel_open
+            frame.locator(".leaflet-control-layers").hover()  # opens it
+            _wait_until(lambda: frame.locator(".leaflet-control-layers-list").is_visible())
+        if width == 1920:
+            assert panel_open
+        assert frame.locator(".ward-label").count() == 5
+        assert _labels_under_markers(frame) == [], size
     finally:
         page.close()
+
+
+def _labels_under_markers(frame) -> list[str]:
+    """Ward labels whose box overlaps an office marker's box on the drawn map."""
+    return frame.locator("body").evaluate("""() => {
+      const boxes = sel => Array.from(document.querySelectorAll(sel))
+        .map(e => [e.innerText.trim(), e.getBoundingClientRect()]);
+      const markers = boxes('.office-marker').map(([, b]) => b);
+      return boxes('.ward-label div').filter(([, l]) => markers.some(m =>
+        l.left < m.right && m.left < l.right && l.top < m.bottom && m.top < l.bottom))
+        .map(([name]) => name);
+    }""")
 
 
 def test_presentation_mode_fits_the_maps_and_figures_on_one_full_hd_screen(app_url, browser):

@@ -28,13 +28,25 @@ def test_display_points_and_label_points():
     table = io.to_display_points(points)
     assert table.loc[0, "lat"] == pytest.approx(32.8)
     assert table.loc[0, "lon"] == pytest.approx(130.7)
-    ring = gpd.GeoDataFrame({"name": ["r"]}, geometry=[
-        box(-20_000, -30_000, -19_000, -29_000).difference(
-            box(-19_900, -29_900, -19_000, -29_100))],
-        crs="EPSG:6670")
-    label = io.to_display_points(ring, label_points=True)
-    inside = gpd.GeoSeries.from_xy(label["lon"], label["lat"], crs="EPSG:4326").to_crs("EPSG:6670")
-    assert ring.geometry.iloc[0].buffer(2).contains(inside.iloc[0])
+
+
+def test_a_label_stays_inside_its_polygon_and_clear_of_the_offices():
+    # a 10 km square ward with its office at the centroid, and a thin C-shaped ward
+    square = box(-30_000, -30_000, -20_000, -20_000)
+    c_shape = box(-10_000, -30_000, -9_000, -29_000).difference(
+        box(-9_900, -29_900, -9_000, -29_100))
+    wards = gpd.GeoDataFrame({"ward": ["甲区", "乙区"]}, geometry=[square, c_shape],
+                             crs="EPSG:6670")
+    offices = gpd.GeoDataFrame({"office_id": ["a"]}, geometry=[Point(-25_000, -25_000)],
+                               crs="EPSG:6670").to_crs("EPSG:4326")  # any CRS
+    labels = io.label_points(wards, offices)
+    assert labels.crs == wards.crs and list(labels["ward"]) == ["甲区", "乙区"]
+    point = labels.geometry.iloc[0]
+    assert square.contains(point)
+    assert io.LABEL_CLEARANCE_M <= point.distance(Point(-25_000, -25_000)) < 2_500
+    assert c_shape.contains(labels.geometry.iloc[1])  # no room: the most room inside
+    shown = io.to_display_points(labels)
+    assert list(shown.columns) == ["ward", "lat", "lon"]
 
 
 def test_display_needs_a_crs():
@@ -73,3 +85,15 @@ def test_district_layer_has_blank_ids_of_the_engine_stores(engine, bundle_dir):
     assert layer.membership["population"].sum() == pytest.approx(
         engine.small_areas["population"].sum())
     assert set(layer.membership["zone_id"]) <= set(layer.polygons["zone_id"])
+
+
+@pytest.mark.bundle
+def test_no_ward_label_sits_under_an_office(engine):
+    """At the polygon's representative point 中央区's label was 171 m from an office and
+    北区's 970 m from its ward office: both hidden under the markers."""
+    labels = io.label_points(engine.wards[["ward", "geometry"]], engine.offices)
+    offices = engine.offices.to_crs("EPSG:6670").geometry.union_all()
+    wards = engine.wards.to_crs("EPSG:6670").set_index("ward").geometry
+    for ward, point in zip(labels["ward"], labels.to_crs("EPSG:6670").geometry, strict=True):
+        assert wards[ward].contains(point), ward
+        assert point.distance(offices) >= 1_800, ward

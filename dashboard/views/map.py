@@ -49,7 +49,7 @@ def map_panel(choice: state.Choice) -> None:
         clicked = st_folium(fmap, key=MAP_KEY, height=640, use_container_width=True,
                             returned_objects=RETURNED,
                             feature_group_to_add=mapview.localised(groups),
-                            layer_control=folium.LayerControl(collapsed=False))
+                            layer_control=folium.LayerControl(collapsed=True))
     with right:
         components.legends(st.session_state["colour_by"], st.session_state["threshold_km"],
                            found.zone_table)
