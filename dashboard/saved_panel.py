@@ -2,8 +2,8 @@
 
 Scenarios are kept by ``geo.saved.ScenarioStore`` (SQLite by default, ``MADOGUCHI_DB``). The
 URL's query parameters mirror the view (``geo.saved.to_query_params``): the saved name and
-version while the view is an opened saved scenario, every scenario field otherwise. A new
-session opened with such a URL starts from exactly that view.
+version while the view and phases are those of an opened saved scenario, every scenario
+field otherwise. A new session opened with such a URL starts from exactly that view.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ _REQUESTED = "saved_requested"
 """Session key of the office ids the last opened scenario closes or downgrades."""
 _URL_READ = "saved_url_read"
 _VIEW_FIELDS = ("base", "closed", "downgraded", "measure", "store_source", "network", "mode",
-                "store_share")
-"""The fields that decide what the dashboard shows."""
+                "store_share", "phases")
+"""The fields that decide what the dashboard shows (the phases: on the 比較 page)."""
 
 
 @st.cache_resource(show_spinner=False)
@@ -46,18 +46,17 @@ def store() -> saved.ScenarioStore:
 def current_scenario(name: str = "", *, note: str = "", author: str = "") -> saved.SavedScenario:
     """The sidebar's scenario as a ``SavedScenario``.
 
-    Saving under the opened scenario's name keeps its phases (a new version of the same
-    plan); any other name starts without phases.
+    Its phases are the plan's steps in session state (``phases``: those of the scenario
+    last opened, as edited on the 比較 page), whatever the name: saving stores the phases
+    being edited, under the opened scenario's name or any other.
     """
     s = st.session_state
-    opened: saved.StoredScenario | None = s.get(OPENED)
-    phases = opened.scenario.phases if opened and opened.scenario.name == name.strip() else ()
     return saved.SavedScenario(
         name=name, base=s["base"], closed=frozenset(s["closed"]),
         downgraded=frozenset(s["downgraded"]), measure=s["measure"],
         store_source=s["store_source"], network=s["network"], mode=s["mode"],
         store_share=s["store_share_pct"] / 100.0, briefing_title=s["briefing_title"], note=note,
-        author=author, phases=phases)
+        author=author, phases=s["phases"])
 
 
 def apply(scenario: saved.SavedScenario) -> None:
@@ -79,11 +78,12 @@ def apply(scenario: saved.SavedScenario) -> None:
     s["mode"] = scenario.mode
     s["store_share_pct"] = round(scenario.store_share * 100)
     s["briefing_title"] = scenario.briefing_title
+    s["phases"] = scenario.phases
     s[_REQUESTED] = scenario.closed | scenario.downgraded
 
 
 def same_view(one: saved.SavedScenario, other: saved.SavedScenario) -> bool:
-    """Whether two scenarios show the same figures (names, notes and phases aside)."""
+    """Whether two scenarios show the same figures and phases (names, notes aside)."""
     return all(getattr(one, name) == getattr(other, name) for name in _VIEW_FIELDS)
 
 
@@ -120,7 +120,11 @@ def open_from_url() -> None:
 
 
 def mirror_url() -> None:
-    """Write the current view into the URL (the saved name and version while unchanged)."""
+    """Write the current view into the URL (the saved name and version while unchanged).
+
+    A view whose phases differ from the opened version's is written field by field, phases
+    included, so that a link keeps the edited phases.
+    """
     opened: saved.StoredScenario | None = st.session_state.get(OPENED)
     shown = current_scenario()
     if opened is not None and same_view(shown, opened.scenario):

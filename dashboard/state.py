@@ -41,6 +41,7 @@ DEFAULTS = {
     "briefing_present": False,  # typed by the planner; empty: the title follows the scenario
     "store_share_pct": 0,  # % of certificate transactions moving to convenience stores
     "demand_reading": "brief",  # geo.demand.DEFAULT_READING (城南/南部 counts)
+    "phases": (),  # the plan's dated steps (geo.saved.Phase), edited on the 比較 page
 }
 
 

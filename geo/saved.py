@@ -304,6 +304,34 @@ def check_offices(scenario: SavedScenario, offices: pd.DataFrame) -> None:
         raise UnknownOfficeError(f"unknown office id(s): {', '.join(unknown)}")
 
 
+def add_phase(phases: Iterable[Phase], phase: Phase) -> tuple[Phase, ...]:
+    """Return the phased plan ``phases`` with ``phase`` added in date order.
+
+    Parameters
+    ----------
+    phases
+        The plan's steps.
+    phase
+        The step to add.
+
+    Returns
+    -------
+    tuple of Phase
+        Every step, earliest first.
+
+    Raises
+    ------
+    SavedScenarioError
+        The plan with the new step breaks the rules of ``SavedScenario.phases`` (a step on
+        a date the plan already has, an office going back from closed or from a corner);
+        the message lists every problem.
+    """
+    plan = tuple(sorted((*phases, phase), key=lambda step: step.date))
+    problems = _phase_problems(plan)
+    if problems:
+        raise SavedScenarioError("invalid phased plan: " + "; ".join(problems))
+    return plan
+
 # -- the database ---------------------------------------------------------------------------
 
 class _Base(DeclarativeBase):

@@ -293,21 +293,35 @@ def test_a_saved_scenario_is_compared_with_its_own_settings(new_app, db_url, stu
     assert table.loc["現在の設定", "people_farther"] == 0
 
 
-def test_phases_chart_and_table_equal_evaluate_per_phase(new_app, db_url, study):
-    phases = (saved.Phase(dt.date(2026, 4, 1), "第1段階", downgraded={"oe-branch"}),
-              saved.Phase(dt.date(2027, 4, 1), "第2段階", closed={"oe-branch"},
-                          downgraded={"tobu-branch"}),
-              saved.Phase(dt.date(2028, 4, 1), "第3段階", closed={"oe-branch", "tobu-branch"}))
+PHASES = (saved.Phase(dt.date(2026, 4, 1), "第1段階", downgraded={"oe-branch"}),
+          saved.Phase(dt.date(2027, 4, 1), "第2段階", closed={"oe-branch"},
+                      downgraded={"tobu-branch"}),
+          saved.Phase(dt.date(2028, 4, 1), "第3段階", closed={"oe-branch", "tobu-branch"}))
+"""The steps of the saved plan 段階案 (``_save_phased_plan``)."""
+
+
+def _save_phased_plan(db_url: str) -> None:
     saved.ScenarioStore(db_url).save(saved.SavedScenario(
-        name="段階案", base="fy2015", closed={"oe-branch", "tobu-branch"}, phases=phases))
-    at = _compare_page(new_app(saved="段階案"))
+        name="段階案", base="fy2015", closed={"oe-branch", "tobu-branch"}, phases=PHASES))
+
+
+def _assert_phase_table_equals_evaluate(at: AppTest, study, phases) -> None:
+    """The phases table (the page's last) has one row per step, equal to evaluate's."""
     table = at.dataframe[-1].value
-    assert list(table["label"]) == ["第1段階", "第2段階", "第3段階"]
+    assert list(table["label"]) == [phase.label for phase in phases]
+    assert list(table["date"]) == [phase.date for phase in phases]
     for row, phase in zip(table.itertuples(), phases, strict=True):
         expected = _expected_figures(study, Scenario(base="fy2015", closed=phase.closed,
                                                      downgraded=phase.downgraded))
         for name, value in expected.items():
             assert getattr(row, name) == pytest.approx(value), (phase.label, name)
+
+
+def test_phases_chart_and_table_equal_evaluate_per_phase(new_app, db_url, study):
+    _save_phased_plan(db_url)
+    at = _compare_page(new_app(saved="段階案"))
+    _assert_phase_table_equals_evaluate(at, study, PHASES)
+    table = at.dataframe[-1].value
     chart = at.get("vega_lite_chart")[0].proto
     drawn = pa.ipc.open_stream(chart.datasets[0].data.data).read_all().to_pandas()
     farther = drawn[drawn["figure"] == "遠くなる人"]
@@ -345,3 +359,114 @@ def test_a_walking_scenario_opens_on_foot_and_compares_in_minutes(new_app, db_ur
     assert table.loc["徒歩案 (v1)", "people_farther"] == round(city["people_farther"])
     assert not at.get("component_instance")  # walk next to drive: no shared colour scale
     assert any("移動手段の異なる" in c.value for c in at.caption)
+
+
+def _phases_page(at: AppTest) -> AppTest:
+    """The 比較 page with nothing compared (only the phases below)."""
+    at.session_state["compare_chosen"] = []
+    return _compare_page(at)
+
+
+def _add_step(at: AppTest, date: dt.date, label: str) -> AppTest:
+    at.date_input(key="phase_date").set_value(date)
+    at.text_input(key="phase_label").input(label)
+    _button(at, "phase_add").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _headings(at: AppTest) -> list[str]:
+    return [heading.value for heading in at.main.subheader]
+
+
+def test_steps_added_in_the_editor_equal_evaluate_and_are_saved(new_app, db_url, study):
+    at = _phases_page(new_app(base="fy2015"))
+    assert "段階計画" in _headings(at)
+    assert not at.get("vega_lite_chart")  # no steps yet
+    assert any("サイドバーの「保存・読み込み」で保存" in c.value for c in at.caption)
+
+    at.multiselect(key="downgraded__ja").set_value(["oe-branch"]).run()
+    _add_step(at, dt.date(2026, 4, 1), "第1段階")
+    assert "段階「2026-04-01 第1段階」を追加しました。" in _shown(at.success)
+    at.multiselect(key="downgraded__ja").set_value([])
+    at.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
+    _add_step(at, dt.date(2027, 4, 1), "第2段階")
+
+    phases = (saved.Phase(dt.date(2026, 4, 1), "第1段階", downgraded={"oe-branch"}),
+              saved.Phase(dt.date(2027, 4, 1), "第2段階", closed={"oe-branch"}))
+    assert at.session_state["phases"] == phases
+    _assert_phase_table_equals_evaluate(at, study, phases)
+    assert at.get("vega_lite_chart")
+    assert saved.from_query_params(_url(at)).phases == phases  # a link keeps the steps
+
+    at.text_input(key="saved_name").input("段階案")
+    _button(at, "saved_save").click().run()
+    assert not at.exception, at.exception
+    stored = saved.ScenarioStore(db_url).open("段階案")
+    assert stored.scenario.phases == phases
+    assert stored.scenario.closed == {"oe-branch"}
+    assert _url(at) == {"saved": "段階案", "version": "1"}
+    assert "段階計画：段階案" in _headings(at)
+
+
+def test_a_step_reopening_a_closed_office_is_refused_and_the_steps_kept(new_app, study):
+    first = saved.Phase(dt.date(2026, 4, 1), "第1段階", closed={"oe-branch"})
+    link = saved.to_query_params(saved.SavedScenario(base="fy2015", closed={"oe-branch"},
+                                                     phases=(first,)))
+    at = new_app(**link)
+    assert at.session_state["phases"] == (first,)  # a URL's phases are loaded
+    at.multiselect(key="closed__ja").set_value([]).run()  # nothing closed: oe-branch reopens
+    at = _phases_page(at)
+    _add_step(at, dt.date(2027, 4, 1), "再開")
+    refused = _shown(at.error)
+    assert any("段階を追加できませんでした" in text and "closed offices cannot reopen" in text
+               and "oe-branch" in text for text in refused), refused
+    assert at.session_state["phases"] == (first,)
+    _assert_phase_table_equals_evaluate(at, study, (first,))
+
+    _add_step(at, dt.date(2026, 4, 1), "同じ日")
+    assert any("is not after 2026-04-01" in text for text in _shown(at.error)), _shown(at.error)
+    assert at.session_state["phases"] == (first,)
+
+
+def test_a_step_added_before_the_others_goes_first_and_a_step_can_be_removed(new_app, db_url,
+                                                                             study):
+    _save_phased_plan(db_url)
+    at = _phases_page(new_app(saved="段階案"))
+    assert _url(at) == {"saved": "段階案", "version": "1"}  # unchanged: the saved name
+
+    picker = at.selectbox(key="phase_remove_pick")
+    assert picker.options == ["2026-04-01 第1段階", "2027-04-01 第2段階", "2028-04-01 第3段階"]
+    picker.set_value(PHASES[1])
+    _button(at, "phase_remove").click().run()
+    assert not at.exception, at.exception
+    assert "段階「2027-04-01 第2段階」を削除しました。" in _shown(at.success)
+    remaining = (PHASES[0], PHASES[2])
+    assert at.session_state["phases"] == remaining
+    _assert_phase_table_equals_evaluate(at, study, remaining)
+    picker = at.selectbox(key="phase_remove_pick")
+    assert picker.options == ["2026-04-01 第1段階", "2028-04-01 第3段階"]
+    assert picker.value in remaining
+    # the link now carries the edited steps, not the saved name (which would lose them)
+    assert "saved" not in _url(at)
+    assert saved.from_query_params(_url(at)).phases == remaining
+
+    at.multiselect(key="closed__ja").set_value([]).run()  # nothing closed yet in FY2015
+    _add_step(at, dt.date(2016, 4, 1), "準備")
+    assert [phase.label for phase in at.session_state["phases"]] == ["準備", "第1段階",
+                                                                    "第3段階"]
+    assert list(at.dataframe[-1].value["label"]) == ["準備", "第1段階", "第3段階"]
+
+
+def test_opening_a_saved_scenario_loads_its_phases_into_the_editor(new_app, db_url):
+    _save_phased_plan(db_url)
+    at = _phases_page(new_app())
+    assert at.session_state["phases"] == ()
+    assert not any(s.key == "phase_remove_pick" for s in at.selectbox)
+    _button(at, "saved_open").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["phases"] == PHASES
+    assert "段階計画：段階案" in _headings(at)
+    assert at.selectbox(key="phase_remove_pick").options == [
+        "2026-04-01 第1段階", "2027-04-01 第2段階", "2028-04-01 第3段階"]
+    assert list(at.dataframe[-1].value["label"]) == ["第1段階", "第2段階", "第3段階"]

@@ -156,6 +156,20 @@ def test_saving_a_name_again_makes_a_new_version_and_keeps_the_old(store: Scenar
     assert store.save(SavedScenario(name=" 案A ")).version == 3  # the same name, spaces dropped
 
 
+def test_add_phase_keeps_date_order_and_refuses_a_step_going_back():
+    first, second = PHASED.phases
+    between = Phase(dt.date(2017, 4, 1), "途中", downgraded=first.downgraded)
+    assert saved.add_phase((second, first), between) == (first, between, second)
+    assert saved.add_phase((), first) == (first,)
+    reopening = Phase(dt.date(2019, 4, 1), "戻す", downgraded={"nanbu-branch"})
+    with pytest.raises(SavedScenarioError, match="invalid phased plan: phase 3: closed offices "
+                                                 "cannot reopen or become corners again: "
+                                                 "nanbu-branch"):
+        saved.add_phase(PHASED.phases, reopening)
+    with pytest.raises(SavedScenarioError, match="phase 2: date 2016-04-01 is not after"):
+        saved.add_phase(PHASED.phases, Phase(first.date, "同じ日", closed=second.closed))
+
+
 def test_every_field_and_phase_survives_the_database(store: ScenarioStore):
     store.save(PHASED)
     reopened = store.open(PHASED.name)

@@ -1,5 +1,6 @@
 """Compare page: 2-4 scenarios (current, presets, saved) side by side, the districts that
-differ most, the built-in FY2015 -> today comparison, and the opened plan's phases."""
+differ most, the built-in FY2015 -> today comparison, and the plan's phases with their
+editor."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard import cache, compare, components, mapview, saved_panel, state
+from dashboard import cache, compare, components, mapview, phase_editor, saved_panel, state
 from dashboard.i18n import name_column, t
 from geo.errors import MadoguchiError
 from geo.study import Result, options
@@ -78,13 +79,19 @@ def small_maps(results: dict[str, tuple[Result, str]],
 
 
 def phases_section(choice: state.Choice) -> None:
-    """Timeline of the opened saved scenario's phases (nothing when it has none)."""
+    """The plan's phases (named after the opened scenario): timeline, table, then editor."""
     opened = st.session_state.get(saved_panel.OPENED)
-    if opened is None or not opened.scenario.phases:
-        return
-    st.subheader(t("phases_heading", name=opened.scenario.name))
+    st.subheader(t("phases_heading_unsaved") if opened is None
+                 else t("phases_heading", name=opened.scenario.name))
+    if st.session_state["phases"]:
+        phase_timeline(choice)
+    phase_editor.editor()
+
+
+def phase_timeline(choice: state.Choice) -> None:
+    """Chart and table of the figures of each of the plan's phases."""
     try:
-        table = compare.phase_table(choice, opened.scenario)
+        table = compare.phase_table(choice, saved_panel.current_scenario())
     except ValueError as error:  # MadoguchiError, or a store layer the data lacks
         st.error(components.plain_markdown(t("compare_failed", error=error)))
         return
