@@ -13,6 +13,7 @@ import html
 import math
 import re
 
+import branca.element
 import folium
 import folium.plugins
 import numpy as np
@@ -344,7 +345,9 @@ def base_map(wards: dict, stores: pd.DataFrame, *, show_tiles: bool,
                 icon_size=(0, 0), class_name="ward-label"),
         ).add_to(ward_layer)
     ward_layer.add_to(fmap)
-    fmap.get_root().header.add_child(folium.Element(LAYER_PANEL_CSS), name="layer_panel")
+    page = fmap.get_root()
+    assert isinstance(page, branca.element.Figure)  # a Map's root is its page
+    page.header.add_child(folium.Element(LAYER_PANEL_CSS), name="layer_panel")
     bounds = feature_bounds(wards)
     if bounds is not None:
         fmap.fit_bounds(bounds)  # the whole city, north of 北区 included
