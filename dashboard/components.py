@@ -169,15 +169,20 @@ def zone_column_config() -> dict:
             t("col_delta_km"): st.column_config.NumberColumn(format="%+.2f")}
 
 
-def legends(colour_by: str, threshold_km: int, table: pd.DataFrame) -> None:
-    """Zone colour legend and office symbol legend, side by side."""
+def legends(colour_by: str, threshold_km: int, drawn: list[Result], *, blank: bool) -> None:
+    """Zone colour legend and office symbol legend of the maps of ``drawn`` (stores drawn;
+    ``blank``: blank districts outlined), listing only what those maps show."""
+    table = drawn[0].zone_table
     _, scale = mapview.zone_values(table, colour_by, threshold_km)
     transit = mapview.is_transit(table)
     title = mapview.colour_label(colour_by, transit=transit)
     if colour_by == "beyond":
         title += f"（{mapview.threshold_label(threshold_km, transit=transit)}）"
-    st.html(mapview.legend_html(mapview.legend_rows(scale), title))
-    st.html(mapview.office_legend_html(lambda kind: t(f"kind_{kind}")))
+    rows = mapview.legend_rows(scale, [found.zone_table for found in drawn])
+    st.html(mapview.legend_html(rows, title))
+    offices = pd.concat([found.offices[["kind", "state"]] for found in drawn])
+    st.html(mapview.office_legend_html(lambda kind: t(f"kind_{kind}"), offices, stores=True,
+                                       blank=blank))
 
 
 def sources_line(keys: Sequence[str | BundleFile]) -> str:

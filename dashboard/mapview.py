@@ -59,10 +59,18 @@ def zone_values(table: pd.DataFrame, colour_by: str, threshold_km: int
     return values.set_axis(table["zone_id"].astype(str)), scale
 
 
-def legend_rows(scale: ColourScale) -> list[tuple[str, str]]:
-    """Legend of the zone colours, with the unreachable class."""
-    return [*scale.classes(), (UNREACHABLE, t("legend_unreachable")),
-            (NO_PEOPLE, t("legend_no_people"))]
+def legend_rows(scale: ColourScale, tables: list[pd.DataFrame]) -> list[tuple[str, str]]:
+    """Legend of the zone colours of the maps drawn from ``tables``: the scale's classes,
+    then the unreachable and no-resident fills only where a map has such a zone."""
+    rows = scale.classes()
+    after = [table["transit_after_min" if is_transit(table) else "after_km"].astype(float)
+             for table in tables]
+    if any(((table["population"] > 0) & ~np.isfinite(values)).any()
+           for table, values in zip(tables, after, strict=True)):
+        rows.append((UNREACHABLE, t("legend_unreachable")))
+    if any((table["population"] <= 0).any() for table in tables):
+        rows.append((NO_PEOPLE, t("legend_no_people")))
+    return rows
 
 
 def _number(value: float, digits: int = 2) -> str:
@@ -407,15 +415,24 @@ STORE_CLUSTER = ('<span style="display:inline-flex;align-items:center;justify-co
 """How Leaflet.markercluster draws a group of stores (a count in a green circle)."""
 
 
-def office_legend_html(name_of_kind) -> str:
-    """Legend of office symbols (kinds, and the closed / downgraded states)."""
+def office_legend_html(name_of_kind, offices: pd.DataFrame, *, stores: bool,
+                       blank: bool) -> str:
+    """Legend of what a map draws besides the zones: the kinds of office among ``offices``
+    (``Result.offices``: ``kind``, ``state``), the closed / downgraded symbols when one is,
+    and the stores and blank-district outlines when drawn."""
+    drawn = offices[offices["state"] != "not in base"]
     items = "".join(_legend_row(symbol_img(office_symbol(kind, "open", size=18)),
-                                name_of_kind(kind)) for kind in KIND_SHAPES)
-    states = _legend_row(symbol_img(office_symbol("general_branch", "closed", size=18))
-                         + symbol_img(office_symbol("general_branch", "downgraded", size=18)),
-                         t("legend_state"))
-    store = _legend_row(STORE_DOT, t("layer_stores"))
-    cluster = _legend_row(STORE_CLUSTER, t("legend_store_cluster"))
-    blank = _legend_row('<span style="display:inline-block;width:18px;height:0;'
-                        'border-top:3px dashed #d7191c"></span>', t("legend_blank"))
-    return f'<div style="font-size:0.85rem">{items}{states}{store}{cluster}{blank}</div>'
+                                name_of_kind(kind))
+                    for kind in KIND_SHAPES if kind in set(drawn["kind"]))
+    if drawn["state"].isin(["closed", "downgraded"]).any():
+        items += _legend_row(symbol_img(office_symbol("general_branch", "closed", size=18))
+                             + symbol_img(office_symbol("general_branch", "downgraded",
+                                                        size=18)),
+                             t("legend_state"))
+    if stores:
+        items += _legend_row(STORE_DOT, t("layer_stores"))
+        items += _legend_row(STORE_CLUSTER, t("legend_store_cluster"))
+    if blank:
+        items += _legend_row('<span style="display:inline-block;width:18px;height:0;'
+                             'border-top:3px dashed #d7191c"></span>', t("legend_blank"))
+    return f'<div style="font-size:0.85rem">{items}</div>'

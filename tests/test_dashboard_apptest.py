@@ -204,6 +204,19 @@ def test_closing_everything_says_no_counter_reachable(app):
     app.switch_page("views/briefing.py").run()
     assert not app.exception
     assert any("到達できる窓口がありません" in e.value for e in app.error)
+    legend = " ".join(h.proto.body for h in app.get("html"))
+    assert "到達できる窓口なし" in legend  # the after map is all unreachable
+
+
+@pytest.mark.bundle
+def test_the_briefing_legend_lists_only_what_its_maps_draw(app):
+    app.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
+    app.switch_page("views/briefing.py").run()
+    assert not app.exception, app.exception
+    legend = " ".join(h.proto.body for h in app.get("html"))
+    assert "区役所" in legend and "白抜き×＝閉鎖" in legend  # a closure is drawn
+    for absent in ("コンビニ", "到達できる窓口なし", "コンビニ空白校区"):
+        assert absent not in legend, absent  # no stores, no blank outlines on these maps
 
 
 @pytest.mark.bundle

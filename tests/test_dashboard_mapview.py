@@ -159,3 +159,37 @@ def test_maps_open_on_the_bounds_of_the_wards():
     wards = {"type": "FeatureCollection", "features": [square, pair]}
     assert mapview.feature_bounds(wards) == [[32.6, 130.4], [33.0, 130.9]]
     assert mapview.feature_bounds({"type": "FeatureCollection", "features": []}) is None
+
+
+def _zones(population, after_km):
+    return pd.DataFrame({"zone_id": ["a", "b"], "population": population,
+                         "before_km": [1.0, 1.0], "after_km": after_km})
+
+
+def test_the_zone_legend_lists_the_unreachable_and_empty_fills_only_when_drawn():
+    scale = mapview.zone_values(_zones([10.0, 20.0], [1.0, 2.0]), "after", 2)[1]
+    plain = mapview.legend_rows(scale, [_zones([10.0, 20.0], [1.0, 2.0])])
+    assert [colour for colour, _ in plain] == list(scale.colours)
+    both = mapview.legend_rows(scale, [_zones([10.0, 20.0], [1.0, 2.0]),
+                                       _zones([0.0, 20.0], [1.0, math.inf])])
+    assert [colour for colour, _ in both[-2:]] == [mapview.UNREACHABLE, mapview.NO_PEOPLE]
+    # nobody lives where no counter is reached: no unreachable row
+    empty = mapview.legend_rows(scale, [_zones([0.0, 20.0], [math.inf, 2.0])])
+    assert [colour for colour, _ in empty[-1:]] == [mapview.NO_PEOPLE]
+    assert mapview.UNREACHABLE not in [colour for colour, _ in empty]
+
+
+def test_the_office_legend_lists_only_the_kinds_states_and_layers_drawn():
+    offices = pd.DataFrame({"kind": ["ward_office", "branch", "annex"],
+                            "state": ["open", "open", "not in base"]})
+
+    def legend(**drawn):
+        return mapview.office_legend_html(lambda kind: f"<{kind}>", offices, **drawn)
+
+    bare = legend(stores=False, blank=False)
+    assert "&lt;ward_office&gt;" in bare and "&lt;branch&gt;" in bare
+    assert "annex" not in bare and "service_corner" not in bare  # not drawn
+    assert bare.count("display:flex") == 2  # two kinds; no state, store or blank rows
+    closed = offices.assign(state=["open", "closed", "open"])
+    full = mapview.office_legend_html(str, closed, stores=True, blank=True)
+    assert full.count("display:flex") == 3 + 1 + 2 + 1  # kinds, states, stores, blank

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 
+import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -100,25 +101,27 @@ if not present:
 
 map_height = 600 if present else 520
 if layout == "side-by-side":
+    before = cache.result(choice.result_key(after=False))
     left, right = st.columns(2)
     with left:
         st.subheader(t("briefing_before"))
-        side_map(choice, cache.result(choice.result_key(after=False)), colour_by="before",
-                 key="briefing_before", height=map_height)
+        side_map(choice, before, colour_by="before", key="briefing_before", height=map_height)
     with right:
         st.subheader(t("briefing_after"))
         side_map(choice, found, colour_by="after", key="briefing_after", height=map_height)
-    legend_by = "after"
+    legend_by, drawn = "after", [before, found]
 else:
     side_map(choice, found, colour_by="change", key="briefing_change", height=map_height)
-    legend_by = "change"
+    legend_by, drawn = "change", [found]
 if present:
     receiving_counters()
 legend_left, legend_right = st.columns(2)
 _, scale = mapview.zone_values(table, legend_by, 2)
-legend_left.html(mapview.legend_html(mapview.legend_rows(scale),
+legend_left.html(mapview.legend_html(mapview.legend_rows(scale, [r.zone_table for r in drawn]),
                                      mapview.colour_label(legend_by, transit=transit)))
-legend_right.html(mapview.office_legend_html(lambda kind: t(f"kind_{kind}")))
+offices = pd.concat([r.offices[["kind", "state"]] for r in drawn])
+legend_right.html(mapview.office_legend_html(lambda kind: t(f"kind_{kind}"), offices,
+                                             stores=False, blank=False))
 st.caption(components.scenario_sources_line(choice))
 
 stem = f"briefing_{choice.base}_{len(choice.closed)}closed"

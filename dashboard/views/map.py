@@ -33,11 +33,12 @@ def map_panel(choice: state.Choice) -> None:
 
     found = components.result(choice)
     zones = cache.zone_features(choice.study_key, choice.zone_layer)
+    blank_ids = cache.study(choice.study_key).blank_ids[choice.store_source]
     offices = office_markers(choice, found)
     groups = [
         mapview.zone_group(zones, found.zone_table, colour_by=st.session_state["colour_by"],
                            threshold_km=st.session_state["threshold_km"]),
-        mapview.blank_group(zones, cache.study(choice.study_key).blank_ids[choice.store_source]),
+        mapview.blank_group(zones, blank_ids),
         mapview.office_group(offices, name_column=name_column()),
     ]
     fmap = mapview.base_map(cache.ward_features(choice.study_key),
@@ -52,7 +53,7 @@ def map_panel(choice: state.Choice) -> None:
                             layer_control=folium.LayerControl(collapsed=True))
     with right:
         components.legends(st.session_state["colour_by"], st.session_state["threshold_km"],
-                           found.zone_table)
+                           [found], blank=bool(blank_ids & set(found.zone_table["zone_id"])))
     if handle_click(clicked or {}, offices) or "clicks_missed" in st.session_state:
         st.rerun(scope="app")
 
