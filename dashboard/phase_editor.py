@@ -15,6 +15,7 @@ import streamlit as st
 from geo import saved
 from geo.errors import MadoguchiError
 
+from . import state
 from .components import plain_markdown
 from .i18n import t
 
@@ -58,11 +59,13 @@ def editor() -> None:
     if MESSAGE in s:
         kind, text = s.pop(MESSAGE)
         (st.error if kind == "error" else st.success)(plain_markdown(text))
-    date_column, label_column = st.columns(2)
-    date_column.date_input(t("phases_date"), value=dt.date.today(), min_value=EARLIEST,
-                           max_value=LATEST, key="phase_date")
-    label_column.text_input(t("phases_new_label"), key="phase_label",
-                            placeholder=t("phases_new_label_example"))
+    s.setdefault("phase_date", dt.date.today())
+    s.setdefault("phase_label", "")
+    date_column, label_column = st.columns(2)  # bound: kept when leaving the page
+    date_column.date_input(t("phases_date"), min_value=EARLIEST, max_value=LATEST,
+                           **state.bind("phase_date"))
+    label_column.text_input(t("phases_new_label"), placeholder=t("phases_new_label_example"),
+                            **state.bind("phase_label"))
     st.button(t("phases_add"), key="phase_add", on_click=_add_current)
     st.caption(t("phases_add_note"))
     phases: tuple[saved.Phase, ...] = s["phases"]

@@ -57,6 +57,13 @@ def _wait_for(condition, what: str, timeout: float = 60.0) -> None:
         time.sleep(0.2)
 
 
+def _wait_idle(page) -> None:
+    """Wait until the app is not running (Streamlit shows its status widget meanwhile)."""
+    page.wait_for_timeout(300)
+    _wait_for(lambda: not page.locator('[data-testid="stStatusWidget"]').is_visible(),
+              "the app to finish running")
+
+
 def _closed_names(page) -> str:
     return page.locator(CLOSED).first.inner_text()
 
@@ -80,6 +87,7 @@ def test_a_save_puts_the_name_in_the_address_and_that_address_reopens_it(page, a
     name = page.get_by_label("シナリオ名")
     name.fill("ブラウザ案")
     name.press("Enter")
+    _wait_idle(page)  # a click made while the app reruns for the name can be dropped
     page.get_by_role("button", name="保存（同じ名前なら新しい版）").click()
     ARTIFACTS.mkdir(exist_ok=True)
     try:

@@ -368,8 +368,8 @@ def _phases_page(at: AppTest) -> AppTest:
 
 
 def _add_step(at: AppTest, date: dt.date, label: str) -> AppTest:
-    at.date_input(key="phase_date").set_value(date)
-    at.text_input(key="phase_label").input(label)
+    at.date_input(key="phase_date__ja").set_value(date)
+    at.text_input(key="phase_label__ja").input(label)
     _button(at, "phase_add").click().run()
     assert not at.exception, at.exception
     return at
@@ -470,3 +470,13 @@ def test_opening_a_saved_scenario_loads_its_phases_into_the_editor(new_app, db_u
     assert at.selectbox(key="phase_remove_pick").options == [
         "2026-04-01 第1段階", "2027-04-01 第2段階", "2028-04-01 第3段階"]
     assert list(at.dataframe[-1].value["label"]) == ["第1段階", "第2段階", "第3段階"]
+
+
+def test_a_typed_step_date_and_label_survive_leaving_the_page(new_app):
+    at = _phases_page(new_app())
+    at.date_input(key="phase_date__ja").set_value(dt.date(2027, 4, 1))
+    at.text_input(key="phase_label__ja").input("第2段階").run()
+    at.switch_page("views/map.py").run()
+    at = _compare_page(at)
+    assert at.date_input(key="phase_date__ja").value == dt.date(2027, 4, 1)
+    assert at.text_input(key="phase_label__ja").value == "第2段階"
