@@ -664,17 +664,20 @@ def build_briefing_figure(
                   font=font)
         ax.set_title(heading, fontsize=18, weight="bold", **font)
 
+    sources_text = fig.text(0.02, 0.018, sources_line(sources, lang=lang), fontsize=9,
+                            color="#444444", va="bottom", wrap=True, **font)
+    # a long sources line wraps upwards: the legends start above it
+    above_sources = sources_text.get_window_extent(_renderer(fig)).y1 / fig.bbox.height
+    legend_bottom = max(0.06, above_sources + 0.012)
     _colour_legend(fig, scale, title=legend_title, unreachable=unreachable, lang=lang,
-                   font=font, anchor=(0.02, 0.06), ncols=4)
+                   font=font, anchor=(0.02, legend_bottom), ncols=4)
     fig.legend(handles=_legend_handles(offices, lang=lang), loc="lower left",
-               bbox_to_anchor=(0.72, 0.06), ncols=2 if lang == "ja" else 1, frameon=False,
-               prop={"family": font["fontfamily"], "size": 11})
+               bbox_to_anchor=(0.72, legend_bottom), ncols=2 if lang == "ja" else 1,
+               frameon=False, prop={"family": font["fontfamily"], "size": 11})
     _draw_figures(fig, figures, left=0.72, font=font, span=0.5 if notes else 0.6)
     if len(notes) > MAX_NOTES:
         logger.warning("briefing: %d notes, only the first %d fit", len(notes), MAX_NOTES)
     _draw_notes(fig, list(notes)[:MAX_NOTES], left=0.72, font=font)
-    fig.text(0.02, 0.018, sources_line(sources, lang=lang), fontsize=9,
-             color="#444444", va="bottom", wrap=True, **font)
     return fig
 
 

@@ -197,7 +197,15 @@ def transit_notes(study: Study, *, lang: str = "ja") -> list[str]:
         return []
     index = gio.language_index(lang)
     caveat = study.transit.caveat[("ja", "en")[index]]
-    return textwrap.wrap(caveat, width=(26, 48)[index]) if caveat else []
+    return textwrap.wrap(caveat, width=(24, 44)[index]) if caveat else []
+
+
+def slide_notes(study: Study, result: Result, *, lang: str = "ja") -> list[str]:
+    """The slide's notes: the transit caveat, then the counters taking the most traffic as
+    far as ``geo.briefing.MAX_NOTES`` allows (their heading never without a counter)."""
+    caveat = transit_notes(study, lang=lang)
+    shift = load_shift_notes(result, lang=lang)[:max(0, briefing.MAX_NOTES - len(caveat))]
+    return [*caveat, *shift] if len(shift) > 1 else caveat
 
 
 def slide(study: Study, result: Result, *, title: str, lang: str = "ja", format: str = "png",
@@ -210,7 +218,7 @@ def slide(study: Study, result: Result, *, title: str, lang: str = "ja", format:
         title=title, figures=briefing.key_figures(result.city, lang=lang), format=format,
         dpi=dpi, lang=lang, sources=report_sources(study, result), layout=layout,
         subtitle=subtitle(study, result, lang=lang, date=date),
-        notes=[*transit_notes(study, lang=lang), *load_shift_notes(result, lang=lang)])
+        notes=slide_notes(study, result, lang=lang))
 
 
 def handout(study: Study, result: Result, *, title: str, lang: str = "ja",

@@ -315,3 +315,19 @@ def test_handout_without_affected_districts_says_none(zones, wards, offices):
                                         affected=affected, sources=["wards"], zone_kind="ward")
     texts = _texts(fig)
     assert "影響の大きい区" in texts and "なし" in texts and "区域" not in texts
+
+
+def test_a_long_sources_line_pushes_the_legends_up_instead_of_under_them(zones, wards, offices):
+    """Transit slides cite every GTFS feed: the line wraps to three lines."""
+    from geo import gtfs
+
+    feeds = [gtfs.feed_source(gtfs.FeedReport(feed, f"{feed}.gtfs.zip", (), 0))
+             for feed in gtfs.FEED_PUBLISHERS]
+    fig = briefing.build_briefing_figure(zones, wards, offices, title="t", figures={"a": "1"},
+                                         sources=[*BUNDLE_FILES, *feeds])
+    renderer = fig.canvas.get_renderer()
+    sources = next(t for t in fig.texts if t.get_text().startswith("出典："))
+    top = sources.get_window_extent(renderer).y1
+    assert top > 0.06 * fig.bbox.height  # the line is long enough to reach the old place
+    for legend in fig.legends:
+        assert legend.get_window_extent(renderer).y0 >= top, legend

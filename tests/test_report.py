@@ -175,3 +175,28 @@ def test_a_failed_write_leaves_every_file_as_it_was(tmp_path, monkeypatch):
     del targets["png"]
     assert report.write_report(study, None, targets, title="t") == [tmp_path / "new.pdf", old]
     assert old.read_bytes() == b"%PDF-new"
+
+
+def test_slide_notes_keep_the_caveat_and_never_a_heading_without_a_counter():
+    from geo import briefing
+
+    caveat = "九州産交バス（市内最大の事業者）の時刻表データが含まれていないため、公共交通の所要時間はサービスの下限（実際より長め）です。"  # noqa: E501
+    study = SimpleNamespace(transit=SimpleNamespace(caveat={"ja": caveat, "en": ""}))
+    offices = pd.DataFrame({"office_id": ["a", "b", "c"], "name_ja": ["甲", "乙", "丙"],
+                            "name_en": ["A", "B", "C"]})
+    shift = SimpleNamespace(table=pd.DataFrame({"office_id": ["a", "b", "c"],
+                                                "change": [300.0, 200.0, -500.0],
+                                                "change_pct": [3.0, 2.0, -100.0]}))
+    result = SimpleNamespace(load_shift=shift, offices=offices)
+    notes = report.slide_notes(study, result)
+    lines = report.transit_notes(study)
+    assert "".join(lines) == caveat and len(lines) == 3 and max(map(len, lines)) <= 24
+    assert notes[:3] == lines
+    assert notes[3:] == ["受付が増える窓口（推計、年間）", "甲 +300 件/年 (+3.0%)"]
+    assert len(notes) == briefing.MAX_NOTES
+    for longer in (caveat[:30], caveat * 2):  # room for the heading only, or for nothing
+        crowded = SimpleNamespace(transit=SimpleNamespace(caveat={"ja": longer + caveat,
+                                                                  "en": ""}))
+        assert report.slide_notes(crowded, result) == report.transit_notes(crowded)
+    assert report.slide_notes(SimpleNamespace(transit=None), result)[1:] == [
+        "甲 +300 件/年 (+3.0%)", "乙 +200 件/年 (+2.0%)"]
