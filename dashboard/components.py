@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from geo import io, scenarios
+from geo.colours import in_minutes
 from geo.layers import BundleFile
 from geo.study import Result
 
@@ -169,20 +170,23 @@ def zone_column_config() -> dict:
             t("col_delta_km"): st.column_config.NumberColumn(format="%+.2f")}
 
 
-def legends(colour_by: str, threshold_km: int, drawn: list[Result], *, blank: bool) -> None:
-    """Zone colour legend and office symbol legend of the maps of ``drawn`` (stores drawn;
-    ``blank``: blank districts outlined), listing only what those maps show."""
+def legends(colour_by: str, threshold_km: int, drawn: list[Result], *, stores: bool,
+            blank: bool, side_by_side: bool = False) -> None:
+    """Zone colour legend and office symbol legend of the maps of ``drawn`` (``stores``,
+    ``blank``: whether they draw stores and blank-district outlines), listing only what
+    those maps show; one under the other, or in two columns."""
     table = drawn[0].zone_table
     _, scale = mapview.zone_values(table, colour_by, threshold_km)
-    transit = mapview.is_transit(table)
+    transit = in_minutes(table)
     title = mapview.colour_label(colour_by, transit=transit)
     if colour_by == "beyond":
         title += f"（{mapview.threshold_label(threshold_km, transit=transit)}）"
     rows = mapview.legend_rows(scale, [found.zone_table for found in drawn])
-    st.html(mapview.legend_html(rows, title))
     offices = pd.concat([found.offices[["kind", "state"]] for found in drawn])
-    st.html(mapview.office_legend_html(lambda kind: t(f"kind_{kind}"), offices, stores=True,
-                                       blank=blank))
+    zones_place, offices_place = st.columns(2) if side_by_side else (st, st)
+    zones_place.html(mapview.legend_html(rows, title))
+    offices_place.html(mapview.office_legend_html(lambda kind: t(f"kind_{kind}"), offices,
+                                                  stores=stores, blank=blank))
 
 
 def sources_line(keys: Sequence[str | BundleFile]) -> str:

@@ -23,6 +23,8 @@ from geo.colours import (
     TRANSIT_THRESHOLD_MIN,
     UNREACHABLE_COLOUR,
     ColourScale,
+    in_minutes,
+    travel_columns,
     zone_colouring,
 )
 
@@ -32,11 +34,6 @@ from .i18n import t
 CITY_CENTRE = [32.80, 130.69]
 UNREACHABLE = UNREACHABLE_COLOUR
 NO_PEOPLE = "#ffffff"
-
-
-def is_transit(table: pd.DataFrame) -> bool:
-    """Whether a zone table holds minutes by bus/tram and on foot (transit mode)."""
-    return "transit_after_min" in table.columns
 
 
 def colour_label(colour_by: str, *, transit: bool) -> str:
@@ -63,8 +60,7 @@ def legend_rows(scale: ColourScale, tables: list[pd.DataFrame]) -> list[tuple[st
     """Legend of the zone colours of the maps drawn from ``tables``: the scale's classes,
     then the unreachable and no-resident fills only where a map has such a zone."""
     rows = scale.classes()
-    after = [table["transit_after_min" if is_transit(table) else "after_km"].astype(float)
-             for table in tables]
+    after = [table[travel_columns(table)[1]].astype(float) for table in tables]
     if any(((table["population"] > 0) & ~np.isfinite(values)).any()
            for table, values in zip(tables, after, strict=True)):
         rows.append((UNREACHABLE, t("legend_unreachable")))
@@ -89,9 +85,9 @@ def zone_group(features: dict, table: pd.DataFrame, *, colour_by: str, threshold
     """Zones coloured by the chosen measure, with an escaped tooltip."""
     values, scale = zone_values(table, colour_by, threshold_km)
     rows = table.set_index(table["zone_id"].astype(str))
-    transit = is_transit(table)
-    before_column, after_column, digits = (("transit_before_min", "transit_after_min", 1)
-                                           if transit else ("before_km", "after_km", 2))
+    transit = in_minutes(table)
+    before_column, after_column = travel_columns(table)
+    digits = 1 if transit else 2
     shown = []
     for feature in features["features"]:
         zone_id = feature["properties"]["zone_id"]

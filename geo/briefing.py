@@ -37,7 +37,13 @@ from matplotlib.path import Path as MplPath
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
-from .colours import UNREACHABLE_COLOUR, ColourScale, zone_colouring
+from .colours import (
+    UNREACHABLE_COLOUR,
+    ColourScale,
+    in_minutes,
+    travel_columns,
+    zone_colouring,
+)
 from .errors import CRSError, FontMissingError, LayerError
 from .io import (
     COLUMN_LABELS,
@@ -310,12 +316,9 @@ def affected_zones(zone_table: pd.DataFrame, n: int = 10) -> pd.DataFrame:
         ``zone_name, ward, population, people_farther``, then ``before_km, after_km,
         delta_km``, or ``transit_before_min, transit_after_min`` for a transit zone table.
     """
-    if "transit_after_min" in zone_table.columns:
-        figures = ["transit_before_min", "transit_after_min"]
-        increase = zone_table["transit_after_min"] - zone_table["transit_before_min"]
-    else:
-        figures = ["before_km", "after_km", "delta_km"]
-        increase = zone_table["delta_km"]
+    before, after = travel_columns(zone_table)
+    figures = [before, after] if in_minutes(zone_table) else [before, after, "delta_km"]
+    increase = zone_table[after] - zone_table[before]
     hit = zone_table.assign(increase=increase).loc[zone_table["people_farther"] > 0]
     hit = hit.sort_values(["people_farther", "increase"], ascending=False).head(n)
     return hit[["zone_name", "ward", "population", "people_farther", *figures]] \
@@ -633,7 +636,7 @@ def build_briefing_figure(
         raise ValueError(msg)
     _label("before", lang)  # validates lang before any drawing
     zones = _metric(zones, "zones", ["before_km", "after_km"])
-    minutes = "transit_after_min" in zones.columns
+    minutes = in_minutes(zones)
     wards = _metric(wards, "wards", [])
     offices = _metric(offices, "offices", ["open"])
     font = _Font(fontfamily=[font_family or find_cjk_font(), "DejaVu Sans"])
@@ -771,7 +774,7 @@ def build_handout_figure(
     values = pd.to_numeric(after, errors="coerce").to_numpy(dtype=float)
     _draw_map(ax, zones, values, wards, offices, extent=_extent(zones, wards),
               scale=scale, after=True, font=font)
-    bar = "minutes_bar" if "transit_after_min" in zones.columns else "distance_bar"
+    bar = "minutes_bar" if in_minutes(zones) else "distance_bar"
     _colour_legend(fig, scale, title=_label(bar, lang),
                    unreachable=bool((~np.isfinite(values)).any()), lang=lang, font=font,
                    anchor=(0.04, 0.485), ncols=4)

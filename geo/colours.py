@@ -85,6 +85,20 @@ TRANSIT_THRESHOLD_MIN = {2: 30, 5: 45}
 COLOUR_BY = ("before", "after", "change", "beyond")
 
 
+def in_minutes(table: pd.DataFrame) -> bool:
+    """Whether a zone table holds minutes by bus/tram and on foot (``geo.study.evaluate``
+    in transit mode), which are then what its maps, legends and tables show."""
+    return "transit_after_min" in table.columns
+
+
+def travel_columns(table: pd.DataFrame) -> tuple[str, str]:
+    """The zone table's columns of travel to the nearest counter, before and after: the
+    transit minutes when ``in_minutes``, else road km."""
+    if in_minutes(table):
+        return "transit_before_min", "transit_after_min"
+    return "before_km", "after_km"
+
+
 def zone_colouring(table: pd.DataFrame, colour_by: str, *, threshold_km: float = 2,
                    minutes_word: str = "min") -> tuple[pd.Series, ColourScale]:
     """The value each zone is coloured by, and its scale.
@@ -114,14 +128,13 @@ def zone_colouring(table: pd.DataFrame, colour_by: str, *, threshold_km: float =
     if colour_by not in COLOUR_BY:
         msg = f"unknown colouring {colour_by!r}; choose from {', '.join(COLOUR_BY)}"
         raise ValueError(msg)
-    if "transit_after_min" in table.columns:
-        before, after = table["transit_before_min"], table["transit_after_min"]
+    before, after = (table[column] for column in travel_columns(table))
+    if in_minutes(table):
         level, change = MINUTES_SCALE.in_unit(minutes_word), \
             MINUTE_CHANGE_SCALE.in_unit(minutes_word)
         minutes = TRANSIT_THRESHOLD_MIN.get(int(threshold_km), 45)
         beyond = f"transit_beyond_{minutes}min_after"
     else:
-        before, after = table["before_km"], table["after_km"]
         level, change = DISTANCE_SCALE, CHANGE_SCALE
         beyond = f"beyond_{threshold_km:g}km_after"
     if colour_by in ("before", "after"):

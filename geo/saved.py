@@ -332,6 +332,7 @@ def add_phase(phases: Iterable[Phase], phase: Phase) -> tuple[Phase, ...]:
         raise SavedScenarioError("invalid phased plan: " + "; ".join(problems))
     return plan
 
+
 # -- the database ---------------------------------------------------------------------------
 
 class _Base(DeclarativeBase):

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import html
 
-import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard import cache, components, loadshift, mapview, state
 from dashboard.i18n import lang, name_column, t
 from geo import briefing, report
+from geo.colours import in_minutes
 from geo.study import Result
 
 
@@ -60,7 +60,7 @@ found = components.result(choice)
 table = found.zone_table
 
 study = cache.study(choice.study_key)
-transit = mapview.is_transit(table)
+transit = in_minutes(table)
 present = st.toggle(t("briefing_present"), help=t("briefing_present_help"),
                     **state.bind("briefing_present"))
 if present:  # the projector's first screen: no sidebar, no header, no settings
@@ -115,13 +115,7 @@ else:
     legend_by, drawn = "change", [found]
 if present:
     receiving_counters()
-legend_left, legend_right = st.columns(2)
-_, scale = mapview.zone_values(table, legend_by, 2)
-legend_left.html(mapview.legend_html(mapview.legend_rows(scale, [r.zone_table for r in drawn]),
-                                     mapview.colour_label(legend_by, transit=transit)))
-offices = pd.concat([r.offices[["kind", "state"]] for r in drawn])
-legend_right.html(mapview.office_legend_html(lambda kind: t(f"kind_{kind}"), offices,
-                                             stores=False, blank=False))
+components.legends(legend_by, 2, drawn, stores=False, blank=False, side_by_side=True)
 st.caption(components.scenario_sources_line(choice))
 
 stem = f"briefing_{choice.base}_{len(choice.closed)}closed"

@@ -75,7 +75,8 @@ def small_maps(results: dict[str, tuple[Result, str]],
             st_folium(fmap, key=f"compare_map_{number}", height=MAP_HEIGHT,
                       use_container_width=True, returned_objects=[],
                       feature_group_to_add=mapview.localised(groups))
-    components.legends(MAP_COLOUR, 2, [found for found, _ in results.values()], blank=False)
+    components.legends(MAP_COLOUR, 2, [found for found, _ in results.values()],
+                       stores=True, blank=False)
 
 
 def phases_section(choice: state.Choice) -> None:

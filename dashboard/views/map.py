@@ -53,7 +53,8 @@ def map_panel(choice: state.Choice) -> None:
                             layer_control=folium.LayerControl(collapsed=True))
     with right:
         components.legends(st.session_state["colour_by"], st.session_state["threshold_km"],
-                           [found], blank=bool(blank_ids & set(found.zone_table["zone_id"])))
+                           [found], stores=True,
+                           blank=bool(blank_ids & set(found.zone_table["zone_id"])))
     if handle_click(clicked or {}, offices) or "clicks_missed" in st.session_state:
         st.rerun(scope="app")
 
