@@ -401,8 +401,8 @@ def _draw_map(ax: Axes, zones: gpd.GeoDataFrame, values: np.ndarray, wards: gpd.
     colours = [scale.colour(float(v)) for v in values]
     _polygons(ax, zones.geometry, facecolors=colours, edgecolors="white", linewidths=0.4)
     _polygons(ax, wards.geometry, facecolors="none", edgecolors="#222222", linewidths=1.6)
-    if "ward" in wards.columns:
-        _draw_ward_labels(ax, wards, offices, font=font)
+    if "label_point" in wards.columns:
+        _draw_ward_labels(ax, wards, font=font)
     _draw_offices(ax, offices, after=after, font=font)
 
 
@@ -419,12 +419,18 @@ def _colour_legend(fig: Figure, scale: ColourScale, *, title: str, unreachable: 
                title_fontproperties={"family": font["fontfamily"], "size": 11})
 
 
-def _draw_ward_labels(ax: Axes, wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame, *,
-                      font: _Font) -> None:
-    """Label wards at an inner point clear of the office symbols (``geo.io.label_points``)."""
+def _with_label_points(wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame
+                       ) -> gpd.GeoDataFrame:
+    """The wards with a ``label_point`` clear of the office symbols (``geo.io.label_points``),
+    placed once for every map of a page; unchanged when they have no ``ward`` names."""
+    if "ward" not in wards.columns:
+        return wards
+    return wards.assign(label_point=label_points(wards[["ward", "geometry"]], offices).geometry)
+
+
+def _draw_ward_labels(ax: Axes, wards: gpd.GeoDataFrame, *, font: _Font) -> None:
     halo = [patheffects.withStroke(linewidth=3, foreground="white")]
-    points = label_points(wards[["ward", "geometry"]], offices)
-    for point, name in zip(points.geometry, points["ward"], strict=True):
+    for point, name in zip(wards["label_point"], wards["ward"], strict=True):
         ax.text(point.x, point.y, str(name), ha="center", va="center", fontsize=11,
                 color="#333333", path_effects=halo, zorder=3, **font)
 
@@ -637,8 +643,8 @@ def build_briefing_figure(
     _label("before", lang)  # validates lang before any drawing
     zones = _metric(zones, "zones", ["before_km", "after_km"])
     minutes = in_minutes(zones)
-    wards = _metric(wards, "wards", [])
     offices = _metric(offices, "offices", ["open"])
+    wards = _with_label_points(_metric(wards, "wards", []), offices)
     font = _Font(fontfamily=[font_family or find_cjk_font(), "DejaVu Sans"])
 
     fig = Figure(figsize=PAGE_SIZE_IN, facecolor="white")
@@ -758,8 +764,8 @@ def build_handout_figure(
     """
     _label("before", lang)
     zones = _metric(zones, "zones", ["before_km", "after_km"])
-    wards = _metric(wards, "wards", [])
     offices = _metric(offices, "offices", ["open"])
+    wards = _with_label_points(_metric(wards, "wards", []), offices)
     font = _Font(fontfamily=[font_family or find_cjk_font(), "DejaVu Sans"])
     fig = Figure(figsize=A4_PORTRAIT_IN, facecolor="white")
     FigureCanvasAgg(fig)
