@@ -65,28 +65,26 @@ st.session_state["downgraded"] = [o for o in st.session_state["downgraded"]
 names = office_name(study.engine.offices)
 for office_id in toggled:
     st.toast(t("click_applied", office=names(office_id)))
-if missed := st.session_state.pop("clicks_missed", 0):
-    st.toast(t("click_missed", n=missed))
 
 with st.sidebar:
     st.subheader(t("sidebar_scenario"))
-    st.selectbox(t("preset"), state.PRESETS, format_func=lambda p: t(f"preset_{p}"),
-                 **state.bind("preset", then=state.apply_preset))
-    st.multiselect(t("closed"), choices.closable, format_func=names, **state.pick_offices(),
-                   **state.bind("closed"))
-    st.multiselect(t("downgraded"),
-                   [o for o in choices.downgradable if o not in st.session_state["closed"]],
-                   format_func=names, **state.pick_offices(), **state.bind("downgraded"))
-    st.radio(t("measure"), state.MEASURES, format_func=lambda m: t(f"measure_{m}"),
-             **state.bind("measure"))
-    st.selectbox(t("zone_layer"), ZONE_KINDS, format_func=lambda z: t(f"zone_{z}"),
-                 **state.bind("zone_layer"))
-    st.selectbox(t("store_source"), study.store_sources,
-                 format_func=lambda s: t(f"store_{s}"), **state.bind("store_source"))
-    st.selectbox(t("network"), state.NETWORKS, format_func=lambda n: t(f"network_{n}"),
-                 **state.bind("network"))
-    st.radio(t("mode"), state.MODES, format_func=lambda m: t(f"mode_{m}"), horizontal=True,
-             **state.bind("mode"))
+    state.choose(st.selectbox, t("preset"), "preset", state.PRESETS,
+                 format_func=lambda p: t(f"preset_{p}"), then=state.apply_preset)
+    state.choose(st.multiselect, t("closed"), "closed", choices.closable, format_func=names,
+                 **state.pick_offices())
+    state.choose(st.multiselect, t("downgraded"), "downgraded",
+                 [o for o in choices.downgradable if o not in st.session_state["closed"]],
+                 format_func=names, **state.pick_offices())
+    state.choose(st.radio, t("measure"), "measure", state.MEASURES,
+                 format_func=lambda m: t(f"measure_{m}"))
+    state.choose(st.selectbox, t("zone_layer"), "zone_layer", ZONE_KINDS,
+                 format_func=lambda z: t(f"zone_{z}"))
+    state.choose(st.selectbox, t("store_source"), "store_source", study.store_sources,
+                 format_func=lambda s: t(f"store_{s}"))
+    state.choose(st.selectbox, t("network"), "network", state.NETWORKS,
+                 format_func=lambda n: t(f"network_{n}"))
+    state.choose(st.radio, t("mode"), "mode", state.MODES,
+                 format_func=lambda m: t(f"mode_{m}"), horizontal=True)
     if st.session_state["network"] == "mlit":
         st.warning(MLIT_DEFECT[st.session_state["lang"]])
     if st.session_state["mode"] in ("walk", "transit"):

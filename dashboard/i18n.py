@@ -82,8 +82,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "click_close": ("閉鎖／再開", "closes / reopens it"),
     "click_downgrade": ("サービスコーナー化／元に戻す", "downgrades / restores it"),
     "click_applied": ("地図のクリックを反映しました：{office}", "Map click applied: {office}"),
-    "click_missed": ("更新中に地図が {n} 回クリックされましたが、最後のクリックしか届きませんでした。反映されていない窓口はもう一度クリックしてください。",
-                     "The map was clicked {n} times during an update but only the last click arrived; click any office that did not change again."),
     "metric_mean_walk": ("平均徒歩時間（変更後）", "Mean walking time (after)"),
     "minutes": ("分", "min"),
     "col_before_min": ("変更前（徒歩・分）", "Before (walk, min)"),

@@ -60,8 +60,8 @@ def controls() -> None:
     st.slider(t("shift_store_share"), 0, 100, step=5, format="%d%%",
               help=t("shift_store_share_help"), **state.bind("store_share_pct"))
     with st.expander(t("shift_change_assumptions")):
-        st.radio(t("shift_reading"), demand.READINGS,
-                 format_func=lambda r: t(f"shift_reading_{r}"), **state.bind("demand_reading"))
+        state.choose(st.radio, t("shift_reading"), "demand_reading", demand.READINGS,
+                     format_func=lambda r: t(f"shift_reading_{r}"))
 
 
 def _about(value: float) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +15,8 @@ from geo import study as study_module
 
 from . import cache
 from .i18n import t
+
+logger = logging.getLogger(__name__)
 
 PRESETS = reorganisation.PRESETS
 NETWORKS = engine.NETWORKS
@@ -35,7 +40,6 @@ DEFAULTS = {
     "click_action": "close",
     "show_tiles": False,
     "briefing_layout": "side-by-side",
-    "map_clicks_seen": 0,
     "pending_toggles": [],
     "briefing_title": "",
     "briefing_present": False,  # typed by the planner; empty: the title follows the scenario
@@ -85,24 +89,72 @@ class Choice:
             store_share=self.store_share, reading=self.reading)
 
 
-def bind(name: str, *, then=None) -> dict:
-    """Keyword arguments tying a widget to the canonical session value ``name``.
+def bind(name: str, *, labels: Sequence[str] | None = None, options: Sequence[Any] = (),
+         extent: Sequence[Any] = (), then: Callable[[], None] | None = None) -> dict:
+    """Keyword arguments tying a widget to the canonical session value ``name`` (a code).
 
-    Widgets store their state by the *formatted* option label, so a widget whose labels
-    change with the language would lose its selection. Each widget therefore gets one key
-    per language (``name__ja`` / ``name__en``), seeded from the canonical value, and copies
-    its value back on change (then runs ``then``, e.g. a preset callback).
+    Streamlit keeps a choice widget's value as its *formatted label*, so a widget whose
+    labels change (another language, minutes instead of km in transit mode, a slider whose
+    range grows) would hand back a label, or its default, instead of the code. Each widget
+    therefore gets a key of its own for every way it can be drawn (the language, the
+    ``labels`` of its ``options``, and ``extent``: e.g. a slider's range), seeded from the
+    canonical code, and copies a value back only when it is one of ``options`` (for a
+    choice widget, given ``labels``); ``then`` runs after a copy (e.g. a preset callback).
+    A canonical value that is no longer an option becomes the first option (a list keeps
+    the options it still holds). Use ``choose`` for choice widgets.
     """
-    key = f"{name}__{st.session_state.get('lang', 'ja')}"
-    if st.session_state.get(key, _UNSET) != st.session_state[name]:
-        st.session_state[key] = st.session_state[name]
+    s = st.session_state
+    shown: tuple[Any, ...] = (s.get("lang", "ja"), tuple(extent), tuple(labels or ()))
+    allowed = list(options) if labels is not None else None
+    if allowed is not None:
+        _keep_choosable(name, allowed)
+    digest = hashlib.sha1(repr(shown).encode("utf-8")).hexdigest()[:10]
+    key = f"{name}__{shown[0]}__{digest}"
+    if s.get(key, _UNSET) != s[name]:
+        s[key] = s[name]
 
     def copy_back() -> None:
-        st.session_state[name] = st.session_state[key]
+        value = s[key]
+        if allowed is not None and not _is_choice(value, allowed):
+            logger.warning("widget %s returned %r, not one of its options; kept %r",
+                           key, value, s[name])
+            return
+        s[name] = value
         if then is not None:
             then()
 
     return {"key": key, "on_change": copy_back}
+
+
+def choose(widget: Callable[..., Any], label: str, name: str, options: Sequence[Any], *,
+           format_func: Callable[[Any], str] = str, then: Callable[[], None] | None = None,
+           **kwargs: Any) -> Any:
+    """Draw a choice widget (``st.radio``, ``st.selectbox``, ``st.multiselect``, or a
+    column's) over ``options`` (codes) bound to the session value ``name`` (``bind``).
+
+    The labels are made once, in this run's language, so the widget never formats an
+    option in another language later."""
+    options = list(options)
+    labels = {option: format_func(option) for option in options}
+    return widget(label, options, format_func=lambda option: labels.get(option, str(option)),
+                  **bind(name, labels=list(labels.values()), options=options, then=then),
+                  **kwargs)
+
+
+def _is_choice(value: Any, allowed: list[Any]) -> bool:
+    if isinstance(value, list):
+        return all(item in allowed for item in value)
+    return value in allowed
+
+
+def _keep_choosable(name: str, allowed: list[Any]) -> None:
+    s = st.session_state
+    value = s[name]
+    if isinstance(value, list):
+        if not _is_choice(value, allowed):
+            s[name] = [item for item in value if item in allowed]
+    elif value not in allowed and allowed:
+        s[name] = allowed[0]
 
 
 _UNSET = object()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from widgets import bound
 
 from geo import layers, settings
 from geo.colours import MINUTES_SCALE
@@ -61,7 +62,7 @@ def test_elderly_card_matches_the_engine(app, engine):
     from geo import scenarios
     from geo.scenarios import Scenario
 
-    app.multiselect(key="closed__ja").set_value(["oe-branch", "tobu-branch"]).run()
+    bound(app.multiselect, "closed").set_value(["oe-branch", "tobu-branch"]).run()
     card = next(m for m in app.metric if m.label.startswith("2 km より遠い65歳以上"))
     table = scenarios.compare(engine.model, Scenario(base="fy2015",
                                                      closed={"oe-branch", "tobu-branch"}))
@@ -71,13 +72,13 @@ def test_elderly_card_matches_the_engine(app, engine):
 
 @pytest.mark.bundle
 def test_districts_are_the_default_zone_layer(app):
-    assert app.selectbox(key="zone_layer__ja").value == "district"
+    assert bound(app.selectbox, "zone_layer").value == "district"
 
 
 @pytest.mark.bundle
 def test_closing_an_office_in_the_sidebar_changes_the_cards(app):
     before = _metrics(app)
-    app.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
+    bound(app.multiselect, "closed").set_value(["oe-branch"]).run()
     assert not app.exception
     after = _metrics(app)
     assert after != before
@@ -87,9 +88,9 @@ def test_closing_an_office_in_the_sidebar_changes_the_cards(app):
 
 @pytest.mark.bundle
 def test_downgrading_keeps_certificates(app):
-    app.multiselect(key="downgraded__ja").set_value(["oe-branch"]).run()
+    bound(app.multiselect, "downgraded").set_value(["oe-branch"]).run()
     counter = _metrics(app)
-    app.radio(key="measure__ja").set_value("certificate").run()
+    bound(app.radio, "measure").set_value("certificate").run()
     certificate = _metrics(app)
     assert counter[0] != "0 人"
     assert certificate[0] == "0 人"  # the downgraded corner still issues certificates
@@ -125,7 +126,7 @@ def test_clicks_queued_during_an_update_are_all_applied_in_order(app):
 
 @pytest.mark.bundle
 def test_a_click_queued_for_an_office_outside_the_base_is_dropped(app):
-    app.selectbox(key="preset__ja").set_value("now").run()
+    bound(app.selectbox, "preset").set_value("now").run()
     app.session_state["pending_toggles"] = [("oe-branch", "close")]  # closed before 'now'
     app.run()
     assert app.session_state["closed"] == []
@@ -150,12 +151,12 @@ def test_store_switch_under_the_counter_measure_builds_and_evaluates_nothing(app
         monkeypatch.setattr(study, name, counted(name))
     cards = _metrics(app)
     for source in ("osm", "lawson2013", "overture", "union"):
-        app.selectbox(key="store_source__ja").set_value(source).run()
+        bound(app.selectbox, "store_source").set_value(source).run()
         assert not app.exception, app.exception
         assert _metrics(app) == cards
     assert calls == {"build_study": 0, "evaluate": 0}
-    app.radio(key="measure__ja").set_value("certificate").run()
-    app.selectbox(key="store_source__ja").set_value("lawson2013").run()
+    bound(app.radio, "measure").set_value("certificate").run()
+    bound(app.selectbox, "store_source").set_value("lawson2013").run()
     assert calls["build_study"] == 0  # the study holds every store source
 
 
@@ -167,8 +168,8 @@ def test_store_source_changes_certificate_figures(app, engine):
     from geo import scenarios
     from geo.engine import nearest_store_m
 
-    app.radio(key="measure__ja").set_value("certificate").run()
-    app.selectbox(key="store_source__ja").set_value("lawson2013").run()
+    bound(app.radio, "measure").set_value("certificate").run()
+    bound(app.selectbox, "store_source").set_value("lawson2013").run()
     lawson = layers_module.load_stores(engine.data, source="lawson2013")
     model = dataclasses.replace(engine.model, store_origin_m=nearest_store_m(engine, lawson),
                                 store_source="lawson2013")
@@ -181,15 +182,15 @@ def test_store_source_changes_certificate_figures(app, engine):
 def test_presets_set_the_office_set(app):
     from geo.reorganisation import OFFICIAL_2015_CANDIDATES
 
-    app.selectbox(key="preset__ja").set_value("plan2015").run()
+    bound(app.selectbox, "preset").set_value("plan2015").run()
     assert not app.exception
     assert sorted(app.session_state["closed"]) == sorted(OFFICIAL_2015_CANDIDATES)
     assert app.session_state["base"] == "fy2015"
-    app.selectbox(key="preset__ja").set_value("reorganisation").run()
+    bound(app.selectbox, "preset").set_value("reorganisation").run()
     # what the city closed: the plan's list less 幸田 (still open), plus 森都心
     assert sorted(app.session_state["closed"]) == sorted(
         (set(OFFICIAL_2015_CANDIDATES) - {"koda-general-branch"}) | {"moritoshin-service-corner"})
-    app.selectbox(key="preset__ja").set_value("now").run()
+    bound(app.selectbox, "preset").set_value("now").run()
     assert app.session_state["base"] == "now"
     assert app.session_state["closed"] == []
     assert "oe-branch" not in _open_ids("now")
@@ -198,7 +199,7 @@ def test_presets_set_the_office_set(app):
 
 @pytest.mark.bundle
 def test_closing_everything_says_no_counter_reachable(app):
-    app.multiselect(key="closed__ja").set_value(_open_ids()).run()
+    bound(app.multiselect, "closed").set_value(_open_ids()).run()
     assert not app.exception
     assert any("到達できる窓口がありません" in e.value for e in app.error)
     app.switch_page("views/briefing.py").run()
@@ -210,7 +211,7 @@ def test_closing_everything_says_no_counter_reachable(app):
 
 @pytest.mark.bundle
 def test_the_briefing_legend_lists_only_what_its_maps_draw(app):
-    app.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
+    bound(app.multiselect, "closed").set_value(["oe-branch"]).run()
     app.switch_page("views/briefing.py").run()
     assert not app.exception, app.exception
     legend = " ".join(h.proto.body for h in app.get("html"))
@@ -224,8 +225,8 @@ def test_walk_mode_shows_minutes_on_the_card_and_in_the_zone_table(app, bundle_d
     from geo import scenarios
     from geo.study import build_study, evaluate
 
-    app.radio(key="mode__ja").set_value("walk").run()
-    app.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
+    bound(app.radio, "mode").set_value("walk").run()
+    bound(app.multiselect, "closed").set_value(["oe-branch"]).run()
     assert not app.exception, app.exception
     walking = evaluate(build_study(bundle_dir, mode="walk"),
                        scenarios.Scenario(base="fy2015", closed=frozenset({"oe-branch"})))
@@ -242,8 +243,8 @@ def test_walk_mode_shows_minutes_on_the_card_and_in_the_zone_table(app, bundle_d
 
 @pytest.mark.bundle
 def test_office_table_states_follow_the_scenario(app):
-    app.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
-    app.multiselect(key="downgraded__ja").set_value(["akitsu-branch"]).run()
+    bound(app.multiselect, "closed").set_value(["oe-branch"]).run()
+    bound(app.multiselect, "downgraded").set_value(["akitsu-branch"]).run()
     app.switch_page("views/tables.py").run()
     offices = app.dataframe[2].value.set_index("窓口")["シナリオでの状態"]
     assert offices["大江出張所"] == "閉鎖"
@@ -263,11 +264,11 @@ def test_english_interface(app):
 @pytest.mark.parametrize("lang", ["ja", "en"])
 @pytest.mark.parametrize("page", ["views/briefing.py", "views/tables.py", "views/sources.py"])
 def test_every_page_renders(app, page, lang):
-    app.multiselect(key="closed__ja").set_value(["oe-branch", "akitsu-branch"]).run()
+    bound(app.multiselect, "closed").set_value(["oe-branch", "akitsu-branch"]).run()
     app.switch_page(page).run()
     app.radio(key="lang").set_value(lang).run()
     assert app.session_state["closed"] == ["oe-branch", "akitsu-branch"]
-    assert app.multiselect(key=f"closed__{lang}").value == ["oe-branch", "akitsu-branch"]
+    assert bound(app.multiselect, "closed", lang).value == ["oe-branch", "akitsu-branch"]
     assert not app.exception, app.exception
     assert app.title or app.markdown
 
@@ -306,7 +307,7 @@ def test_sources_page_shows_the_network_check_of_the_chosen_network(app, engine)
     assert shown["walls"] == str(expected["walls"])
     assert shown["detour_p99"] == str(expected["detour_p99"])
     assert not app.warning  # the default OSM network has no known-defect warning
-    app.selectbox(key="network__ja").set_value("mlit").run()
+    bound(app.selectbox, "network").set_value("mlit").run()
     assert any("壁" in w.value for w in app.warning)
     assert int(dict(app.dataframe[1].value.to_numpy())["walls"]) > 1_000
 
@@ -334,7 +335,7 @@ def _expected_shift(closed: tuple[str, ...], store_share: float):
 @pytest.mark.bundle
 def test_load_shift_panel_shows_where_a_closed_counters_traffic_goes(app):
     assert any("閉鎖または" in i.value for i in app.info)  # nothing closed yet
-    app.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
+    bound(app.multiselect, "closed").set_value(["oe-branch"]).run()
     assert not app.exception, app.exception
     assert any(s.value.startswith("窓口の受付件数の変化") for s in app.subheader)
     expected = _expected_shift(("oe-branch",), 0.0)
@@ -356,10 +357,10 @@ def test_load_shift_panel_shows_where_a_closed_counters_traffic_goes(app):
 
 @pytest.mark.bundle
 def test_store_share_slider_changes_the_predicted_figures(app):
-    app.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
+    bound(app.multiselect, "closed").set_value(["oe-branch"]).run()
     before = _shift_lines(app)
     stores_before = next(m.value for m in app.metric if m.label.startswith("コンビニ"))
-    app.slider(key="store_share_pct__ja").set_value(10).run()
+    bound(app.slider, "store_share_pct").set_value(10).run()
     assert not app.exception, app.exception
     assert app.session_state["store_share_pct"] == 10
     after = _shift_lines(app)
@@ -379,7 +380,7 @@ def test_store_share_slider_changes_the_predicted_figures(app):
 
 @pytest.mark.bundle
 def test_load_shift_panel_survives_closing_everything(app):
-    app.multiselect(key="closed__ja").set_value(_open_ids()).run()
+    bound(app.multiselect, "closed").set_value(_open_ids()).run()
     assert not app.exception, app.exception
     assert any("行き先がありません" in e.value for e in app.error)
     assert any("ほかの窓口で受付が増える見込みはありません" in m.value for m in app.markdown)
@@ -398,7 +399,7 @@ def test_poor_fit_refuses_predictions(app, monkeypatch):
     monkeypatch.setattr(cache, "study", lambda key: poorly_fitted)
     cache._evaluate.clear()  # results evaluated on the good fit
     try:
-        app.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
+        bound(app.multiselect, "closed").set_value(["oe-branch"]).run()
         assert not app.exception, app.exception
         assert any("当てはまりが不十分" in e.value and "0.1" in e.value for e in app.error)
         assert not _shift_lines(app)
@@ -416,9 +417,9 @@ def test_excel_export_holds_the_load_shift_of_the_scenario(app, downloads):
 
     from geo.io import COLUMN_LABELS
 
-    app.multiselect(key="closed__ja").set_value(["oe-branch", "akitsu-branch"]).run()
+    bound(app.multiselect, "closed").set_value(["oe-branch", "akitsu-branch"]).run()
     app.switch_page("views/tables.py").run()
-    app.slider(key="store_share_pct__ja").set_value(20).run()
+    bound(app.slider, "store_share_pct").set_value(20).run()
     assert not app.exception, app.exception
     sheets = pd.read_excel(io.BytesIO(downloads["madoguchi_scenario.xlsx"]),
                            sheet_name=None, keep_default_na=False)
@@ -440,8 +441,8 @@ def test_transit_mode_shows_minutes_by_bus_and_says_what_is_missing(app, bundle_
     from geo import scenarios
     from geo.study import build_study, evaluate
 
-    app.radio(key="mode__ja").set_value("transit").run()
-    app.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
+    bound(app.radio, "mode").set_value("transit").run()
+    bound(app.multiselect, "closed").set_value(["oe-branch"]).run()
     assert not app.exception, app.exception
     transit = evaluate(build_study(bundle_dir, mode="transit"),
                        scenarios.Scenario(base="fy2015", closed=frozenset({"oe-branch"})))
@@ -456,13 +457,13 @@ def test_transit_mode_shows_minutes_by_bus_and_says_what_is_missing(app, bundle_
         assert feed in line
     # the map, its legend and its controls are in minutes too
     assert app.title[0].value == "地図：最寄り窓口までの所要時間（バス・電車＋徒歩）"
-    assert app.radio(key="colour_by__ja").options == ["変更後の所要時間", "変更前の所要時間",
+    assert bound(app.radio, "colour_by").options == ["変更後の所要時間", "変更前の所要時間",
                                                       "所要時間の増加",
                                                       "閾値より時間がかかる人の割合（変更後）"]
-    assert app.radio(key="threshold_km__ja").options == ["30 分", "45 分"]
+    assert bound(app.radio, "threshold_km").options == ["30 分", "45 分"]
     legend = " ".join(h.proto.body for h in app.get("html"))
     assert "所要時間の増加" in legend and "&gt; 20 分" in legend  # after a closure
-    app.radio(key="colour_by__ja").set_value("after").run()
+    bound(app.radio, "colour_by").set_value("after").run()
     legend = " ".join(h.proto.body for h in app.get("html"))
     assert "変更後の所要時間" in legend and "45–60 分" in legend
     drawn = json.loads(app.get("component_instance")[0].proto.json_args)["feature_group"]
@@ -478,7 +479,7 @@ def test_transit_mode_shows_minutes_by_bus_and_says_what_is_missing(app, bundle_
 def test_transit_tables_show_each_counters_catchment(app, bundle_dir):
     from geo.study import build_study, transit_catchments
 
-    app.radio(key="mode__ja").set_value("transit").run()
+    bound(app.radio, "mode").set_value("transit").run()
     app.switch_page("views/tables.py").run()
     assert not app.exception, app.exception
     expected = transit_catchments(build_study(bundle_dir, mode="transit")).set_index("office_id")
@@ -491,7 +492,7 @@ def test_transit_tables_show_each_counters_catchment(app, bundle_dir):
 
 @pytest.mark.bundle
 def test_office_pickers_speak_japanese_and_offer_no_select_all(app):
-    closed = app.multiselect(key="closed__ja")
+    closed = bound(app.multiselect, "closed")
     assert closed.proto.placeholder == "窓口を選んでください"
     assert closed.proto.select_all == 0  # Streamlit's default offers it up to 1,000 options
     legend = " ".join(h.proto.body for h in app.get("html"))
@@ -504,3 +505,21 @@ def test_the_map_page_names_each_source_once_with_the_mesh_and_the_zone_table(ap
     assert "出典：出典：" not in line and line.count("出典：") == 1
     assert "令和2年国勢調査 地域メッシュ統計" in line  # the 65+ card
     assert "通学区域" in line  # school districts are the default zones
+
+
+@pytest.mark.bundle
+@pytest.mark.parametrize("back_to", ["drive", "walk"])
+def test_leaving_transit_mode_keeps_the_colouring_as_a_code(app, back_to):
+    """The colouring radio's labels are minutes in transit mode: its value stays a code."""
+    bound(app.multiselect, "closed").set_value(["oe-branch"]).run()
+    bound(app.radio, "mode").set_value("transit").run()
+    bound(app.radio, "colour_by").set_value("change").run()
+    bound(app.radio, "mode").set_value(back_to).run()
+    assert not app.exception, app.exception
+    assert app.session_state["colour_by"] == "change"
+    assert bound(app.radio, "colour_by").value == "change"
+    app.radio(key="lang").set_value("en").run()
+    app.radio(key="lang").set_value("ja").run()
+    assert not app.exception, app.exception
+    assert app.session_state["closed"] == ["oe-branch"]
+    assert bound(app.multiselect, "closed").value == ["oe-branch"]

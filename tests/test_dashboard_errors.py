@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from widgets import bound
 
 from dashboard import dataerror
 from dashboard.components import plain_markdown
@@ -155,7 +156,7 @@ def test_an_office_name_holding_markdown_and_html_shows_as_plain_text(tmp_path, 
                                                                       bundle_dir):
     data = _damaged(tmp_path, bundle_dir, "offices", _evil_office_name)
     at = _run(monkeypatch, data)
-    at.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
+    bound(at.multiselect, "closed").set_value(["oe-branch"]).run()
     assert not at.exception, at.exception
     markdown = [m.value for m in at.markdown if "evil" in m.value]
     assert markdown, "the load-shift lines name the closed office"
@@ -173,7 +174,7 @@ def test_an_office_name_holding_markdown_and_html_shows_as_plain_text(tmp_path, 
 def test_exports_carry_an_office_name_as_written(tmp_path, monkeypatch, bundle_dir, downloads):
     data = _damaged(tmp_path, bundle_dir, "offices", _evil_office_name)
     at = _run(monkeypatch, data)
-    at.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
+    bound(at.multiselect, "closed").set_value(["oe-branch"]).run()
     at.switch_page("views/tables.py").run()
     assert not at.exception, at.exception
     text = downloads["load_shift.csv"].decode("utf-8-sig")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
+from widgets import bound
 
 from dashboard import saved_panel
 from geo import saved, settings
@@ -73,10 +74,10 @@ def _sidebar_texts(at: AppTest) -> list[str]:
 
 def test_save_list_and_open_restore_the_sidebar(new_app, db_url):
     at = new_app()
-    at.multiselect(key="closed__ja").set_value(["oe-branch", "tobu-branch"])
-    at.radio(key="measure__ja").set_value("certificate")
-    at.selectbox(key="store_source__ja").set_value("osm")
-    at.slider(key="store_share_pct__ja").set_value(30).run()
+    bound(at.multiselect, "closed").set_value(["oe-branch", "tobu-branch"])
+    bound(at.radio, "measure").set_value("certificate")
+    bound(at.selectbox, "store_source").set_value("osm")
+    bound(at.slider, "store_share_pct").set_value(30).run()
     at.text_input(key="saved_name").input("案A")
     at.text_input(key="saved_note").input("東部と大江")
     at.text_input(key="saved_author").input("区政推進課 田中")
@@ -93,25 +94,25 @@ def test_save_list_and_open_restore_the_sidebar(new_app, db_url):
     assert _url(at)["saved"] == "案A" and _url(at)["version"] == "1"
 
     # a second version under the same name, then back to the first
-    at.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
+    bound(at.multiselect, "closed").set_value(["oe-branch"]).run()
     assert "saved" not in _url(at)  # edited: the URL now holds the fields
     assert _url(at)["close"] == "oe-branch"
     _button(at, "saved_save").click().run()
     assert [s.version for s in saved.ScenarioStore(db_url).history("案A")] == [1, 2]
 
-    at.multiselect(key="closed__ja").set_value([])
-    at.radio(key="measure__ja").set_value("counter")
-    at.selectbox(key="store_source__ja").set_value("union")
-    at.slider(key="store_share_pct__ja").set_value(0).run()
+    bound(at.multiselect, "closed").set_value([])
+    bound(at.radio, "measure").set_value("counter")
+    bound(at.selectbox, "store_source").set_value("union")
+    bound(at.slider, "store_share_pct").set_value(0).run()
     assert at.selectbox(key="saved_pick").value == "案A"
     at.selectbox(key="saved_version:案A").set_value(1)
     _button(at, "saved_open").click().run()
     assert not at.exception, at.exception
     assert at.session_state["closed"] == ["oe-branch", "tobu-branch"]
-    assert at.multiselect(key="closed__ja").value == ["oe-branch", "tobu-branch"]
-    assert at.radio(key="measure__ja").value == "certificate"
-    assert at.selectbox(key="store_source__ja").value == "osm"
-    assert at.slider(key="store_share_pct__ja").value == 30
+    assert bound(at.multiselect, "closed").value == ["oe-branch", "tobu-branch"]
+    assert bound(at.radio, "measure").value == "certificate"
+    assert bound(at.selectbox, "store_source").value == "osm"
+    assert bound(at.slider, "store_share_pct").value == 30
     assert at.text_input(key="saved_note").value == "東部と大江"
     assert _url(at)["saved"] == "案A" and _url(at)["version"] == "1"
 
@@ -348,8 +349,8 @@ def test_a_walking_scenario_opens_on_foot_and_compares_in_minutes(new_app, db_ur
     saved.ScenarioStore(db_url).save(saved.SavedScenario(name="徒歩案", base="fy2015",
                                                          closed={"oe-branch"}, mode="walk"))
     at = new_app(saved="徒歩案")
-    assert (at.session_state["mode"], at.radio(key="mode__ja").value) == ("walk", "walk")
-    at.radio(key="mode__ja").set_value("drive").run()  # presets now by car
+    assert (at.session_state["mode"], bound(at.radio, "mode").value) == ("walk", "walk")
+    bound(at.radio, "mode").set_value("drive").run()  # presets now by car
     at.session_state["compare_chosen"] = ["saved:徒歩案", "preset:fy2015"]
     at = _compare_page(at)
     table = at.dataframe[0].value
@@ -368,8 +369,8 @@ def _phases_page(at: AppTest) -> AppTest:
 
 
 def _add_step(at: AppTest, date: dt.date, label: str) -> AppTest:
-    at.date_input(key="phase_date__ja").set_value(date)
-    at.text_input(key="phase_label__ja").input(label)
+    bound(at.date_input, "phase_date").set_value(date)
+    bound(at.text_input, "phase_label").input(label)
     _button(at, "phase_add").click().run()
     assert not at.exception, at.exception
     return at
@@ -385,11 +386,11 @@ def test_steps_added_in_the_editor_equal_evaluate_and_are_saved(new_app, db_url,
     assert not at.get("vega_lite_chart")  # no steps yet
     assert any("サイドバーの「保存・読み込み」で保存" in c.value for c in at.caption)
 
-    at.multiselect(key="downgraded__ja").set_value(["oe-branch"]).run()
+    bound(at.multiselect, "downgraded").set_value(["oe-branch"]).run()
     _add_step(at, dt.date(2026, 4, 1), "第1段階")
     assert "段階「2026-04-01 第1段階」を追加しました。" in _shown(at.success)
-    at.multiselect(key="downgraded__ja").set_value([])
-    at.multiselect(key="closed__ja").set_value(["oe-branch"]).run()
+    bound(at.multiselect, "downgraded").set_value([])
+    bound(at.multiselect, "closed").set_value(["oe-branch"]).run()
     _add_step(at, dt.date(2027, 4, 1), "第2段階")
 
     phases = (saved.Phase(dt.date(2026, 4, 1), "第1段階", downgraded={"oe-branch"}),
@@ -415,7 +416,7 @@ def test_a_step_reopening_a_closed_office_is_refused_and_the_steps_kept(new_app,
                                                      phases=(first,)))
     at = new_app(**link)
     assert at.session_state["phases"] == (first,)  # a URL's phases are loaded
-    at.multiselect(key="closed__ja").set_value([]).run()  # nothing closed: oe-branch reopens
+    bound(at.multiselect, "closed").set_value([]).run()  # nothing closed: oe-branch reopens
     at = _phases_page(at)
     _add_step(at, dt.date(2027, 4, 1), "再開")
     refused = _shown(at.error)
@@ -451,7 +452,7 @@ def test_a_step_added_before_the_others_goes_first_and_a_step_can_be_removed(new
     assert "saved" not in _url(at)
     assert saved.from_query_params(_url(at)).phases == remaining
 
-    at.multiselect(key="closed__ja").set_value([]).run()  # nothing closed yet in FY2015
+    bound(at.multiselect, "closed").set_value([]).run()  # nothing closed yet in FY2015
     _add_step(at, dt.date(2016, 4, 1), "準備")
     assert [phase.label for phase in at.session_state["phases"]] == ["準備", "第1段階",
                                                                     "第3段階"]
@@ -474,9 +475,9 @@ def test_opening_a_saved_scenario_loads_its_phases_into_the_editor(new_app, db_u
 
 def test_a_typed_step_date_and_label_survive_leaving_the_page(new_app):
     at = _phases_page(new_app())
-    at.date_input(key="phase_date__ja").set_value(dt.date(2027, 4, 1))
-    at.text_input(key="phase_label__ja").input("第2段階").run()
+    bound(at.date_input, "phase_date").set_value(dt.date(2027, 4, 1))
+    bound(at.text_input, "phase_label").input("第2段階").run()
     at.switch_page("views/map.py").run()
     at = _compare_page(at)
-    assert at.date_input(key="phase_date__ja").value == dt.date(2027, 4, 1)
-    assert at.text_input(key="phase_label__ja").value == "第2段階"
+    assert bound(at.date_input, "phase_date").value == dt.date(2027, 4, 1)
+    assert bound(at.text_input, "phase_label").value == "第2段階"

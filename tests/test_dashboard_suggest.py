@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
+from widgets import bound
 
 from dashboard import suggestions
 from geo import optimise, settings
@@ -82,16 +83,16 @@ def test_the_page_runs_with_ward_offices_fixed_and_keep_8_of_15(page, engine, pr
     assert page.title[0].value == "提案：どの窓口を残すか"
     assert not page.error
     assert not [m.value for m in page.main.markdown if "->" in m.value]  # no stray docstrings
-    fixed = page.multiselect(key="suggest_fix__ja").value
+    fixed = bound(page.multiselect, "suggest_fix").value
     assert fixed == problem.candidates.loc[problem.candidates["kind"] == "ward_office",
                                            "office_id"].tolist()
-    assert page.slider(key="suggest_open__ja").value == 13  # 5 ward offices + 8 branches
+    assert bound(page.slider, "suggest_open").value == 13  # 5 ward offices + 8 branches
 
 
 @pytest.mark.bundle
 @pytest.mark.parametrize("open_count", [13, 9])
 def test_keep_k_p_median_table_is_the_milp_optimum(page, engine, problem, open_count):
-    page.slider(key="suggest_open__ja").set_value(open_count).run()
+    bound(page.slider, "suggest_open").set_value(open_count).run()
     assert not page.exception, page.exception
     expected = optimise.solve(problem, "p-median", open_count=open_count)
     assert _kept(page) == _names(engine, expected.selected)
@@ -101,8 +102,8 @@ def test_keep_k_p_median_table_is_the_milp_optimum(page, engine, problem, open_c
 
 @pytest.mark.bundle
 def test_the_65plus_weight_changes_the_question(page, engine, problem):
-    page.radio(key="suggest_weight__ja").set_value("65plus").run()
-    page.slider(key="suggest_open__ja").set_value(8).run()
+    bound(page.radio, "suggest_weight").set_value("65plus").run()
+    bound(page.slider, "suggest_open").set_value(8).run()
     elderly = optimise.problem_from_model(engine.model, weight="65plus")
     expected = optimise.solve(elderly, "p-median", open_count=8)
     assert _kept(page) == _names(engine, expected.selected)
@@ -124,8 +125,8 @@ def test_frontier_chart_data_is_the_frontier(page, problem):
 
 @pytest.mark.bundle
 def test_coverage_frontier_and_solution_use_the_distance(page, problem):
-    page.selectbox(key="suggest_model__ja").set_value("coverage").run()
-    page.number_input(key="suggest_within_km__ja").set_value(3.0).run()
+    bound(page.selectbox, "suggest_model").set_value("coverage").run()
+    bound(page.number_input, "suggest_within_km").set_value(3.0).run()
     assert not page.exception, page.exception
     expected = optimise.frontier(problem, "coverage", within_m=3000.0)
     shown = _chart_data(page)
@@ -137,7 +138,7 @@ def test_coverage_frontier_and_solution_use_the_distance(page, problem):
 
 @pytest.mark.bundle
 def test_open_as_scenario_closes_the_complement_and_shows_the_map(page, problem):
-    page.slider(key="suggest_open__ja").set_value(11).run()
+    bound(page.slider, "suggest_open").set_value(11).run()
     solution = optimise.solve(problem, "p-median", open_count=11)
     page.button(key="suggest_open_scenario").click().run()
     assert not page.exception, page.exception
@@ -146,7 +147,7 @@ def test_open_as_scenario_closes_the_complement_and_shows_the_map(page, problem)
     assert page.session_state["closed"] == sorted(set(fy2015) - set(solution.selected))
     assert len(page.session_state["closed"]) == 9
     assert page.title[0].value == "地図：最寄り窓口までの道路距離"
-    assert page.multiselect(key="closed__ja").value == page.session_state["closed"]
+    assert bound(page.multiselect, "closed").value == page.session_state["closed"]
 
 
 @pytest.mark.bundle
@@ -173,8 +174,8 @@ def test_a_site_in_the_city_becomes_a_candidate_shown_as_typed(page, engine, pro
     assert not page.exception, page.exception
     assert page.session_state["suggest_sites"] == [[name, 32.84, 130.76]]
     assert f"{name}: 32.84000, 130.76000" in [t.value for t in page.text]
-    assert page.multiselect(key="suggest_exclude__ja").options[-1] == name  # in the same run
-    page.slider(key="suggest_open__ja").set_value(6).run()  # the ward offices and one more
+    assert bound(page.multiselect, "suggest_exclude").options[-1] == name  # in the same run
+    bound(page.slider, "suggest_open").set_value(6).run()  # the ward offices and one more
     sited = optimise.with_points(problem, engine, optimise.site_points({name: (32.84, 130.76)}))
     expected = optimise.solve(sited, "p-median", open_count=6)
     assert f"site:{name}" in expected.selected  # north-east of 託麻, it beats every branch
@@ -189,8 +190,8 @@ def test_a_site_in_the_city_becomes_a_candidate_shown_as_typed(page, engine, pro
 
 @pytest.mark.bundle
 def test_set_cover_finds_the_fewest_counters_for_the_share(page, engine, problem):
-    page.selectbox(key="suggest_model__ja").set_value("set-cover").run()
-    page.number_input(key="suggest_share_pct__ja").set_value(90.0).run()
+    bound(page.selectbox, "suggest_model").set_value("set-cover").run()
+    bound(page.number_input, "suggest_share_pct").set_value(90.0).run()
     assert not page.exception, page.exception
     expected = optimise.solve(problem, "set-cover", within_m=5000.0, share=0.9)
     assert _kept(page) == _names(engine, expected.selected)
@@ -200,8 +201,8 @@ def test_set_cover_finds_the_fewest_counters_for_the_share(page, engine, problem
 
 @pytest.mark.bundle
 def test_everyone_within_5km_is_refused_with_the_reason(page):
-    page.selectbox(key="suggest_model__ja").set_value("set-cover").run()
-    page.number_input(key="suggest_share_pct__ja").set_value(100.0).run()
+    bound(page.selectbox, "suggest_model").set_value("set-cover").run()
+    bound(page.number_input, "suggest_share_pct").set_value(100.0).run()
     assert not page.exception, page.exception
     shown = page.error[0].value.replace("\\", "")  # the message is escaped Markdown
     assert shown == ("この条件では答えが出ません："
@@ -211,13 +212,13 @@ def test_everyone_within_5km_is_refused_with_the_reason(page):
 
 @pytest.mark.bundle
 def test_in_english_with_todays_counters(page, engine):
-    page.radio(key="suggest_base__ja").set_value("now").run()
+    bound(page.radio, "suggest_base").set_value("now").run()
     page.radio(key="lang").set_value("en").run()
     assert not page.exception, page.exception
     assert page.title[0].value == "Suggestions: which counters to keep"
     now = optimise.problem_from_model(engine.model, base="now")
     low, high = now.open_range
-    slider = page.slider(key="suggest_open__en")
+    slider = bound(page.slider, "suggest_open", "en")
     assert (slider.min, slider.max) == (low, high)
     expected = optimise.solve(now, "p-median", open_count=slider.value)
     table = page.dataframe[0].value
@@ -230,7 +231,7 @@ def test_in_english_with_todays_counters(page, engine):
 def test_optimality_near_ties_and_loads_of_keep_3(page, bundle_dir, engine, problem):
     from geo.study import build_study
 
-    page.slider(key="suggest_open__ja").set_value(8).run()
+    bound(page.slider, "suggest_open").set_value(8).run()
     solution = optimise.solve(problem, "p-median", open_count=8)
     assert page.success[0].value.startswith(
         "最適（証明済み）：厳密解（MILP・HiGHS）、最適性ギャップ ")

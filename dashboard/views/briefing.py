@@ -71,10 +71,10 @@ else:
     automatic = report.default_title(study, found, lang=lang())
     st.text_input(t("briefing_title"), placeholder=automatic, help=t("briefing_title_help"),
                   **state.bind("briefing_title"))
-    st.radio("layout", ("side-by-side", "change"), horizontal=True,
-             label_visibility="collapsed", **state.bind("briefing_layout"),
-             format_func=lambda v: f"{t('briefing_before')} / {t('briefing_after')}"
-             if v == "side-by-side" else mapview.colour_label("change", transit=transit))
+    state.choose(st.radio, "layout", "briefing_layout", ("side-by-side", "change"),
+                 horizontal=True, label_visibility="collapsed",
+                 format_func=lambda v: f"{t('briefing_before')} / {t('briefing_after')}"
+                 if v == "side-by-side" else mapview.colour_label("change", transit=transit))
 layout = st.session_state["briefing_layout"]
 title = report.default_title(study, found, lang=lang(), custom=st.session_state["briefing_title"])
 st.markdown(("## " if present else "# ") + components.plain_markdown(title))

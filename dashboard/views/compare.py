@@ -117,9 +117,9 @@ found, labels = candidates(choice)
 st.session_state.setdefault("compare_chosen", [*BUILT_IN, "current"])
 st.session_state["compare_chosen"] = [k for k in st.session_state["compare_chosen"] if k in found]
 st.button(t("compare_built_in"), on_click=use_built_in)
-st.multiselect(t("compare_pick"), list(found), format_func=lambda key: labels[key],
-               max_selections=MAX_COMPARED, placeholder=t("compare_placeholder"), select_all=False,
-               **state.bind("compare_chosen"))
+state.choose(st.multiselect, t("compare_pick"), "compare_chosen", list(found),
+             format_func=lambda key: labels[key], max_selections=MAX_COMPARED,
+             placeholder=t("compare_placeholder"), select_all=False)
 chosen = st.session_state["compare_chosen"]
 if len(chosen) < 2:
     st.info(t("compare_need_two"))

@@ -3,6 +3,8 @@ the closures, most affected zones."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import folium
 import pandas as pd
 import streamlit as st
@@ -21,14 +23,13 @@ def map_panel(choice: state.Choice) -> None:
     """The map in a fragment: colour choices and clicks rerun only this panel."""
     controls = st.columns([2, 1, 2, 2])
     transit = choice.mode == "transit"
-    controls[0].radio(t("colour_by"), state.COLOUR_BY, horizontal=True,
-                      format_func=lambda c: mapview.colour_label(c, transit=transit),
-                      **state.bind("colour_by"))
-    controls[1].radio(t("threshold"), state.THRESHOLDS_KM, horizontal=True,
-                      format_func=lambda k: mapview.threshold_label(k, transit=transit),
-                      **state.bind("threshold_km"))
-    controls[2].radio(t("click_action"), ("close", "downgrade"), horizontal=True,
-                      format_func=lambda a: t(f"click_{a}"), **state.bind("click_action"))
+    state.choose(controls[0].radio, t("colour_by"), "colour_by", state.COLOUR_BY,
+                 format_func=lambda c: mapview.colour_label(c, transit=transit), horizontal=True)
+    state.choose(controls[1].radio, t("threshold"), "threshold_km", state.THRESHOLDS_KM,
+                 format_func=lambda k: mapview.threshold_label(k, transit=transit),
+                 horizontal=True)
+    state.choose(controls[2].radio, t("click_action"), "click_action", ("close", "downgrade"),
+                 format_func=lambda a: t(f"click_{a}"), horizontal=True)
     controls[3].toggle(t("show_tiles"), **state.bind("show_tiles"))
 
     found = components.result(choice)
@@ -47,15 +48,15 @@ def map_panel(choice: state.Choice) -> None:
                             ward_labels=cache.ward_labels(choice.study_key))
     left, right = st.columns([4, 1])
     with left:
-        clicked = st_folium(fmap, key=MAP_KEY, height=640, use_container_width=True,
-                            returned_objects=RETURNED,
-                            feature_group_to_add=mapview.localised(groups),
-                            layer_control=folium.LayerControl(collapsed=True))
+        st_folium(fmap, key=MAP_KEY, height=640, use_container_width=True,
+                  returned_objects=RETURNED, feature_group_to_add=mapview.localised(groups),
+                  layer_control=folium.LayerControl(collapsed=True),
+                  on_change=partial(queue_click, offices))
     with right:
         components.legends(st.session_state["colour_by"], st.session_state["threshold_km"],
                            [found], stores=True,
                            blank=bool(blank_ids & set(found.zone_table["zone_id"])))
-    if handle_click(clicked or {}, offices) or "clicks_missed" in st.session_state:
+    if st.session_state["pending_toggles"]:
         st.rerun(scope="app")
 
 
@@ -65,29 +66,17 @@ def office_markers(choice: state.Choice, found: Result) -> pd.DataFrame:
     return found.offices.drop(columns="geometry", errors="ignore").merge(points, on="office_id")
 
 
-def handle_click(clicked: dict, offices: pd.DataFrame) -> bool:
-    """Queue a close / downgrade of the office whose marker was clicked (once per click).
+def queue_click(offices: pd.DataFrame) -> None:
+    """The map's change callback: queue a close / downgrade of the clicked office.
 
-    A click counts only when it is on an office marker (``mapview.clicked_office``), so it is
-    never applied to another marker. Clicks arriving while the app updates queue up
-    (``state.request_toggle``); the map returns only the last of clicks made faster than it
-    reports them, and the planner is told how many did not arrive. Returns True when a
-    toggle was queued.
+    streamlit-folium reports a new value only when an object is clicked, so each call is a
+    click; it counts only when it is on an office marker (``mapview.clicked_office``), so it
+    is never applied to another marker. (The map's own click counter cannot tell clicks
+    apart: one marker click counts twice, and it restarts whenever the map is redrawn.)
     """
-    count = clicked.get("last_object_clicked_count") or 0
-    seen = st.session_state.get("map_clicks_seen", 0)
-    if count < seen:  # the map was rebuilt and counts from zero again
-        st.session_state["map_clicks_seen"] = seen = 0
-    if count <= seen:
-        return False
-    st.session_state["map_clicks_seen"] = count
-    if count - seen > 1:
-        st.session_state["clicks_missed"] = count - seen
-    office_id = mapview.clicked_office(clicked, offices)
-    if office_id is None:
-        return False
-    state.request_toggle(office_id, st.session_state["click_action"])
-    return True
+    office_id = mapview.clicked_office(st.session_state.get(MAP_KEY) or {}, offices)
+    if office_id is not None:
+        state.request_toggle(office_id, st.session_state["click_action"])
 
 
 choice = state.current()

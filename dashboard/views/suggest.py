@@ -56,14 +56,12 @@ def keep_valid(key: str, allowed: list[str]) -> None:
 def question_controls() -> None:
     """Model, its parameter, weight and office set (written to session state via ``bind``)."""
     columns = st.columns(4)
-    columns[0].radio(t("suggest_base"), BASES, format_func=lambda b: t(f"suggest_base_{b}"),
-                     **state.bind("suggest_base"))
-    columns[1].selectbox(t("suggest_model"), optimise.MODELS,
-                         format_func=lambda m: t(f"suggest_model_{m}"),
-                         **state.bind("suggest_model"))
-    columns[2].radio(t("suggest_weight"), optimise.WEIGHTS,
-                     format_func=lambda w: t(f"suggest_weight_{w}"),
-                     **state.bind("suggest_weight"))
+    state.choose(columns[0].radio, t("suggest_base"), "suggest_base", BASES,
+                 format_func=lambda b: t(f"suggest_base_{b}"))
+    state.choose(columns[1].selectbox, t("suggest_model"), "suggest_model", optimise.MODELS,
+                 format_func=lambda m: t(f"suggest_model_{m}"))
+    state.choose(columns[2].radio, t("suggest_weight"), "suggest_weight", optimise.WEIGHTS,
+                 format_func=lambda w: t(f"suggest_weight_{w}"))
     if st.session_state["suggest_model"] in ("coverage", "set-cover"):
         columns[3].number_input(t("suggest_within_km"), min_value=0.5, max_value=30.0,
                                 step=0.5, **state.bind("suggest_within_km"))
@@ -124,13 +122,12 @@ def office_controls(candidates: pd.DataFrame, names) -> None:
     keep_valid("suggest_fix", ids)
     keep_valid("suggest_exclude", [o for o in ids if o not in st.session_state["suggest_fix"]])
     left, right = st.columns(2)
-    left.multiselect(t("suggest_fix"),
-                     [o for o in ids if o not in st.session_state["suggest_exclude"]],
-                     format_func=names, **state.pick_offices(), **state.bind("suggest_fix"))
-    right.multiselect(t("suggest_exclude"),
-                      [o for o in ids if o not in st.session_state["suggest_fix"]],
-                      format_func=names, **state.pick_offices(),
-                      **state.bind("suggest_exclude"))
+    state.choose(left.multiselect, t("suggest_fix"), "suggest_fix",
+                 [o for o in ids if o not in st.session_state["suggest_exclude"]],
+                 format_func=names, **state.pick_offices())
+    state.choose(right.multiselect, t("suggest_exclude"), "suggest_exclude",
+                 [o for o in ids if o not in st.session_state["suggest_fix"]],
+                 format_func=names, **state.pick_offices())
 
 
 def count_control(low: int, high: int) -> None:
@@ -141,7 +138,8 @@ def count_control(low: int, high: int) -> None:
     if low == high:
         st.caption(t("suggest_open_fixed", n=low))
         return
-    st.slider(t("suggest_open"), min_value=low, max_value=high, **state.bind("suggest_open"))
+    st.slider(t("suggest_open"), min_value=low, max_value=high,
+              **state.bind("suggest_open", extent=(low, high)))
     st.caption(t("suggest_open_help", fixed=low))
 
 
