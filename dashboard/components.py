@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 import streamlit as st
@@ -45,6 +45,17 @@ def office_name(offices: pd.DataFrame):
     """Return a function office_id -> display name in the current language."""
     names = dict(zip(offices["office_id"], offices[name_column()], strict=True))
     return lambda office_id: names.get(office_id, office_id)
+
+
+def download(place, label: str, make: Callable[[], bytes], *, file_name: str, mime: str,
+             key: str | None = None) -> None:
+    """A download button whose file ``make()`` builds when it is clicked.
+
+    ``make`` runs outside the script run, where session state and the interface language
+    cannot be read: pass a function of values taken in this run (``functools.partial``).
+    """
+    place.download_button(label, data=make, file_name=file_name, mime=mime, key=key,
+                          on_click="ignore")
 
 
 def result(choice: Choice) -> Result:
@@ -133,18 +144,12 @@ def unreachable_notice(found: Result) -> bool:
 
 
 def readable_zone_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Zone comparison with translated column names, for display."""
-    minutes = ["before_min", "after_min"] if "after_min" in table.columns else []
+    """The zone table's main columns as the files head and round them (``geo.io``)."""
+    minutes = [c for c in ("before_min", "after_min", "transit_before_min", "transit_after_min")
+               if c in table.columns]
     shown = table[["zone_name", "ward", "population", "before_km", "after_km", *minutes,
-                   "delta_km", "people_farther", "status"]].copy()
-    shown["status"] = shown["status"].map(
-        lambda s: t("legend_unreachable") if s == scenarios.NO_FACILITY else "")
-    return shown.rename(columns={
-        "zone_name": t("col_zone"), "ward": t("col_ward"), "population": t("col_population"),
-        "before_km": t("col_before_km"), "after_km": t("col_after_km"),
-        "before_min": t("col_before_min"), "after_min": t("col_after_min"),
-        "delta_km": t("col_delta_km"), "people_farther": t("col_people_farther"),
-        "status": t("col_status")})
+                   "delta_km", "people_farther", "status"]]
+    return io.labelled_table(shown, lang=lang())
 
 
 def most_affected(table: pd.DataFrame, *, rows: int = 10) -> None:
@@ -155,19 +160,7 @@ def most_affected(table: pd.DataFrame, *, rows: int = 10) -> None:
         st.info(t("nothing_changes"))
         return
     top = affected.sort_values(["people_farther", "delta_km"], ascending=False).head(rows)
-    st.dataframe(readable_zone_table(top), hide_index=True, width="stretch",
-                 column_config=zone_column_config())
-
-
-def zone_column_config() -> dict:
-    """Number formats of the readable zone table."""
-    return {t("col_population"): st.column_config.NumberColumn(format="%d"),
-            t("col_people_farther"): st.column_config.NumberColumn(format="%d"),
-            t("col_before_km"): st.column_config.NumberColumn(format="%.2f"),
-            t("col_before_min"): st.column_config.NumberColumn(format="%.0f"),
-            t("col_after_min"): st.column_config.NumberColumn(format="%.0f"),
-            t("col_after_km"): st.column_config.NumberColumn(format="%.2f"),
-            t("col_delta_km"): st.column_config.NumberColumn(format="%+.2f")}
+    st.dataframe(readable_zone_table(top), hide_index=True, width="stretch")
 
 
 def legends(colour_by: str, threshold_km: int, drawn: list[Result], *, stores: bool,

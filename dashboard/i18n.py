@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from geo.io import VALUE_LABELS
 
 LANGUAGES = {"ja": "日本語", "en": "English"}
 DEFAULT_LANGUAGE = "ja"
@@ -53,8 +57,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "closed": ("閉鎖する窓口", "Counters to close"),
     "downgraded": ("サービスコーナー化（証明書のみ）", "Downgrade to service corner (certificates only)"),
     "measure": ("指標", "Measure"),
-    "measure_counter": ("窓口（住民異動・戸籍の届出）", "Full counter (registrations)"),
-    "measure_certificate": ("証明書（コンビニ交付を含む）", "Certificates (incl. convenience stores)"),
     "store_source": ("コンビニのデータ", "Convenience-store layer"),
     "store_union": ("OSM＋Overture（統合）", "OSM + Overture (merged)"),
     "store_osm": ("OSM 2026", "OSM 2026"),
@@ -84,8 +86,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "click_applied": ("地図のクリックを反映しました：{office}", "Map click applied: {office}"),
     "metric_mean_walk": ("平均徒歩時間（変更後）", "Mean walking time (after)"),
     "minutes": ("分", "min"),
-    "col_before_min": ("変更前（徒歩・分）", "Before (walk, min)"),
-    "col_after_min": ("変更後（徒歩・分）", "After (walk, min)"),
     "show_tiles": ("背景地図（OSMタイル・要インターネット）", "Background tiles (OSM, needs internet)"),
     "layer_zones": ("区域（色分け）", "Zones (coloured)"),
     "layer_wards": ("区境界", "Ward boundaries"),
@@ -96,14 +96,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "legend_unreachable": ("到達できる窓口なし", "no counter reachable"),
     "legend_no_people": ("人口なし", "no residents"),
     "legend_blank": ("コンビニ空白校区（赤い破線）", "district without a store (red dashes)"),
-    "kind_ward_office": ("区役所", "Ward office"),
-    "kind_general_branch": ("総合出張所", "General branch"),
-    "kind_branch": ("出張所", "Branch"),
-    "kind_annex": ("分室", "Annex"),
-    "kind_service_corner": ("サービスコーナー", "Service corner"),
-    "state_open": ("開設", "open"),
-    "state_closed": ("閉鎖", "closed"),
-    "state_downgraded": ("サービスコーナー化", "downgraded"),
     "legend_state": ("白抜き×＝閉鎖、橙の縁＝サービスコーナー化", "hollow with × = closed, orange rim = downgraded"),
     "popup_kind": ("種別", "Kind"),
     "popup_ward": ("区", "Ward"),
@@ -140,22 +132,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "nothing_changes": ("このシナリオでは誰の距離も変わりません。", "Nobody's distance changes in this scenario."),
     "people": ("人", "people"),
     # table columns
-    "col_zone": ("区域", "Zone"),
-    "col_ward": ("区", "Ward"),
-    "col_population": ("人口", "Population"),
-    "col_before_km": ("変更前 km", "Before km"),
-    "col_after_km": ("変更後 km", "After km"),
-    "col_delta_km": ("増加 km", "Change km"),
-    "col_people_farther": ("遠くなる人", "People farther"),
-    "col_status": ("状態", "Status"),
     "col_office": ("窓口", "Office"),
     "col_kind": ("種別", "Kind"),
-    "col_nearest_ward_office": ("最寄り区役所", "Nearest ward office"),
-    "col_road_km": ("道路距離 km", "Road km"),
-    "col_straight_km": ("直線距離 km", "Straight km"),
-    "col_candidate": ("5 km 基準の候補（この道路網で計算）", "5 km candidate (computed on this network)"),
-    "col_official_2015": ("2015年計画の候補（公式）", "Candidate in the 2015 plan (official)"),
-    "col_state": ("シナリオでの状態", "State in scenario"),
     # briefing
     "briefing_before": ("変更前", "Before"),
     "briefing_after": ("変更後", "After"),
@@ -240,10 +218,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "shift_table_heading": ("窓口ごとの受付件数の変化（推計）", "Counter transactions per counter (estimate)"),
     "shift_fit_table": ("需要モデルの当てはまりと前提", "Demand model fit and assumptions"),
     "shift_briefing_heading": ("受付が増える窓口（推計、年間）", "Counters gaining transactions (estimate, per year)"),
-    "col_fy2013": ("2013年度実績", "FY2013 actual"),
     "col_predicted_before": ("推計（変更前）", "Estimate before"),
     "col_predicted_after": ("推計（変更後）", "Estimate after"),
-    "col_change": ("増減（件/年）", "Change (per year)"),
     "col_change_pct": ("増減 %", "Change %"),
     # sources
     "sources_layers": ("データと出典", "Layers and sources"),
@@ -467,10 +443,26 @@ STRINGS: dict[str, tuple[str, str]] = {
     "compare_maps_modes": ("移動手段の異なるシナリオは色分けの尺度が違うため、地図を並べていません。",
                            "The scenarios use different travel modes, so their maps would not share a colour scale and are not shown."),
 }
+STRINGS.update({f"{column}_{code}": words for column in ("state", "kind", "measure")
+                for code, words in VALUE_LABELS[column].items()})
+"""An office's state and kind and the measure are worded as in every file
+(``geo.io.VALUE_LABELS``): one vocabulary on screen and on paper."""
 
 
 def lang() -> str:
-    """The language chosen in the sidebar (``ja`` or ``en``)."""
+    """The language chosen in the sidebar (``ja`` or ``en``).
+
+    Raises
+    ------
+    RuntimeError
+        When read on a served app outside a script run (a download made on click): there
+        the session is not known and the file would silently come out in Japanese. Read the
+        language in the run and pass it in (``components.download``).
+    """
+    if Runtime.exists() and get_script_run_ctx(suppress_warning=True) is None:
+        msg = ("the interface language was read outside a script run; read it in the run "
+               "and pass it to the function that makes the file")
+        raise RuntimeError(msg)
     return st.session_state.get("lang", DEFAULT_LANGUAGE)
 
 

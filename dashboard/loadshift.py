@@ -10,7 +10,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from geo import demand
+from geo import demand, io
 
 from . import cache, components, state
 from .i18n import lang, t
@@ -134,11 +134,10 @@ def chart(shift: demand.LoadShift, names) -> alt.Chart:
                         scale=alt.Scale(domain=[labels[k] for k in shown],
                                         range=[_STATUS_COLOURS[k] for k in shown]),
                         legend=alt.Legend(orient="bottom")),
-        tooltip=[alt.Tooltip("office:N", title=t("col_office")),
-                 alt.Tooltip("predicted_before:Q", title=t("col_predicted_before"), format=","),
-                 alt.Tooltip("predicted_after:Q", title=t("col_predicted_after"), format=","),
-                 alt.Tooltip("change:Q", title=t("col_change"), format="+,"),
-                 alt.Tooltip("change_pct:Q", title=t("col_change_pct"), format="+.1f")],
+        tooltip=[alt.Tooltip("office:N", title=io.column_label("name", lang())),
+                 *(alt.Tooltip(f"{code}:Q", title=io.column_label(code, lang()), format=form)
+                   for code, form in (("predicted_before", ","), ("predicted_after", ","),
+                                      ("change", "+,"), ("change_pct", "+.1f")))],
     ).properties(height=max(200, 24 * len(table)))
 
 
@@ -212,20 +211,6 @@ def panel() -> None:
             lines = receiver_lines(found.shift, names)
             st.markdown(bullet_list(lines) if lines else t("shift_no_receivers"))
             st.altair_chart(chart(found.shift, names), width="stretch")
-
-
-def readable_table(shift: demand.LoadShift, names) -> pd.DataFrame:
-    """The export table with display names and translated headers."""
-    table = shift.export_table()
-    table["name"] = [names(o) if o != "total" else n
-                     for o, n in zip(table["office_id"], table["name"], strict=True)]
-    table["kind"] = table["kind"].map(lambda k: t(f"kind_{k}") if k else "")
-    table["status"] = table["status"].map(lambda s: t(f"state_{s}") if s else "")
-    return table.drop(columns="office_id").rename(columns={
-        "name": t("col_office"), "kind": t("col_kind"), "status": t("col_state"),
-        "fy2013": t("col_fy2013"), "predicted_before": t("col_predicted_before"),
-        "predicted_after": t("col_predicted_after"), "change": t("col_change"),
-        "change_pct": t("col_change_pct")})
 
 
 def fit_table(found: Shift) -> pd.DataFrame:

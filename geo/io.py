@@ -468,7 +468,7 @@ COLUMN_LABELS: dict[str, ColumnLabel] = {
     "kind": ColumnLabel("種別", "Type", "区役所・総合出張所・出張所・分室・サービスコーナー",
                         "Ward office, general branch, branch, annex or service corner", "text"),
     "state": ColumnLabel("シナリオでの状態", "State in the scenario",
-                         "存続・サービスコーナー化・廃止・対象外（基準の窓口にない）",
+                         "存続・サービスコーナー化・閉鎖・対象外（基準の窓口にない）",
                          "Open, downgraded, closed, or not in the base office set", "text"),
     "fy2013": ColumnLabel("2013年度の件数", "FY2013 transactions",
                           "2013年度に窓口で扱った件数（実績）",
@@ -488,6 +488,25 @@ COLUMN_LABELS: dict[str, ColumnLabel] = {
                           "Predicted after minus predicted before", "count"),
     "change_pct": ColumnLabel("件数の増減率（%）", "Change (%)", "増減 ÷ 変更前の推計件数 × 100",
                               "Change divided by the prediction before, per cent", "pct"),
+    # the offices against the 5 km rule (geo.reorganisation.branch_distances)
+    "nearest_ward_office": ColumnLabel("最寄りの区役所", "Nearest ward office",
+                                       "道路距離で最も近い区役所",
+                                       "The ward office nearest by road", "text"),
+    "road_km_to_ward_office": ColumnLabel(
+        "区役所までの道路距離（km）", "Road distance to the ward office (km)",
+        "最寄りの区役所までの道路距離（2015年の再編は5 km以内の出張所を閉鎖の候補とした）",
+        "Road distance to the nearest ward office (the 2015 reorganisation made branches "
+        "within 5 km candidates for closure)", "km"),
+    "straight_km_to_ward_office": ColumnLabel(
+        "区役所までの直線距離（km）", "Straight distance to the ward office (km)",
+        "同じ区役所までの直線距離", "Straight-line distance to that ward office", "km"),
+    "candidate": ColumnLabel("5 kmルールの候補（この計算）", "5 km rule candidate (computed)",
+                             "区役所まで道路で5 km以内の出張所・総合出張所",
+                             "A branch within 5 km of a ward office by road", "text"),
+    "official_2015": ColumnLabel("2015年計画の候補", "Candidate in the 2015 plan",
+                                 "2015年の再編計画が閉鎖の候補とした窓口",
+                                 "An office the 2015 reorganisation plan listed for closure",
+                                 "text"),
     # blank districts (geo.stores.blank_districts)
     "district": ColumnLabel("小学校区", "School district",
                                "小学校区（通学区域一覧から近似）",
@@ -498,9 +517,10 @@ COLUMN_LABELS: dict[str, ColumnLabel] = {
                                     "Mean road distance from the district's residents to the "
                                     "nearest convenience store", "km"),
     # network check (geo.network_check.NetworkCheck): figures, walls, detours, far snaps
-    "figure": ColumnLabel("項目", "Figure", "ネットワークの検査項目", "Network check figure",
-                          "text"),
-    "value": ColumnLabel("値", "Value", "検査項目の値", "Value of the figure", "text"),
+    "figure": ColumnLabel("項目", "Figure", "表の項目（見出しは他の表の列と同じ）",
+                          "The figure (named as the other tables' columns)", "text"),
+    "value": ColumnLabel("値", "Value", "項目の値（単位は項目名のとおり）",
+                         "Value of the figure (in the unit its name gives)", "text"),
     "node_a": ColumnLabel("ノードA", "Node A", "道路網の交点の番号", "Road-network node number",
                           "text"),
     "node_b": ColumnLabel("ノードB", "Node B", "道路網の交点の番号", "Road-network node number",
@@ -535,16 +555,24 @@ COLUMN_LABELS: dict[str, ColumnLabel] = {
 }
 """Every column of the exported tables: Japanese and English heading, explanation, unit."""
 
-VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
+VALUE_LABELS: dict[str, dict[Any, tuple[str, str]]] = {
     "status": {"ok": ("到達可", "ok"), NO_FACILITY: ("到達できる窓口なし", "no counter reachable")},
     "state": {"open": ("存続", "open"), "downgraded": ("サービスコーナー化", "downgraded"),
-              "closed": ("廃止", "closed"), "not in base": ("対象外", "not in base")},
-    "kind": {"ward_office": ("区役所", "ward office"),
-             "general_branch": ("総合出張所", "general branch"), "branch": ("出張所", "branch"),
-             "annex": ("分室", "annex"), "service_corner": ("サービスコーナー", "service corner"),
-             "office": ("窓口", "office"), "origin": ("居住地点", "origin")},
+              "closed": ("閉鎖", "closed"), "not in base": ("対象外", "not in base")},
+    "kind": {"ward_office": ("区役所", "Ward office"),
+             "general_branch": ("総合出張所", "General branch"), "branch": ("出張所", "Branch"),
+             "annex": ("分室", "Annex"), "service_corner": ("サービスコーナー", "Service corner"),
+             "office": ("窓口", "Office"), "origin": ("居住地点", "Origin")},
+    "measure": {"counter": ("窓口（住民異動・戸籍の届出）", "Full counters (registrations)"),
+                "certificate": ("証明書（コンビニ交付を含む）",
+                                "Certificates (incl. convenience stores)")},
+    "base": {"fy2015": ("2015年度の窓口", "FY2015 office set"),
+             "now": ("現在の窓口", "Today's office set")},
+    "candidate": {True: ("候補", "candidate"), False: ("", "")},
+    "official_2015": {True: ("候補", "candidate"), False: ("", "")},
 }
-"""Coded cell values written in words."""
+"""Coded values written in words: the one vocabulary of the screen, the files and the paper
+(an office's ``state``, its ``kind``, the ``measure``, the ``base`` office set...)."""
 WARD_NAMES_EN = {"中央区": "Chuo", "東区": "Higashi", "西区": "Nishi", "南区": "Minami",
                  "北区": "Kita"}
 
@@ -613,6 +641,18 @@ def labelled_table(table: pd.DataFrame, *, lang: str = "ja") -> pd.DataFrame:
         if column == "ward" and lang == "en":
             plain[column] = plain[column].map(lambda v: WARD_NAMES_EN.get(v, v))
     return plain.rename(columns={c: COLUMN_LABELS[c][index] for c in plain.columns})
+
+
+def figures_table(values: Mapping[str, object], *, lang: str = "ja") -> pd.DataFrame:
+    """One row per figure: ``figure`` headed in ``lang``, ``value`` rounded by its unit.
+
+    ``values`` maps column codes (``COLUMN_LABELS``) to single values, e.g. the city figures
+    of ``geo.study.Result.city``: the table is ``labelled_table`` of that one row, turned
+    on its side (numbers stay numbers).
+    """
+    row = labelled_table(pd.DataFrame([dict(values)]), lang=lang).iloc[0]
+    return pd.DataFrame({"figure": list(row.index),
+                         "value": [None if pd.isna(v) else v for v in row.to_list()]})
 
 
 def column_explanations(columns: Iterable[str], *, lang: str = "ja") -> pd.DataFrame:
@@ -760,14 +800,11 @@ def scenario_sources(*, measure: str = "counter", store_source: str = "union",
 
 SCENARIO_WORDS = {
     "item": ("項目", "Item"), "value": ("内容", "Value"), "title": ("シナリオ", "Scenario"),
-    "base": ("基準の窓口", "Base office set"), "closed": ("廃止", "Closed"),
+    "base": ("基準の窓口", "Base office set"), "closed": ("閉鎖", "Closed"),
     "downgraded": ("サービスコーナー化", "Downgraded to service corners"),
     "measure": ("指標", "Measure"), "stores": ("コンビニの出典", "Convenience-store source"),
     "date": ("作成日", "Date"), "none": ("なし", "none"),
-    "fy2015": ("2015年度の窓口", "FY2015 office set"), "now": ("現在の窓口", "Today's office set"),
-    "counter": ("窓口（戸籍・住民票の届出）", "Full counter (registrations)"),
-    "certificate": ("証明書（窓口・コーナー・コンビニ）",
-                    "Certificates (counters, corners, stores)"),
+    **VALUE_LABELS["base"], **VALUE_LABELS["measure"],
 }
 """Wording of the scenario sheet, Japanese and English."""
 

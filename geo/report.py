@@ -45,9 +45,7 @@ LOAD_SHIFT_WORDS = {
 SHIFT_HEADING = ("受付が増える窓口（推計、年間）", "Counters taking more (predicted, a year)")
 TOP_RECEIVERS = 3
 SUBTITLE_WORDS = {
-    "counter": ("窓口（戸籍・住民票の届出）", "Full counters (registrations)"),
-    "certificate": ("証明書（窓口・コーナー・コンビニ）",
-                    "Certificates (counters, corners, stores)"),
+    **gio.VALUE_LABELS["measure"],
     "drive": ("車の道路距離", "road distance by car"),
     "walk": ("徒歩の道路距離", "road distance on foot"),
     "transit": ("バス・電車＋徒歩の所要時間", "minutes by bus/tram and on foot"),
@@ -96,19 +94,13 @@ def report_tables(study: Study, result: Result, *, lang: str = "ja") -> dict[str
         the districts without a convenience store (when the study has districts).
     """
     index = gio.language_index(lang)
-    name_column = ("name_ja", "name_en")[index]
-    offices = result.offices.rename(columns={name_column: "name"})
     tables = {
         SHEETS[result.zones][index]: result.zone_table,
         SHEETS["city"][index]: pd.DataFrame([result.city]),
-        SHEETS["offices"][index]: offices[["office_id", "name", "kind", "ward", "state"]],
+        SHEETS["offices"][index]: office_table(study, result, lang=lang),
     }
     if result.load_shift is not None:
-        shift = result.load_shift.export_table().rename(columns={"status": "state"})
-        names = dict(zip(offices["office_id"], offices["name"], strict=True))
-        shift["name"] = shift["office_id"].map(names).fillna(TOTAL_ROW[index])
-        shift["state"] = shift["state"].replace("", pd.NA)
-        tables[SHEETS["load_shift"][index]] = shift
+        tables[SHEETS["load_shift"][index]] = load_shift_table(result, lang=lang)
     if study.districts is not None:
         blank = stores_module.blank_districts(study.districts, study.stores[result.stores])
         access = stores_module.store_access(study.model(result.stores), study.districts)
@@ -118,6 +110,44 @@ def report_tables(study: Study, result: Result, *, lang: str = "ja") -> dict[str
         tables[SHEETS["blank"][index]] = blank[["district", "ward", "population",
                                                 "nearest_store_km"]]
     return tables
+
+
+def office_table(study: Study, result: Result, *, lang: str = "ja") -> pd.DataFrame:
+    """Every office with its state in the scenario and its place under the 5 km rule.
+
+    Columns ``office_id, name`` (in ``lang``), ``kind, ward, state``, then for the counters
+    of the result's base set ``nearest_ward_office`` (its name), ``road_km_to_ward_office``,
+    ``straight_km_to_ward_office``, ``candidate`` (the rule computed here) and
+    ``official_2015`` (the 2015 plan's list); empty for offices not in the base set.
+    """
+    name_column = ("name_ja", "name_en")[gio.language_index(lang)]
+    offices = result.offices.rename(columns={name_column: "name"})
+    names = dict(zip(offices["office_id"], offices["name"], strict=True))
+    rule = reorganisation.branch_distances(study.engine.model, base=result.scenario.base)
+    rule = pd.DataFrame({
+        "office_id": rule["office_id"],
+        "nearest_ward_office": rule["nearest_ward_office_id"].map(names),
+        "road_km_to_ward_office": rule["road_km"],
+        "straight_km_to_ward_office": rule["straight_km"],
+        "candidate": rule["candidate"], "official_2015": rule["official_2015"]})
+    return offices[["office_id", "name", "kind", "ward", "state"]].merge(
+        rule, on="office_id", how="left")
+
+
+def load_shift_table(result: Result, *, lang: str = "ja") -> pd.DataFrame:
+    """The load shift per counter (``LoadShift.export_table``) with names in ``lang`` and a
+    total row; ``state`` is the office's state in the scenario. Raises ValueError when the
+    result has no load shift."""
+    if result.load_shift is None:
+        msg = f"this result has no load shift: {result.load_shift_reason}"
+        raise ValueError(msg)
+    index = gio.language_index(lang)
+    names = dict(zip(result.offices["office_id"], result.offices[("name_ja", "name_en")[index]],
+                     strict=True))
+    shift = result.load_shift.export_table().rename(columns={"status": "state"})
+    shift["name"] = shift["office_id"].map(names).fillna(TOTAL_ROW[index])
+    shift["state"] = shift["state"].replace("", pd.NA)
+    return shift
 
 
 def workbook(study: Study, result: Result, *, title: str, lang: str = "ja",

@@ -27,16 +27,25 @@ def engine(bundle_dir: Path):
     return load_engine(bundle_dir)
 
 
+class _Downloads(dict):
+    """File name -> bytes of the download buttons drawn; a file made on click (a callable)
+    is made when read, after the run, as the server makes it: outside the script run."""
+
+    def __getitem__(self, name: str) -> bytes:
+        data = super().__getitem__(name)
+        return data() if callable(data) else data
+
+
 @pytest.fixture
 def downloads(monkeypatch) -> dict[str, bytes]:
     """File name -> bytes of every download button an AppTest run draws."""
     from streamlit.elements.widgets import button
 
-    captured: dict[str, bytes] = {}
+    captured = _Downloads()
     original = button.marshall_file
 
     def capture(coordinates, data, proto, mimetype, file_name=None, **kwargs):
-        captured[file_name] = data() if callable(data) else data
+        captured[file_name] = data
         return original(coordinates, data, proto, mimetype, file_name, **kwargs)
 
     monkeypatch.setattr(button, "marshall_file", capture)

@@ -12,6 +12,7 @@ from widgets import bound
 
 from geo import layers, settings
 from geo.colours import MINUTES_SCALE
+from geo.io import COLUMN_LABELS
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
@@ -234,11 +235,12 @@ def test_walk_mode_shows_minutes_on_the_card_and_in_the_zone_table(app, bundle_d
     card = next(m for m in app.metric if m.label == "平均徒歩時間（変更後）")
     assert card.value == f"{after_km / 4.8 * 60:.0f} 分 ({after_km:.2f} km)"
     app.switch_page("views/tables.py").run()
-    zones = app.dataframe[1].value
-    assert "変更後（徒歩・分）" in zones.columns
-    expected = walking.zone_table.set_index("zone_name")["after_min"]
-    shown = zones.set_index("区域")["変更後（徒歩・分）"]
-    assert shown.to_dict() == pytest.approx(expected.loc[shown.index].to_dict())
+    zones = app.dataframe[1].value  # headed and rounded as the files are (geo.io)
+    heading = "徒歩時間（変更後, 分）"
+    assert COLUMN_LABELS["after_min"].ja == heading
+    expected = walking.zone_table.set_index("zone_name")["after_min"].round(1)
+    shown = zones.set_index("区域")[heading]
+    assert shown.to_dict() == expected.loc[shown.index].to_dict()
 
 
 @pytest.mark.bundle
@@ -246,10 +248,10 @@ def test_office_table_states_follow_the_scenario(app):
     bound(app.multiselect, "closed").set_value(["oe-branch"]).run()
     bound(app.multiselect, "downgraded").set_value(["akitsu-branch"]).run()
     app.switch_page("views/tables.py").run()
-    offices = app.dataframe[2].value.set_index("窓口")["シナリオでの状態"]
+    offices = app.dataframe[2].value.set_index("名称")["シナリオでの状態"]
     assert offices["大江出張所"] == "閉鎖"
     assert offices["秋津出張所"] == "サービスコーナー化"
-    assert offices["東部出張所"] == "開設"
+    assert offices["東部出張所"] == "存続"
 
 
 @pytest.mark.bundle
@@ -523,3 +525,33 @@ def test_leaving_transit_mode_keeps_the_colouring_as_a_code(app, back_to):
     assert not app.exception, app.exception
     assert app.session_state["closed"] == ["oe-branch"]
     assert bound(app.multiselect, "closed").value == ["oe-branch"]
+
+
+@pytest.mark.bundle
+def test_files_downloaded_in_english_are_english(app, downloads):
+    """The files are made on click, outside the script run: they take the language of the
+    screen they were offered on, and the typed title (issue 18)."""
+    import io
+
+    import pandas as pd
+    from pypdf import PdfReader
+
+    bound(app.multiselect, "closed").set_value(["oe-branch"]).run()
+    app.radio(key="lang").set_value("en").run()
+    app.switch_page("views/briefing.py").run()
+    bound(app.text_input, "briefing_title", "en").input("Oe closure").run()
+    app.switch_page("views/tables.py").run()
+    assert not app.exception, app.exception
+    workbook = pd.read_excel(io.BytesIO(downloads["madoguchi_scenario.xlsx"]), sheet_name=None)
+    assert list(workbook)[:3] == ["By school district", "City", "Offices"]
+    assert "Population" in workbook["By school district"].columns
+    scenario = dict(zip(*workbook["Scenario"].T.to_numpy(), strict=True))
+    assert scenario["Scenario"] == "Oe closure"
+    csv = pd.read_csv(io.BytesIO(downloads["offices.csv"]), encoding="utf-8-sig")
+    assert list(csv.columns[:5]) == ["Office id", "Name", "Type", "Ward", "State in the scenario"]
+    assert csv.loc[csv["Office id"] == "oe-branch", "State in the scenario"].item() == "closed"
+    app.switch_page("views/briefing.py").run()
+    names = [n for n in downloads if n.endswith("handout_A4.pdf")]
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(downloads[names[0]])).pages)
+    assert "Oe closure" in text
+    assert "People whose nearest counter gets farther" in text

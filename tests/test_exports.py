@@ -57,7 +57,7 @@ def test_labelled_table_in_english_romanises_wards_and_words():
     shown = gio.labelled_table(table, lang="en")
     assert shown.columns.tolist() == ["Office id", "Type", "Ward", "State in the scenario",
                                       "Change (%)"]
-    assert shown.iloc[0].tolist() == ["oe", "branch", "Chuo", "closed", 16.9]
+    assert shown.iloc[0].tolist() == ["oe", "Branch", "Chuo", "closed", 16.9]
 
 
 def test_labelled_csv_keeps_the_bom_and_numbers(zone_table):
@@ -130,7 +130,7 @@ def test_japanese_workbook_numbers_explanations_and_sources(zone_table):
 
     scenario = {row[0].value: row[1].value for row in book["シナリオ"].iter_rows(min_row=2)}
     assert scenario["シナリオ"] == "大江を廃止"
-    assert scenario["廃止"] == "大江出張所 (oe)"
+    assert scenario["閉鎖"] == "大江出張所 (oe)"
     assert scenario["基準の窓口"] == "2015年度の窓口"
 
     sources = pd.read_excel(io.BytesIO(_workbook(zone_table, "ja")), sheet_name="出典")
@@ -150,7 +150,7 @@ def test_english_workbook_has_no_japanese_headers(zone_table):
     scenario = {row[0].value: row[1].value for row in book["Scenario"].iter_rows(min_row=2)}
     assert scenario == {"Scenario": "Oe closed", "Base office set": "FY2015 office set",
                         "Closed": "Oe Branch Office (oe)", "Downgraded to service corners": "none",
-                        "Measure": "Full counter (registrations)",
+                        "Measure": "Full counters (registrations)",
                         "Convenience-store source": "union", "Date": "2026-11-30"}
     descriptions = [row[2].value for row in book["Sources"].iter_rows(min_row=2)]
     assert not [d for d in descriptions if JAPANESE.search(d)]

@@ -110,7 +110,7 @@ def test_excel_sheets_read_back_exactly(table, expected):
 
     scenario_sheet = dict(zip(*sheets["シナリオ"].T.to_numpy(), strict=True))
     assert scenario_sheet["基準の窓口 (base office set)"].startswith("2015年度")
-    assert scenario_sheet["廃止 (closed)"] == "秋津出張所 (akitsu)、大江出張所 (oe)"
+    assert scenario_sheet["閉鎖 (closed)"] == "秋津出張所 (akitsu)、大江出張所 (oe)"
     assert scenario_sheet["サービスコーナー化 (downgraded)"] == "龍田出張所 (tatsuda)"
     assert scenario_sheet["作成日 (date)"] == "2026-11-22"
     assert scenario_sheet["シナリオ (scenario)"] == "5 km ルール案"

@@ -116,7 +116,7 @@ def test_report_of_a_saved_scenario_on_the_bundle(bundle_dir, tmp_path, capsys):
     assert city["平均距離（変更前, km）"] == pytest.approx(1.96)
     assert city["最寄り窓口が遠くなる人"] > 0 and city["2kmより遠い65歳以上（変更後）"] > 0
     states = {row[0].value: row[4].value for row in book["窓口"].iter_rows(min_row=2)}
-    assert states["oe-branch"] == "廃止" and states["chuo-ward-office"] == "存続"
+    assert states["oe-branch"] == "閉鎖" and states["chuo-ward-office"] == "存続"
     scenario = {row[0].value: row[1].value for row in book["シナリオ"].iter_rows(min_row=2)}
     assert scenario["シナリオ"] == "大江と秋津を閉じる案"
     keys = [row[0].value for row in book["出典"].iter_rows(min_row=2)]

@@ -4,6 +4,7 @@ of the closures, downloads."""
 from __future__ import annotations
 
 import html
+from functools import partial
 
 import streamlit as st
 from streamlit_folium import st_folium
@@ -122,9 +123,7 @@ stem = f"briefing_{choice.base}_{len(choice.closed)}closed"
 files = (("png", "png", "image/png"), ("pdf", "pdf", "application/pdf"),
          ("handout", "pdf", "application/pdf"))
 for column, (fmt, suffix, mime) in zip(st.columns(3), files, strict=True):
-    def briefing_file(fmt: str = fmt) -> bytes:
-        return render(choice, title, fmt, lang(), layout)
-
     name = f"{stem}_handout_A4.pdf" if fmt == "handout" else f"{stem}.{suffix}"
-    column.download_button(t(f"briefing_download_{fmt}"), file_name=name, mime=mime,
-                           on_click="ignore", data=briefing_file)
+    components.download(column, t(f"briefing_download_{fmt}"),
+                        partial(render, choice, title, fmt, lang(), layout),
+                        file_name=name, mime=mime, key=f"briefing_{fmt}")

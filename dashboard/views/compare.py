@@ -12,7 +12,8 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard import cache, compare, components, mapview, phase_editor, saved_panel, state
-from dashboard.i18n import name_column, t
+from dashboard.i18n import lang, name_column, t
+from geo import io
 from geo.errors import MadoguchiError
 from geo.study import Result, options
 
@@ -137,7 +138,8 @@ else:
         st.subheader(t("compare_districts"))
         differing = compare.differing_districts({label: r for label, (r, _) in results.items()})
         st.dataframe(differing.drop(columns="zone_id"), hide_index=True, column_config={
-            "zone_name": t("col_zone"), "ward": t("col_ward"),
+            "zone_name": io.column_label("zone_name", lang()),
+            "ward": io.column_label("ward", lang()),
             "spread_km": st.column_config.NumberColumn(t("compare_spread"), format="%.2f km")})
         small_maps(results, {labels[key]: found[key].result_key.study for key in chosen})
 phases_section(choice)
