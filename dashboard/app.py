@@ -16,7 +16,7 @@ except ImportError:  # running from a source tree that is not installed
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dashboard import cache, dataerror, saved_panel, state
-from dashboard.components import office_name, plain_markdown, served_on
+from dashboard.components import office_name, served_on
 from dashboard.i18n import LANGUAGES, t
 from geo.engine import MLIT_DEFECT
 from geo.errors import MadoguchiError
@@ -89,10 +89,6 @@ with st.sidebar:
         st.warning(MLIT_DEFECT[st.session_state["lang"]])
     if st.session_state["mode"] in ("walk", "transit"):
         st.caption(t("walk_caveat"))
-    if study.transit is not None:
-        if caveat := study.transit.caveat[st.session_state["lang"]]:
-            st.warning(plain_markdown(caveat))
-        st.caption(t("transit_window", window=study.transit.window_label()))
     saved_panel.panel()
 
 page = st.navigation([

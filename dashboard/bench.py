@@ -143,19 +143,23 @@ def wait_until(condition: Callable[[], bool], *, timeout_s: float, what: str,
 
 
 @contextmanager
-def dashboard_server(data_dir: Path) -> Iterator[tuple[str, float]]:
+def dashboard_server(data_dir: Path, *, env: dict[str, str] | None = None,
+                     log_path: Path | None = None) -> Iterator[tuple[str, float]]:
     """Run ``streamlit run dashboard/app.py`` on a free port; yield its URL and start time.
 
-    The server is terminated (then killed) on leaving, whatever happened.
+    ``env`` adds environment variables (e.g. the scenario database); the server's output
+    goes to ``log_path`` when given (a test reads it for exceptions). The server is
+    terminated (then killed) on leaving, whatever happened.
     """
     port = free_port()
     # this checkout's code, even when another copy of the project is installed in the venv
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    env = {**os.environ, DATA_ENV_VAR: str(data_dir), "PYTHONPATH": path}
+    env = {**os.environ, **(env or {}), DATA_ENV_VAR: str(data_dir), "PYTHONPATH": path}
     command = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
                "--server.port", str(port), "--server.address", "127.0.0.1"]
     # the log goes to a file, not a pipe: a full pipe would block the server
-    with tempfile.TemporaryFile() as log:
+    opened = open(log_path, "w+b") if log_path is not None else tempfile.TemporaryFile()
+    with opened as log:
         started = time.monotonic()
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
                                    stderr=subprocess.STDOUT)

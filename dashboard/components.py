@@ -12,7 +12,7 @@ import streamlit as st
 from geo import io, scenarios
 from geo.colours import in_minutes
 from geo.layers import BundleFile
-from geo.study import Result
+from geo.study import Result, Study
 
 from . import cache, mapview
 from .i18n import lang, name_column, t
@@ -129,6 +129,16 @@ def metric_cards(summary: dict, *, mode: str = "drive") -> None:
                       delta_color="inverse", border=True, help=t(help_key, value=_people(before)))
 
 
+def transit_notice(study: Study) -> None:
+    """In transit mode, the missing 産交バス timetable (figures are a lower bound) and the
+    departure window, where the figures are: under a page's title."""
+    if study.transit is None:
+        return
+    if caveat := study.transit.caveat[lang()]:
+        st.warning(plain_markdown(caveat), icon="⚠️")
+    st.caption(t("transit_window", window=study.transit.window_label(lang())))
+
+
 def unreachable_notice(found: Result) -> bool:
     """Say plainly when some or all residents have no counter to reach. True if so."""
     if found.unreachable == "none":
@@ -164,10 +174,11 @@ def most_affected(table: pd.DataFrame, *, rows: int = 10) -> None:
 
 
 def legends(colour_by: str, threshold_km: int, drawn: list[Result], *, stores: bool,
-            blank: bool, side_by_side: bool = False) -> None:
+            blank: bool, side_by_side: bool = False, projected: bool = False) -> None:
     """Zone colour legend and office symbol legend of the maps of ``drawn`` (``stores``,
     ``blank``: whether they draw stores and blank-district outlines), listing only what
-    those maps show; one under the other, or in two columns."""
+    those maps show; one under the other, or in two columns; in projection type size
+    (``projected``)."""
     table = drawn[0].zone_table
     _, scale = mapview.zone_values(table, colour_by, threshold_km)
     transit = in_minutes(table)
@@ -176,10 +187,11 @@ def legends(colour_by: str, threshold_km: int, drawn: list[Result], *, stores: b
         title += f"（{mapview.threshold_label(threshold_km, transit=transit)}）"
     rows = mapview.legend_rows(scale, [found.zone_table for found in drawn])
     offices = pd.concat([found.offices[["kind", "state"]] for found in drawn])
+    font = mapview.PROJECTED_LEGEND_FONT if projected else mapview.LEGEND_FONT
     zones_place, offices_place = st.columns(2) if side_by_side else (st, st)
-    zones_place.html(mapview.legend_html(rows, title))
+    zones_place.html(mapview.legend_html(rows, title, font_size=font))
     offices_place.html(mapview.office_legend_html(lambda kind: t(f"kind_{kind}"), offices,
-                                                  stores=stores, blank=blank))
+                                                  stores=stores, blank=blank, font_size=font))
 
 
 def sources_line(keys: Sequence[str | BundleFile]) -> str:

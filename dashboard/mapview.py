@@ -396,13 +396,19 @@ def _legend_row(symbol: str, label: str) -> str:
             f'{symbol}<span>{html.escape(label)}</span></div>')
 
 
-def legend_html(rows: list[tuple[str, str]], title: str) -> str:
+LEGEND_FONT = "0.85rem"
+PROJECTED_LEGEND_FONT = "1.15rem"
+"""Legend type on screen, and on a projected 1920x1080 screen (18 px: read from the back of a
+room)."""
+
+
+def legend_html(rows: list[tuple[str, str]], title: str, *, font_size: str = LEGEND_FONT) -> str:
     """A compact HTML legend (labels escaped)."""
     items = "".join(
         _legend_row(f'<span style="display:inline-block;width:18px;height:12px;'
                     f'background:{colour};border:1px solid #888"></span>', label)
         for colour, label in rows)
-    return f'<div style="font-size:0.85rem"><b>{html.escape(title)}</b>{items}</div>'
+    return f'<div style="font-size:{font_size}"><b>{html.escape(title)}</b>{items}</div>'
 
 
 STORE_CLUSTER = ('<span style="display:inline-flex;align-items:center;justify-content:center;'
@@ -412,7 +418,7 @@ STORE_CLUSTER = ('<span style="display:inline-flex;align-items:center;justify-co
 
 
 def office_legend_html(name_of_kind, offices: pd.DataFrame, *, stores: bool,
-                       blank: bool) -> str:
+                       blank: bool, font_size: str = LEGEND_FONT) -> str:
     """Legend of what a map draws besides the zones: the kinds of office among ``offices``
     (``Result.offices``: ``kind``, ``state``), the closed / downgraded symbols when one is,
     and the stores and blank-district outlines when drawn."""
@@ -431,4 +437,4 @@ def office_legend_html(name_of_kind, offices: pd.DataFrame, *, stores: bool,
     if blank:
         items += _legend_row('<span style="display:inline-block;width:18px;height:0;'
                              'border-top:3px dashed #d7191c"></span>', t("legend_blank"))
-    return f'<div style="font-size:0.85rem">{items}</div>'
+    return f'<div style="font-size:{font_size}">{items}</div>'

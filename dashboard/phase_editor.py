@@ -9,11 +9,12 @@ records the sidebar's closed and downgraded offices as the complete set from its
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import streamlit as st
 
 from geo import saved
-from geo.errors import MadoguchiError
+from geo.errors import MadoguchiError, PhasePlanError
 
 from . import state
 from .components import plain_markdown
@@ -32,7 +33,18 @@ def step_name(phase: saved.Phase) -> str:
     return f"{phase.date.isoformat()} {phase.label}".rstrip()
 
 
-def _add_current() -> None:
+def refusal(error: MadoguchiError, names: Callable[[str], str]) -> str:
+    """Why a step was refused, in the interface language with office names (``names``)."""
+    if not isinstance(error, PhasePlanError):
+        return t("phases_refused", error=error)
+    lines = [t(f"phases_problem_{problem.kind}", date=problem.date.isoformat(),
+               previous=problem.previous_date.isoformat(),
+               offices="、".join(names(office) for office in problem.offices))
+             for problem in error.problems]
+    return t("phases_refused", error=" ".join(lines))
+
+
+def _add_current(names: Callable[[str], str]) -> None:
     """Button callback: add the sidebar's office sets as a step, or say why not."""
     s = st.session_state
     step = saved.Phase(s["phase_date"], s["phase_label"].strip(), closed=frozenset(s["closed"]),
@@ -40,7 +52,7 @@ def _add_current() -> None:
     try:
         s["phases"] = saved.add_phase(s["phases"], step)
     except MadoguchiError as error:
-        s[MESSAGE] = ("error", t("phases_refused", error=error))
+        s[MESSAGE] = ("error", refusal(error, names))
     else:
         s[MESSAGE] = ("success", t("phases_added", step=step_name(step)))
 
@@ -53,8 +65,9 @@ def _remove_chosen() -> None:
     s[MESSAGE] = ("success", t("phases_removed", step=step_name(step)))
 
 
-def editor() -> None:
-    """Date and label of a new step, the button adding it, and the removal of a step."""
+def editor(names: Callable[[str], str]) -> None:
+    """Date and label of a new step, the button adding it, and the removal of a step
+    (``names``: office id -> name, for messages)."""
     s = st.session_state
     if MESSAGE in s:
         kind, text = s.pop(MESSAGE)
@@ -66,7 +79,7 @@ def editor() -> None:
                            **state.bind("phase_date"))
     label_column.text_input(t("phases_new_label"), placeholder=t("phases_new_label_example"),
                             **state.bind("phase_label"))
-    st.button(t("phases_add"), key="phase_add", on_click=_add_current)
+    st.button(t("phases_add"), key="phase_add", on_click=_add_current, args=(names,))
     st.caption(t("phases_add_note"))
     phases: tuple[saved.Phase, ...] = s["phases"]
     if phases:

@@ -8,6 +8,7 @@ field otherwise. A new session opened with such a URL starts from exactly that v
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import partial
 
@@ -29,8 +30,9 @@ _REQUESTED = "saved_requested"
 """Session key of the office ids the last opened scenario closes or downgrades."""
 _URL_READ = "saved_url_read"
 _VIEW_FIELDS = ("base", "closed", "downgraded", "measure", "store_source", "network", "mode",
-                "store_share", "phases")
-"""The fields that decide what the dashboard shows (the phases: on the 比較 page)."""
+                "store_share", "briefing_title", "phases")
+"""The fields that decide what the dashboard shows (the title: on the briefing page and its
+files; the phases: on the 比較 page)."""
 
 
 @st.cache_resource(show_spinner=False)
@@ -100,8 +102,38 @@ def _open(stored: saved.StoredScenario) -> None:
         stored.scenario.name, stored.scenario.note, stored.scenario.author)
 
 
+VIEW_PARAMS = {"compare": "compare_chosen", "present": "briefing_present"}
+"""URL parameter -> session value of how the planner looks at the scenario: the scenarios
+on the 比較 page (a JSON list of candidate keys) and the briefing's presentation mode."""
+
+
+def _view_params() -> dict[str, str]:
+    s = st.session_state
+    params = {}
+    if "compare_chosen" in s:
+        params["compare"] = json.dumps(s["compare_chosen"], ensure_ascii=False)
+    if s.get("briefing_present"):
+        params["present"] = "1"
+    return params
+
+
+def _read_view_params(params: dict[str, str]) -> None:
+    """Set the view values a URL carries (unreadable ones are left at their defaults)."""
+    s = st.session_state
+    if "present" in params:
+        s["briefing_present"] = params["present"] == "1"
+    if "compare" in params:
+        try:
+            chosen = json.loads(params["compare"])
+        except ValueError:
+            chosen = None
+        if isinstance(chosen, list) and all(isinstance(key, str) for key in chosen):
+            s["compare_chosen"] = chosen
+
+
 def open_from_url() -> None:
-    """Once per session: open the scenario, or saved name and version, the URL names.
+    """Once per session: open the scenario, or saved name and version, the URL names, and
+    the view it carries (``VIEW_PARAMS``).
 
     Call it before the study is built (the URL chooses the network and mode). A URL that
     cannot be read leaves the default view and a message for the panel.
@@ -109,8 +141,10 @@ def open_from_url() -> None:
     if st.session_state.get(_URL_READ):
         return
     st.session_state[_URL_READ] = True
+    params = st.query_params.to_dict()
+    _read_view_params(params)
     try:
-        found = saved.from_query_params(st.query_params.to_dict())
+        found = saved.from_query_params(params)
         if isinstance(found, saved.SavedRef):
             _open(store().open(found.name, found.version))
         elif found is not None:
@@ -131,6 +165,7 @@ def mirror_url() -> None:
         params = saved.to_query_params(saved.SavedRef(opened.scenario.name, opened.version))
     else:
         params = saved.to_query_params(shown)
+    params |= _view_params()
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
 

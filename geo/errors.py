@@ -6,6 +6,8 @@ and carries a message that names the file, row and problem where there is one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class MadoguchiError(ValueError):
     """Base class of every error raised by ``geo``."""
@@ -65,6 +67,15 @@ class FeedError(MadoguchiError):
 
 class SavedScenarioError(MadoguchiError):
     """A saved scenario, export file or URL is invalid, or names no saved scenario."""
+
+
+class PhasePlanError(SavedScenarioError):
+    """A step of a phased plan goes back: ``problems`` holds each (``geo.saved.PhaseProblem``)
+    for a message in the reader's language."""
+
+    def __init__(self, problems: Sequence[object]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("invalid phased plan: " + "; ".join(map(str, self.problems)))
 
 
 class ScenarioNotFoundError(SavedScenarioError):

@@ -193,7 +193,7 @@ def assumptions(study: Study, result: Result, *, lang: str = "ja") -> list[str]:
     if study.transit is not None:  # before the others: the handout keeps the first lines
         if caveat := study.transit.caveat[("ja", "en")[index]]:
             lines.append(caveat)
-        window = study.transit.window_label()
+        window = study.transit.window_label(("ja", "en")[index])
         lines.append((f"時刻表：{window}に出発した場合の所要時間の中央値",
                       f"Timetable: median minutes over departures {window}")[index])
     if result.zones == "district":

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import json
 import logging
 import math
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,6 +32,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 from . import engine as engine_module
 from . import layers, scenarios
 from .errors import (
+    PhasePlanError,
     SavedScenarioError,
     ScenarioNotFoundError,
     ScenarioStoreError,
@@ -230,7 +232,6 @@ def _office_set_problems(closed: frozenset[str], downgraded: frozenset[str],
 
 def _phase_problems(phases: tuple[Phase, ...]) -> list[str]:
     problems: list[str] = []
-    previous: Phase | None = None
     for number, phase in enumerate(phases, start=1):
         where = f"phase {number}: "
         if not isinstance(phase, Phase):
@@ -241,24 +242,53 @@ def _phase_problems(phases: tuple[Phase, ...]) -> list[str]:
         if not isinstance(phase.label, str):
             problems.append(f"{where}label must be text")
         problems += _office_set_problems(phase.closed, phase.downgraded, where)
-        if previous is not None and not problems:
-            problems += _phase_order_problems(previous, phase, where)
-        previous = phase
-    return problems
+    return problems or [str(problem) for problem in phase_order_problems(phases)]
 
 
-def _phase_order_problems(previous: Phase, phase: Phase, where: str) -> list[str]:
+@dataclass(frozen=True)
+class PhaseProblem:
+    """A step that goes back in a phased plan.
+
+    Attributes
+    ----------
+    step
+        The step's number, 1 for the earliest.
+    kind
+        ``date`` (not after the step before it), ``reopened`` (a closed office open or a
+        corner again) or ``upgraded`` (a service corner a full counter again).
+    offices
+        The offices going back (``reopened``, ``upgraded``).
+    date, previous_date
+        The step's date and the date of the step before it.
+    """
+
+    step: int
+    kind: str
+    date: dt.date
+    previous_date: dt.date
+    offices: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        where = f"phase {self.step}: "
+        if self.kind == "date":
+            return f"{where}date {self.date} is not after {self.previous_date}"
+        if self.kind == "reopened":
+            return (f"{where}closed offices cannot reopen or become corners again: "
+                    f"{', '.join(self.offices)}")
+        return (f"{where}service corners cannot become full counters again: "
+                f"{', '.join(self.offices)}")
+
+
+def phase_order_problems(phases: Sequence[Phase]) -> list[PhaseProblem]:
+    """Every step of a phased plan (in date order) that goes back from the step before it."""
     problems = []
-    if phase.date <= previous.date:
-        problems.append(f"{where}date {phase.date} is not after {previous.date}")
-    reopened = previous.closed - phase.closed
-    if reopened:
-        problems.append(f"{where}closed offices cannot reopen or become corners again: "
-                        f"{', '.join(sorted(reopened))}")
-    upgraded = previous.downgraded - phase.downgraded - phase.closed
-    if upgraded:
-        problems.append(f"{where}service corners cannot become full counters again: "
-                        f"{', '.join(sorted(upgraded))}")
+    for number, (previous, phase) in enumerate(itertools.pairwise(phases), start=2):
+        found = {"date": () if phase.date <= previous.date else None,
+                 "reopened": tuple(sorted(previous.closed - phase.closed)) or None,
+                 "upgraded": tuple(sorted(previous.downgraded - phase.downgraded
+                                          - phase.closed)) or None}
+        problems += [PhaseProblem(number, kind, phase.date, previous.date, offices)
+                     for kind, offices in found.items() if offices is not None]
     return problems
 
 
@@ -329,6 +359,9 @@ def add_phase(phases: Iterable[Phase], phase: Phase) -> tuple[Phase, ...]:
     plan = tuple(sorted((*phases, phase), key=lambda step: step.date))
     problems = _phase_problems(plan)
     if problems:
+        order = phase_order_problems(plan)
+        if order and problems == [str(problem) for problem in order]:
+            raise PhasePlanError(order)
         raise SavedScenarioError("invalid phased plan: " + "; ".join(problems))
     return plan
 

@@ -123,12 +123,16 @@ class TransitAccess:
     caveat: dict[str, str]
     sources: tuple[BundleFile, ...] = ()
 
-    def window_label(self) -> str:
-        """Return e.g. ``2026-06-10 09:00-10:55 every 5 min``."""
+    def window_label(self, lang: str = "en") -> str:
+        """Return ``2026-06-10 09:00-10:55 every 5 min`` (``en``) or
+        ``2026-06-10 09:00〜10:55（5分ごと）`` (``ja``)."""
         first, last = (f"{int(s) // 3600:02d}:{int(s) % 3600 // 60:02d}"
                        for s in (self.departures_s[0], self.departures_s[-1]))
         step = int(np.diff(self.departures_s).min() // 60) if len(self.departures_s) > 1 else 0
-        return f"{self.service_date.isoformat()} {first}-{last} every {step} min"
+        day = self.service_date.isoformat()
+        if lang == "ja":
+            return f"{day} {first}〜{last}（{step}分ごと）"
+        return f"{day} {first}-{last} every {step} min"
 
 
 @dataclass(frozen=True)

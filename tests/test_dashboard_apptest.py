@@ -452,11 +452,17 @@ def test_transit_mode_shows_minutes_by_bus_and_says_what_is_missing(app, bundle_
     assert card.value == f"{transit.city['transit_after_min']:.0f} 分"
     elderly = next(m for m in app.metric if m.label == "バス・徒歩で45分超の65歳以上（変更後）")
     assert elderly.value == f"{transit.city['transit_beyond_45min_after_65plus']:,.0f} 人"
-    assert any("九州産交バス" in w.value for w in app.sidebar.warning)
+    # the missing 産交バス timetable is said first thing on the map, and on the briefing
+    assert "九州産交バス" in app.main.warning[0].value
+    window = app.main.caption[0].value
+    assert window.startswith("時刻表：20") and "分ごと" in window and "every" not in window
     line = next(c.value for c in app.caption if c.value.startswith("出典："))
     for feed in ("熊本都市バス GTFS-JP (CC BY 4.0)", "熊本市交通局 GTFS (CC BY 2.1 JP)",
                  "熊本電鉄 GTFS (CC0 1.0)"):
         assert feed in line
+    app.switch_page("views/briefing.py").run()
+    assert "九州産交バス" in app.main.warning[0].value
+    app.switch_page("views/map.py").run()
     # the map, its legend and its controls are in minutes too
     assert app.title[0].value == "地図：最寄り窓口までの所要時間（バス・電車＋徒歩）"
     assert bound(app.radio, "colour_by").options == ["変更後の所要時間", "変更前の所要時間",

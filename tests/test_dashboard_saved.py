@@ -58,9 +58,25 @@ def _button(at: AppTest, key: str):
 
 
 def _url(at: AppTest) -> dict[str, str]:
-    """The app's query parameters (AppTest keeps a list per key for those set before run)."""
+    """The app's query parameters naming the scenario (AppTest keeps a list per key for those
+    set before run); the view's own (``saved_panel.VIEW_PARAMS``) are tested apart."""
     return {key: value if isinstance(value, str) else value[-1]
-            for key, value in at.query_params.items()}
+            for key, value in at.query_params.items() if key not in saved_panel.VIEW_PARAMS}
+
+
+def test_the_url_carries_the_compared_scenarios_and_presentation_mode(new_app):
+    at = new_app()
+    at.session_state["compare_chosen"] = ["preset:fy2015", "current"]
+    at.switch_page("views/briefing.py").run()
+    bound(at.toggle, "briefing_present").set_value(True).run()
+    assert not at.exception, at.exception
+    params = {key: value if isinstance(value, str) else value[-1]
+              for key, value in at.query_params.items()}
+    assert json.loads(params["compare"]) == ["preset:fy2015", "current"]
+    assert params["present"] == "1"
+    reopened = new_app(**params)  # a fresh session opened with that address
+    assert reopened.session_state["compare_chosen"] == ["preset:fy2015", "current"]
+    assert reopened.session_state["briefing_present"] is True
 
 
 def _shown(elements) -> list[str]:
@@ -330,6 +346,10 @@ def test_phases_chart_and_table_equal_evaluate_per_phase(new_app, db_url, study)
     assert list(farther["people"]) == list(table["people_farther"])
     assert set(drawn["figure"]) == {"遠くなる人", "2 km より遠い人", "5 km より遠い人",
                                     "2 km より遠い65歳以上"}
+    spec = json.loads(chart.spec)
+    assert spec["encoding"]["x"]["axis"]["format"] == "%Y年%-m月"  # the year on every label
+    assert list(table["closed"]) == ["", "大江出張所", "大江出張所、東部出張所"]  # what each closes
+    assert list(table["downgraded"]) == ["大江出張所", "東部出張所", ""]
 
 
 def test_a_saved_scenario_that_cannot_be_evaluated_is_named_and_the_rest_compared(new_app,
@@ -420,13 +440,15 @@ def test_a_step_reopening_a_closed_office_is_refused_and_the_steps_kept(new_app,
     at = _phases_page(at)
     _add_step(at, dt.date(2027, 4, 1), "再開")
     refused = _shown(at.error)
-    assert any("段階を追加できませんでした" in text and "closed offices cannot reopen" in text
-               and "oe-branch" in text for text in refused), refused
+    assert refused == [("段階を追加できませんでした（段階の一覧は変わっていません）：2027-04-01 "
+                        "の段階で、前の段階で閉鎖した窓口が再び開くことになります：大江出張所。"
+                        "段階計画では閉鎖した窓口は戻せません。")], refused
     assert at.session_state["phases"] == (first,)
     _assert_phase_table_equals_evaluate(at, study, (first,))
 
     _add_step(at, dt.date(2026, 4, 1), "同じ日")
-    assert any("is not after 2026-04-01" in text for text in _shown(at.error)), _shown(at.error)
+    assert any("2026-04-01 の段階は、その前の段階（2026-04-01）より後の日付にしてください" in text
+               for text in _shown(at.error)), _shown(at.error)
     assert at.session_state["phases"] == (first,)
 
 

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from geo import cli, saved
 from geo.errors import (
+    PhasePlanError,
     SavedScenarioError,
     ScenarioNotFoundError,
     ScenarioStoreError,
@@ -168,6 +169,21 @@ def test_add_phase_keeps_date_order_and_refuses_a_step_going_back():
         saved.add_phase(PHASED.phases, reopening)
     with pytest.raises(SavedScenarioError, match="phase 2: date 2016-04-01 is not after"):
         saved.add_phase(PHASED.phases, Phase(first.date, "同じ日", closed=second.closed))
+
+
+def test_a_refused_step_says_which_step_goes_back_and_how():
+    first, second = PHASED.phases
+    reopening = Phase(dt.date(2019, 4, 1), "戻す", downgraded={"nanbu-branch"})
+    with pytest.raises(PhasePlanError) as refused:
+        saved.add_phase(PHASED.phases, reopening)
+    assert refused.value.problems == (  # 南部 reopens as a corner, 飽田 a full counter again
+        saved.PhaseProblem(3, "reopened", reopening.date, second.date, ("nanbu-branch",)),
+        saved.PhaseProblem(3, "upgraded", reopening.date, second.date,
+                           ("akita-general-branch",)))
+    with pytest.raises(PhasePlanError) as refused:
+        saved.add_phase((first,), Phase(first.date, "同じ日"))
+    assert [(p.kind, p.step, p.offices) for p in refused.value.problems] == [
+        ("date", 2, ()), ("upgraded", 2, tuple(sorted(first.downgraded)))]
 
 
 def test_every_field_and_phase_survives_the_database(store: ScenarioStore):

@@ -321,6 +321,7 @@ def test_stops_of_another_timetable_are_refused(tmp_path):
 def test_the_window_label_names_day_first_last_and_step(tmp_path):
     access = _minutes(tmp_path, WEDNESDAY, ["09:00", "09:05", "09:10"])
     assert access.window_label() == "2026-06-10 09:00-09:10 every 5 min"
+    assert access.window_label("ja") == "2026-06-10 09:00〜09:10（5分ごと）"
 
 
 def test_journey_lists_the_legs_behind_a_figure(tmp_path):

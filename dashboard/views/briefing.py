@@ -25,7 +25,7 @@ def figure_cards(figures: dict[str, str]) -> None:
     for column, (label, value) in zip(st.columns(len(figures)), figures.items(), strict=True):
         column.html(
             f'<div style="border:1px solid #ccc;border-radius:8px;padding:12px 16px">'
-            f'<div style="font-size:1.1rem;color:#444">{html.escape(label)}</div>'
+            f'<div style="font-size:1.15rem;color:#444">{html.escape(label)}</div>'
             f'<div style="font-size:2.4rem;font-weight:700;line-height:1.2">'
             f'{html.escape(value)}</div></div>')
 
@@ -79,6 +79,7 @@ else:
 layout = st.session_state["briefing_layout"]
 title = report.default_title(study, found, lang=lang(), custom=st.session_state["briefing_title"])
 st.markdown(("## " if present else "# ") + components.plain_markdown(title))
+components.transit_notice(study)
 components.unreachable_notice(found)
 figure_cards(key_figures(found.city, lang()))
 names = components.office_name(cache.study(choice.study_key).engine.offices)
@@ -101,22 +102,28 @@ if not present:
     receiving_counters()
 
 map_height = 600 if present else 520
+# projected, the legend stands beside the maps (below them it fell off a 1920x1080 screen)
+widths = [5, 5] if layout == "side-by-side" else [10]
+places = st.columns([*widths, 2] if present else widths)
 if layout == "side-by-side":
     before = cache.result(choice.result_key(after=False))
-    left, right = st.columns(2)
-    with left:
+    with places[0]:
         st.subheader(t("briefing_before"))
         side_map(choice, before, colour_by="before", key="briefing_before", height=map_height)
-    with right:
+    with places[1]:
         st.subheader(t("briefing_after"))
         side_map(choice, found, colour_by="after", key="briefing_after", height=map_height)
     legend_by, drawn = "after", [before, found]
 else:
-    side_map(choice, found, colour_by="change", key="briefing_change", height=map_height)
+    with places[0]:
+        side_map(choice, found, colour_by="change", key="briefing_change", height=map_height)
     legend_by, drawn = "change", [found]
 if present:
+    with places[-1]:
+        components.legends(legend_by, 2, drawn, stores=False, blank=False, projected=True)
     receiving_counters()
-components.legends(legend_by, 2, drawn, stores=False, blank=False, side_by_side=True)
+else:
+    components.legends(legend_by, 2, drawn, stores=False, blank=False, side_by_side=True)
 st.caption(components.scenario_sources_line(choice))
 
 stem = f"briefing_{choice.base}_{len(choice.closed)}closed"

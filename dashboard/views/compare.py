@@ -87,7 +87,7 @@ def phases_section(choice: state.Choice) -> None:
                  else t("phases_heading", name=opened.scenario.name))
     if st.session_state["phases"]:
         phase_timeline(choice)
-    phase_editor.editor()
+    phase_editor.editor(components.office_name(cache.study(choice.study_key).engine.offices))
 
 
 def phase_timeline(choice: state.Choice) -> None:
@@ -102,14 +102,22 @@ def phase_timeline(choice: state.Choice) -> None:
     long["figure"] = long["figure"].map(lambda name: t(f"figure_{name}"))
     long["date"] = pd.to_datetime(long["date"])
     chart = alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("date:T", title=t("phases_date")),
+        x=alt.X("date:T", title=t("phases_date"),
+                axis=alt.Axis(format=t("phases_month_format"), labelAngle=0)),
         y=alt.Y("people:Q", title=t("people")),
         color=alt.Color("figure:N", title=None, legend=alt.Legend(orient="bottom")),
         tooltip=["label", "figure", alt.Tooltip("people:Q", format=",.0f")])
     st.altair_chart(chart, width="stretch")
+    names = components.office_name(cache.study(choice.study_key).engine.offices)
+    phases = st.session_state["phases"]
+    table.insert(2, "closed", ["、".join(names(o) for o in sorted(p.closed)) for p in phases])
+    table.insert(3, "downgraded", ["、".join(names(o) for o in sorted(p.downgraded))
+                                   for p in phases])
     st.dataframe(table, hide_index=True, column_config={
-        "date": st.column_config.DateColumn(t("phases_date")),
-        "label": st.column_config.TextColumn(t("phases_label")), **figure_columns()})
+        "date": st.column_config.DateColumn(t("phases_date"), format="YYYY-MM-DD"),
+        "label": st.column_config.TextColumn(t("phases_label")),
+        "closed": st.column_config.TextColumn(t("closed")),
+        "downgraded": st.column_config.TextColumn(t("downgraded")), **figure_columns()})
 
 
 choice = state.current()

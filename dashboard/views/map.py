@@ -86,6 +86,7 @@ if vendor_assets.missing_files():
 if not st.get_option("server.enableStaticServing"):
     st.error(t("static_serving_off"))
 found = components.result(choice)
+components.transit_notice(cache.study(choice.study_key))
 components.unreachable_notice(found)
 components.metric_cards(found.city, mode=choice.mode)
 map_panel(choice)

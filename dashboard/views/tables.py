@@ -84,7 +84,7 @@ if study.transit is not None:
                                                             "office_id"])]
     reach = reach.assign(name=reach["office_id"].map(names))[["name", *reach.columns[1:]]]
     show(reach)
-    st.caption(study.transit.caveat[language] or study.transit.window_label())
+    st.caption(study.transit.caveat[language] or study.transit.window_label(language))
     downloads("catchments", "transit_catchments", reach)
 
 st.subheader(t("tables_offices"))
