@@ -42,7 +42,14 @@ from .errors import (
     ScenarioNotFoundError,
     UnknownOfficeError,
 )
-from .io import check_output_path, to_geojson_bytes, write_bytes, write_csv, write_geopackage
+from .io import (
+    STDOUT,
+    check_output_paths,
+    to_geojson_bytes,
+    write_bytes,
+    write_csv,
+    write_geopackage,
+)
 
 if TYPE_CHECKING:  # optimise is imported when the command runs
     from .optimise import Problem, Solution
@@ -705,9 +712,6 @@ def _report_targets(args: argparse.Namespace) -> dict[str, str]:
     targets = {key: getattr(args, key) for key in REPORT_OPTIONS if getattr(args, key)}
     if not targets:
         raise UsageError("report: give at least one of --xlsx, --pdf, --png, --handout")
-    paths = [Path(p).resolve() for p in targets.values()]
-    if len(set(paths)) < len(paths):
-        raise UsageError("report: two outputs name the same file")
     if args.scenario is None:
         if args.version is not None:
             raise UsageError("report: --version needs --scenario")
@@ -785,8 +789,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        for option, fmt in OUTPUT_OPTIONS.items():
-            _check_out(getattr(args, option, None), option, fmt=fmt, data=args.data)
+        _check_outputs(args)
         unknown = [n for n in getattr(args, "against", []) if n not in engine_module.NETWORKS]
         if unknown:
             msg = (f"unknown network(s) {', '.join(unknown)}; choose from "
@@ -819,7 +822,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         write_csv(table, args.out)
     except OSError as e:
-        print(f"error: cannot write {args.out}: {e.strerror}", file=sys.stderr)
+        print(f"error: cannot write {args.out}: {e.strerror or e}", file=sys.stderr)
         return USAGE_ERROR
     return 0
 
@@ -828,21 +831,29 @@ OUTPUT_OPTIONS = {"out": "csv", "geojson": "geojson", "gpkg": "gpkg", "summary_o
                   "walls": "csv", "detours": "csv", "xlsx": "xlsx", "pdf": "pdf", "png": "png",
                   "handout": "pdf"}
 """Options naming an output file, and the format written there."""
+INPUT_OPTIONS = {"phases": "--phases", "file": "the import file"}
+"""Options naming a file read (besides the data directory), which no output may replace."""
 
 
-def _check_out(out: str | None, option: str, *, fmt: str, data: str | None) -> None:
-    """Refuse a bad output path before any long computation starts.
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse bad output paths, all together, before any long computation starts.
 
-    The folder must exist; the file must not be input data nor an existing file of
-    another format (``geo.io.check_output_path``).
+    ``geo.io.check_output_paths`` checks each path (not input data, not a file of another
+    format, not a folder) and that no two outputs, nor an output and an input, are one
+    file; the table goes to standard output when ``--out`` is not given. Each file's
+    folder must exist.
     """
-    if not out or out == "-":
-        return
-    flag = "--" + option.replace("_", "-")
-    if not Path(out).resolve().parent.is_dir():
-        msg = f"{flag} {out}: the folder {Path(out).resolve().parent} does not exist"
-        raise UsageError(msg)
-    try:
-        check_output_path(out, fmt=fmt, data=data)
-    except OutputError as e:
-        raise OutputError(f"{flag} {e}") from None
+    outputs: dict[str, tuple[str, str]] = {}
+    for option, fmt in OUTPUT_OPTIONS.items():
+        value = getattr(args, option, None) or (STDOUT if option == "out" else None)
+        if value:
+            outputs["--" + option.replace("_", "-")] = (value, fmt)
+    if getattr(args, "action", None) == "export":
+        outputs["--out"] = (outputs["--out"][0], "json")
+    inputs = {label: getattr(args, dest) for dest, label in INPUT_OPTIONS.items()
+              if getattr(args, dest, None)}
+    checked = check_output_paths(outputs, data=args.data, inputs=inputs)
+    for label, path in checked.items():
+        if path != Path(STDOUT) and not path.parent.is_dir():
+            msg = f"{label} {outputs[label][0]}: the folder {path.parent} does not exist"
+            raise UsageError(msg)

@@ -36,7 +36,7 @@ from .errors import (
     ScenarioStoreError,
     UnknownOfficeError,
 )
-from .fetch import atomic_write
+from .io import write_bytes
 from .settings import PROJECT_DATA_DIR
 
 logger = logging.getLogger(__name__)
@@ -802,12 +802,8 @@ def export_scenarios(store: ScenarioStore, path: str | os.PathLike[str]) -> int:
     """
     exported = store.export()
     text = json.dumps(exported, ensure_ascii=False, indent=1)
-    atomic_write(Path(path), lambda tmp: _write_text(tmp, text))
+    write_bytes(path, (text + "\n").encode("utf-8"))
     return sum(len(entry["versions"]) for entry in exported["scenarios"])
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.write_text(text + "\n", encoding="utf-8")
 
 
 def import_scenarios(store: ScenarioStore, path: str | os.PathLike[str]) -> ImportReport:
