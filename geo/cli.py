@@ -58,6 +58,7 @@ logger = logging.getLogger(__name__)
 
 USAGE_ERROR = 2
 DATA_ERROR = 1
+INTERRUPTED = 130
 
 
 class UsageError(Exception):
@@ -572,6 +573,8 @@ def _add_common_options(parser: argparse.ArgumentParser, *, defaults: bool) -> N
                         help=f"walking speed for minutes on foot (default {scenarios.WALK_KMH})")
     parser.add_argument("-v", "--verbose", action="store_true", default=default(False),
                         help="log progress to stderr")
+    parser.add_argument("--debug", action="store_true", default=default(False),
+                        help="show the traceback of an unexpected error")
 
 
 class _Commands:
@@ -785,7 +788,11 @@ def _cmd_transit_check(args: argparse.Namespace) -> pd.DataFrame:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the process exit code."""
+    """Run the command line; return the process exit code.
+
+    Whatever goes wrong ends as one line on stderr: exit 2 for a bad argument or output
+    path, 1 for bad data and for any unexpected error (whose traceback ``--debug`` shows).
+    """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -800,7 +807,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USAGE_ERROR
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    return _run(args)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except Exception as e:
+        if args.debug:
+            raise
+        print(f"error: unexpected {type(e).__name__}: {_first_line(e)} (python -m geo --debug "
+              f"... shows where)", file=sys.stderr)
+        return DATA_ERROR
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else "no message"
 
 
 def _run(args: argparse.Namespace) -> int:

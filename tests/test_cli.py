@@ -141,3 +141,28 @@ def test_snaps_lists_offices_and_stores_with_the_far_flag(bundle_dir: Path, tmp_
     assert not table["far"].any()
     assert table["name_ja"].notna().all()
 
+
+def _broken(args):
+    raise RuntimeError("something nobody foresaw\nat /srv/madoguchi/geo/x.py line 3")
+
+
+def test_an_unexpected_error_is_one_line_and_exit_1(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "_cmd_branch_distances", _broken)
+    assert cli.main(["branch-distances"]) == 1
+    assert capsys.readouterr().err == ("error: unexpected RuntimeError: something nobody foresaw "
+                                       "(python -m geo --debug ... shows where)\n")
+
+
+def test_debug_shows_the_traceback_of_an_unexpected_error(monkeypatch):
+    monkeypatch.setattr(cli, "_cmd_branch_distances", _broken)
+    with pytest.raises(RuntimeError, match="something nobody foresaw"):
+        cli.main(["branch-distances", "--debug"])
+
+
+def test_an_interrupt_is_one_line(monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_cmd_snaps", interrupted)
+    assert cli.main(["snaps"]) == cli.INTERRUPTED
+    assert capsys.readouterr().err == "error: interrupted\n"
