@@ -427,9 +427,13 @@ def _add_optimise_parser(commands: _Commands) -> None:
 # -- saved scenarios (geo.saved) ------------------------------------------------------------
 
 def _scenario_name(text: str) -> str:
-    if not text.strip():
+    try:
+        name = saved.normalise_name(text)
+    except SavedScenarioError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if not name:
         raise argparse.ArgumentTypeError("a saved scenario needs a name")
-    return text
+    return name
 
 
 def _saved_store(args: argparse.Namespace) -> saved.ScenarioStore:
@@ -459,11 +463,20 @@ def _saved_save(args: argparse.Namespace) -> pd.DataFrame:
         network=args.network, mode=args.mode, store_share=args.store_share,
         briefing_title=args.title, note=args.note, author=args.author,
         phases=saved.read_phases(args.phases) if args.phases else ())
+    offices = _office_register(args)
+    if offices is not None:
+        saved.check_offices(scenario, offices)
+    return _saved_rows([_saved_store(args).save(scenario)])
+
+
+def _office_register(args: argparse.Namespace) -> pd.DataFrame | None:
+    """The office register that saved and imported ids are checked against, if any."""
     try:
-        saved.check_offices(scenario, layers.load_offices(args.data))
+        offices: pd.DataFrame = layers.load_offices(args.data)
+        return offices
     except DataMissingError as e:
         print(f"warning: office ids not checked: {str(e).splitlines()[0]}", file=sys.stderr)
-    return _saved_rows([_saved_store(args).save(scenario)])
+        return None
 
 
 def _saved_show(args: argparse.Namespace) -> pd.DataFrame:
@@ -494,7 +507,8 @@ def _saved_export(args: argparse.Namespace) -> None:
 
 
 def _saved_import(args: argparse.Namespace) -> pd.DataFrame:
-    merged = saved.import_scenarios(_saved_store(args), args.file)
+    exported = saved.read_json(args.file)  # a bad file first: no warning before its error
+    merged = _saved_store(args).merge(exported, offices=_office_register(args))
     return pd.DataFrame([merged.summary()])
 
 
