@@ -8,12 +8,16 @@ problem found in the file (row numbers count features / data lines from 1).
 from __future__ import annotations
 
 import functools
+import gzip
+import io
 import json
 import logging
 import os
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -32,6 +36,9 @@ from .settings import (
     max_features,
     max_file_bytes,
 )
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 logger = logging.getLogger(__name__)
 
@@ -264,6 +271,103 @@ def check_feature_count(path: Path, count: int) -> None:
         msg = (f"{path}: {count:,} features is more than the {limit:,} allowed per layer; "
                f"check it is the right file, or raise {MAX_FEATURES_ENV_VAR}")
         raise InputTooLargeError(msg)
+
+
+MAX_EXPANSION = 100
+"""Most a compressed file (a zip member, a ``.gz`` layer) may expand, as a ratio of its
+compressed size: GTFS text expands up to 18 times, a zip bomb a thousand times."""
+_EXPANSION_FLOOR = 1_000_000
+"""Below this many bytes expanded, the ratio is not checked (small text compresses well)."""
+
+
+def open_zip_member(archive: zipfile.ZipFile, name: str, *, where: str) -> IO[bytes]:
+    """Open one member of a zip after checking what it expands to, before reading it.
+
+    The uncompressed size the archive declares must be at most ``max_file_bytes()`` and at
+    most ``MAX_EXPANSION`` times the compressed size; ``zipfile`` never returns more bytes
+    than declared (a lying size fails its CRC check), and the stream counts them again.
+
+    Parameters
+    ----------
+    archive
+        The open zip.
+    name
+        The member's name in the archive.
+    where
+        The archive, for messages (e.g. ``toshibus.gtfs.zip``).
+
+    Raises
+    ------
+    geo.errors.InputTooLargeError
+        Naming the archive, the member, its sizes and the variable that raises the limit.
+    """
+    info = archive.getinfo(name)
+    limit = check_zip_member(info, where=where)
+    return io.BufferedReader(_Limited(archive.open(info), limit, f"{where}: {name}",
+                                      info.compress_size))
+
+
+def check_zip_member(info: zipfile.ZipInfo, *, where: str) -> int:
+    """Refuse a zip member that would expand too far (see ``open_zip_member``).
+
+    Returns
+    -------
+    int
+        The most bytes the member may expand to.
+    """
+    limit = _expansion_limit(info.compress_size)
+    if info.file_size > limit:
+        raise _too_large(f"{where}: {info.filename}", info.file_size, info.compress_size)
+    return limit
+
+
+def open_gzip(path: Path) -> IO[bytes]:
+    """Open a ``.gz`` layer, its expanded bytes bounded as ``open_zip_member``'s are.
+
+    The file's own size is checked first (``check_file_size``); reading raises
+    ``InputTooLargeError`` as soon as the expanded stream passes the limit.
+    """
+    check_file_size(path)
+    compressed = path.stat().st_size
+    limit = _expansion_limit(compressed)
+    return io.BufferedReader(_Limited(gzip.open(path, "rb"), limit, str(path), compressed))
+
+
+def _expansion_limit(compressed: int) -> int:
+    return min(max_file_bytes(), max(MAX_EXPANSION * compressed, _EXPANSION_FLOOR))
+
+
+def _too_large(label: str, expanded: int, compressed: int) -> InputTooLargeError:
+    msg = (f"{label}: expands from {compressed / 1e6:,.1f} MB to more than "
+           f"{expanded / 1e6:,.1f} MB; at most {max_file_bytes() / 1e6:,.0f} MB and "
+           f"{MAX_EXPANSION} times the compressed size are read (a damaged or hostile "
+           f"archive?); check it is the right file, or raise {MAX_FILE_MB_ENV_VAR}")
+    return InputTooLargeError(msg)
+
+
+class _Limited(io.RawIOBase):
+    """A byte stream that raises ``InputTooLargeError`` once more than ``limit`` bytes came."""
+
+    def __init__(self, raw: io.BufferedIOBase | IO[bytes], limit: int, label: str,
+                 compressed: int) -> None:
+        self._raw, self._limit, self._label, self._compressed = raw, limit, label, compressed
+        self._count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._raw.read(len(view))
+        self._count += len(data)
+        if self._count > self._limit:
+            raise _too_large(self._label, self._count, self._compressed)
+        view[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 def _read_vector(path: Path) -> gpd.GeoDataFrame:
