@@ -169,7 +169,8 @@ def build_study(
         the default window (``geo.transit``); its km are walking distances.
     cache
         Read the study from, and write it to, the disk cache (``geo.studycache``: keyed by
-        the inputs' hashes and the code, so it never serves a stale result).
+        the inputs' hashes and the code, so it never serves a stale result). The inputs
+        are hashed again after a build; a study whose inputs changed meanwhile is not kept.
 
     Raises
     ------
@@ -188,7 +189,11 @@ def build_study(
         logger.info("study read from the disk cache in %.1f s", study.build_seconds)
         return study
     study = _build(root, network, mode, started)
-    if key is not None:
+    if key is not None and studycache.study_key(root, network, mode) != key:
+        # hashed before the build and again after: equal, the build read the bytes hashed
+        logger.warning("an input file changed while the study was built; not keeping it in "
+                       "the disk cache")
+    elif key is not None:
         try:
             studycache.save(cache_parts(study), key)
         except OSError as error:
