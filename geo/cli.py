@@ -2,7 +2,9 @@
 
 ``python -m geo --data DIR COMMAND ...`` writes CSV (UTF-8 with BOM, so Excel reads the
 Japanese names) to stdout or ``--out FILE``. Bad arguments and unknown office ids exit
-with code 2 and one line on stderr; missing or invalid data exits with code 1.
+with code 2 and one line on stderr; missing or invalid data exits with code 1. A command
+computed from the small areas' population ends with a ``note:`` line on stderr saying how
+many residents of the 2015 census are in no figure.
 """
 
 from __future__ import annotations
@@ -99,14 +101,18 @@ def _load(args: argparse.Namespace, network: str | None = None) -> engine_module
     args.stores = args.stores or layers.default_store_source(args.data)
     if network == "mlit":
         print(f"warning: {engine_module.MLIT_DEFECT['en']}", file=sys.stderr)
-    return engine_module.load_engine(args.data, store_source=args.stores, network=network,
-                                     mode="walk" if args.mode == "transit" else args.mode)
+    eng = engine_module.load_engine(args.data, store_source=args.stores, network=network,
+                                    mode="walk" if args.mode == "transit" else args.mode)
+    args.population = layers.population_coverage(eng.small_areas)
+    return eng
 
 
 def _study(args: argparse.Namespace) -> study_module.Study:
     if args.network == "mlit":
         print(f"warning: {engine_module.MLIT_DEFECT['en']}", file=sys.stderr)
-    return study_module.build_study(args.data, network=args.network, mode=args.mode)
+    built = study_module.build_study(args.data, network=args.network, mode=args.mode)
+    args.population = built.population
+    return built
 
 
 def _cmd_branch_distances(args: argparse.Namespace) -> pd.DataFrame:
@@ -125,6 +131,7 @@ def _cmd_districts(args: argparse.Namespace) -> pd.DataFrame:
     layer = districts.build_districts(args.data)
     stores = args.stores or layers.default_store_source(args.data)
     table = stores_module.store_counts(layer, layers.load_stores(args.data, source=stores))
+    args.population = layers.population_coverage(layers.load_small_areas(args.data))
     table = table.rename(columns={"district_id": "district"})
     # written only once everything is computed: a failed run leaves no file
     if args.geojson:
@@ -853,13 +860,14 @@ def _run(args: argparse.Namespace) -> int:
         where = f" {e.filename}" if e.filename else ""
         print(f"error: cannot read or write{where}: {e.strerror or e}", file=sys.stderr)
         return DATA_ERROR
-    if table is None:  # the command wrote its own output file
-        return 0
-    try:
-        write_csv(table, args.out)
-    except OSError as e:
-        print(f"error: cannot write {args.out}: {e.strerror or e}", file=sys.stderr)
-        return USAGE_ERROR
+    if table is not None:  # else the command wrote its own output file
+        try:
+            write_csv(table, args.out)
+        except OSError as e:
+            print(f"error: cannot write {args.out}: {e.strerror or e}", file=sys.stderr)
+            return USAGE_ERROR
+    if (coverage := getattr(args, "population", None)) is not None:
+        print(f"note: {coverage.notice('en')}", file=sys.stderr)
     return 0
 
 

@@ -52,6 +52,8 @@ CITY_EXTENT_WGS84 = (130.50, 32.60, 130.90, 33.04)
 with about 6 km to spare for roads and mesh cells crossing the border."""
 MAX_PEOPLE_PER_AREA = 100_000
 """No census small area or 500 m mesh cell holds more people (Kumamoto's largest: 5,228)."""
+CENSUS_2015_POPULATION = 740_822
+"""Kumamoto City's residents in the 2015 census (総務省 平成27年国勢調査, the official total)."""
 _LIKELY_CRS = ("EPSG:4326", "EPSG:6670", "EPSG:6669", "EPSG:6671", "EPSG:32652", "EPSG:3857")
 """CRSs the coordinates of a mislabelled layer are tried in, to name the likely cause."""
 
@@ -626,6 +628,56 @@ def load_small_areas(data: str | os.PathLike[str] | None = None) -> gpd.GeoDataF
     frame = frame[columns].reset_index(drop=True)
     frame.attrs["population_missing"] = unknown
     return frame
+
+
+@dataclass(frozen=True)
+class PopulationCoverage:
+    """How many of the 2015 census's residents the small areas' population figures hold.
+
+    A small area without a figure counts as 0. Most such areas are uninhabited or counted
+    in a neighbour's figure (e-Stat folds small areas into a neighbour), and then the
+    figures still add up to the census total; residents of an area whose figure is missing
+    are in no figure at all. The shortfall against the census total counts them, whichever
+    areas they live in.
+
+    Attributes
+    ----------
+    areas_without_figure
+        Small areas whose population the source leaves empty.
+    people_counted
+        The small areas' population figures, summed.
+    census_total
+        ``CENSUS_2015_POPULATION``.
+    """
+
+    areas_without_figure: int
+    people_counted: float
+    census_total: int = CENSUS_2015_POPULATION
+
+    @property
+    def people_without_figure(self) -> int:
+        """Residents of the census total that no small area's figure holds (at least 0)."""
+        return max(0, round(self.census_total - self.people_counted))
+
+    def notice(self, lang: str = "en") -> str:
+        """One line for a screen or the command line, in ``ja`` or ``en``."""
+        missing, total = self.people_without_figure, self.census_total
+        share = 100 * missing / total
+        if lang == "ja":
+            return (f"人口：2015年国勢調査の{total:,}人のうち{missing:,}人（{share:.1f}%）は"
+                    f"どの小地域の人口にも含まれず、ここでの数値にも入っていません"
+                    f"（人口の値がない小地域：{self.areas_without_figure}、0人として計算）。")
+        return (f"population: {missing:,} of the {total:,} residents of the 2015 census "
+                f"({share:.1f} %) are in no small area's figure, so in no figure here "
+                f"({self.areas_without_figure} small areas have no population figure and "
+                f"count as 0)")
+
+
+def population_coverage(small_areas: pd.DataFrame) -> PopulationCoverage:
+    """Measure ``load_small_areas``'s figures against the census total (``PopulationCoverage``)."""
+    return PopulationCoverage(
+        areas_without_figure=int(small_areas.attrs.get("population_missing", 0)),
+        people_counted=float(small_areas["population"].sum()))
 
 
 def load_schools(

@@ -341,6 +341,8 @@ def test_cli_districts_geojson_to_stdout_with_the_table_in_a_file(data: Path, tm
     monkeypatch.setattr(cli.stores_module, "store_counts", lambda *a: pd.DataFrame(
         {"district_id": ["壺川小"], "ward": ["中央区"], "population": [1.0], "stores": [0],
          "quality": ["ok"]}))
+    monkeypatch.setattr(layers, "load_small_areas",
+                        lambda data: pd.DataFrame({"population": [1.0]}))
     out = tmp_path / "d.csv"
     assert cli.main(["districts", "--geojson", "-", "--out", str(out)]) == 0
     assert b'"FeatureCollection"' in capfdbinary.readouterr().out

@@ -158,20 +158,6 @@ def test_a_part_unlike_its_manifest_is_not_served(tmp_path, caplog, tamper, said
     assert caplog.records[0].getMessage().endswith("; building it again")
 
 
-def _bundle_copy(bundle_dir: Path, tmp_path: Path, *, copy: str) -> Path:
-    """Links to every bundle file, except a real copy of ``copy`` (a relative path)."""
-    data = tmp_path / "data"
-    for source in bundle_dir.rglob("*"):
-        if source.is_file():
-            target = data / source.relative_to(bundle_dir)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if source.relative_to(bundle_dir).as_posix() == copy:
-                shutil.copy(source, target)
-            else:
-                target.symlink_to(source)
-    return data
-
-
 @pytest.mark.bundle
 def test_a_tampered_cache_is_rebuilt_with_the_right_figures(bundle_dir, tmp_path, monkeypatch,
                                                             caplog):
@@ -192,9 +178,9 @@ def test_a_tampered_cache_is_rebuilt_with_the_right_figures(bundle_dir, tmp_path
 
 @pytest.mark.bundle
 def test_an_input_changed_during_the_build_is_not_cached_under_the_old_key(
-        bundle_dir, tmp_path, monkeypatch, caplog):
+        bundle_copy, tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("MADOGUCHI_CACHE", str(tmp_path / "cache"))
-    data = _bundle_copy(bundle_dir, tmp_path, copy=layers.BUNDLE_FILES["offices"].relpath)
+    data = bundle_copy(layers.BUNDLE_FILES["offices"].relpath)
     register = data / layers.BUNDLE_FILES["offices"].relpath
     original = register.read_text(encoding="utf-8")
     build = study_module._build

@@ -98,6 +98,7 @@ if not st.get_option("server.enableStaticServing"):
     st.error(t("static_serving_off"))
 found = components.result(choice)
 components.unreachable_notice(found)
+st.caption(cache.study(choice.study_key).population.notice(st.session_state["lang"]))
 components.metric_cards(found.city, mode=choice.mode)
 map_panel(choice)
 loadshift.panel()
