@@ -499,6 +499,7 @@ def graph_from_osm_xml(path: str | os.PathLike[str], *, network_type: str = "dri
     import osmnx as ox
 
     path = Path(path)
+    check_file_size(path)
     try:
         graph = ox.graph_from_xml(path, simplify=True, retain_all=False)
     except Exception as e:

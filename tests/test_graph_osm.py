@@ -257,3 +257,10 @@ def test_a_gzip_network_that_expands_too_far_is_refused_while_reading(tmp_path: 
     with pytest.raises(InputTooLargeError, match=r"_nodes\.csv\.gz: expands from 0\.\d MB to "
                                                  r"more than"):
         graph_module.graph_from_osm_csv(nodes, nodes)
+
+
+def test_an_osm_extract_over_the_size_limit_is_refused_before_reading(monkeypatch):
+    extract = Path(__file__).parent / "fixtures" / "tiny_drive.osm"
+    monkeypatch.setenv("MADOGUCHI_MAX_FILE_MB", str(extract.stat().st_size / 2e6))
+    with pytest.raises(InputTooLargeError, match=r"tiny_drive\.osm: .* MB allowed per file"):
+        graph_module.graph_from_osm_xml(extract)
