@@ -814,9 +814,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     Whatever goes wrong ends as one line on stderr: exit 2 for a bad argument or output
     path, 1 for bad data and for any unexpected error (whose traceback ``--debug`` shows).
     """
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = parser.parse_args(argv)
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except Exception as e:
+        if "--debug" in argv:
+            raise
+        print(f"error: unexpected {type(e).__name__}: {_first_line(e)} (python -m geo --debug "
+              f"... shows where)", file=sys.stderr)
+        return DATA_ERROR
+
+
+def _main(argv: list[str]) -> int:
+    try:
+        args = build_parser().parse_args(argv)
         _check_outputs(args)
         unknown = [n for n in getattr(args, "against", []) if n not in engine_module.NETWORKS]
         if unknown:
@@ -828,17 +842,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return USAGE_ERROR
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return _run(args)
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return INTERRUPTED
-    except Exception as e:
-        if args.debug:
-            raise
-        print(f"error: unexpected {type(e).__name__}: {_first_line(e)} (python -m geo --debug "
-              f"... shows where)", file=sys.stderr)
-        return DATA_ERROR
+    return _run(args)
 
 
 def _first_line(error: BaseException) -> str:
@@ -889,11 +893,13 @@ def _check_outputs(args: argparse.Namespace) -> None:
     """
     outputs: dict[str, tuple[str, str]] = {}
     for option, fmt in OUTPUT_OPTIONS.items():
-        value = getattr(args, option, None) or (STDOUT if option == "out" else None)
+        value = getattr(args, option, None)
         if value:
             outputs["--" + option.replace("_", "-")] = (value, fmt)
-    if getattr(args, "action", None) == "export":
-        outputs["--out"] = (outputs["--out"][0], "json")
+        elif option == "out":
+            outputs["--out (not given: standard output)"] = (STDOUT, fmt)
+    if getattr(args, "action", None) == "export" and args.out:
+        outputs["--out"] = (args.out, "json")
     inputs = {label: getattr(args, dest) for dest, label in INPUT_OPTIONS.items()
               if getattr(args, dest, None)}
     checked = check_output_paths(outputs, data=args.data, inputs=inputs)

@@ -166,3 +166,9 @@ def test_an_interrupt_is_one_line(monkeypatch, capsys):
     monkeypatch.setattr(cli, "_cmd_snaps", interrupted)
     assert cli.main(["snaps"]) == cli.INTERRUPTED
     assert capsys.readouterr().err == "error: interrupted\n"
+
+
+def test_an_unexpected_error_while_checking_arguments_is_one_line_too(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "_check_outputs", _broken)
+    assert cli.main(["snaps"]) == 1
+    assert capsys.readouterr().err.startswith("error: unexpected RuntimeError: something nobody")
