@@ -153,7 +153,7 @@ def atomic_write(target: Path, write: Callable[[Path], object]) -> None:
     (disk full, read-only folder) becomes a ``FetchError`` naming ``target``."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        io_module.atomic_write(target, write)
+        io_module.atomic_write(target, write, through_links=False)
     except OSError as e:
         msg = f"cannot write {target} ({e}); choose a writable --data directory"
         raise FetchError(msg) from e

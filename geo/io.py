@@ -111,7 +111,8 @@ def output_kind(target: str | os.PathLike[str]) -> str:
     raise OutputError(msg)
 
 
-def atomic_write(target: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
+def atomic_write(target: str | os.PathLike[str], write: Callable[[Path], object], *,
+                 through_links: bool = True) -> Path:
     """Write ``target`` through a temporary file in the same folder, then rename it.
 
     A write that fails midway (full disk, killed process, an error in ``write``) leaves the
@@ -126,6 +127,10 @@ def atomic_write(target: str | os.PathLike[str], write: Callable[[Path], object]
         The file to create or replace.
     write
         Called with the temporary path (same suffix as ``target``); must create that file.
+    through_links
+        Write a symlink's target (outputs); ``False`` replaces the link itself by the new
+        file, so that ``geo.fetch`` filling a data directory of links never writes into the
+        folder they point to.
 
     Returns
     -------
@@ -138,14 +143,17 @@ def atomic_write(target: str | os.PathLike[str], write: Callable[[Path], object]
         ``target`` is a folder, socket or block device (see ``output_kind``).
     """
     target = Path(target)
-    if output_kind(target) == "stream":
+    if not through_links and target.is_symlink():
+        final = target
+    elif output_kind(target) == "stream":
         with tempfile.TemporaryDirectory(prefix="madoguchi-") as folder:
             temporary = Path(folder) / f"output{target.suffix}"
             write(temporary)
             with temporary.open("rb") as source:
                 _stream_to(target, source)
         return target
-    final = Path(os.path.realpath(target))
+    else:
+        final = Path(os.path.realpath(target))
     temporary = _temporary_path(final)
     try:
         write(temporary)

@@ -500,6 +500,18 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     assert [p.name for p in target.parent.iterdir()] == ["file.json"]
 
 
+def test_fetch_replaces_a_link_in_the_data_directory_not_what_it_points_to(tmp_path):
+    shared = tmp_path / "shared" / "wards.geojson"  # e.g. a read-only bundle linked into data
+    shared.parent.mkdir()
+    shared.write_text("shared", encoding="utf-8")
+    link = tmp_path / "data" / "wards.geojson"
+    link.parent.mkdir()
+    link.symlink_to(shared)
+    fetch_module.atomic_write(link, lambda path: path.write_text("fetched", encoding="utf-8"))
+    assert not link.is_symlink() and link.read_text(encoding="utf-8") == "fetched"
+    assert shared.read_text(encoding="utf-8") == "shared"
+
+
 def test_network_error_is_a_fetch_error(tmp_path):
     with pytest.raises(FetchError, match=r"could not download https://example.invalid/N03.*"
                                          r"no network.*needs internet access"):
