@@ -2,11 +2,12 @@
 # (default: data/bundle inside the project).
 .PHONY: app test bench bench-ui
 
-# app: on a first run, `geo prepare` offers to download the open data (MADOGUCHI_FETCH=1: no question)
+# app: on a first run, `geo prepare` offers to download the open data (MADOGUCHI_FETCH=1: no question);
+# `python -m dashboard` passes the safe server settings on the command line (any folder)
 app:
 	scripts/setup.sh
 	.venv/bin/python -m geo prepare >/dev/null
-	.venv/bin/streamlit run dashboard/app.py
+	.venv/bin/python -m dashboard
 
 test:
 	scripts/setup.sh --test

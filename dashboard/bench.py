@@ -1,8 +1,8 @@
-"""Browser benchmark: what a planner feels, timed in headless Chromium against ``streamlit run``.
+"""Browser benchmark: what a planner feels, timed in headless Chromium against the app.
 
 ``python -m dashboard.bench [--runs N]`` (or ``make bench-ui``) starts the dashboard on a free
-localhost port (data from ``MADOGUCHI_DATA`` as for the app, settings from
-``.streamlit/config.toml``), drives Debian Chromium through Playwright and prints, as median
+localhost port with ``python -m dashboard`` (data from ``MADOGUCHI_DATA`` as for the app, the
+launcher's safe settings), drives Debian Chromium through Playwright and prints, as median
 and range over N runs, the time to: the first map after a server start, a new session, a click
 on an office marker, a preset, a store-source switch, a language switch and the briefing PNG /
 PDF. An untimed server start first warms the disk cache; then each run restarts the server.
@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -143,25 +143,30 @@ def wait_until(condition: Callable[[], bool], *, timeout_s: float, what: str,
 
 
 @contextmanager
-def dashboard_server(data_dir: Path, *, env: dict[str, str] | None = None,
+def dashboard_server(data_dir: Path, *, cwd: Path = ROOT, python_path: Sequence[Path] = (),
+                     address: str | None = "127.0.0.1", env: dict[str, str] | None = None,
                      log_path: Path | None = None) -> Iterator[tuple[str, float]]:
-    """Run ``streamlit run dashboard/app.py`` on a free port; yield its URL and start time.
+    """Run the app with ``python -m dashboard`` on a free port; yield its URL and start time.
 
-    ``env`` adds environment variables (e.g. the scenario database); the server's output
-    goes to ``log_path`` when given (a test reads it for exceptions). The server is
+    ``cwd`` is the folder it is started from, ``python_path`` folders put after this
+    checkout on ``PYTHONPATH``, ``address`` what it listens on (``None``: the launcher's
+    own), ``env`` added environment variables (e.g. the scenario database); the server's
+    output goes to ``log_path`` when given (a test reads it for exceptions). The server is
     terminated (then killed) on leaving, whatever happened.
     """
     port = free_port()
     # this checkout's code, even when another copy of the project is installed in the venv
-    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    path = os.pathsep.join(filter(None, [str(ROOT), *map(str, python_path),
+                                         os.environ.get("PYTHONPATH")]))
     env = {**os.environ, **(env or {}), DATA_ENV_VAR: str(data_dir), "PYTHONPATH": path}
-    command = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
-               "--server.port", str(port), "--server.address", "127.0.0.1"]
+    command = [sys.executable, "-m", "dashboard", "--server.port", str(port)]
+    if address is not None:
+        command += ["--server.address", address]
     # the log goes to a file, not a pipe: a full pipe would block the server
     opened = open(log_path, "w+b") if log_path is not None else tempfile.TemporaryFile()
     with opened as log:
         started = time.monotonic()
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log,
                                    stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:

@@ -2,7 +2,9 @@
 
 ``python -m geo --data DIR COMMAND ...`` writes CSV (UTF-8 with BOM, so Excel reads the
 Japanese names) to stdout or ``--out FILE``. Bad arguments and unknown office ids exit
-with code 2 and one line on stderr; missing or invalid data exits with code 1.
+with code 2 and one line on stderr; missing or invalid data exits with code 1. A command
+computed from the small areas' population ends with a ``note:`` line on stderr saying how
+many residents of the 2015 census are in no figure.
 """
 
 from __future__ import annotations
@@ -42,7 +44,14 @@ from .errors import (
     ScenarioNotFoundError,
     UnknownOfficeError,
 )
-from .io import check_output_path, to_geojson_bytes, write_bytes, write_csv, write_geopackage
+from .io import (
+    STDOUT,
+    check_output_paths,
+    to_geojson_bytes,
+    write_bytes,
+    write_csv,
+    write_geopackage,
+)
 
 if TYPE_CHECKING:  # optimise is imported when the command runs
     from .optimise import Problem, Solution
@@ -51,6 +60,7 @@ logger = logging.getLogger(__name__)
 
 USAGE_ERROR = 2
 DATA_ERROR = 1
+INTERRUPTED = 130
 
 
 class UsageError(Exception):
@@ -91,14 +101,18 @@ def _load(args: argparse.Namespace, network: str | None = None) -> engine_module
     args.stores = args.stores or layers.default_store_source(args.data)
     if network == "mlit":
         print(f"warning: {engine_module.MLIT_DEFECT['en']}", file=sys.stderr)
-    return engine_module.load_engine(args.data, store_source=args.stores, network=network,
-                                     mode="walk" if args.mode == "transit" else args.mode)
+    eng = engine_module.load_engine(args.data, store_source=args.stores, network=network,
+                                    mode="walk" if args.mode == "transit" else args.mode)
+    args.population = layers.population_coverage(eng.small_areas)
+    return eng
 
 
 def _study(args: argparse.Namespace) -> study_module.Study:
     if args.network == "mlit":
         print(f"warning: {engine_module.MLIT_DEFECT['en']}", file=sys.stderr)
-    return study_module.build_study(args.data, network=args.network, mode=args.mode)
+    built = study_module.build_study(args.data, network=args.network, mode=args.mode)
+    args.population = built.population
+    return built
 
 
 def _cmd_branch_distances(args: argparse.Namespace) -> pd.DataFrame:
@@ -117,6 +131,7 @@ def _cmd_districts(args: argparse.Namespace) -> pd.DataFrame:
     layer = districts.build_districts(args.data)
     stores = args.stores or layers.default_store_source(args.data)
     table = stores_module.store_counts(layer, layers.load_stores(args.data, source=stores))
+    args.population = layers.population_coverage(layers.load_small_areas(args.data))
     table = table.rename(columns={"district_id": "district"})
     # written only once everything is computed: a failed run leaves no file
     if args.geojson:
@@ -419,9 +434,13 @@ def _add_optimise_parser(commands: _Commands) -> None:
 # -- saved scenarios (geo.saved) ------------------------------------------------------------
 
 def _scenario_name(text: str) -> str:
-    if not text.strip():
+    try:
+        name = saved.normalise_name(text)
+    except SavedScenarioError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if not name:
         raise argparse.ArgumentTypeError("a saved scenario needs a name")
-    return text
+    return name
 
 
 def _saved_store(args: argparse.Namespace) -> saved.ScenarioStore:
@@ -451,11 +470,20 @@ def _saved_save(args: argparse.Namespace) -> pd.DataFrame:
         network=args.network, mode=args.mode, store_share=args.store_share,
         briefing_title=args.title, note=args.note, author=args.author,
         phases=saved.read_phases(args.phases) if args.phases else ())
+    offices = _office_register(args)
+    if offices is not None:
+        saved.check_offices(scenario, offices)
+    return _saved_rows([_saved_store(args).save(scenario)])
+
+
+def _office_register(args: argparse.Namespace) -> pd.DataFrame | None:
+    """The office register that saved and imported ids are checked against, if any."""
     try:
-        saved.check_offices(scenario, layers.load_offices(args.data))
+        offices: pd.DataFrame = layers.load_offices(args.data)
+        return offices
     except DataMissingError as e:
         print(f"warning: office ids not checked: {str(e).splitlines()[0]}", file=sys.stderr)
-    return _saved_rows([_saved_store(args).save(scenario)])
+        return None
 
 
 def _saved_show(args: argparse.Namespace) -> pd.DataFrame:
@@ -486,7 +514,8 @@ def _saved_export(args: argparse.Namespace) -> None:
 
 
 def _saved_import(args: argparse.Namespace) -> pd.DataFrame:
-    merged = saved.import_scenarios(_saved_store(args), args.file)
+    exported = saved.read_json(args.file)  # a bad file first: no warning before its error
+    merged = _saved_store(args).merge(exported, offices=_office_register(args))
     return pd.DataFrame([merged.summary()])
 
 
@@ -565,6 +594,8 @@ def _add_common_options(parser: argparse.ArgumentParser, *, defaults: bool) -> N
                         help=f"walking speed for minutes on foot (default {scenarios.WALK_KMH})")
     parser.add_argument("-v", "--verbose", action="store_true", default=default(False),
                         help="log progress to stderr")
+    parser.add_argument("--debug", action="store_true", default=default(False),
+                        help="show the traceback of an unexpected error")
 
 
 class _Commands:
@@ -705,9 +736,6 @@ def _report_targets(args: argparse.Namespace) -> dict[str, str]:
     targets = {key: getattr(args, key) for key in REPORT_OPTIONS if getattr(args, key)}
     if not targets:
         raise UsageError("report: give at least one of --xlsx, --pdf, --png, --handout")
-    paths = [Path(p).resolve() for p in targets.values()]
-    if len(set(paths)) < len(paths):
-        raise UsageError("report: two outputs name the same file")
     if args.scenario is None:
         if args.version is not None:
             raise UsageError("report: --version needs --scenario")
@@ -781,12 +809,29 @@ def _cmd_transit_check(args: argparse.Namespace) -> pd.DataFrame:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the process exit code."""
-    parser = build_parser()
+    """Run the command line; return the process exit code.
+
+    Whatever goes wrong ends as one line on stderr: exit 2 for a bad argument or output
+    path, 1 for bad data and for any unexpected error (whose traceback ``--debug`` shows).
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = parser.parse_args(argv)
-        for option, fmt in OUTPUT_OPTIONS.items():
-            _check_out(getattr(args, option, None), option, fmt=fmt, data=args.data)
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except Exception as e:
+        if "--debug" in argv:
+            raise
+        print(f"error: unexpected {type(e).__name__}: {_first_line(e)} (python -m geo --debug "
+              f"... shows where)", file=sys.stderr)
+        return DATA_ERROR
+
+
+def _main(argv: list[str]) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        _check_outputs(args)
         unknown = [n for n in getattr(args, "against", []) if n not in engine_module.NETWORKS]
         if unknown:
             msg = (f"unknown network(s) {', '.join(unknown)}; choose from "
@@ -798,6 +843,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     return _run(args)
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else "no message"
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -814,13 +864,14 @@ def _run(args: argparse.Namespace) -> int:
         where = f" {e.filename}" if e.filename else ""
         print(f"error: cannot read or write{where}: {e.strerror or e}", file=sys.stderr)
         return DATA_ERROR
-    if table is None:  # the command wrote its own output file
-        return 0
-    try:
-        write_csv(table, args.out)
-    except OSError as e:
-        print(f"error: cannot write {args.out}: {e.strerror}", file=sys.stderr)
-        return USAGE_ERROR
+    if table is not None:  # else the command wrote its own output file
+        try:
+            write_csv(table, args.out)
+        except OSError as e:
+            print(f"error: cannot write {args.out}: {e.strerror or e}", file=sys.stderr)
+            return USAGE_ERROR
+    if (coverage := getattr(args, "population", None)) is not None:
+        print(f"note: {coverage.notice('en')}", file=sys.stderr)
     return 0
 
 
@@ -828,21 +879,31 @@ OUTPUT_OPTIONS = {"out": "csv", "geojson": "geojson", "gpkg": "gpkg", "summary_o
                   "walls": "csv", "detours": "csv", "xlsx": "xlsx", "pdf": "pdf", "png": "png",
                   "handout": "pdf"}
 """Options naming an output file, and the format written there."""
+INPUT_OPTIONS = {"phases": "--phases", "file": "the import file"}
+"""Options naming a file read (besides the data directory), which no output may replace."""
 
 
-def _check_out(out: str | None, option: str, *, fmt: str, data: str | None) -> None:
-    """Refuse a bad output path before any long computation starts.
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse bad output paths, all together, before any long computation starts.
 
-    The folder must exist; the file must not be input data nor an existing file of
-    another format (``geo.io.check_output_path``).
+    ``geo.io.check_output_paths`` checks each path (not input data, not a file of another
+    format, not a folder) and that no two outputs, nor an output and an input, are one
+    file; the table goes to standard output when ``--out`` is not given. Each file's
+    folder must exist.
     """
-    if not out or out == "-":
-        return
-    flag = "--" + option.replace("_", "-")
-    if not Path(out).resolve().parent.is_dir():
-        msg = f"{flag} {out}: the folder {Path(out).resolve().parent} does not exist"
-        raise UsageError(msg)
-    try:
-        check_output_path(out, fmt=fmt, data=data)
-    except OutputError as e:
-        raise OutputError(f"{flag} {e}") from None
+    outputs: dict[str, tuple[str, str]] = {}
+    for option, fmt in OUTPUT_OPTIONS.items():
+        value = getattr(args, option, None)
+        if value:
+            outputs["--" + option.replace("_", "-")] = (value, fmt)
+        elif option == "out":
+            outputs["--out (not given: standard output)"] = (STDOUT, fmt)
+    if getattr(args, "action", None) == "export" and args.out:
+        outputs["--out"] = (args.out, "json")
+    inputs = {label: getattr(args, dest) for dest, label in INPUT_OPTIONS.items()
+              if getattr(args, dest, None)}
+    checked = check_output_paths(outputs, data=args.data, inputs=inputs)
+    for label, path in checked.items():
+        if path != Path(STDOUT) and not path.parent.is_dir():
+            msg = f"{label} {outputs[label][0]}: the folder {path.parent} does not exist"
+            raise UsageError(msg)

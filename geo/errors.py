@@ -7,6 +7,10 @@ and carries a message that names the file, row and problem where there is one.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .saved import PhaseProblem
 
 
 class MadoguchiError(ValueError):
@@ -73,7 +77,7 @@ class PhasePlanError(SavedScenarioError):
     """A step of a phased plan goes back: ``problems`` holds each (``geo.saved.PhaseProblem``)
     for a message in the reader's language."""
 
-    def __init__(self, problems: Sequence[object]) -> None:
+    def __init__(self, problems: Sequence[PhaseProblem]) -> None:
         self.problems = tuple(problems)
         super().__init__("invalid phased plan: " + "; ".join(map(str, self.problems)))
 

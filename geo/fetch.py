@@ -66,7 +66,15 @@ import shapely
 from . import gtfs, layers
 from . import io as io_module
 from .errors import FetchError, MadoguchiError
-from .layers import BUNDLE_FILES, DISPLAY_CRS, METRIC_CRS, _check_columns, load_wards
+from .layers import (
+    BUNDLE_FILES,
+    DISPLAY_CRS,
+    METRIC_CRS,
+    _check_columns,
+    check_zip_member,
+    load_wards,
+    open_zip_member,
+)
 from .settings import cache_dir, data_dir
 
 logger = logging.getLogger(__name__)
@@ -145,7 +153,7 @@ def atomic_write(target: Path, write: Callable[[Path], object]) -> None:
     (disk full, read-only folder) becomes a ``FetchError`` naming ``target``."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        io_module.atomic_write(target, write)
+        io_module.atomic_write(target, write, through_links=False)
     except OSError as e:
         msg = f"cannot write {target} ({e}); choose a writable --data directory"
         raise FetchError(msg) from e
@@ -186,6 +194,8 @@ def _read_zipped_vector(archive: zipfile.ZipFile, *, prefer: tuple[str, ...],
         msg = f"{label}: the archive holds no {' or '.join(prefer)} file (found {names[:10]})"
         raise FetchError(msg)
     member = members[0]
+    for info in archive.infolist():
+        check_zip_member(info, where=label)
     with tempfile.TemporaryDirectory() as folder:
         archive.extractall(folder)
         path = Path(folder) / member
@@ -268,7 +278,8 @@ def _estat_rows(archive: zipfile.ZipFile, label: str) -> pd.DataFrame:
     if not members:
         msg = f"{label}: the archive holds no .txt/.csv file"
         raise FetchError(msg)
-    raw = archive.read(members[0])
+    with open_zip_member(archive, members[0], where=label) as handle:
+        raw = handle.read()
     try:
         text = raw.decode("cp932")
     except UnicodeDecodeError:

@@ -23,8 +23,8 @@ from pyproj import CRS, Transformer
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .errors import CRSError, FetchError, LayerError
-from .layers import METRIC_CRS, check_extent, check_feature_count, check_file_size
+from .errors import CRSError, FetchError, InputTooLargeError, LayerError
+from .layers import METRIC_CRS, check_extent, check_feature_count, check_file_size, open_gzip
 
 logger = logging.getLogger(__name__)
 
@@ -349,7 +349,10 @@ def _project_lines(lines: np.ndarray, crs: CRS | str) -> np.ndarray:
 def _read_osm_csv(path: Path, kind: str) -> pd.DataFrame:
     check_file_size(path)
     try:
-        frame = pd.read_csv(path)
+        with open_gzip(path) if path.suffix == ".gz" else path.open("rb") as handle:
+            frame = pd.read_csv(handle)
+    except InputTooLargeError:
+        raise
     except Exception as e:
         msg = f"{path}: cannot be read as a CSV of OSM {kind} ({e})"
         raise LayerError(msg) from e
@@ -496,6 +499,7 @@ def graph_from_osm_xml(path: str | os.PathLike[str], *, network_type: str = "dri
     import osmnx as ox
 
     path = Path(path)
+    check_file_size(path)
     try:
         graph = ox.graph_from_xml(path, simplify=True, retain_all=False)
     except Exception as e:

@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataMissingError, FeedError
-from .layers import DISPLAY_CRS, METRIC_CRS, BundleFile
+from .layers import DISPLAY_CRS, METRIC_CRS, BundleFile, open_zip_member
 from .settings import data_dir
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,18 @@ FEED_PUBLISHERS: dict[str, tuple[str, str, str]] = {
 REQUIRED_FILES = ("stops.txt", "trips.txt", "stop_times.txt")
 CALENDAR_FILES = ("calendar.txt", "calendar_dates.txt")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "agency.txt": ("agency_name",),
+    "stops.txt": ("stop_id", "stop_lat", "stop_lon"),
+    "trips.txt": ("route_id", "service_id", "trip_id"),
+    "stop_times.txt": ("trip_id", "arrival_time", "departure_time", "stop_id", "stop_sequence"),
+    "calendar.txt": ("service_id", *WEEKDAYS, "start_date", "end_date"),
+    "calendar_dates.txt": ("service_id", "date", "exception_type"),
+}
+"""The GTFS-JP required columns this module reads, per file: all are checked before use."""
+OPTIONAL_COLUMNS = {"stops.txt": ("stop_name",), "stop_times.txt": ("pickup_type",
+                                                                     "drop_off_type")}
+"""Columns read when present; every other column is left unread (less memory)."""
 _TIME = re.compile(r"^\s*(\d{1,3}):([0-5]\d):([0-5]\d)\s*$")
 
 
@@ -205,8 +218,13 @@ def active_services(
 
 
 def _read_tables(path: Path, wanted: tuple[str, ...] = (
-        *REQUIRED_FILES, *CALENDAR_FILES, "agency.txt", "routes.txt")) -> dict[str, pd.DataFrame]:
-    """Read the ``wanted`` files of a feed (as strings), after checking it is usable."""
+        *REQUIRED_FILES, *CALENDAR_FILES, "agency.txt")) -> dict[str, pd.DataFrame]:
+    """Read the ``wanted`` files of a feed (as strings), after checking it is usable.
+
+    Every required file and column (``REQUIRED_COLUMNS``) is checked before the tables are
+    read, and one ``FeedError`` names every file and column missing; what a member expands
+    to is bounded (``geo.layers.open_zip_member``).
+    """
     try:
         with zipfile.ZipFile(path) as archive:
             names = {Path(n).name: n for n in archive.namelist()}
@@ -220,11 +238,36 @@ def _read_tables(path: Path, wanted: tuple[str, ...] = (
                 msg = (f"{path.name}: frequencies.txt (trips given by headway) is not supported; "
                        "only trips with their own stop times are read")
                 raise FeedError(msg)
-            return {name: pd.read_csv(archive.open(names[name]), dtype=str,
-                                      keep_default_na=False, encoding="utf-8-sig")
-                    for name in wanted if name in names}
+            present = {name: names[name] for name in wanted if name in names}
+            headers = {name: _read_csv(archive, member, path, nrows=0).columns
+                       for name, member in present.items()}
+            lacking = [f"{name} lacks {', '.join(columns)}" for name in present
+                       if (columns := [c for c in REQUIRED_COLUMNS.get(name, ())
+                                       if c not in headers[name]])]
+            if lacking:
+                msg = f"{path.name}: missing GTFS-JP column(s): {'; '.join(lacking)}"
+                raise FeedError(msg)
+            return {name: _read_csv(archive, member, path, usecols=(
+                *REQUIRED_COLUMNS.get(name, ()), *OPTIONAL_COLUMNS.get(name, ())))
+                for name, member in present.items()}
     except zipfile.BadZipFile as e:
         msg = f"{path.name}: not a zip file"
+        raise FeedError(msg) from e
+
+
+def _read_csv(archive: zipfile.ZipFile, member: str, path: Path, *, nrows: int | None = None,
+              usecols: tuple[str, ...] = ()) -> pd.DataFrame:
+    """One text file of a feed as strings; only ``usecols`` (when given) are kept."""
+    where = f"{path.name}: {Path(member).name}"
+    try:
+        with open_zip_member(archive, member, where=path.name) as handle:
+            return pd.read_csv(handle, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                               nrows=nrows, usecols=(lambda c: c in usecols) if usecols else None)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        msg = f"{where}: cannot be read as UTF-8 CSV ({str(e).strip()[:120]})"
+        raise FeedError(msg) from e
+    except (zipfile.BadZipFile, zlib.error, EOFError) as e:
+        msg = f"{where}: damaged inside the zip ({e})"
         raise FeedError(msg) from e
 
 

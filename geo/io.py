@@ -6,8 +6,9 @@ changed. Excel workbooks carry a scenario sheet and a data-sources sheet, so a t
 to another department keeps its context and attribution.
 
 Every file is written through ``atomic_write`` (a temporary file in the same folder, then
-a rename), after ``check_output_path`` has refused paths inside the data directory and
-existing files of another format.
+a rename), after ``check_output_paths`` has refused paths inside the data directory,
+existing files of another format, folders and sockets, and two outputs naming one file.
+A device, a FIFO or ``-`` is streamed to, never renamed over (``output_kind``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import math
 import os
 import re
 import shutil
+import stat
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -54,11 +57,12 @@ _SOURCE_COLUMNS = ["key", "file", "description", "source", "licence", "attributi
 
 # -- writing files -------------------------------------------------------------------------
 
-OUTPUT_FORMATS = ("csv", "geojson", "gpkg", "xlsx", "pdf", "png")
+OUTPUT_FORMATS = ("csv", "geojson", "json", "gpkg", "xlsx", "pdf", "png")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _BINARY_MAGIC = {"gpkg": _SQLITE_MAGIC, "xlsx": b"PK\x03\x04", "pdf": b"%PDF-",
                  "png": b"\x89PNG\r\n\x1a\n"}
 _SNIFF_BYTES = 65_536
+_TEXT_OPENINGS: dict[str, tuple[str, ...]] = {"geojson": ("{",), "json": ("{", "[")}
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -70,12 +74,52 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def atomic_write(target: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
+STDOUT = "-"
+"""An output path meaning standard output."""
+
+
+def output_kind(target: str | os.PathLike[str]) -> str:
+    """Say how ``target`` is written: ``file`` (by rename) or ``stream`` (in place).
+
+    A regular file, or a path where nothing exists yet, is a ``file``: written to a
+    temporary file and renamed over it. A symlink is followed, so its target is written and
+    the link kept. A character device (``/dev/null``), a FIFO and ``-`` (standard output)
+    are ``stream`` targets: the bytes are written to them, never renamed over them.
+
+    Raises
+    ------
+    geo.errors.OutputError
+        ``target`` is a folder, a socket or a block device, or cannot be examined (a file
+        name too long, a symlink loop, a folder without access).
+    """
+    if os.fspath(target) == STDOUT:
+        return "stream"
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return "file"
+    except OSError as e:
+        msg = f"{target} cannot be written: {e.strerror or e}"
+        raise OutputError(msg) from None
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        return "stream"
+    what = ("a folder" if stat.S_ISDIR(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a block device" if stat.S_ISBLK(mode) else "not a regular file")
+    msg = f"{target} is {what}; refusing to write there (give a file name)"
+    raise OutputError(msg)
+
+
+def atomic_write(target: str | os.PathLike[str], write: Callable[[Path], object], *,
+                 through_links: bool = True) -> Path:
     """Write ``target`` through a temporary file in the same folder, then rename it.
 
     A write that fails midway (full disk, killed process, an error in ``write``) leaves the
     old file as it was and no temporary file behind: ``os.replace`` swaps the complete file
-    in one step.
+    in one step. A symlink is written through (its target is replaced, the link kept); a
+    device, FIFO or ``-`` (see ``output_kind``) gets the finished file's bytes streamed to
+    it instead, so it is never replaced by a regular file.
 
     Parameters
     ----------
@@ -83,17 +127,37 @@ def atomic_write(target: str | os.PathLike[str], write: Callable[[Path], object]
         The file to create or replace.
     write
         Called with the temporary path (same suffix as ``target``); must create that file.
+    through_links
+        Write a symlink's target (outputs); ``False`` replaces the link itself by the new
+        file, so that ``geo.fetch`` filling a data directory of links never writes into the
+        folder they point to.
 
     Returns
     -------
     pathlib.Path
         ``target``.
+
+    Raises
+    ------
+    geo.errors.OutputError
+        ``target`` is a folder, socket or block device (see ``output_kind``).
     """
     target = Path(target)
-    temporary = _temporary_path(target)
+    if not through_links and target.is_symlink():
+        final = target
+    elif output_kind(target) == "stream":
+        with tempfile.TemporaryDirectory(prefix="madoguchi-") as folder:
+            temporary = Path(folder) / f"output{target.suffix}"
+            write(temporary)
+            with temporary.open("rb") as source:
+                _stream_to(target, source)
+        return target
+    else:
+        final = Path(os.path.realpath(target))
+    temporary = _temporary_path(final)
     try:
         write(temporary)
-        os.replace(temporary, target)
+        os.replace(temporary, final)
     finally:
         temporary.unlink(missing_ok=True)
     return target
@@ -103,8 +167,22 @@ def _temporary_path(target: Path) -> Path:
     return target.with_name(f".{target.stem}.{uuid.uuid4().hex}.part{target.suffix}")
 
 
+def _stream_to(target: Path, source: IO[bytes]) -> None:
+    """Copy ``source`` into a stream target: standard output, a device or a FIFO."""
+    if os.fspath(target) == STDOUT:
+        sys.stdout.flush()
+        shutil.copyfileobj(source, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        return
+    with target.open("wb") as handle:
+        shutil.copyfileobj(source, handle)
+
+
 def write_bytes(target: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``target`` atomically (see ``atomic_write``)."""
+    if output_kind(target) == "stream":
+        _stream_to(Path(target), io.BytesIO(data))
+        return Path(target)
     return atomic_write(target, lambda temporary: temporary.write_bytes(data))
 
 
@@ -112,25 +190,31 @@ def write_all(files: Mapping[str | os.PathLike[str], bytes]) -> list[Path]:
     """Write several files, all or none: each to a temporary file first, then rename them all.
 
     A failure while writing the temporary files (full disk, a missing folder) leaves every
-    target as it was and no temporary file behind.
+    target as it was and no temporary file behind. Stream targets (``output_kind``) are
+    written after every temporary file, before the renames.
 
     Returns
     -------
     list of pathlib.Path
         The targets, in order.
     """
+    kinds = {Path(target): output_kind(target) for target in files}
     temporaries: dict[Path, Path] = {}
     try:
         for target, data in files.items():
-            temporary = _temporary_path(Path(target))
-            temporaries[Path(target)] = temporary
-            temporary.write_bytes(data)
-        for target, temporary in temporaries.items():
-            os.replace(temporary, target)
+            if kinds[Path(target)] == "file":
+                final = Path(os.path.realpath(target))
+                temporaries[final] = _temporary_path(final)
+                temporaries[final].write_bytes(data)
+        for target, data in files.items():
+            if kinds[Path(target)] == "stream":
+                _stream_to(Path(target), io.BytesIO(data))
+        for final, temporary in temporaries.items():
+            os.replace(temporary, final)
     finally:
         for temporary in temporaries.values():
             temporary.unlink(missing_ok=True)
-    return list(temporaries)
+    return [Path(target) for target in files]
 
 
 def check_output_path(
@@ -151,15 +235,19 @@ def check_output_path(
     Returns
     -------
     pathlib.Path
-        ``target``, resolved.
+        ``target``, resolved (``-``, standard output, as it is).
 
     Raises
     ------
     geo.errors.OutputError
         If ``target`` lies inside the data directory or the project's ``data/`` folder
-        (inputs are never overwritten), is a folder, or is an existing file that is not
-        ``fmt`` (e.g. a GeoPackage written onto a CSV file).
+        (inputs are never overwritten), is not something ``output_kind`` writes (a folder,
+        a socket, a name too long), or is an existing file that is not ``fmt`` (e.g. a
+        GeoPackage written onto a CSV file).
     """
+    if os.fspath(target) == STDOUT:
+        return Path(STDOUT)
+    kind = output_kind(target)
     path = Path(target).expanduser().resolve()
     for protected in (data_dir(data), PROJECT_DATA_DIR):
         folder = protected.expanduser().resolve()
@@ -167,11 +255,76 @@ def check_output_path(
             msg = (f"{target} is inside the data directory {folder}; write outputs elsewhere "
                    f"(input data is never overwritten)")
             raise OutputError(msg)
-    if path.is_file() and not _looks_like(path, fmt):
+    if kind == "file" and path.is_file() and not _looks_like(path, fmt):
         msg = (f"{target} exists and is not a {fmt.upper()} file; refusing to replace it "
                f"(delete it or choose another name)")
         raise OutputError(msg)
     return path
+
+
+def check_output_paths(
+    outputs: Mapping[str, tuple[str | os.PathLike[str], str]], *,
+    data: str | os.PathLike[str] | None = None,
+    inputs: Mapping[str, str | os.PathLike[str]] | None = None,
+) -> dict[str, Path]:
+    """Check every output of one run together: each path, and that no two are one file.
+
+    Each output goes through ``check_output_path``. Two outputs naming the same file (the
+    same path, a link to it or a hard link; ``-`` twice) would overwrite each other, and an
+    output naming an input file would destroy it: both are refused. Character devices such
+    as ``/dev/null`` may take several outputs.
+
+    Parameters
+    ----------
+    outputs
+        Label (e.g. ``--out``) -> (path, format of ``OUTPUT_FORMATS``).
+    data
+        The data directory in use.
+    inputs
+        Label -> path of files the run reads besides the data directory.
+
+    Returns
+    -------
+    dict
+        Label -> path, resolved (see ``check_output_path``).
+
+    Raises
+    ------
+    geo.errors.OutputError
+        Naming the output's label (and the other label for a clash).
+    """
+    checked: dict[str, Path] = {}
+    seen: dict[object, str] = {}
+    for label, path in (inputs or {}).items():
+        identity = _file_identity(path)
+        if identity is not None:
+            seen[identity] = label
+    for label, (target, fmt) in outputs.items():
+        try:
+            checked[label] = check_output_path(target, fmt=fmt, data=data)
+        except OutputError as e:
+            raise OutputError(f"{label} {e}") from None
+        identity = _file_identity(target)
+        if identity is None:
+            continue
+        if identity in seen:
+            where = "standard output" if os.fspath(target) == STDOUT else str(target)
+            msg = (f"{seen[identity]} and {label} name the same file ({where}): one would "
+                   f"overwrite the other; give each output its own file")
+            raise OutputError(msg)
+        seen[identity] = label
+    return checked
+
+
+def _file_identity(target: str | os.PathLike[str]) -> object | None:
+    """What two paths naming one file share; ``None`` for a character device."""
+    if os.fspath(target) == STDOUT:
+        return STDOUT
+    try:
+        status = os.stat(target)
+    except OSError:
+        return os.path.realpath(target)
+    return None if stat.S_ISCHR(status.st_mode) else (status.st_dev, status.st_ino)
 
 
 def _looks_like(path: Path, fmt: str) -> bool:
@@ -179,8 +332,12 @@ def _looks_like(path: Path, fmt: str) -> bool:
     if fmt not in OUTPUT_FORMATS:
         msg = f"unknown output format {fmt!r}; expected one of {', '.join(OUTPUT_FORMATS)}"
         raise ValueError(msg)
-    with path.open("rb") as handle:
-        head = handle.read(_SNIFF_BYTES)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError as e:
+        msg = f"{path} cannot be read to check its format: {e.strerror or e}"
+        raise OutputError(msg) from None
     if not head:
         return True
     if fmt in _BINARY_MAGIC:
@@ -193,7 +350,7 @@ def _looks_like(path: Path, fmt: str) -> bool:
         if e.start < len(head) - 4:
             return False
         text = head[:e.start].decode("utf-8-sig")
-    return text.lstrip().startswith("{") if fmt == "geojson" else True
+    return text.lstrip().startswith(_TEXT_OPENINGS.get(fmt, ""))
 
 
 def write_geopackage(frame: gpd.GeoDataFrame, target: str | os.PathLike[str], *,
@@ -206,7 +363,7 @@ def write_geopackage(frame: gpd.GeoDataFrame, target: str | os.PathLike[str], *,
     target = Path(target)
 
     def write(temporary: Path) -> None:
-        if target.exists() and target.stat().st_size:
+        if target.is_file() and target.stat().st_size:
             shutil.copyfile(target, temporary)
         frame.to_file(temporary, layer=layer, driver="GPKG")
 

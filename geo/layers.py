@@ -8,12 +8,16 @@ problem found in the file (row numbers count features / data lines from 1).
 from __future__ import annotations
 
 import functools
+import gzip
+import io
 import json
 import logging
 import os
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -33,6 +37,9 @@ from .settings import (
     max_file_bytes,
 )
 
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
 logger = logging.getLogger(__name__)
 
 METRIC_CRS = "EPSG:6670"
@@ -45,6 +52,8 @@ CITY_EXTENT_WGS84 = (130.50, 32.60, 130.90, 33.04)
 with about 6 km to spare for roads and mesh cells crossing the border."""
 MAX_PEOPLE_PER_AREA = 100_000
 """No census small area or 500 m mesh cell holds more people (Kumamoto's largest: 5,228)."""
+CENSUS_2015_POPULATION = 740_822
+"""Kumamoto City's residents in the 2015 census (総務省 平成27年国勢調査, the official total)."""
 _LIKELY_CRS = ("EPSG:4326", "EPSG:6670", "EPSG:6669", "EPSG:6671", "EPSG:32652", "EPSG:3857")
 """CRSs the coordinates of a mislabelled layer are tried in, to name the likely cause."""
 
@@ -264,6 +273,103 @@ def check_feature_count(path: Path, count: int) -> None:
         msg = (f"{path}: {count:,} features is more than the {limit:,} allowed per layer; "
                f"check it is the right file, or raise {MAX_FEATURES_ENV_VAR}")
         raise InputTooLargeError(msg)
+
+
+MAX_EXPANSION = 100
+"""Most a compressed file (a zip member, a ``.gz`` layer) may expand, as a ratio of its
+compressed size: GTFS text expands up to 18 times, a zip bomb a thousand times."""
+_EXPANSION_FLOOR = 1_000_000
+"""Below this many bytes expanded, the ratio is not checked (small text compresses well)."""
+
+
+def open_zip_member(archive: zipfile.ZipFile, name: str, *, where: str) -> IO[bytes]:
+    """Open one member of a zip after checking what it expands to, before reading it.
+
+    The uncompressed size the archive declares must be at most ``max_file_bytes()`` and at
+    most ``MAX_EXPANSION`` times the compressed size; ``zipfile`` never returns more bytes
+    than declared (a lying size fails its CRC check), and the stream counts them again.
+
+    Parameters
+    ----------
+    archive
+        The open zip.
+    name
+        The member's name in the archive.
+    where
+        The archive, for messages (e.g. ``toshibus.gtfs.zip``).
+
+    Raises
+    ------
+    geo.errors.InputTooLargeError
+        Naming the archive, the member, its sizes and the variable that raises the limit.
+    """
+    info = archive.getinfo(name)
+    limit = check_zip_member(info, where=where)
+    return io.BufferedReader(_Limited(archive.open(info), limit, f"{where}: {name}",
+                                      info.compress_size))
+
+
+def check_zip_member(info: zipfile.ZipInfo, *, where: str) -> int:
+    """Refuse a zip member that would expand too far (see ``open_zip_member``).
+
+    Returns
+    -------
+    int
+        The most bytes the member may expand to.
+    """
+    limit = _expansion_limit(info.compress_size)
+    if info.file_size > limit:
+        raise _too_large(f"{where}: {info.filename}", info.file_size, info.compress_size)
+    return limit
+
+
+def open_gzip(path: Path) -> IO[bytes]:
+    """Open a ``.gz`` layer, its expanded bytes bounded as ``open_zip_member``'s are.
+
+    The file's own size is checked first (``check_file_size``); reading raises
+    ``InputTooLargeError`` as soon as the expanded stream passes the limit.
+    """
+    check_file_size(path)
+    compressed = path.stat().st_size
+    limit = _expansion_limit(compressed)
+    return io.BufferedReader(_Limited(gzip.open(path, "rb"), limit, str(path), compressed))
+
+
+def _expansion_limit(compressed: int) -> int:
+    return min(max_file_bytes(), max(MAX_EXPANSION * compressed, _EXPANSION_FLOOR))
+
+
+def _too_large(label: str, expanded: int, compressed: int) -> InputTooLargeError:
+    msg = (f"{label}: expands from {compressed / 1e6:,.1f} MB to more than "
+           f"{expanded / 1e6:,.1f} MB; at most {max_file_bytes() / 1e6:,.0f} MB and "
+           f"{MAX_EXPANSION} times the compressed size are read (a damaged or hostile "
+           f"archive?); check it is the right file, or raise {MAX_FILE_MB_ENV_VAR}")
+    return InputTooLargeError(msg)
+
+
+class _Limited(io.RawIOBase):
+    """A byte stream that raises ``InputTooLargeError`` once more than ``limit`` bytes came."""
+
+    def __init__(self, raw: io.BufferedIOBase | IO[bytes], limit: int, label: str,
+                 compressed: int) -> None:
+        self._raw, self._limit, self._label, self._compressed = raw, limit, label, compressed
+        self._count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._raw.read(len(view))
+        self._count += len(data)
+        if self._count > self._limit:
+            raise _too_large(self._label, self._count, self._compressed)
+        view[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 def _read_vector(path: Path) -> gpd.GeoDataFrame:
@@ -522,6 +628,56 @@ def load_small_areas(data: str | os.PathLike[str] | None = None) -> gpd.GeoDataF
     frame = frame[columns].reset_index(drop=True)
     frame.attrs["population_missing"] = unknown
     return frame
+
+
+@dataclass(frozen=True)
+class PopulationCoverage:
+    """How many of the 2015 census's residents the small areas' population figures hold.
+
+    A small area without a figure counts as 0. Most such areas are uninhabited or counted
+    in a neighbour's figure (e-Stat folds small areas into a neighbour), and then the
+    figures still add up to the census total; residents of an area whose figure is missing
+    are in no figure at all. The shortfall against the census total counts them, whichever
+    areas they live in.
+
+    Attributes
+    ----------
+    areas_without_figure
+        Small areas whose population the source leaves empty.
+    people_counted
+        The small areas' population figures, summed.
+    census_total
+        ``CENSUS_2015_POPULATION``.
+    """
+
+    areas_without_figure: int
+    people_counted: float
+    census_total: int = CENSUS_2015_POPULATION
+
+    @property
+    def people_without_figure(self) -> int:
+        """Residents of the census total that no small area's figure holds (at least 0)."""
+        return max(0, round(self.census_total - self.people_counted))
+
+    def notice(self, lang: str = "en") -> str:
+        """One line for a screen or the command line, in ``ja`` or ``en``."""
+        missing, total = self.people_without_figure, self.census_total
+        share = 100 * missing / total
+        if lang == "ja":
+            return (f"人口：2015年国勢調査の{total:,}人のうち{missing:,}人（{share:.1f}%）は"
+                    f"どの小地域の人口にも含まれず、ここでの数値にも入っていません"
+                    f"（人口の値がない小地域：{self.areas_without_figure}、0人として計算）。")
+        return (f"population: {missing:,} of the {total:,} residents of the 2015 census "
+                f"({share:.1f} %) are in no small area's figure, so in no figure here "
+                f"({self.areas_without_figure} small areas have no population figure and "
+                f"count as 0)")
+
+
+def population_coverage(small_areas: pd.DataFrame) -> PopulationCoverage:
+    """Measure ``load_small_areas``'s figures against the census total (``PopulationCoverage``)."""
+    return PopulationCoverage(
+        areas_without_figure=int(small_areas.attrs.get("population_missing", 0)),
+        people_counted=float(small_areas["population"].sum()))
 
 
 def load_schools(

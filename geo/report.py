@@ -297,7 +297,8 @@ def write_report(study: Study, result: Result, targets: Mapping[str, str | os.Pa
     ----------
     targets
         ``REPORT_FILES`` key -> path: ``xlsx`` (workbook), ``pdf`` / ``png`` (16:9 slide),
-        ``handout`` (A4 PDF). Paths are checked with ``geo.io.check_output_path`` first.
+        ``handout`` (A4 PDF). Paths are checked together with ``geo.io.check_output_paths``
+        first.
     title, lang, date
         As for ``workbook``, ``slide`` and ``handout``.
 
@@ -311,7 +312,8 @@ def write_report(study: Study, result: Result, targets: Mapping[str, str | os.Pa
     ValueError
         An unknown target key.
     geo.errors.OutputError
-        A path inside the data directory, or an existing file of another format.
+        A path inside the data directory, an existing file of another format, a folder, or
+        two targets naming one file.
     OSError
         A file cannot be written (then none is).
     """
@@ -320,8 +322,8 @@ def write_report(study: Study, result: Result, targets: Mapping[str, str | os.Pa
         msg = (f"unknown report output(s) {', '.join(unknown)}; choose from "
                f"{', '.join(REPORT_FILES)}")
         raise ValueError(msg)
-    for key, path in targets.items():
-        gio.check_output_path(path, fmt=REPORT_FILES[key], data=study.data)
+    gio.check_output_paths({key: (path, REPORT_FILES[key]) for key, path in targets.items()},
+                           data=study.data)
     render = {
         "xlsx": lambda: workbook(study, result, title=title, lang=lang, date=date),
         "pdf": lambda: slide(study, result, title=title, lang=lang, format="pdf", date=date),

@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,7 @@ from .errors import (
     ScenarioStoreError,
     UnknownOfficeError,
 )
-from .fetch import atomic_write
+from .io import write_bytes
 from .settings import PROJECT_DATA_DIR
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,10 @@ DEFAULT_DB_PATH = PROJECT_DATA_DIR / "scenarios" / "scenarios.sqlite"
 """Default SQLite file, in a folder git ignores."""
 MODES = ("drive", "walk", "transit")
 MAX_NAME_LENGTH = 200
+MAX_VERSION = 2**31 - 1
+"""Largest version number (an integer column holds it on every database)."""
+MAX_JSON_DEPTH = 32
+"""Deepest nesting read from an export file, a phases file or a link (an export is 10 deep)."""
 SAVE_ATTEMPTS = 10
 """Attempts at a write that loses a race with another writer (creating the same new name,
 or the tables); a unique (name, version) constraint turns any other clash into a retry."""
@@ -137,12 +142,16 @@ class SavedScenario:
     phases: tuple[Phase, ...] = ()
 
     def __post_init__(self) -> None:
+        problems = []
         if isinstance(self.name, str):  # "案A " and "案A" are one scenario
-            object.__setattr__(self, "name", self.name.strip())
+            try:
+                object.__setattr__(self, "name", normalise_name(self.name))
+            except SavedScenarioError as e:
+                problems.append(str(e))
         object.__setattr__(self, "closed", _frozen_ids(self.closed))
         object.__setattr__(self, "downgraded", _frozen_ids(self.downgraded))
         object.__setattr__(self, "phases", tuple(self.phases))
-        problems = _scenario_problems(self)
+        problems += _scenario_problems(self)
         if problems:
             raise SavedScenarioError("invalid scenario: " + "; ".join(problems))
 
@@ -188,6 +197,32 @@ class SavedScenario:
 _FIELD_NAMES = tuple(SavedScenario.__dataclass_fields__)
 
 
+def normalise_name(name: str) -> str:
+    """Return a scenario name in its one stored form: Unicode NFC, surrounding spaces dropped.
+
+    Saving, importing, opening and the URL all go through here, so names that look the
+    same (``案A`` typed as NFC or NFD, with a trailing space) are one scenario. An empty
+    name stays empty (an unsaved view); saving refuses it.
+
+    Raises
+    ------
+    geo.errors.SavedScenarioError
+        The name is not text, holds a control or format character (NUL, a line break, a
+        zero-width space, a direction override) or is longer than ``MAX_NAME_LENGTH``.
+    """
+    if not isinstance(name, str):
+        raise SavedScenarioError(f"name must be text, not {type(name).__name__}")
+    text = unicodedata.normalize("NFC", name).strip()
+    hidden = sorted({f"U+{ord(ch):04X}" for ch in text if unicodedata.category(ch) in ("Cc", "Cf")})
+    if hidden:
+        msg = (f"name {text[:40]!r} holds invisible control or format characters "
+               f"({', '.join(hidden)}); type it again without them")
+        raise SavedScenarioError(msg)
+    if len(text) > MAX_NAME_LENGTH:
+        raise SavedScenarioError(f"name must be at most {MAX_NAME_LENGTH} characters long")
+    return text
+
+
 def _frozen_ids(ids: Iterable[str]) -> frozenset[str]:
     if isinstance(ids, str):  # one id given where a collection was meant
         return frozenset([ids])
@@ -195,9 +230,7 @@ def _frozen_ids(ids: Iterable[str]) -> frozenset[str]:
 
 
 def _scenario_problems(s: SavedScenario) -> list[str]:
-    problems = []
-    if isinstance(s.name, str) and len(s.name) > MAX_NAME_LENGTH:
-        problems.append(f"name must be at most {MAX_NAME_LENGTH} characters long")
+    problems = [] if isinstance(s.name, str) else ["name must be text"]
     for label, value, allowed in (("base", s.base, scenarios.BASES),
                                   ("measure", s.measure, scenarios.MEASURES),
                                   ("store source", s.store_source, layers.STORE_SOURCES),
@@ -209,7 +242,7 @@ def _scenario_problems(s: SavedScenario) -> list[str]:
     if (isinstance(share, bool) or not isinstance(share, (int, float)) or not math.isfinite(share)
             or not 0.0 <= share <= 1.0):
         problems.append(f"store share must be a number from 0 to 1, not {share!r}")
-    for label in ("name", "briefing_title", "note", "author"):
+    for label in ("briefing_title", "note", "author"):
         value = getattr(s, label)
         if not isinstance(value, str) or "\x00" in value:
             problems.append(f"{label} must be text without NUL characters")
@@ -294,13 +327,13 @@ def phase_order_problems(phases: Sequence[Phase]) -> list[PhaseProblem]:
 
 def _id_list(value: object, label: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise SavedScenarioError(f"{label} must be a list of office ids, not {value!r}")
+        raise SavedScenarioError(f"{label} must be a list of office ids, not {_shown(value)}")
     return value
 
 
 def _phases_from_json(value: object) -> tuple[Phase, ...]:
     if not isinstance(value, list):
-        raise SavedScenarioError(f"phases must be a list, not {value!r}")
+        raise SavedScenarioError(f"phases must be a list, not {_shown(value)}")
     phases = []
     for number, step in enumerate(value, start=1):
         if not isinstance(step, Mapping) or set(step) - {"date", "label", "closed", "downgraded"}:
@@ -310,7 +343,7 @@ def _phases_from_json(value: object) -> tuple[Phase, ...]:
             date = dt.date.fromisoformat(step["date"])
         except (KeyError, TypeError, ValueError):
             raise SavedScenarioError(f"phase {number}: date must be YYYY-MM-DD, "
-                                     f"not {step.get('date')!r}") from None
+                                     f"not {_shown(step.get('date'))}") from None
         phases.append(Phase(
             date=date, label=step.get("label", ""),
             closed=frozenset(_id_list(step.get("closed", []), f"phase {number} closed")),
@@ -670,8 +703,12 @@ class ScenarioStore:
 
     @staticmethod
     def _owner(session: Session, name: str, *, include_deleted: bool) -> _ScenarioRow:
+        try:
+            stored_name = normalise_name(name)
+        except SavedScenarioError:  # no saved scenario can have such a name
+            stored_name = None
         owner = session.scalars(sa.select(_ScenarioRow).where(
-            _ScenarioRow.name == name)).one_or_none()
+            _ScenarioRow.name == stored_name)).one_or_none() if stored_name else None
         if owner is None:
             raise ScenarioNotFoundError(f"no saved scenario named {name!r}")
         if owner.deleted_at is not None and not include_deleted:
@@ -686,7 +723,8 @@ class ScenarioStore:
                     "exported_at": _now().isoformat(),
                     "scenarios": [_export_owner(owner) for owner in owners]}
 
-    def merge(self, exported: Mapping[str, Any]) -> ImportReport:
+    def merge(self, exported: Mapping[str, Any], *,
+              offices: pd.DataFrame | None = None) -> ImportReport:
         """Merge ``export()`` output from another store into this one, losing nothing here.
 
         A version whose name and number exist here with the same content is skipped, as is
@@ -695,12 +733,24 @@ class ScenarioStore:
         name keeps its creation time and deleted flag; an existing one keeps its own.
         The whole file is validated first and merged in one transaction.
 
+        Parameters
+        ----------
+        exported
+            ``export()`` output.
+        offices
+            Office register (``geo.layers.load_offices``): every office id of every
+            version, phases included, must be in it. ``None``: ids are not checked.
+
         Raises
         ------
         SavedScenarioError
             ``exported`` is not a valid export (every problem listed).
+        geo.errors.UnknownOfficeError
+            A version names an office the register lacks (every one listed).
         """
         entries = _parse_export(exported)
+        if offices is not None:
+            _check_export_offices(entries, offices)
 
         def merge_all(session: Session) -> ImportReport:
             counts = {"scenarios_created": 0, "added": 0, "renumbered": 0, "skipped": 0}
@@ -750,6 +800,18 @@ def _export_owner(owner: _ScenarioRow) -> dict[str, Any]:
                          for row in owner.versions]}
 
 
+def _check_export_offices(entries: list[_ExportEntry], offices: pd.DataFrame) -> None:
+    problems = []
+    for entry in entries:
+        for number, _, scenario in entry.versions:
+            try:
+                check_offices(scenario, offices)
+            except UnknownOfficeError as e:
+                problems.append(f"{entry.name!r} version {number}: {e}")
+    if problems:
+        raise UnknownOfficeError("import refused: " + "; ".join(problems))
+
+
 @dataclass(frozen=True)
 class _ExportEntry:
     name: str
@@ -788,9 +850,9 @@ def _parse_export(data: Mapping[str, Any]) -> list[_ExportEntry]:
 def _parse_entry(item: object) -> _ExportEntry:
     if not isinstance(item, Mapping):
         raise SavedScenarioError("must be an object")
-    name = item.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise SavedScenarioError(f"name must be non-empty text, not {name!r}")
+    name = normalise_name(item.get("name"))  # type: ignore[arg-type]
+    if not name:
+        raise SavedScenarioError("name must be non-empty text")
     versions, numbers = [], set()
     raw_versions = item.get("versions")
     if not isinstance(raw_versions, list) or not raw_versions:
@@ -799,9 +861,11 @@ def _parse_entry(item: object) -> _ExportEntry:
         if not isinstance(raw, Mapping):
             raise SavedScenarioError(f"{name!r}: each version must be an object")
         number = raw.get("version")
-        if (isinstance(number, bool) or not isinstance(number, int) or number < 1
-                or number in numbers):
-            raise SavedScenarioError(f"{name!r}: bad or repeated version number {number!r}")
+        if (isinstance(number, bool) or not isinstance(number, int)
+                or not 1 <= number <= MAX_VERSION or number in numbers):
+            raise SavedScenarioError(f"{name!r}: bad or repeated version number "
+                                     f"{_shown(number)} (a whole number from 1 to "
+                                     f"{MAX_VERSION:,})")
         numbers.add(number)
         content = raw.get("scenario")
         if not isinstance(content, Mapping) or "name" in content:
@@ -818,11 +882,19 @@ def _parse_entry(item: object) -> _ExportEntry:
 def _timestamp(value: object, label: str) -> dt.datetime:
     try:
         moment = dt.datetime.fromisoformat(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise SavedScenarioError(f"{label} must be an ISO date-time, not {value!r}") from None
-    if moment.tzinfo is None:
-        raise SavedScenarioError(f"{label} must carry a time zone, not {value!r}")
-    return moment.astimezone(dt.UTC)
+        utc = moment.astimezone(dt.UTC) if moment.tzinfo is not None else None
+    except (TypeError, ValueError, OverflowError):
+        msg = f"{label} must be an ISO date-time, not {_shown(value)}"
+        raise SavedScenarioError(msg) from None
+    if utc is None:
+        raise SavedScenarioError(f"{label} must carry a time zone, not {_shown(value)}")
+    return utc
+
+
+def _shown(value: object) -> str:
+    """A value for a message, cut to 80 characters."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def export_scenarios(store: ScenarioStore, path: str | os.PathLike[str]) -> int:
@@ -835,23 +907,27 @@ def export_scenarios(store: ScenarioStore, path: str | os.PathLike[str]) -> int:
     """
     exported = store.export()
     text = json.dumps(exported, ensure_ascii=False, indent=1)
-    atomic_write(Path(path), lambda tmp: _write_text(tmp, text))
+    write_bytes(path, (text + "\n").encode("utf-8"))
     return sum(len(entry["versions"]) for entry in exported["scenarios"])
 
 
-def _write_text(path: Path, text: str) -> None:
-    path.write_text(text + "\n", encoding="utf-8")
-
-
-def import_scenarios(store: ScenarioStore, path: str | os.PathLike[str]) -> ImportReport:
+def import_scenarios(store: ScenarioStore, path: str | os.PathLike[str], *,
+                     offices: pd.DataFrame | None = None) -> ImportReport:
     """Merge the JSON export file ``path`` into ``store`` (see ``ScenarioStore.merge``).
+
+    Parameters
+    ----------
+    offices
+        Office register every office id must be in (``None``: not checked).
 
     Raises
     ------
     SavedScenarioError
         The file cannot be read or is not a valid export.
+    geo.errors.UnknownOfficeError
+        A version names an office that ``offices`` lacks.
     """
-    return store.merge(_read_json(path))
+    return store.merge(read_json(path), offices=offices)
 
 
 def read_phases(path: str | os.PathLike[str]) -> tuple[Phase, ...]:
@@ -865,16 +941,59 @@ def read_phases(path: str | os.PathLike[str]) -> tuple[Phase, ...]:
     SavedScenarioError
         The file cannot be read or a step is malformed.
     """
-    return _phases_from_json(_read_json(path))
+    return _phases_from_json(read_json(path))
 
 
-def _read_json(path: str | os.PathLike[str]) -> Any:
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """Read a JSON file (an export or a phased plan) with ``parse_json``'s limits.
+
+    Raises
+    ------
+    geo.errors.SavedScenarioError
+        The file cannot be read, is not UTF-8 JSON or is nested too deeply.
+    """
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as e:
         raise SavedScenarioError(f"cannot read {path}: {e.strerror}") from e
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise SavedScenarioError(f"{path} is not a JSON file: {e}") from e
+    except UnicodeDecodeError as e:
+        raise SavedScenarioError(f"{path} is not valid JSON: {e}") from e
+    return parse_json(text, str(path))
+
+
+def parse_json(text: str, where: str) -> Any:
+    """Read JSON text from a file or a link, nested at most ``MAX_JSON_DEPTH`` levels.
+
+    Raises
+    ------
+    geo.errors.SavedScenarioError
+        Naming ``where``: the text is not JSON, holds a number too long to read, or is
+        nested too deeply (which would otherwise exhaust Python's recursion limit).
+    """
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        value = None
+        deep = True
+    except ValueError as e:  # JSONDecodeError, or an integer of thousands of digits
+        raise SavedScenarioError(f"{where} is not valid JSON: {str(e)[:80]}") from None
+    else:
+        deep = _nesting_exceeds(value, MAX_JSON_DEPTH)
+    if deep:
+        msg = f"{where} is nested more than {MAX_JSON_DEPTH} levels deep; not a scenario file"
+        raise SavedScenarioError(msg)
+    return value
+
+
+def _nesting_exceeds(value: object, limit: int) -> bool:
+    """Whether lists and objects in ``value`` nest more than ``limit`` levels (no recursion)."""
+    level = [value]
+    for _ in range(limit):
+        level = [child for item in level if isinstance(item, (list, dict))
+                 for child in (item.values() if isinstance(item, dict) else item)]
+        if not level:
+            return False
+    return True
 
 
 # -- URLs -----------------------------------------------------------------------------------
@@ -946,7 +1065,7 @@ def from_query_params(params: Mapping[str, Any]) -> SavedScenario | SavedRef | N
         if name in _LIST_FIELDS:
             values[name] = [part.strip() for part in text.split(",") if part.strip()]
         elif name == "phases":
-            values[name] = _json_param(text)
+            values[name] = parse_json(text, "URL parameter phases")
         elif name == "store_share":
             values[name] = _float_param(text)
         else:
@@ -959,22 +1078,19 @@ def _saved_ref(params: Mapping[str, str]) -> SavedRef:
     if extra:
         msg = f"URL names a saved scenario and also scenario fields ({', '.join(extra)})"
         raise SavedScenarioError(msg)
-    name = params.get("saved", "").strip()
+    name = normalise_name(params.get("saved", ""))
     if not name:
         raise SavedScenarioError("URL parameter 'version' needs 'saved' (the scenario name)")
     text = params.get("version")
     if text is None:
         return SavedRef(name)
-    if not text.isascii() or not text.isdigit() or int(text) < 1:
-        raise SavedScenarioError(f"URL parameter version must be a whole number >= 1, not {text!r}")
+    if (not text.isascii() or not text.isdigit() or len(text) > len(str(MAX_VERSION))
+            or not 1 <= int(text) <= MAX_VERSION):
+        msg = (f"URL parameter version must be a whole number from 1 to {MAX_VERSION:,}, "
+               f"not {_shown(text)}")
+        raise SavedScenarioError(msg)
     return SavedRef(name, int(text))
 
-
-def _json_param(text: str) -> object:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        raise SavedScenarioError(f"URL parameter phases is not valid JSON: {text[:80]!r}") from None
 
 
 def _float_param(text: str) -> float:

@@ -101,6 +101,9 @@ class Study:
     demand_fits
         The demand model fitted on FY2013, per 城南/南部 reading (empty when the offices
         have no recorded counts: there is then no load shift).
+    population
+        How many residents of the 2015 census the small areas' figures hold, and how many
+        are in no figure (``geo.layers.PopulationCoverage``; shown with every figure).
     transit
         Door-to-door minutes by bus, tram and rail (``transit`` mode only, else None).
     build_seconds
@@ -117,6 +120,7 @@ class Study:
     zones: dict[str, zones_module.ZoneLayer]
     blank_ids: dict[str, frozenset[str]]
     demand_fits: dict[str, demand.DemandFit]
+    population: layers.PopulationCoverage
     build_seconds: float
     transit: transit.TransitAccess | None = None
     _models: dict[str, scenarios.AccessModel] = field(default_factory=dict, repr=False,
@@ -169,7 +173,8 @@ def build_study(
         the default window (``geo.transit``); its km are walking distances.
     cache
         Read the study from, and write it to, the disk cache (``geo.studycache``: keyed by
-        the inputs' hashes and the code, so it never serves a stale result).
+        the inputs' hashes and the code, so it never serves a stale result). The inputs
+        are hashed again after a build; a study whose inputs changed meanwhile is not kept.
 
     Raises
     ------
@@ -188,7 +193,11 @@ def build_study(
         logger.info("study read from the disk cache in %.1f s", study.build_seconds)
         return study
     study = _build(root, network, mode, started)
-    if key is not None:
+    if key is not None and studycache.study_key(root, network, mode) != key:
+        # hashed before the build and again after: equal, the build read the bytes hashed
+        logger.warning("an input file changed while the study was built; not keeping it in "
+                       "the disk cache")
+    elif key is not None:
         try:
             studycache.save(cache_parts(study), key)
         except OSError as error:
@@ -214,6 +223,7 @@ def assemble_study(
     demand_fits: dict[str, demand.DemandFit], started: float | None = None,
     transit_access: transit.TransitAccess | None = None,
     store_origin_m: dict[str, np.ndarray] | None = None,
+    population: layers.PopulationCoverage | None = None,
 ) -> Study:
     """Put a study together from an engine and its other parts (``build_study`` reads them).
 
@@ -231,6 +241,9 @@ def assemble_study(
         Transit minutes (``geo.transit.transit_access`` on ``eng``) for a transit study.
     store_origin_m
         Nearest-store distances per source, when already known (default: computed).
+    population
+        The small areas' coverage of the census, when already known (default: measured
+        on ``eng.small_areas`` as loaded).
     """
     started = time.perf_counter() if started is None else started
     if store_origin_m is None:
@@ -247,6 +260,8 @@ def assemble_study(
                   mode="transit" if transit_access is not None else eng.mode, engine=eng,
                   stores=stores, store_origin_m=store_origin_m, districts=district_layer,
                   zones=zone_layers, blank_ids=blank_ids, demand_fits=demand_fits,
+                  population=(population if population is not None
+                              else layers.population_coverage(eng.small_areas)),
                   build_seconds=time.perf_counter() - started, transit=transit_access)
     logger.info("study built in %.1f s (%s, %s)", study.build_seconds, eng.network, eng.mode)
     return study
@@ -265,6 +280,7 @@ def cache_parts(study: Study) -> dict[str, object]:
     parts: dict[str, object] = {
         "wards": eng.wards, "small_areas": eng.small_areas, "offices": eng.offices,
         "origins": eng.origins, "store_sources": list(study.stores),
+        "population_coverage": dataclasses.asdict(study.population),
         **studycache.model_parts(eng.model),
         **(studycache.district_parts(study.districts) if study.districts is not None else {}),
         **(studycache.transit_parts(study.transit) if study.transit is not None else {}),
@@ -294,6 +310,7 @@ def _from_cache(parts: dict[str, object], root: Path, network: str, mode: str,
         demand_fits=_fits(model), started=started,
         transit_access=studycache.transit_from(parts) if mode == "transit" else None,
         store_origin_m={s: parts[f"store_origin_m_{s}"] for s in sources},  # type: ignore[misc]
+        population=layers.PopulationCoverage(**parts["population_coverage"]),  # type: ignore[arg-type]
     )
 
 

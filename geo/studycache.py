@@ -7,6 +7,11 @@ every input file the study reads, of the ``geo`` source code and of the network 
 so a changed input or a new version of the code never reads an old result. The road graph
 and the demand fits are rebuilt (under a second) rather than stored.
 
+Nothing read back is trusted blindly: the manifest records each part's SHA-256 and its
+shape (rows and columns of a table, shape and dtype of an array), and ``load`` checks
+every part against it, so an edited, truncated or swapped file is built again instead of
+being served.
+
 The cache lives in ``<cache dir>/studies/`` (``MADOGUCHI_CACHE``, default ``.cache`` in the
 project); deleting that folder clears it.
 """
@@ -16,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import io
 import json
 import logging
 import os
@@ -34,8 +40,8 @@ from .transit import TransitAccess
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
-"""Bumped when the layout of a cached study changes."""
+FORMAT_VERSION = 2
+"""Bumped when the layout of a cached study changes (2: checksums and shapes of every part)."""
 _SOURCE_DIR = Path(__file__).resolve().parent
 
 
@@ -67,33 +73,36 @@ def study_dir(key: str, cache: str | os.PathLike[str] | None = None) -> Path:
     return settings.cache_dir(cache) / "studies" / key
 
 
-def _read_frame(path: Path, *, geo: bool) -> pd.DataFrame:
-    return gpd.read_parquet(path) if geo else pd.read_parquet(path)
-
-
 def save(parts: dict[str, object], key: str, cache: str | os.PathLike[str] | None = None
          ) -> Path:
     """Write a study's parts (see ``geo.study.cache_parts``) under ``key``, atomically.
 
     The parts are written into a temporary sibling folder that is renamed into place, so a
-    reader never sees half a study.
+    reader never sees half a study. Each table and array is recorded in the manifest with
+    its SHA-256 and its shape, which ``load`` checks.
     """
     target = study_dir(key, cache)
     temporary = target.with_name(f".{key}.{uuid.uuid4().hex}.part")
     temporary.mkdir(parents=True)
     try:
-        manifest: dict[str, object] = {"format": FORMAT_VERSION, "key": key,
-                                       "created": dt.datetime.now(dt.UTC).isoformat(),
-                                       "frames": {}, "arrays": [], "values": {}}
+        frames: dict[str, dict[str, object]] = {}
+        arrays: dict[str, dict[str, object]] = {}
+        values: dict[str, object] = {}
         for name, value in parts.items():
             if isinstance(value, pd.DataFrame):
-                value.to_parquet(temporary / f"{name}.parquet", index=False)
-                manifest["frames"][name] = isinstance(value, gpd.GeoDataFrame)  # type: ignore[index]
+                path = temporary / f"{name}.parquet"
+                value.to_parquet(path, index=False)
+                frames[name] = {"geo": isinstance(value, gpd.GeoDataFrame),
+                                **_frame_shape(value), "sha256": gio.sha256_file(path)}
             elif isinstance(value, np.ndarray):
-                np.save(temporary / f"{name}.npy", value, allow_pickle=False)
-                manifest["arrays"].append(name)  # type: ignore[attr-defined]
+                path = temporary / f"{name}.npy"
+                np.save(path, value, allow_pickle=False)
+                arrays[name] = {**_array_shape(value), "sha256": gio.sha256_file(path)}
             else:
-                manifest["values"][name] = value  # type: ignore[index]
+                values[name] = value
+        manifest = {"format": FORMAT_VERSION, "key": key,
+                    "created": dt.datetime.now(dt.UTC).isoformat(), "frames": frames,
+                    "arrays": arrays, "values": values}
         (temporary / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False),
                                                  encoding="utf-8")
         if target.exists():
@@ -104,8 +113,22 @@ def save(parts: dict[str, object], key: str, cache: str | os.PathLike[str] | Non
     return target
 
 
+def _frame_shape(frame: pd.DataFrame) -> dict[str, object]:
+    return {"rows": len(frame), "columns": [str(c) for c in frame.columns]}
+
+
+def _array_shape(array: np.ndarray) -> dict[str, object]:
+    return {"shape": list(array.shape), "dtype": array.dtype.str}
+
+
+class _Mismatch(Exception):
+    """A cached part differs from what the manifest records."""
+
+
 def load(key: str, cache: str | os.PathLike[str] | None = None) -> dict[str, object] | None:
-    """Read the parts of the study of ``key``, or None when it is not cached (or unreadable)."""
+    """Read the parts of the study of ``key``, or None when it is not cached, unreadable or
+    not what its manifest records (then a one-line warning says which part, and the
+    caller builds the study again)."""
     folder = study_dir(key, cache)
     manifest_path = folder / "manifest.json"
     if not manifest_path.is_file():
@@ -115,14 +138,37 @@ def load(key: str, cache: str | os.PathLike[str] | None = None) -> dict[str, obj
         if manifest.get("format") != FORMAT_VERSION or manifest.get("key") != key:
             return None
         parts: dict[str, object] = dict(manifest["values"])
-        for name, is_geo in manifest["frames"].items():
-            parts[name] = _read_frame(folder / f"{name}.parquet", geo=is_geo)
-        for name in manifest["arrays"]:
-            parts[name] = np.load(folder / f"{name}.npy", allow_pickle=False)
-    except (OSError, ValueError, KeyError) as error:
+        for name, recorded in manifest["frames"].items():
+            data = _checked_bytes(folder / f"{name}.parquet", recorded)
+            frame = (gpd.read_parquet if recorded["geo"] else pd.read_parquet)(io.BytesIO(data))
+            _expect(name, _frame_shape(frame), recorded)
+            parts[name] = frame
+        for name, recorded in manifest["arrays"].items():
+            array = np.load(io.BytesIO(_checked_bytes(folder / f"{name}.npy", recorded)),
+                            allow_pickle=False)
+            _expect(name, _array_shape(array), recorded)
+            parts[name] = array
+    except _Mismatch as mismatch:
+        logger.warning("cached study %s: %s; building it again", folder, mismatch)
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as error:
         logger.warning("cached study %s is unreadable (%s); building it again", folder, error)
         return None
     return parts
+
+
+def _checked_bytes(path: Path, recorded: dict[str, object]) -> bytes:
+    """The file's bytes, read once: the same bytes are checked and then parsed."""
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != recorded["sha256"]:
+        raise _Mismatch(f"{path.name} does not match the checksum in its manifest")
+    return data
+
+
+def _expect(name: str, found: dict[str, object], recorded: dict[str, object]) -> None:
+    for field, value in found.items():
+        if recorded[field] != value:
+            raise _Mismatch(f"{name} has {field} {value}, its manifest says {recorded[field]}")
 
 
 def model_parts(model: AccessModel) -> dict[str, object]:

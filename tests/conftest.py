@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,26 @@ def bundle_dir() -> Path:
     if not value or not (Path(value) / "offices" / "offices.csv").is_file():
         pytest.skip(f"{DATA_ENV_VAR} does not point at the Kumamoto data bundle")
     return Path(value)
+
+
+@pytest.fixture
+def bundle_copy(bundle_dir: Path, tmp_path: Path):
+    """Make a data directory of links to the bundle's files, with real copies of the files
+    named (relative paths) to edit: ``bundle_copy("offices/offices.csv")``."""
+    def make(*copies: str) -> Path:
+        data = tmp_path / "data"
+        for source in bundle_dir.rglob("*"):
+            if source.is_file():
+                relative = source.relative_to(bundle_dir)
+                target = data / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if relative.as_posix() in copies:
+                    shutil.copy(source, target)
+                else:
+                    target.symlink_to(source)
+        return data
+
+    return make
 
 
 @pytest.fixture(scope="session")

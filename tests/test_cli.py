@@ -83,13 +83,29 @@ def test_out_in_a_missing_folder_exits_2_before_computing(tmp_path: Path):
     assert len(err.strip().splitlines()) == 1
 
 
-def test_unwritable_out_exits_2_without_traceback(tmp_path: Path, monkeypatch, capsys):
+def test_a_folder_as_out_is_refused_before_computing(tmp_path: Path, monkeypatch, capsys):
     target = tmp_path / "taken"
     target.mkdir()  # a folder stands where the file should be written
+
+    def computed(args):
+        raise AssertionError("computed although --out cannot be written")
+
+    monkeypatch.setattr(cli, "_cmd_branch_distances", computed)
+    assert cli.main(["branch-distances", "--out", str(target)]) == 2
+    assert capsys.readouterr().err == (f"error: --out {target} is a folder; refusing to write "
+                                       f"there (give a file name)\n")
+
+
+def test_a_failed_write_exits_2_without_traceback(tmp_path: Path, monkeypatch, capsys):
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
     monkeypatch.setattr(cli, "_cmd_branch_distances", lambda args: pd.DataFrame({"a": [1]}))
+    monkeypatch.setattr(cli, "write_csv", full)
+    target = tmp_path / "t.csv"
     assert cli.main(["branch-distances", "--out", str(target)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: cannot write {target}") and "Traceback" not in err
+    assert err == f"error: cannot write {target}: No space left on device\n"
 
 
 @pytest.mark.bundle
@@ -124,3 +140,35 @@ def test_snaps_lists_offices_and_stores_with_the_far_flag(bundle_dir: Path, tmp_
     assert table["snap_m"].iloc[0] == pytest.approx(116.2, abs=0.5)
     assert not table["far"].any()
     assert table["name_ja"].notna().all()
+
+
+def _broken(args):
+    raise RuntimeError("something nobody foresaw\nat /srv/madoguchi/geo/x.py line 3")
+
+
+def test_an_unexpected_error_is_one_line_and_exit_1(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "_cmd_branch_distances", _broken)
+    assert cli.main(["branch-distances"]) == 1
+    assert capsys.readouterr().err == ("error: unexpected RuntimeError: something nobody foresaw "
+                                       "(python -m geo --debug ... shows where)\n")
+
+
+def test_debug_shows_the_traceback_of_an_unexpected_error(monkeypatch):
+    monkeypatch.setattr(cli, "_cmd_branch_distances", _broken)
+    with pytest.raises(RuntimeError, match="something nobody foresaw"):
+        cli.main(["branch-distances", "--debug"])
+
+
+def test_an_interrupt_is_one_line(monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_cmd_snaps", interrupted)
+    assert cli.main(["snaps"]) == cli.INTERRUPTED
+    assert capsys.readouterr().err == "error: interrupted\n"
+
+
+def test_an_unexpected_error_while_checking_arguments_is_one_line_too(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "_check_outputs", _broken)
+    assert cli.main(["snaps"]) == 1
+    assert capsys.readouterr().err.startswith("error: unexpected RuntimeError: something nobody")

@@ -21,7 +21,7 @@ import shapely
 
 from geo import fetch as fetch_module
 from geo import layers
-from geo.errors import FetchError
+from geo.errors import FetchError, InputTooLargeError
 from geo.fetch import FetchResult, fetch, read_manifest
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -500,6 +500,18 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     assert [p.name for p in target.parent.iterdir()] == ["file.json"]
 
 
+def test_fetch_replaces_a_link_in_the_data_directory_not_what_it_points_to(tmp_path):
+    shared = tmp_path / "shared" / "wards.geojson"  # e.g. a read-only bundle linked into data
+    shared.parent.mkdir()
+    shared.write_text("shared", encoding="utf-8")
+    link = tmp_path / "data" / "wards.geojson"
+    link.parent.mkdir()
+    link.symlink_to(shared)
+    fetch_module.atomic_write(link, lambda path: path.write_text("fetched", encoding="utf-8"))
+    assert not link.is_symlink() and link.read_text(encoding="utf-8") == "fetched"
+    assert shared.read_text(encoding="utf-8") == "shared"
+
+
 def test_network_error_is_a_fetch_error(tmp_path):
     with pytest.raises(FetchError, match=r"could not download https://example.invalid/N03.*"
                                          r"no network.*needs internet access"):
@@ -665,3 +677,19 @@ def test_network_tables_of_the_bundle_graph_are_the_bundle_tables(bundle_dir):
     for column in ("u", "v", "key", "oneway"):
         assert edges[column].equals(bundle_edges[column]), column
     np.testing.assert_allclose(edges["length_m"], bundle_edges["length_m"], atol=5e-4)
+
+
+def _bomb_zip(member: str) -> zipfile.ZipFile:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(member, b"KEY_CODE,T000848001\n" + b"4310,1\n" * 5_000_000)
+    assert len(buffer.getvalue()) < 200_000  # 35 MB expanded
+    return zipfile.ZipFile(buffer)
+
+
+def test_downloaded_archives_that_expand_too_far_are_refused():
+    with pytest.raises(InputTooLargeError, match=r"e-Stat table T000848: tblT000848C43\.txt: "
+                                                 r"expands from"):
+        fetch_module.population_from_estat_table(_bomb_zip("tblT000848C43.txt"))
+    with pytest.raises(InputTooLargeError, match=r"N03: N03\.geojson: expands from"):
+        fetch_module.wards_from_n03(_bomb_zip("N03.geojson"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from pyproj import Geod, Transformer
 from scipy.sparse.csgraph import connected_components
 
 from geo import graph as graph_module
-from geo.errors import FetchError, LayerError
+from geo.errors import FetchError, InputTooLargeError, LayerError
 from geo.graph import (
     RoadGraph,
     graph_from_networkx,
@@ -246,3 +247,20 @@ def test_a_one_way_street_beside_a_two_way_street_stays_one_way():
     dist = dijkstra(built.adjacency, indices=[a, b])
     assert dist[0, b] == pytest.approx(100.0)
     assert dist[1, a] == pytest.approx(120.0)
+
+
+def test_a_gzip_network_that_expands_too_far_is_refused_while_reading(tmp_path: Path):
+    nodes = tmp_path / "osm_city_drive_2099-01-01_nodes.csv.gz"
+    with gzip.open(nodes, "wb") as handle:  # 39 MB of text in about 100 kB
+        handle.write(b"node,lon,lat\n" + b"1,130.70000,32.80000\n" * 1_850_000)
+    assert nodes.stat().st_size < 300_000
+    with pytest.raises(InputTooLargeError, match=r"_nodes\.csv\.gz: expands from 0\.\d MB to "
+                                                 r"more than"):
+        graph_module.graph_from_osm_csv(nodes, nodes)
+
+
+def test_an_osm_extract_over_the_size_limit_is_refused_before_reading(monkeypatch):
+    extract = Path(__file__).parent / "fixtures" / "tiny_drive.osm"
+    monkeypatch.setenv("MADOGUCHI_MAX_FILE_MB", str(extract.stat().st_size / 2e6))
+    with pytest.raises(InputTooLargeError, match=r"tiny_drive\.osm: .* MB allowed per file"):
+        graph_module.graph_from_osm_xml(extract)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 
 from geo import gtfs
-from geo.errors import DataMissingError, FeedError
+from geo.errors import DataMissingError, FeedError, InputTooLargeError
 
 WEDNESDAY = dt.date(2026, 6, 10)
 THURSDAY = dt.date(2026, 6, 11)
@@ -252,3 +253,83 @@ def test_feeds_without_a_common_wednesday_are_an_error_naming_them(tmp_path):
     with pytest.raises(FeedError, match=r"share no Wednesday \(new.zip 2026-12-01–2027-03-31, "
                                         r"old.zip 2026-06-01–2026-06-30\)"):
         gtfs.common_service_date([new, old])
+
+
+# -- required columns and bounded reading (issue 20) -----------------------------------------
+
+def test_every_missing_required_column_is_named_with_its_file(tmp_path):
+    feed = simple_feed(trips="route_id,trip_id\nR,t1\n", agency="agency_id,agency_url\na,u\n")
+    path = write_feed(tmp_path, "cols.zip", feed)
+    with pytest.raises(FeedError, match=r"^cols.zip: missing GTFS-JP column\(s\): "
+                                        r"trips.txt lacks service_id; agency.txt lacks "
+                                        r"agency_name$"):
+        gtfs.read_feed(path, WEDNESDAY)
+
+
+@pytest.mark.parametrize(("file", "header"), [
+    ("stops.txt", "stop_id,stop_name,stop_lat"),
+    ("stop_times.txt", "trip_id,arrival_time,departure_time,stop_id"),
+    ("calendar.txt", "service_id,monday,start_date,end_date"),
+])
+def test_any_required_column_missing_is_a_feed_error_not_a_key_error(tmp_path, file, header):
+    path = write_feed(tmp_path, "x.zip", simple_feed(**{file.removesuffix(".txt"): header + "\n"}))
+    with pytest.raises(FeedError, match=f"{file} lacks"):
+        gtfs.read_feed(path, WEDNESDAY)
+
+
+def test_an_empty_file_in_a_feed_is_a_feed_error(tmp_path):
+    files = simple_feed()
+    with zipfile.ZipFile(tmp_path / "empty.zip", "w") as archive:
+        for name, text in {**files, "agency.txt": ""}.items():
+            archive.writestr(name, text)
+    with pytest.raises(FeedError, match=r"empty\.zip: agency\.txt: cannot be read as UTF-8 CSV"):
+        gtfs.read_feed(tmp_path / "empty.zip", WEDNESDAY)
+
+
+EXPANDED_MB = 30
+
+
+def _bomb(path: Path, *, declared: int | None = None) -> Path:
+    """A feed whose stop_times.txt expands to 30 MB from a few tens of kB."""
+    row = b"t1,5:56:00,5:56:00,A,1\n"
+    body = b"trip_id,arrival_time,departure_time,stop_id,stop_sequence\n" + row * (
+        EXPANDED_MB * 1_000_000 // len(row))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in simple_feed().items():
+            if name != "stop_times.txt":
+                archive.writestr(name, text)
+        archive.writestr("stop_times.txt", body)
+    if declared is not None:  # a central directory that lies about the expanded size
+        data = bytearray(path.read_bytes())
+        entry = data.rfind(b"PK\x01\x02")
+        data[entry + 24:entry + 28] = declared.to_bytes(4, "little")
+        path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(("declared", "message"), [
+    (None, r"bomb\.zip: stop_times\.txt: expands from 0\.\d MB to more than 30\.0 MB"),
+    (2_000, r"bomb.zip: stop_times.txt: damaged inside the zip"),
+])
+def test_a_zip_bomb_is_refused_before_it_is_read(tmp_path, declared, message):
+    path = _bomb(tmp_path / "bomb.zip", declared=declared)
+    assert path.stat().st_size < 200_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(FeedError if declared else InputTooLargeError, match=message):
+            gtfs.read_feed(path, WEDNESDAY)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000  # nothing like the 30 MB it expands to was held
+
+
+def test_the_expansion_limit_follows_the_file_size_limit(tmp_path, monkeypatch):
+    rows = "".join(f"t{i},5:56:00,5:56:00,A,1\n" for i in range(200_000))  # 4.6 MB, ratio ~5
+    path = write_feed(tmp_path, "big.zip", simple_feed(
+        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n" + rows))
+    monkeypatch.setenv("MADOGUCHI_MAX_FILE_MB", "2")
+    with pytest.raises(InputTooLargeError, match="raise MADOGUCHI_MAX_FILE_MB"):
+        gtfs.read_feed(path, WEDNESDAY)
+    monkeypatch.setenv("MADOGUCHI_MAX_FILE_MB", "10")
+    assert gtfs.read_feed(path, WEDNESDAY)[2].unknown_trip_rows == 200_000 - 2  # t1, t2 known

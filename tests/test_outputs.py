@@ -6,8 +6,11 @@ import argparse
 import math
 import os
 import pathlib
+import socket
+import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -237,3 +240,164 @@ def test_scenario_count_argument_accepts_exactly_the_whole_numbers_from_one(valu
     else:
         with pytest.raises(argparse.ArgumentTypeError):
             cli._positive_int(str(value))
+
+
+# -- devices, FIFOs, links and other things at an output path (issue 20) ----------------------
+
+DEV_NULL = Path("/dev/null")
+
+
+@pytest.fixture
+def null_device(tmp_path: Path) -> Path:
+    """A character device like /dev/null (major 1, minor 3) inside tmp_path."""
+    device = tmp_path / "null"
+    try:
+        os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("creating a device node needs root (CAP_MKNOD)")
+    yield device
+    assert stat.S_ISCHR(DEV_NULL.stat().st_mode)  # the machine's /dev/null, read only
+
+
+def _is_char_device(path: Path) -> bool:
+    return stat.S_ISCHR(path.lstat().st_mode)
+
+
+@pytest.mark.filterwarnings("ignore:The filename extension should be")
+def test_every_writer_streams_to_a_character_device_instead_of_replacing_it(null_device: Path):
+    io.write_bytes(null_device, b"x,y\n")
+    io.write_csv(TABLE, null_device)
+    io.write_all({null_device: b"%PDF-1.4"})
+    points = gpd.GeoDataFrame({"v": [1]}, geometry=[Point(0, 0)], crs="EPSG:6670")
+    io.write_geopackage(points, null_device, layer="districts")
+    assert _is_char_device(null_device)
+    assert null_device.read_bytes() == b""  # what was written went where /dev/null sends it
+    assert _leftovers(null_device.parent) == []
+
+
+def test_the_cli_writes_to_a_character_device_and_leaves_it_one(null_device: Path, data: Path,
+                                                                monkeypatch, capsys):
+    monkeypatch.setattr(cli, "_cmd_branch_distances", lambda args: TABLE)
+    assert cli.main(["branch-distances", "--out", str(null_device)]) == 0
+    assert _is_char_device(null_device)
+    assert capsys.readouterr().out == ""
+
+
+def test_a_fifo_gets_the_bytes_and_stays_a_fifo(tmp_path: Path):
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    io.write_csv(TABLE, fifo)
+    reader.join(timeout=10)
+    assert received == [io.to_csv_bytes(TABLE)]
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+def test_a_symlink_is_written_through_to_its_target(tmp_path: Path):
+    real = tmp_path / "real.csv"
+    real.write_bytes(b"old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    io.write_csv(TABLE, link)
+    assert link.is_symlink() and link.resolve() == real
+    assert pd.read_csv(real, encoding="utf-8-sig")["people"].tolist() == [1, 2]
+    dangling = tmp_path / "dangling.csv"
+    dangling.symlink_to(tmp_path / "made.csv")
+    io.write_all({dangling: b"a\n"})
+    assert dangling.is_symlink() and (tmp_path / "made.csv").read_bytes() == b"a\n"
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_socket_or_a_folder_is_refused_before_writing(tmp_path: Path):
+    server = socket.socket(socket.AF_UNIX)
+    place = tmp_path / "s.csv"
+    server.bind(str(place))
+    try:
+        for target, what in ((place, "a socket"), (tmp_path, "a folder")):
+            with pytest.raises(OutputError, match=f"is {what}; refusing to write there"):
+                io.check_output_path(target, fmt="csv", data=tmp_path / "data")
+            with pytest.raises(OutputError, match=what):
+                io.write_bytes(target, b"x")
+        assert stat.S_ISSOCK(place.lstat().st_mode)
+    finally:
+        server.close()
+
+
+def test_standard_output_takes_binary_outputs(capfdbinary):
+    io.write_all({"-": b"%PDF-1.4 whole"})
+    io.write_bytes("-", b"\nmore")
+    assert capfdbinary.readouterr().out == b"%PDF-1.4 whole\nmore"
+    assert io.check_output_path("-", fmt="pdf") == Path("-")
+
+
+def test_cli_districts_geojson_to_stdout_with_the_table_in_a_file(data: Path, tmp_path: Path,
+                                                                  monkeypatch, capfdbinary):
+    layer = SimpleNamespace(polygons=gpd.GeoDataFrame(
+        {"district_id": ["壺川小"]}, geometry=[Point(130.7, 32.8).buffer(0.01)], crs="EPSG:4326"))
+    monkeypatch.setattr(districts, "build_districts", lambda data: layer)
+    monkeypatch.setattr(layers, "load_stores", lambda *a, **k: None)
+    monkeypatch.setattr(cli.stores_module, "store_counts", lambda *a: pd.DataFrame(
+        {"district_id": ["壺川小"], "ward": ["中央区"], "population": [1.0], "stores": [0],
+         "quality": ["ok"]}))
+    monkeypatch.setattr(layers, "load_small_areas",
+                        lambda data: pd.DataFrame({"population": [1.0]}))
+    out = tmp_path / "d.csv"
+    assert cli.main(["districts", "--geojson", "-", "--out", str(out)]) == 0
+    assert b'"FeatureCollection"' in capfdbinary.readouterr().out
+    assert pd.read_csv(out, encoding="utf-8-sig")["district"].tolist() == ["壺川小"]
+
+
+# -- several outputs of one command: one shared check ---------------------------------------
+
+def _never(args):
+    raise AssertionError("the command ran although its outputs clash")
+
+
+@pytest.mark.parametrize(("command", "options"), [
+    ("load-shift", ["--out", "{f}", "--summary-out", "{f}"]),
+    ("network-check", ["--walls", "{f}", "--detours", "{f}", "--out", "{f}"]),
+    ("districts", ["--geojson", "{f}", "--gpkg", "{f}"]),
+    ("districts", ["--geojson", "-"]),  # the table goes to standard output too
+    ("report", ["--xlsx", "{f}", "--handout", "{link}"]),
+    ("scenarios", ["save", "--name", "a", "--phases", "{f}", "--out", "{f}"]),
+])
+def test_two_outputs_naming_one_file_are_refused_before_computing(
+        data: Path, tmp_path: Path, monkeypatch, capsys, command: str, options: list[str]):
+    existing = tmp_path / "out.csv"
+    existing.write_bytes(b"")
+    (tmp_path / "link").symlink_to(existing)
+    for handler in ("_cmd_load_shift", "_cmd_network_check", "_cmd_districts", "_cmd_report",
+                    "_cmd_saved"):
+        monkeypatch.setattr(cli, handler, _never)
+    argv = [command, *[o.format(f=existing, link=tmp_path / "link") for o in options]]
+    assert cli.main(argv) == 2
+    assert "name the same file" in _one_line_error(capsys)
+    assert existing.read_bytes() == b""
+
+
+def test_a_hard_link_is_the_same_file(tmp_path: Path):
+    first = tmp_path / "a.csv"
+    first.write_bytes(b"")
+    os.link(first, tmp_path / "b.csv")
+    with pytest.raises(OutputError, match="--out and --walls name the same file"):
+        io.check_output_paths({"--out": (first, "csv"), "--walls": (tmp_path / "b.csv", "csv")},
+                              data=tmp_path / "data")
+
+
+def test_several_outputs_may_go_to_a_character_device(null_device: Path, data: Path,
+                                                      monkeypatch, capsys):
+    monkeypatch.setattr(cli, "_cmd_network_check", lambda args: TABLE)
+    assert cli.main(["network-check", "--walls", str(null_device), "--detours",
+                     str(null_device), "--out", str(null_device)]) == 0
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("argv", [["branch-distances", "--out"],
+                                  ["report", "--close", "oe-branch", "--xlsx"]])
+def test_a_300_character_file_name_is_one_line(data: Path, tmp_path: Path, capsys,
+                                               argv: list[str]):
+    assert cli.main([*argv, str(tmp_path / ("x" * 300 + ".xlsx"))]) == 2
+    line = _one_line_error(capsys)
+    assert line.startswith(f"error: {argv[-1]} ") and "File name too long" in line

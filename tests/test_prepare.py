@@ -152,7 +152,7 @@ def test_make_app_runs_prepare_before_the_dashboard():
     recipe = re.search(r"^app:\n((?:\t.*\n)+)", makefile, re.MULTILINE).group(1)
     commands = [line.strip() for line in recipe.splitlines()]
     assert commands.index(".venv/bin/python -m geo prepare >/dev/null") < commands.index(
-        ".venv/bin/streamlit run dashboard/app.py")
+        ".venv/bin/python -m dashboard")
 
 
 def test_fresh_directory_with_made_up_geography_shows_the_data_error_page(tmp_path, recorded,

@@ -11,6 +11,7 @@ import json
 import math
 import os
 import threading
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -332,12 +333,94 @@ def test_an_invalid_export_file_is_refused_whole(store: ScenarioStore, tmp_path:
     assert store.list(include_deleted=True) == []
     path = tmp_path / "broken.json"
     path.write_text("{not json", encoding="utf-8")
-    with pytest.raises(SavedScenarioError, match="is not a JSON file"):
+    with pytest.raises(SavedScenarioError, match=r"broken\.json is not valid JSON: Expecting"):
         saved.import_scenarios(store, path)
     with pytest.raises(SavedScenarioError, match="not a madoguchi-scenarios export"):
         store.merge({"scenarios": []})
     with pytest.raises(SavedScenarioError, match="format version 2"):
         store.merge({"format": saved.EXPORT_FORMAT, "format_version": 2, "scenarios": []})
+
+
+# -- names, hostile files (issue 20) ---------------------------------------------------------
+
+NFD_NAME = unicodedata.normalize("NFD", "ガス案")  # カ + combining dakuten: looks the same
+
+
+def _export(*entries: dict) -> dict:
+    return {"format": saved.EXPORT_FORMAT, "format_version": 1, "scenarios": list(entries)}
+
+
+def _entry(name: str, closed: list[str], version: object = 1) -> dict:
+    return {"name": name, "created_at": "2026-01-01T00:00:00+00:00", "deleted_at": None,
+            "versions": [{"version": version, "saved_at": "2026-01-01T00:00:00+00:00",
+                          "scenario": {"closed": closed}}]}
+
+
+def test_names_that_look_the_same_are_one_scenario(store: ScenarioStore):
+    assert NFD_NAME != "ガス案" and saved.normalise_name(NFD_NAME) == "ガス案"
+    store.save(SavedScenario(name=NFD_NAME, closed={"oe-branch"}))
+    store.save(SavedScenario(name=" ガス案\u3000"))
+    assert [r.scenario.name for r in store.list()] == ["ガス案"]
+    assert store.open(NFD_NAME).version == 2
+    assert saved.from_query_params({"saved": NFD_NAME + " "}) == SavedRef("ガス案")
+    report = store.merge(_export(_entry(" " + NFD_NAME, ["tobu-branch"])))
+    assert (report.scenarios_created, report.renumbered) == (0, 1)
+    assert [r.scenario.name for r in store.list()] == ["ガス案"]
+    with pytest.raises(SavedScenarioError, match="'ガス案' appears twice"):
+        store.merge(_export(_entry("ガス案", []), _entry(NFD_NAME, ["oe-branch"])))
+
+
+@pytest.mark.parametrize("hidden", ["\u200b", "\u202e", "\ufeff", "\x00", "\n", "\u2066"])
+def test_names_with_invisible_characters_are_refused_everywhere(store: ScenarioStore,
+                                                                hidden: str):
+    name = f"案{hidden}A"
+    with pytest.raises(SavedScenarioError, match="invisible control or format characters"):
+        SavedScenario(name=name)
+    with pytest.raises(SavedScenarioError, match="invisible control or format characters"):
+        store.merge(_export(_entry(name, [])))
+    with pytest.raises(ScenarioNotFoundError):
+        store.open(name)
+    assert cli.main(["scenarios", "save", "--name", name, "--db", store.url]) == 2
+    assert store.list(include_deleted=True) == []
+
+
+def test_import_checks_every_office_id_before_merging_anything(store: ScenarioStore):
+    register = pd.DataFrame({"office_id": ["oe-branch", "tobu-branch"]})
+    exported = _export(_entry("案A", ["oe-branch"]), _entry("案B", ["atlantis", "tobu-branch"]))
+    with pytest.raises(UnknownOfficeError, match=r"'案B' version 1: unknown office id.*atlantis"):
+        store.merge(exported, offices=register)
+    assert store.list(include_deleted=True) == []
+    assert store.merge(exported).added == 2  # without a register the ids are not checked
+
+
+@pytest.mark.parametrize("version", [10**30, 2**31, 0, True, "1"])
+def test_an_export_with_an_impossible_version_number_is_refused(store: ScenarioStore,
+                                                                 version: object):
+    with pytest.raises(SavedScenarioError, match="bad or repeated version number"):
+        store.merge(_export(_entry("案A", [], version=version)))
+    assert store.list(include_deleted=True) == []
+
+
+def test_a_time_before_year_one_in_utc_is_refused():
+    entry = _entry("案A", [])
+    entry["created_at"] = "0001-01-01T00:00:00+09:00"
+    with pytest.raises(SavedScenarioError, match="created_at must be an ISO date-time"):
+        saved.ScenarioStore.merge(None, _export(entry))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000, "[" * 33 + "]" * 33,
+                                  '{"a": ' * 5_000 + "1" + "}" * 5_000, "1" * 5_000])
+def test_deeply_nested_or_huge_json_files_are_one_line_errors(tmp_path: Path, text: str,
+                                                               capsys: pytest.CaptureFixture[str]):
+    path = tmp_path / "hostile.json"
+    path.write_text(text, encoding="utf-8")
+    db = ["--db", f"sqlite:///{tmp_path / 's.sqlite'}", "--data", str(tmp_path / "none")]
+    for argv in (["scenarios", "import", str(path)],
+                 ["scenarios", "save", "--name", "x", "--phases", str(path)]):
+        assert cli.main([*argv, *db]) == 2
+        line = capsys.readouterr().err.strip().splitlines()[-1]
+        assert line.startswith(f"error: {path} is ")
+        assert "nested more than 32 levels" in line or "not valid JSON" in line
 
 
 # -- URLs ------------------------------------------------------------------------------------
@@ -367,8 +450,14 @@ def test_query_params_omit_defaults_and_ignore_other_app_parameters():
     ({"phases": "[{"}, "phases is not valid JSON"),
     ({"phases": '{"date": "2016-04-01"}'}, "phases must be a list"),
     ({"phases": '[{"date": "2016-04-01", "closed": "oe-branch"}]'}, "must be a list of office ids"),
-    ({"saved": "案A", "version": "0"}, "whole number >= 1"),
-    ({"saved": "案A", "version": "٣"}, "whole number >= 1"),
+    ({"saved": "案A", "version": "0"}, "whole number from 1"),
+    ({"saved": "案A", "version": "٣"}, "whole number from 1"),
+    ({"saved": "案A", "version": "9" * 5000}, "whole number from 1"),
+    ({"saved": "案A", "version": str(2**31)}, "whole number from 1 to 2,147,483,647"),
+    ({"saved": "案\u200bA"}, r"invisible control or format characters \(U\+200B\)"),
+    ({"phases": "[" * 100_000}, "phases is nested more than 32 levels"),
+    ({"phases": "[" * 40 + "]" * 40}, "phases is nested more than 32 levels"),
+    ({"name": "案A\u202e"}, r"U\+202E"),
     ({"version": "2"}, "needs 'saved'"),
     ({"saved": "案A", "close": "oe-branch"}, "also scenario fields"),
     ({"close": ["oe-branch"]}, "must be text"),
@@ -490,3 +579,16 @@ def test_cli_checks_office_ids_against_the_register(bundle_dir: Path, tmp_path: 
                      *db]) == 2
     assert capsys.readouterr().err.strip() == "error: unknown office id(s): ooe-branch"
     assert cli.main(["scenarios", "save", "--name", "x", "--close", "oe-branch", *db]) == 0
+
+
+@pytest.mark.bundle
+def test_cli_import_checks_office_ids_against_the_register(bundle_dir: Path, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]):
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(_export(_entry("案A", ["oe-branch", "ooe-branch"]))),
+                    encoding="utf-8")
+    db = ["--db", f"sqlite:///{tmp_path / 's.sqlite'}", "--data", str(bundle_dir)]
+    assert cli.main(["scenarios", "import", str(path), *db]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: import refused: '案A' version 1: unknown office id(s): ooe-branch")
+    assert ScenarioStore(db[1]).list(include_deleted=True) == []

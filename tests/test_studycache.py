@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from geo import layers, studycache
+from geo import io, layers, studycache
 from geo import study as study_module
 from geo.scenarios import Scenario
 
@@ -90,3 +92,110 @@ def test_a_transit_precompute_comes_back_with_its_feeds_cited(tmp_path):
     assert back.sources == (tram,)
     assert back.service_date == dt.date(2026, 12, 9)
     assert back.minutes.tolist() == [[[12.5]]]
+
+
+# -- a cache that is not trusted blindly (issue 20) -----------------------------------------
+
+DISTANCES = np.arange(6, dtype=np.float32).reshape(2, 3)
+ORIGINS = pd.DataFrame({"key_code": ["a", "b", "c"], "population": [10.0, 20.0, 30.0]})
+
+
+def _cached(tmp_path: Path) -> Path:
+    return studycache.save({"office_origin_m": DISTANCES, "model_origins": ORIGINS,
+                            "store_source": "osm"}, "k", tmp_path)
+
+
+def test_cached_parts_come_back_as_saved_with_their_checksums(tmp_path):
+    folder = _cached(tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["arrays"]["office_origin_m"]["shape"] == [2, 3]
+    assert manifest["frames"]["model_origins"]["rows"] == 3
+    parts = studycache.load("k", tmp_path)
+    assert parts["office_origin_m"].tolist() == DISTANCES.tolist()
+    pd.testing.assert_frame_equal(parts["model_origins"], ORIGINS)
+    assert parts["store_source"] == "osm"
+
+
+def _halve_distances(folder: Path) -> None:
+    np.save(folder / "office_origin_m.npy", DISTANCES * 0.5)
+
+
+def _double_population(folder: Path) -> None:
+    ORIGINS.assign(population=ORIGINS["population"] * 2).to_parquet(
+        folder / "model_origins.parquet", index=False)
+
+
+def _wrong_shape(folder: Path) -> None:
+    np.save(folder / "office_origin_m.npy", DISTANCES[:1])
+
+
+def _wrong_shape_with_its_checksum(folder: Path) -> None:
+    _wrong_shape(folder)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["arrays"]["office_origin_m"]["sha256"] = io.sha256_file(
+        folder / "office_origin_m.npy")
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _truncate(folder: Path) -> None:
+    path = folder / "model_origins.parquet"
+    path.write_bytes(path.read_bytes()[:100])
+
+
+@pytest.mark.parametrize(("tamper", "said"), [
+    (_halve_distances, "office_origin_m.npy does not match the checksum"),
+    (_double_population, "model_origins.parquet does not match the checksum"),
+    (_wrong_shape, "office_origin_m.npy does not match the checksum"),
+    (_wrong_shape_with_its_checksum, "office_origin_m has shape [1, 3], its manifest says [2, 3]"),
+    (_truncate, "model_origins.parquet does not match the checksum"),
+])
+def test_a_part_unlike_its_manifest_is_not_served(tmp_path, caplog, tamper, said):
+    tamper(_cached(tmp_path))
+    with caplog.at_level(logging.WARNING, logger="geo.studycache"):
+        assert studycache.load("k", tmp_path) is None
+    assert len(caplog.records) == 1
+    assert said in caplog.records[0].getMessage()
+    assert caplog.records[0].getMessage().endswith("; building it again")
+
+
+@pytest.mark.bundle
+def test_a_tampered_cache_is_rebuilt_with_the_right_figures(bundle_dir, tmp_path, monkeypatch,
+                                                            caplog):
+    monkeypatch.setenv("MADOGUCHI_CACHE", str(tmp_path))
+    built = study_module.build_study(bundle_dir)
+    key = studycache.study_key(bundle_dir, built.network, built.mode)
+    folder = studycache.study_dir(key)
+    distances = np.load(folder / "office_origin_m.npy")
+    np.save(folder / "office_origin_m.npy", distances * 0.5)
+    with caplog.at_level(logging.WARNING, logger="geo.studycache"):
+        again = study_module.build_study(bundle_dir)
+    assert "office_origin_m.npy does not match the checksum" in caplog.text
+    plan = study_module.options(built, "fy2015").presets["plan2015"].scenario
+    assert (study_module.evaluate(again, plan).city
+            == study_module.evaluate(built, plan).city)
+    assert np.array_equal(studycache.load(key)["office_origin_m"], distances)  # rewritten
+
+
+@pytest.mark.bundle
+def test_an_input_changed_during_the_build_is_not_cached_under_the_old_key(
+        bundle_copy, tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("MADOGUCHI_CACHE", str(tmp_path / "cache"))
+    data = bundle_copy(layers.BUNDLE_FILES["offices"].relpath)
+    register = data / layers.BUNDLE_FILES["offices"].relpath
+    original = register.read_text(encoding="utf-8")
+    build = study_module._build
+
+    def edited_meanwhile(*args, **kwargs):  # after the key was computed, before reading
+        register.write_text(original.replace("中央区役所", "中央区役所（仮）", 1), encoding="utf-8")
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(study_module, "_build", edited_meanwhile)
+    with caplog.at_level(logging.WARNING, logger="geo.study"):
+        edited = study_module.build_study(data)
+    assert "changed while the study was built" in caplog.text
+    assert "中央区役所（仮）" in set(edited.engine.offices["name_ja"])
+    monkeypatch.setattr(study_module, "_build", build)
+    register.write_text(original, encoding="utf-8")  # the register as it was hashed
+    assert studycache.load(studycache.study_key(data, edited.network, edited.mode)) is None
+    names = set(study_module.build_study(data).engine.offices["name_ja"])
+    assert "中央区役所" in names and "中央区役所（仮）" not in names

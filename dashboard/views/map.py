@@ -88,6 +88,7 @@ if not st.get_option("server.enableStaticServing"):
 found = components.result(choice)
 components.transit_notice(cache.study(choice.study_key))
 components.unreachable_notice(found)
+st.caption(cache.study(choice.study_key).population.notice(st.session_state["lang"]))
 components.metric_cards(found.city, mode=choice.mode)
 map_panel(choice)
 loadshift.panel()
