@@ -45,9 +45,8 @@ LOAD_SHIFT_WORDS = {
 SHIFT_HEADING = ("受付が増える窓口（推計、年間）", "Counters taking more (predicted, a year)")
 TOP_RECEIVERS = 3
 SUBTITLE_WORDS = {
-    "counter": ("窓口（戸籍・住民票の届出）", "Full counters (registrations)"),
-    "certificate": ("証明書（窓口・コーナー・コンビニ）",
-                    "Certificates (counters, corners, stores)"),
+    "counter": ("窓口（住民異動・戸籍の届出）", "Full counter (registrations)"),
+    "certificate": ("証明書（コンビニ交付を含む）", "Certificates (incl. convenience stores)"),
     "drive": ("車の道路距離", "road distance by car"),
     "walk": ("徒歩の道路距離", "road distance on foot"),
     "transit": ("バス・電車＋徒歩の所要時間", "minutes by bus/tram and on foot"),
@@ -160,7 +159,7 @@ def assumptions(study: Study, result: Result, *, lang: str = "ja") -> list[str]:
     """The handout's assumption lines (``ASSUMPTIONS``) that apply to this result."""
     index = gio.language_index(lang)
     lines = [ASSUMPTIONS["distance"][index].format(network=study.network)]
-    if study.transit is not None:  # before the others: the handout keeps the first lines
+    if study.transit is not None:  # first: the caveat matters most
         if caveat := study.transit.caveat[("ja", "en")[index]]:
             lines.append(caveat)
         window = study.transit.window_label()
@@ -210,7 +209,7 @@ def slide_notes(study: Study, result: Result, *, lang: str = "ja") -> list[str]:
 
 def slide(study: Study, result: Result, *, title: str, lang: str = "ja", format: str = "png",
           date: _dt.date | str | None = None, dpi: int = 150,
-          layout: str = "side-by-side") -> bytes:
+          layout: str = "side-by-side", author: str | None = None) -> bytes:
     """The 16:9 briefing slide (``geo.briefing.render_briefing``) as PNG or PDF; ``layout``
     ``side-by-side`` (before / after maps) or ``change``."""
     return briefing.render_briefing(
@@ -218,19 +217,19 @@ def slide(study: Study, result: Result, *, title: str, lang: str = "ja", format:
         title=title, figures=briefing.key_figures(result.city, lang=lang), format=format,
         dpi=dpi, lang=lang, sources=report_sources(study, result), layout=layout,
         subtitle=subtitle(study, result, lang=lang, date=date),
-        notes=slide_notes(study, result, lang=lang))
+        notes=slide_notes(study, result, lang=lang), author=author)
 
 
 def handout(study: Study, result: Result, *, title: str, lang: str = "ja",
-            date: _dt.date | str | None = None) -> bytes:
-    """The A4 portrait handout PDF (``geo.briefing.render_handout``)."""
+            date: _dt.date | str | None = None, author: str | None = None) -> bytes:
+    """The planners' A4 portrait handout PDF (``geo.briefing.render_handout``)."""
     return briefing.render_handout(
         zone_shapes(study, result), _wards(study, lang), _marked_offices(study, result, lang),
         title=title, figures=briefing.key_figures(result.city, lang=lang),
         affected=briefing.affected_zones(result.zone_table), lang=lang, zone_kind=result.zones,
         assumptions=assumptions(study, result, lang=lang),
         sources=report_sources(study, result),
-        subtitle=subtitle(study, result, lang=lang, date=date))
+        subtitle=subtitle(study, result, lang=lang, date=date), author=author)
 
 
 def _wards(study: Study, lang: str) -> gpd.GeoDataFrame:
