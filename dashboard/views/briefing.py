@@ -52,6 +52,10 @@ def render(choice: state.Choice, title: str, fmt: str, lang: str, layout: str) -
     found = components.result(choice)
     if fmt == "handout":
         return report.handout(study, found, title=title, lang=lang)
+    if fmt == "residents":
+        return report.residents_handout(study, found, title=title, lang=lang)
+    if fmt == "leaflets":
+        return report.district_leaflets(study, found, title=title, lang=lang)
     return report.slide(study, found, title=title, lang=lang, format=fmt, layout=layout)
 
 
@@ -128,3 +132,19 @@ for column, (fmt, suffix, mime) in zip(st.columns(3), files, strict=True):
     name = f"{stem}_handout_A4.pdf" if fmt == "handout" else f"{stem}.{suffix}"
     column.download_button(t(f"briefing_download_{fmt}"), file_name=name, mime=mime,
                            on_click="ignore", data=briefing_file)
+
+# Files for residents (issue 21): the plain-words handout, and one leaflet page per school
+# district whose counter changes or gets farther. Labels inline until they move to i18n.
+RESIDENT_FILES = {"residents": ("住民向け配布資料（PDF）", "Residents' handout (PDF)"),
+                  "leaflets": ("校区別のお知らせ（PDF）", "School-district leaflets (PDF)")}
+try:
+    report.leaflet_districts(study, found)
+    resident_files = list(RESIDENT_FILES)
+except ValueError:  # not by district, or no district affected: no leaflet to print
+    resident_files = ["residents"]
+for column, fmt in zip(st.columns(3), resident_files, strict=False):
+    def resident_file(fmt: str = fmt) -> bytes:
+        return render(choice, title, fmt, lang(), layout)
+
+    column.download_button(RESIDENT_FILES[fmt][lang() == "en"], file_name=f"{stem}_{fmt}.pdf",
+                           mime="application/pdf", on_click="ignore", data=resident_file)
