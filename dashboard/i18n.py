@@ -46,6 +46,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "briefing_title_help": ("空欄のときは、シナリオに合わせた題名（プリセットのままならその名前）になります。入力した題名は保存され、ダウンロードにも使われます。",
                             "Leave blank for a title that follows the scenario (a preset's name while it is that preset). A typed title is kept and used in the downloads."),
     "briefing_download_handout": ("A4 配布資料（PDF）", "A4 handout (PDF)"),
+    "briefing_download_residents": ("住民向け配布資料（PDF）", "Residents' handout (PDF)"),
+    "briefing_download_leaflets": ("校区別のお知らせ（PDF）", "School-district leaflets (PDF)"),
     "transit_window": ("時刻表：{window}に出発した場合の所要時間の中央値（80%値も表に掲載）。",
                        "Timetable: median minutes over departures {window} (the 80th percentile is in the tables)."),
     "metric_mean_transit": ("平均所要時間（バス・電車・徒歩、変更後）", "Mean time by bus/tram and on foot (after)"),

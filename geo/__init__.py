@@ -23,9 +23,10 @@ from . import settings as settings
 from . import transit as transit
 from . import zones as zones
 
-# The briefing renderer needs matplotlib: it is imported on first use (``geo.briefing`` or
-# ``from geo import briefing``) so that ``import geo`` stays free of plotting libraries.
-_LAZY_MODULES = frozenset({"briefing"})
+# The renderers of the printed pages need matplotlib: they are imported on first use
+# (``geo.briefing`` or ``from geo import leaflets``) so that ``import geo`` stays free of
+# plotting libraries.
+_LAZY_MODULES = frozenset({"briefing", "leaflets"})
 
 
 def __getattr__(name: str) -> object:

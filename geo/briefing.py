@@ -1,12 +1,17 @@
-"""Render a static scenario briefing (PNG or PDF) for a projector or a printed handout.
+"""Render a static scenario briefing: the 16:9 slide (PNG or PDF) for a projector and the
+A4 handout (PDF) for the council file.
 
-One 16:9 page: the scenario title, before / after maps of the zones (or one map of the
-change) coloured by road distance to the nearest counter on a shared scale, ward
-boundaries, offices with open / downgraded / closed symbols, three large key figures and
-a data-sources line. Japanese text needs a CJK font (Debian ``fonts-noto-cjk``).
+The slide: the scenario title, before / after maps of the zones (or one map of the change)
+coloured by road distance to the nearest counter on a shared scale, ward boundaries,
+offices with open / downgraded / closed symbols, three large key figures and a
+data-sources line. The handout: the same map and figures, the most affected zones, the
+assumptions and the sources, on one A4 page or two when they do not fit at their sizes.
 
-Only ``matplotlib.figure.Figure`` and the Agg / PDF canvases are used: no pyplot, no
-figure registered anywhere, so rendering from a web server thread leaves no state behind.
+Japanese text is drawn in BIZ UDPゴシック (Morisawa's universal-design face, Debian
+``fonts-morisawa-bizud-gothic``) when installed: a TrueType-outline font, which every PDF
+viewer draws once embedded (``geo._paper.truetype_outlines``). Only
+``matplotlib.figure.Figure`` and the Agg / PDF canvases are used: no pyplot, no figure
+registered anywhere, so rendering from a web server thread leaves no state behind.
 """
 
 from __future__ import annotations
@@ -16,76 +21,68 @@ import logging
 import math
 import shutil
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
-import matplotlib
 import numpy as np
 import pandas as pd
-import shapely
-from matplotlib import font_manager, patheffects
-from matplotlib.artist import Artist
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
-from matplotlib.collections import PathCollection
-from matplotlib.figure import Figure, SubFigure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
-from matplotlib.path import Path as MplPath
-from matplotlib.text import Text
-from matplotlib.transforms import Bbox
+from matplotlib import font_manager
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-from .colours import (
-    UNREACHABLE_COLOUR,
-    ColourScale,
-    in_minutes,
-    travel_columns,
-    zone_colouring,
-)
-from .errors import CRSError, FontMissingError, LayerError
-from .io import (
-    COLUMN_LABELS,
-    DECIMALS,
-    label_points,
-    labelled_table,
-    language_index,
-    sources_line,
-)
-from .layers import METRIC_CRS, BundleFile
+from . import _paper
+from ._paper import Font, Page, PdfInfo, page_font, renderer
+from .colours import in_minutes, travel_columns, zone_colouring
+from .errors import FontMissingError
+from .io import COLUMN_LABELS, DECIMALS, labelled_table, language_index, sources_line
+from .layers import BundleFile
 from .scenarios import office_status
 
 if TYPE_CHECKING:
     from .reorganisation import Preset
     from .scenarios import Scenario
 
-
-class _Font(TypedDict):
-    """Text keywords shared by every label: the CJK family, then a Latin fallback."""
-
-    fontfamily: list[str]
-
 logger = logging.getLogger(__name__)
 
-CJK_FAMILIES = ("Noto Sans CJK JP", "Noto Sans JP", "Source Han Sans JP", "Source Han Sans",
-                "IPAexGothic", "IPAGothic", "Noto Sans CJK SC", "Noto Sans CJK TC")
-"""Font families tried in order for Japanese text (the first is Debian fonts-noto-cjk)."""
+PRINT_FAMILIES = ("BIZ UDPGothic", "BIZ UDGothic", "IPAexGothic", "IPAGothic")
+"""Japanese faces with TrueType outlines, in order: BIZ UDPゴシック first (Morisawa's
+universal-design typeface, SIL OFL, Debian fonts-morisawa-bizud-gothic), the face many
+Japanese municipalities print for residents in."""
+CJK_FAMILIES = (*PRINT_FAMILIES, "Noto Sans CJK JP", "Noto Sans JP", "Source Han Sans JP",
+                "Source Han Sans", "Noto Sans CJK SC", "Noto Sans CJK TC")
+"""Font families tried in order for Japanese text on screen images (PNG): the print faces,
+then the CFF-outline ones (Debian fonts-noto-cjk), which are fine in a PNG but not in a
+PDF."""
+PRINT_FONT_PACKAGE = "fonts-morisawa-bizud-gothic"
+A4_PORTRAIT_IN = _paper.A4_PORTRAIT_IN
+"""The handout page, A4 portrait (595 x 842 pt)."""
+short_office_name = _paper.short_office_name
 DEFAULT_SOURCES = ("wards", "small_areas", "attendance_zones", "offices",
                    "osm_city_drive_edges")
 """Bundle layers behind a school-district briefing: shapes, people, offices, road distances."""
 PAGE_SIZE_IN = (40 / 3, 7.5)
-"""16:9 widescreen slide, 13.33 x 7.5 inches (2000 x 1125 px at 150 dpi)."""
-A4_PORTRAIT_IN = (210 / 25.4, 297 / 25.4)
-"""The handout page, A4 portrait (595 x 842 pt)."""
-MAX_HANDOUT_LINES = 4
-"""Key figures and assumptions beyond this many each are left out of the handout."""
+"""16:9 widescreen slide, 13.33 x 7.5 inches (2000 x 1125 px at 150 dpi; projected at
+1920 x 1080, 1 pt = 2 px, so the smallest text, 9 pt, is 18 px)."""
+SLIDE_SMALLEST_PT = 9.0
+"""No text on the slide is smaller: 18 px when projected at 1920 x 1080."""
+HANDOUT_SIZES = {"title": 18.0, "subtitle": 10.0, "heading": 12.0, "figure_label": 12.0,
+                 "figure_value": 14.0, "body": 10.0, "table": 9.0, "legend": 9.0,
+                 "sources": 8.0}
+"""Font sizes of the handout, points: key figures (the before -> after lines) 12 and 14,
+every other text at least 9, the sources 8 (the UD-font guidance for residents' print)."""
+HANDOUT_MAP_PT = (260.0, 500.0)
+"""Height of the handout's map: at least the first on a one-page handout (else the table
+and assumptions go to a second page), at most the second."""
 NOTE_STEP = 0.034
 """Largest line height of the notes under the key figures (fraction of the page height)."""
 NOTE_GAP = 0.012
 MAX_NOTES = 5
 """Notes beyond this many would run into the legend; they are left out (with a log message)."""
 FORMATS = ("png", "pdf")
+DEFAULT_AUTHOR = ("熊本市", "Kumamoto City")
+"""The PDF's author unless another is given."""
 LABELS: dict[str, tuple[str, str]] = {
     "farther": ("最寄り窓口が遠くなる人", "People whose nearest counter gets farther"),
     "beyond": ("{km} km より遠い人", "People beyond {km} km"),
@@ -95,6 +92,16 @@ LABELS: dict[str, tuple[str, str]] = {
     "beyond_min_65plus": ("バス・徒歩で{minutes}分超の65歳以上",
                           "Aged 65+ more than {minutes} min by bus and on foot"),
     "mean_min": ("平均所要時間（バス・電車・徒歩）", "Mean time by bus/tram and on foot"),
+    "plain_farther": ("窓口が今より遠くなる人", "Counter gets farther for"),
+    "plain_beyond": ("窓口まで {km} km より遠い人", "More than {km} km from a counter"),
+    "plain_beyond_65plus": ("窓口まで {km} km より遠い65歳以上の人", "Aged 65+, more than {km} km"),
+    "plain_mean": ("窓口までの道のり（平均）", "Average way to a counter"),
+    "plain_beyond_min": ("バス・電車と歩きで{minutes}分より長くかかる人",
+                         "More than {minutes} min by bus, tram, foot"),
+    "plain_beyond_min_65plus": ("バス・電車と歩きで{minutes}分より長くかかる65歳以上の人",
+                                "Aged 65+, more than {minutes} min"),
+    "plain_mean_min": ("窓口までの時間（平均、バス・電車と歩き）",
+                       "Average time to a counter (bus, tram, foot)"),
     "people": ("人", "people"),
     "minutes": ("分", "min"),
     "before": ("変更前", "Before"),
@@ -108,22 +115,19 @@ LABELS: dict[str, tuple[str, str]] = {
                     "Minutes to the nearest counter by bus/tram and on foot"),
     "minutes_change_bar": ("最寄りの窓口までの所要時間の増加（バス・電車＋徒歩）",
                            "Increase in minutes to the nearest counter by bus/tram and on foot"),
-    "ward_office": ("区役所", "Ward office"),
-    "branch": ("出張所など", "Branch office, corner"),
-    "downgraded": ("サービスコーナー化", "Downgraded to service corner"),
-    "closed": ("廃止", "Closed"),
-    "ward_boundary": ("区境", "Ward boundary"),
-    "unreachable": ("到達できる窓口なし", "No counter reachable"),
     "key_figures": ("主な数値", "Key figures"),
     "affected_district": ("影響の大きい校区", "Most affected school districts"),
     "affected_small-area": ("影響の大きい小地域", "Most affected small areas"),
     "affected_ward": ("影響の大きい区", "Most affected wards"),
     "assumptions": ("前提", "Assumptions"),
+    "continued": ("（つづき）", " (continued)"),
     "none": ("なし", "none"),
     "closed_count": ("閉鎖 {closed} か所・コーナー化 {downgraded} か所",
                      "{closed} closed, {downgraded} downgraded"),
 }
-"""Page wording, Japanese and English (``lang``); the screen uses the same words."""
+"""Page wording, Japanese and English (``lang``); the screen uses the same words (the map
+symbols' words are ``geo._paper.MAP_WORDS``). The ``plain_`` labels word the same figures
+for residents (``key_figures(..., plain=True)``)."""
 PRESET_TITLES: dict[str, tuple[str, str]] = {
     "fy2015": ("2015年度の窓口（19か所＋分室・コーナー）", "FY2015 counters (19 + annex, corner)"),
     "plan2015": ("2015年の再編計画（候補8か所を閉鎖）", "2015 plan (its 8 candidates closed)"),
@@ -133,17 +137,11 @@ PRESET_TITLES: dict[str, tuple[str, str]] = {
 """Names of the ``geo.reorganisation`` presets, as the screen shows them."""
 BASE_TITLES = {"fy2015": ("2015年度の窓口", "FY2015 counters"),
                "now": ("現在の窓口", "Today's counters")}
-_OPEN_COLOUR = "#1f3a93"
-_CLOSED_COLOUR = "#d62728"
-_OFFICE_SUFFIXES = ("市民サービスコーナー", "サービスコーナー", "総合出張所", "出張所", "分室",
-                    " Citizen Service Corner", " General Branch Office", " Branch Office")
-_LABEL_OFFSETS = ((6, 5, "left", "bottom"), (6, -5, "left", "top"), (-6, 5, "right", "bottom"),
-                  (-6, -5, "right", "top"), (0, 9, "center", "bottom"), (0, -9, "center", "top"))
 
 
 # -- fonts ---------------------------------------------------------------------------------
 
-def find_cjk_font(families: Sequence[str] = CJK_FAMILIES) -> str:
+def find_cjk_font(families: Sequence[str] = CJK_FAMILIES, *, truetype: bool = False) -> str:
     """Return the family name of an installed font that draws Japanese text.
 
     Looks through matplotlib's font list first; if no family matches (matplotlib caches its
@@ -154,30 +152,61 @@ def find_cjk_font(families: Sequence[str] = CJK_FAMILIES) -> str:
     ----------
     families
         Family names in order of preference.
+    truetype
+        Only a family with TrueType (``glyf``) outlines counts: the fonts a PDF can embed
+        so that MuPDF, poppler and PDFium all draw them (``geo._paper.truetype_outlines``).
 
     Raises
     ------
     FontMissingError
         If none is installed, with the package to install.
     """
-    found = _installed_family(families)
+    found = _installed_family(families, truetype=truetype)
     if found is None:
         for path in _cjk_font_files():
             try:
                 font_manager.fontManager.addfont(str(path))
             except (OSError, RuntimeError, ValueError) as e:  # unreadable font file
                 logger.debug("cannot register font %s: %s", path, e)
-        found = _installed_family(families)
+        found = _installed_family(families, truetype=truetype)
     if found is None:
-        msg = (f"no CJK font found for Japanese text (tried {', '.join(families)}); install "
-               f"one, e.g. `apt-get install fonts-noto-cjk` on Debian/Ubuntu")
+        kind = "with TrueType outlines " if truetype else ""
+        msg = (f"no Japanese font {kind}found (tried {', '.join(families)}); install BIZ "
+               f"UDゴシック: `apt-get install {PRINT_FONT_PACKAGE}` on Debian/Ubuntu "
+               "(scripts/setup.sh does)")
+        if truetype:
+            msg += ("; Noto Sans CJK has CFF outlines, which a PDF embeds under a TrueType "
+                    "declaration that MuPDF and poppler cannot draw")
         raise FontMissingError(msg)
     return found
 
 
-def _installed_family(families: Sequence[str]) -> str | None:
+def print_font(family: str | None = None) -> str:
+    """The family a printed file (PDF) is drawn in: ``family`` when it has TrueType
+    outlines, else the first of ``PRINT_FAMILIES`` installed
+    (``find_cjk_font(PRINT_FAMILIES, truetype=True)``).
+
+    Raises
+    ------
+    FontMissingError
+        None is installed (``apt-get install fonts-morisawa-bizud-gothic``), or ``family``
+        has CFF outlines.
+    """
+    if family is None:
+        return find_cjk_font(PRINT_FAMILIES, truetype=True)
+    find_cjk_font((family,))  # registers it when matplotlib's cached list misses it
+    if not _paper.truetype_outlines(family):
+        msg = (f"{family} cannot be embedded in a PDF that every viewer draws: it has CFF "
+               f"(PostScript) outlines or is not installed; use {PRINT_FAMILIES[0]} "
+               f"(`apt-get install {PRINT_FONT_PACKAGE}`)")
+        raise FontMissingError(msg)
+    return family
+
+
+def _installed_family(families: Sequence[str], *, truetype: bool = False) -> str | None:
     names = {entry.name for entry in font_manager.fontManager.ttflist}
-    return next((family for family in families if family in names), None)
+    return next((family for family in families if family in names
+                 and (not truetype or _paper.truetype_outlines(family))), None)
 
 
 def _cjk_font_files() -> list[Path]:
@@ -191,9 +220,13 @@ def _cjk_font_files() -> list[Path]:
         paths += [Path(line.split(":")[0].strip()) for line in listing.splitlines() if line]
     for folder in (Path("/usr/share/fonts/opentype/noto"), Path("/usr/share/fonts/truetype")):
         if folder.is_dir():
-            paths += sorted(p for p in folder.rglob("*") if "CJK" in p.name or "IPA" in p.name)
+            paths += sorted(p for p in folder.rglob("*")
+                            if any(tag in p.name for tag in ("CJK", "IPA", "BIZUD")))
     return [p for p in dict.fromkeys(paths) if p.suffix.lower() in (".ttf", ".otf", ".ttc")]
 
+
+
+# -- inputs --------------------------------------------------------------------------------
 
 # -- inputs --------------------------------------------------------------------------------
 
@@ -203,6 +236,7 @@ def _label(key: str, lang: str, **values: object) -> str:
 
 def key_figures(
     summary: Mapping[str, float | str], *, threshold_km: float = 2.0, lang: str = "ja",
+    plain: bool = False,
 ) -> dict[str, str]:
     """Format the headline figures of a scenario from ``geo.scenarios.summary``.
 
@@ -216,6 +250,9 @@ def key_figures(
         Distance of the "people beyond" figures; ``compare`` must have been run with it.
     lang
         ``ja`` or ``en`` labels.
+    plain
+        Label the same values in plain words for residents (``plain_`` labels: no
+        "mean distance", no "nearest counter").
 
     Returns
     -------
@@ -224,8 +261,11 @@ def key_figures(
         people beyond ``threshold_km`` before -> after, the same for people aged 65+ (when
         the summary has them), mean distance before -> after.
     """
+    def word(key: str, **values: object) -> str:
+        return _label(f"plain_{key}" if plain else key, lang, **values)
+
     if "transit_after_min" in summary:
-        return _transit_figures(summary, lang)
+        return _transit_figures(summary, word, lang)
     label = f"{threshold_km:g}km"
     beyond_before = summary.get(f"beyond_{label}_before")
     beyond_after = summary.get(f"beyond_{label}_after")
@@ -236,20 +276,19 @@ def key_figures(
     people = _label("people", lang)
     km = f"{threshold_km:g}"
     figures = {
-        _label("farther", lang): f"{_people(summary['people_farther'])} {people}",
-        _label("beyond", lang, km=km):
-            f"{_people(beyond_before)} → {_people(beyond_after)} {people}",
+        word("farther"): f"{_people(summary['people_farther'])} {people}",
+        word("beyond", km=km): f"{_people(beyond_before)} → {_people(beyond_after)} {people}",
     }
     elderly_before = summary.get(f"beyond_{label}_before_65plus")
     elderly_after = summary.get(f"beyond_{label}_after_65plus")
     if elderly_before is not None and elderly_after is not None:
-        figures[_label("beyond_65plus", lang, km=km)] = \
+        figures[word("beyond_65plus", km=km)] = \
             f"{_people(elderly_before)} → {_people(elderly_after)} {people}"
-    figures[_label("mean", lang)] = f"{_km(summary['before_km'])} → {_km(summary['after_km'])} km"
+    figures[word("mean")] = f"{_km(summary['before_km'])} → {_km(summary['after_km'])} km"
     return figures
 
 
-def _transit_figures(summary: Mapping[str, float | str], lang: str,
+def _transit_figures(summary: Mapping[str, float | str], word: Callable[..., str], lang: str,
                      minutes: int = 45) -> dict[str, str]:
     """Headline figures of a transit study: minutes by bus, tram and on foot."""
     people = _label("people", lang)
@@ -259,15 +298,14 @@ def _transit_figures(summary: Mapping[str, float | str], lang: str,
 
     beyond = f"transit_beyond_{minutes}min"
     figures = {
-        _label("farther", lang): f"{_people(summary['people_farther'])} {people}",
-        _label("beyond_min", lang, minutes=minutes): change(f"{beyond}_before",
-                                                            f"{beyond}_after"),
+        word("farther"): f"{_people(summary['people_farther'])} {people}",
+        word("beyond_min", minutes=minutes): change(f"{beyond}_before", f"{beyond}_after"),
     }
     if f"{beyond}_after_65plus" in summary:
-        figures[_label("beyond_min_65plus", lang, minutes=minutes)] = change(
+        figures[word("beyond_min_65plus", minutes=minutes)] = change(
             f"{beyond}_before_65plus", f"{beyond}_after_65plus")
     before, after = (float(summary[f"transit_{when}_min"]) for when in ("before", "after"))
-    figures[_label("mean_min", lang)] = f"{before:.0f} → {after:.0f} {_label('minutes', lang)}"
+    figures[word("mean_min")] = f"{before:.0f} → {after:.0f} {_label('minutes', lang)}"
     return figures
 
 
@@ -353,186 +391,11 @@ def mark_offices(offices: gpd.GeoDataFrame, scenario: Scenario) -> gpd.GeoDataFr
     return marked.reset_index(drop=True)
 
 
-def _metric(frame: gpd.GeoDataFrame, name: str, required: Iterable[str]) -> gpd.GeoDataFrame:
-    if frame.crs is None:
-        msg = f"the {name} layer has no CRS; set it (EPSG:6670) instead of letting it be guessed"
-        raise CRSError(msg)
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        msg = f"the {name} layer lacks column(s) {', '.join(missing)}"
-        raise LayerError(msg)
-    return frame.to_crs(METRIC_CRS)
+# -- the slide -----------------------------------------------------------------------------
 
-
-# -- drawing -------------------------------------------------------------------------------
-
-def _path(geometry: shapely.Geometry) -> MplPath:
-    """Matplotlib path of a (multi)polygon, holes included (rings oriented for nonzero fill)."""
-    vertices, codes = [], []
-    for part in getattr(geometry, "geoms", [geometry]):
-        if part.geom_type != "Polygon" or part.is_empty:
-            continue
-        polygon = shapely.geometry.polygon.orient(part, 1.0)
-        for ring in (polygon.exterior, *polygon.interiors):
-            xy = np.asarray(ring.coords)[:, :2]
-            vertices.append(xy)
-            codes.append([MplPath.MOVETO] + [MplPath.LINETO] * (len(xy) - 2)
-                         + [MplPath.CLOSEPOLY])
-    if not vertices:
-        return MplPath(np.empty((0, 2)))
-    return MplPath(np.concatenate(vertices), np.concatenate(codes))
-
-
-def _polygons(ax: Axes, geometries: Iterable[shapely.Geometry], **style: Any) -> PathCollection:
-    collection = PathCollection([_path(g) for g in geometries], **style)
-    ax.add_collection(collection)
-    return collection
-
-
-def _draw_map(ax: Axes, zones: gpd.GeoDataFrame, values: np.ndarray, wards: gpd.GeoDataFrame,
-              offices: gpd.GeoDataFrame, *, extent: tuple[float, float, float, float],
-              scale: ColourScale, after: bool, font: _Font) -> None:
-    xmin, ymin, xmax, ymax = extent
-    ax.set_xlim(xmin, xmax)
-    ax.set_ylim(ymin, ymax)
-    ax.set_aspect("equal")
-    ax.set_axis_off()
-    ax.apply_aspect()  # final position now, so labels can be measured on the page
-    colours = [scale.colour(float(v)) for v in values]
-    _polygons(ax, zones.geometry, facecolors=colours, edgecolors="white", linewidths=0.4)
-    _polygons(ax, wards.geometry, facecolors="none", edgecolors="#222222", linewidths=1.6)
-    if "label_point" in wards.columns:
-        _draw_ward_labels(ax, wards, font=font)
-    _draw_offices(ax, offices, after=after, font=font)
-
-
-def _colour_legend(fig: Figure, scale: ColourScale, *, title: str, unreachable: bool,
-                   lang: str, font: _Font, anchor: tuple[float, float], ncols: int) -> None:
-    """The zone colours as legend rows, the same classes as the dashboard's legend."""
-    rows = scale.classes() + ([(UNREACHABLE_COLOUR, _label("unreachable", lang))]
-                              if unreachable else [])
-    handles = [Patch(facecolor=colour, edgecolor="#888888", label=label)
-               for colour, label in rows]
-    fig.legend(handles=handles, loc="lower left", bbox_to_anchor=anchor, ncols=ncols,
-               frameon=False, title=title, alignment="left",
-               prop={"family": font["fontfamily"], "size": 10},
-               title_fontproperties={"family": font["fontfamily"], "size": 11})
-
-
-def _with_label_points(wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame
-                       ) -> gpd.GeoDataFrame:
-    """The wards with a ``label_point`` clear of the office symbols (``geo.io.label_points``),
-    placed once for every map of a page; unchanged when they have no ``ward`` names."""
-    if "ward" not in wards.columns:
-        return wards
-    return wards.assign(label_point=label_points(wards[["ward", "geometry"]], offices).geometry)
-
-
-def _draw_ward_labels(ax: Axes, wards: gpd.GeoDataFrame, *, font: _Font) -> None:
-    halo = [patheffects.withStroke(linewidth=3, foreground="white")]
-    for point, name in zip(wards["label_point"], wards["ward"], strict=True):
-        ax.text(point.x, point.y, str(name), ha="center", va="center", fontsize=11,
-                color="#333333", path_effects=halo, zorder=3, **font)
-
-
-def short_office_name(name: str) -> str:
-    """Drop the office-type suffix for map labels: 大江出張所 -> 大江, Oe Branch Office -> Oe
-    (the symbol tells the type)."""
-    for suffix in _OFFICE_SUFFIXES:
-        if name.endswith(suffix) and len(name) > len(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
-def _place_labels(ax: Axes, points: np.ndarray, labels: Sequence[str], *, font: _Font,
-                  **style: Any) -> None:
-    """Put each label at the first of a few offsets around its point that overlaps nothing."""
-    renderer = _renderer(ax.figure)
-    placed = [t.get_window_extent(renderer) for t in ax.texts]  # e.g. ward names
-    for (x, y), label in zip(points, labels, strict=True):
-        best: tuple[int, Text, Bbox] | None = None
-        for dx, dy, ha, va in _LABEL_OFFSETS:
-            text = ax.annotate(label, (x, y), xytext=(dx, dy), textcoords="offset points",
-                               ha=ha, va=va, **style, **font)
-            box = text.get_window_extent(renderer)
-            clashes = sum(box.overlaps(other) for other in placed)
-            if best is None or clashes < best[0]:
-                if best is not None:
-                    best[1].remove()
-                best = (clashes, text, box)
-            else:
-                text.remove()
-            if clashes == 0:
-                break
-        if best is not None:  # None only if there were no offsets to try
-            placed.append(best[2])
-
-
-def _draw_offices(ax: Axes, offices: gpd.GeoDataFrame, *, after: bool, font: _Font) -> None:
-    if offices.empty:
-        return
-    is_open = offices["open"].astype(bool).to_numpy() if after else np.ones(len(offices), bool)
-    downgraded = (offices["downgraded"].astype(bool).to_numpy()
-                  if after and "downgraded" in offices.columns else np.zeros(len(offices), bool))
-    ward_office = (offices["kind"] == "ward_office").to_numpy() if "kind" in offices.columns \
-        else np.zeros(len(offices), bool)
-    x, y = offices.geometry.x.to_numpy(), offices.geometry.y.to_numpy()
-    for marker, size, rows in (("s", 110, ward_office), ("o", 60, ~ward_office)):
-        full = rows & is_open & ~downgraded
-        ax.scatter(x[full], y[full], s=size, marker=marker, c=_OPEN_COLOUR, edgecolors="white",
-                   linewidths=1.2, zorder=4)
-        hollow = rows & is_open & downgraded
-        ax.scatter(x[hollow], y[hollow], s=size, marker=marker, c="white",
-                   edgecolors=_OPEN_COLOUR, linewidths=2.0, zorder=4)
-    closed = ~is_open
-    ax.scatter(x[closed], y[closed], s=120, marker="X", c=_CLOSED_COLOUR, edgecolors="white",
-               linewidths=1.0, zorder=5)
-    if after and "name_ja" in offices.columns and closed.any():
-        halo = [patheffects.withStroke(linewidth=3, foreground="white")]
-        names = [short_office_name(str(n)) for n in offices["name_ja"].to_numpy()[closed]]
-        _place_labels(ax, np.column_stack([x[closed], y[closed]]), names, font=font,
-                      fontsize=10, color=_CLOSED_COLOUR, path_effects=halo, zorder=6)
-
-
-def _legend_handles(offices: gpd.GeoDataFrame, *, lang: str) -> list[Artist]:
-    def marker(symbol: str, label: str, face: str, edge: str, size: float = 10) -> Line2D:
-        return Line2D([], [], linestyle="none", marker=symbol, markersize=size, label=label,
-                      markerfacecolor=face, markeredgecolor=edge, markeredgewidth=1.5)
-
-    handles: list[Artist] = [marker("s", _label("ward_office", lang), _OPEN_COLOUR, "white"),
-               marker("o", _label("branch", lang), _OPEN_COLOUR, "white")]
-    if "downgraded" in offices.columns and offices["downgraded"].astype(bool).any():
-        handles.append(marker("o", _label("downgraded", lang), "white", _OPEN_COLOUR))
-    if (~offices["open"].astype(bool)).any():
-        handles.append(marker("X", _label("closed", lang), _CLOSED_COLOUR, "white", 11))
-    handles.append(Line2D([], [], color="#222222", linewidth=1.6,
-                          label=_label("ward_boundary", lang)))
-    return handles
-
-
-def _renderer(figure: Figure | SubFigure) -> RendererAgg:
-    """The renderer of the Agg canvas the briefing is drawn on, to measure texts."""
-    canvas = figure.canvas
-    if not isinstance(canvas, FigureCanvasAgg):
-        msg = f"the briefing is measured on an Agg canvas, not {type(canvas).__name__}"
-        raise TypeError(msg)
-    # matplotlib's stub leaves FigureCanvasAgg.get_renderer unannotated
-    renderer: RendererAgg = canvas.get_renderer()  # type: ignore[no-untyped-call]
-    return renderer
-
-
-def _fit_text(text: Text, renderer: RendererAgg, width_px: float, *,
-              smallest: float = 14.0) -> None:
-    """Shrink a text until it fits ``width_px`` (figure pixels)."""
-    size = float(text.get_fontsize())  # always set in points here, never as "large"
-    while text.get_window_extent(renderer).width > width_px and size > smallest:
-        size -= 1
-        text.set_fontsize(size)
-
-
-def _draw_figures(fig: Figure, figures: Mapping[str, str], *, left: float, font: _Font,
+def _draw_figures(fig: Figure, figures: Mapping[str, str], *, left: float, font: Font,
                   span: float = 0.6) -> None:
-    renderer = _renderer(fig)
+    drawer = renderer(fig)
     width_px = (0.985 - left) * fig.bbox.width
     items = list(figures.items())
     step = span / max(len(items), 3)
@@ -540,48 +403,45 @@ def _draw_figures(fig: Figure, figures: Mapping[str, str], *, left: float, font:
         top = 0.82 - i * step
         heading = fig.text(left, top, str(label), fontsize=14, color="#555555", va="top",
                            **font)
-        _fit_text(heading, renderer, width_px, smallest=9.0)
+        _paper.fit_text(heading, drawer, width_px, smallest=SLIDE_SMALLEST_PT)
         shown = fig.text(left, top - 0.045, str(value), fontsize=30, weight="bold",
                          color="#111111", va="top", **font)
-        _fit_text(shown, renderer, width_px)
+        _paper.fit_text(shown, drawer, width_px)
 
 
-def _draw_notes(fig: Figure, notes: Sequence[str], *, left: float, font: _Font) -> None:
+def _draw_notes(fig: Figure, notes: Sequence[str], *, left: float, font: Font) -> None:
     """Short lines in the right column between the key figures and the legend.
 
-    The lines share the room left there (line height at most ``NOTE_STEP``, font at most
-    12 pt), and each is shrunk to the column width.
+    The lines share the room left there (line height at most ``NOTE_STEP``, font 9 to
+    12 pt); lines that would need a smaller font are left out (with a log message), and
+    each line is shrunk to the column width down to 9 pt.
     """
     if not notes:
         return
-    renderer = _renderer(fig)
+    drawer = renderer(fig)
     height = fig.bbox.height
-    above = min((t.get_window_extent(renderer).y0 for t in fig.texts
+    above = min((t.get_window_extent(drawer).y0 for t in fig.texts
                  if t.get_position()[0] == left), default=0.6 * height)
-    below = max((box.y1 for box in (lg.get_window_extent(renderer) for lg in fig.legends)
+    below = max((box.y1 for box in (lg.get_window_extent(drawer) for lg in fig.legends)
                  if box.x0 >= left * fig.bbox.width - 1), default=0.0)
     top, bottom = above / height - NOTE_GAP, below / height + NOTE_GAP
+    page_pt = fig.get_figheight() * 72
+    smallest_step = SLIDE_SMALLEST_PT / 0.7 / page_pt
+    fitting = max(0, int((top - bottom) / smallest_step))
+    if fitting < len(notes):
+        logger.warning("briefing: room for %d of %d notes at %g pt", fitting, len(notes),
+                       SLIDE_SMALLEST_PT)
+        notes = notes[:fitting]
+    if not notes:
+        return
     step = min(NOTE_STEP, (top - bottom) / len(notes))
-    size = min(12.0, 0.7 * step * fig.get_figheight() * 72)
+    size = max(SLIDE_SMALLEST_PT, min(12.0, 0.7 * step * page_pt))
     width_px = (0.985 - left) * fig.bbox.width
     for i, note in enumerate(notes):
         text = fig.text(left, top - i * step, str(note), fontsize=size, color="#222222",
                         va="top", **font)
-        _fit_text(text, renderer, width_px, smallest=min(size, 7.0))
+        _paper.fit_text(text, drawer, width_px, smallest=SLIDE_SMALLEST_PT)
 
-
-def _extent(zones: gpd.GeoDataFrame, wards: gpd.GeoDataFrame
-            ) -> tuple[float, float, float, float]:
-    """The whole city with a 2 % margin: every zone and ward, north of 北区 included."""
-    bounds = np.vstack([zones.total_bounds, wards.total_bounds]) if len(wards) \
-        else zones.total_bounds[None, :]
-    xmin, ymin = bounds[:, :2].min(axis=0)
-    xmax, ymax = bounds[:, 2:].max(axis=0)
-    pad = 0.02 * max(xmax - xmin, ymax - ymin, 1.0)
-    return (float(xmin - pad), float(ymin - pad), float(xmax + pad), float(ymax + pad))
-
-
-# -- the page ------------------------------------------------------------------------------
 
 def build_briefing_figure(
     zones: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame, *,
@@ -606,7 +466,7 @@ def build_briefing_figure(
         ``downgraded`` (bool), ``kind`` (``ward_office`` gets a square) and ``name_ja``
         (labels closed offices). See ``mark_offices``.
     title
-        Scenario title, e.g. ``2015年 5 km ルール案：候補をすべて廃止``.
+        Scenario title, e.g. ``2015年 5 km ルール案：候補をすべて閉鎖``.
     figures
         Label -> formatted value, shown large on the right (see ``key_figures``).
     sources
@@ -620,7 +480,7 @@ def build_briefing_figure(
     lang
         ``ja`` or ``en`` for the page's own wording (headings, legend, colour bar).
     font_family
-        Font for all text; default: ``find_cjk_font()``.
+        Font for all text; default: ``find_cjk_font()`` (BIZ UDPゴシック when installed).
     notes
         Up to ``MAX_NOTES`` short lines printed under the key figures, e.g. where the
         closed counters' transactions go (``閉鎖により大江の約38,400件/年が中央区役所へ``).
@@ -628,7 +488,8 @@ def build_briefing_figure(
     Returns
     -------
     matplotlib.figure.Figure
-        16:9, ``PAGE_SIZE_IN`` inches, with an Agg canvas attached.
+        16:9, ``PAGE_SIZE_IN`` inches, with an Agg canvas attached. No text is smaller
+        than ``SLIDE_SMALLEST_PT``.
 
     Raises
     ------
@@ -641,19 +502,21 @@ def build_briefing_figure(
         msg = f"unknown layout {layout!r}; choose side-by-side or change"
         raise ValueError(msg)
     _label("before", lang)  # validates lang before any drawing
-    zones = _metric(zones, "zones", ["before_km", "after_km"])
+    zones = _paper.metric(zones, "zones", ["before_km", "after_km"])
     minutes = in_minutes(zones)
-    offices = _metric(offices, "offices", ["open"])
-    wards = _with_label_points(_metric(wards, "wards", []), offices)
-    font = _Font(fontfamily=[font_family or find_cjk_font(), "DejaVu Sans"])
+    offices = _paper.metric(offices, "offices", ["open"])
+    wards = _paper.with_label_points(_paper.metric(wards, "wards", []), offices)
+    font = page_font(font_family or find_cjk_font())
 
     fig = Figure(figsize=PAGE_SIZE_IN, facecolor="white")
     FigureCanvasAgg(fig)
-    fig.text(0.02, 0.965, title, fontsize=26, weight="bold", va="top", **font)
+    drawer = renderer(fig)
+    heading = fig.text(0.02, 0.965, title, fontsize=26, weight="bold", va="top", **font)
+    _paper.fit_text(heading, drawer, 0.96 * fig.bbox.width, smallest=18.0)
     if subtitle:
         fig.text(0.02, 0.895, subtitle, fontsize=14, color="#444444", va="top", **font)
 
-    extent = _extent(zones, wards)
+    bounds = _paper.extent(zones, wards)
     word = _label("minutes", lang)
     if layout == "side-by-side":
         panels = [(_label("before", lang), "before", False), (_label("after", lang), "after", True)]
@@ -664,23 +527,24 @@ def build_briefing_figure(
         boxes = [(0.01, 0.2, 0.695, 0.6)]
         legend_title = _label("minutes_change_bar" if minutes else "change_bar", lang)
     unreachable = False
-    for (heading, colour_by, after), box in zip(panels, boxes, strict=True):
+    for (panel, colour_by, after), box in zip(panels, boxes, strict=True):
         ax = fig.add_axes(box)
         values, scale = zone_colouring(zones, colour_by, minutes_word=word)
         array = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
         unreachable |= bool((~np.isfinite(array)).any())
-        _draw_map(ax, zones, array, wards, offices, extent=extent, scale=scale, after=after,
-                  font=font)
-        ax.set_title(heading, fontsize=18, weight="bold", **font)
+        _paper.draw_map(ax, zones, array, wards, offices, bounds=bounds, scale=scale,
+                        after=after, font=font)
+        ax.set_title(panel, fontsize=18, weight="bold", **font)
 
-    sources_text = fig.text(0.02, 0.018, sources_line(sources, lang=lang), fontsize=9,
-                            color="#444444", va="bottom", wrap=True, **font)
+    sources_text = fig.text(0.02, 0.018, sources_line(sources, lang=lang),
+                            fontsize=SLIDE_SMALLEST_PT, color="#444444", va="bottom",
+                            wrap=True, **font)
     # a long sources line wraps upwards: the legends start above it
-    above_sources = sources_text.get_window_extent(_renderer(fig)).y1 / fig.bbox.height
+    above_sources = sources_text.get_window_extent(drawer).y1 / fig.bbox.height
     legend_bottom = max(0.06, above_sources + 0.012)
-    _colour_legend(fig, scale, title=legend_title, unreachable=unreachable, lang=lang,
-                   font=font, anchor=(0.02, legend_bottom), ncols=4)
-    fig.legend(handles=_legend_handles(offices, lang=lang), loc="lower left",
+    _paper.colour_legend(fig, scale, title=legend_title, unreachable=unreachable, lang=lang,
+                         font=font, anchor=(0.02, legend_bottom), ncols=4)
+    fig.legend(handles=_paper.office_handles(offices, lang=lang), loc="lower left",
                bbox_to_anchor=(0.72, legend_bottom), ncols=2 if lang == "ja" else 1,
                frameon=False, prop={"family": font["fontfamily"], "size": 11})
     _draw_figures(fig, figures, left=0.72, font=font, span=0.5 if notes else 0.6)
@@ -693,7 +557,7 @@ def build_briefing_figure(
 def render_briefing(
     zones: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame, *,
     title: str, figures: Mapping[str, str], format: str = "png", dpi: int = 150,
-    **options: Any,
+    author: str | None = None, **options: Any,
 ) -> bytes:
     """Render the briefing page as PNG or PDF bytes.
 
@@ -703,40 +567,62 @@ def render_briefing(
         See ``build_briefing_figure``; further keyword ``options`` (``sources``,
         ``subtitle``, ``layout``, ``lang``, ``font_family``, ``notes``) are passed on to it.
     format
-        ``png`` (raster, ``dpi`` dots per inch: 2000 x 1125 px at 150) or ``pdf`` (one
-        vector page with the CJK font embedded as a subset).
+        ``png`` (raster, ``dpi`` dots per inch: 2000 x 1125 px at 150, 1920 x 1080 at 144)
+        or ``pdf`` (one vector page, its font embedded as TrueType: see ``render_handout``).
     dpi
         Resolution of the PNG (and of hatching in the PDF).
+    author
+        The PDF's author (default ``DEFAULT_AUTHOR``).
 
     Returns
     -------
     bytes
         The file.
+
+    Raises
+    ------
+    FontMissingError
+        A PDF without a TrueType-outline Japanese font installed (or with a CFF-outline
+        ``font_family``).
     """
     if format not in FORMATS:
         msg = f"unknown format {format!r}; choose png or pdf"
         raise ValueError(msg)
-    buffer = io.BytesIO()
-    metadata = {"Title": title} if format == "pdf" else {"Title": title, "Software": None}
-    # TrueType/CID fonts: text stays searchable. No mathtext: a title or office name
-    # holding "$" is printed as typed.
-    with matplotlib.rc_context({"pdf.fonttype": 42, "text.parse_math": False}):
+    if format == "pdf":
+        options["font_family"] = print_font(options.get("font_family"))
+    with _paper.printing():
         fig = build_briefing_figure(zones, wards, offices, title=title, figures=figures,
                                     **options)
-        fig.savefig(buffer, format=format, dpi=dpi, metadata=metadata)
+        if format == "pdf":
+            return _paper.pdf_bytes([fig], _pdf_info(title, options, author))
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi, metadata={"Title": title, "Software": None})
     return buffer.getvalue()
+
+
+def _pdf_info(title: str, options: Mapping[str, Any], author: str | None) -> PdfInfo:
+    lang = str(options.get("lang", "ja"))
+    return PdfInfo(title=title, lang=lang,
+                   author=author or DEFAULT_AUTHOR[language_index(lang)],
+                   subject=str(options.get("subtitle") or ""))
 
 
 # -- the A4 handout ------------------------------------------------------------------------
 
-def build_handout_figure(
+def build_handout_pages(
     zones: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame, *,
     title: str, figures: Mapping[str, str], affected: pd.DataFrame,
     assumptions: Sequence[str] = (), sources: Sequence[str | BundleFile] = DEFAULT_SOURCES,
     subtitle: str | None = None, lang: str = "ja", font_family: str | None = None,
     zone_kind: str = "district",
-) -> Figure:
-    """Draw the A4 portrait handout on a new ``Figure``: map, figures, table, assumptions.
+) -> list[Figure]:
+    """Draw the A4 portrait handout: title, map, legends, key figures, then the most
+    affected zones and the assumptions, with the sources at the foot of every page.
+
+    Sizes are ``HANDOUT_SIZES`` (key figures 12 / 14 pt, every other text at least 9 pt,
+    the sources 8 pt). Long lines wrap instead of shrinking. When the table and the
+    assumptions do not fit under a map of ``HANDOUT_MAP_PT[0]`` points, they go to a second
+    page and the first keeps the map (up to ``HANDOUT_MAP_PT[1]``) and the figures.
 
     Parameters
     ----------
@@ -745,97 +631,116 @@ def build_handout_figure(
         counter, NaN where none is reachable), drawn after the scenario; in minutes for a
         transit zone table. Any CRS; drawn in EPSG:6670.
     wards, offices, title, subtitle, sources, lang, font_family
-        As for ``build_briefing_figure``.
+        As for ``build_briefing_figure`` (``font_family`` default: ``find_cjk_font()``).
     figures
-        Label -> formatted value (``key_figures``); the first ``MAX_HANDOUT_LINES``.
+        Label -> formatted value (``key_figures``).
     affected
         The most affected zones (``affected_zones``), drawn as a table with the workbook's
         headings (``geo.io.labelled_table``).
     assumptions
-        Short lines (walking speed, store share, what "district" means...); the first
-        ``MAX_HANDOUT_LINES``.
+        Short lines (walking speed, store share, what "district" means...).
     zone_kind
         ``district``, ``small-area`` or ``ward``: names the zones in the table's heading.
 
     Returns
     -------
-    matplotlib.figure.Figure
-        ``A4_PORTRAIT_IN`` inches, with an Agg canvas attached.
+    list of matplotlib.figure.Figure
+        One or two pages of ``A4_PORTRAIT_IN`` inches, each with an Agg canvas attached.
     """
     _label("before", lang)
-    zones = _metric(zones, "zones", ["before_km", "after_km"])
-    offices = _metric(offices, "offices", ["open"])
-    wards = _with_label_points(_metric(wards, "wards", []), offices)
-    font = _Font(fontfamily=[font_family or find_cjk_font(), "DejaVu Sans"])
-    fig = Figure(figsize=A4_PORTRAIT_IN, facecolor="white")
-    FigureCanvasAgg(fig)
-    renderer = _renderer(fig)
-    heading = fig.text(0.05, 0.97, title, fontsize=18, weight="bold", va="top", **font)
-    _fit_text(heading, renderer, 0.9 * fig.bbox.width, smallest=10.0)
-    if subtitle:
-        fig.text(0.05, 0.94, subtitle, fontsize=10, color="#444444", va="top", **font)
-
-    ax = fig.add_axes((0.04, 0.56, 0.92, 0.36))
+    zones = _paper.metric(zones, "zones", ["before_km", "after_km"])
+    offices = _paper.metric(offices, "offices", ["open"])
+    wards = _paper.with_label_points(_paper.metric(wards, "wards", []), offices)
+    size = HANDOUT_SIZES
+    page = Page.new(page_font(font_family or find_cjk_font()))
+    _page_heading(page, title, subtitle)
     after, scale = zone_colouring(zones, "after", minutes_word=_label("minutes", lang))
     values = pd.to_numeric(after, errors="coerce").to_numpy(dtype=float)
-    _draw_map(ax, zones, values, wards, offices, extent=_extent(zones, wards),
-              scale=scale, after=True, font=font)
     bar = "minutes_bar" if in_minutes(zones) else "distance_bar"
-    _colour_legend(fig, scale, title=_label(bar, lang),
-                   unreachable=bool((~np.isfinite(values)).any()), lang=lang, font=font,
-                   anchor=(0.04, 0.485), ncols=4)
-    fig.legend(handles=_legend_handles(offices, lang=lang), loc="lower left",
-               bbox_to_anchor=(0.62, 0.485), ncols=2, frameon=False,
-               prop={"family": font["fontfamily"], "size": 8})
+    legends = _map_legends(page, scale, _paper.office_handles(offices, lang=lang),
+                           title=_label(bar, lang), lang=lang,
+                           unreachable=bool((~np.isfinite(values)).any()))
+    rows = list(figures.items())
+    figures_height = (page.line_height(size["heading"]) + 4
+                      + _paper.figure_rows(page, rows, measure_only=True))
+    table = _table_layout(page, affected, lang=lang)
+    rest = (page.line_height(size["heading"]) + 8 + table.height
+            + _section_height(page, assumptions))
+    line = sources_line(sources, lang=lang)
+    page.foot(line, size=size["sources"])
+    map_height, one_page = _paper.plan_map(page, reserved=legends.height + figures_height + 8,
+                                           rest=rest, limits=HANDOUT_MAP_PT)
+    ax = page.fig.add_axes(page.box(map_height))
+    _paper.draw_map(ax, zones, values, wards, offices, bounds=_paper.extent(zones, wards),
+                    scale=scale, after=True, font=page.font)
+    legends.place(page)
+    page.write(_label("key_figures", lang), size=size["heading"], weight="bold", before=8)
+    page.skip(4)
+    _paper.figure_rows(page, rows, label_size=size["figure_label"],
+                       value_size=size["figure_value"])
+    pages = [page]
+    if not one_page:
+        page = _paper.next_page(page, title + _label("continued", lang), size=size["heading"],
+                                foot=line, foot_size=size["sources"])
+        pages.append(page)
+    page.write(_label(f"affected_{zone_kind}", lang), size=size["heading"], weight="bold",
+               before=8)
+    page.skip(4)
+    _paper.draw_table(page, table)
+    _section(page, _label("assumptions", lang), assumptions)
+    return [p.fig for p in pages]
 
-    _section(fig, _label("key_figures", lang), [f"{label}：{value}" if lang == "ja"
-                                                 else f"{label}: {value}"
-                                                 for label, value in figures.items()],
-             top=0.475, font=font)
-    fig.text(0.05, 0.36, _label(f"affected_{zone_kind}", lang), fontsize=12, weight="bold",
-             va="top", **font)
-    _draw_table(fig, affected, box=(0.05, 0.17, 0.9, 0.17), lang=lang, font=font)
-    _section(fig, _label("assumptions", lang), list(assumptions), top=0.155, font=font)
-    fig.text(0.05, 0.015, sources_line(sources, lang=lang), fontsize=7, color="#444444",
-             va="bottom", wrap=True, **font)
-    return fig
+
+def _page_heading(page: Page, title: str, subtitle: str | None) -> None:
+    """The title (wrapped, never shrunk) and the subtitle under it."""
+    page.write(title, size=HANDOUT_SIZES["title"], weight="bold")
+    if subtitle:
+        page.write(subtitle, size=HANDOUT_SIZES["subtitle"], colour=_paper.GREY_INK)
+    page.skip(6)
 
 
-def _section(fig: Figure, heading: str, lines: Sequence[str], *, top: float,
-             font: _Font) -> None:
-    """A bold heading and up to ``MAX_HANDOUT_LINES`` lines under it, each fitted to the page."""
+def _map_legends(page: Page, scale: Any, handles: Sequence[Any], *, title: str, lang: str,
+                 unreachable: bool) -> _paper.MapLegends:
+    size = HANDOUT_SIZES["legend"]
+    colour = _paper.colour_legend(page.fig, scale, title=title, unreachable=unreachable,
+                                  lang=lang, font=page.font, anchor=(0, 0), ncols=3,
+                                  size=size, loc="upper left")
+    symbols = page.fig.legend(handles=list(handles), loc="upper left", bbox_to_anchor=(0, 0),
+                              ncols=2, frameon=False,
+                              prop={"family": page.font["fontfamily"], "size": size})
+    return _paper.MapLegends(page, colour, symbols)
+
+
+def _section_height(page: Page, lines: Sequence[str]) -> float:
+    if not lines:
+        return 0.0
+    body = HANDOUT_SIZES["body"]
+    wrapped = sum(len(page.lines(str(line), size=body, width=page.text_width - 14))
+                  for line in lines)
+    return page.line_height(HANDOUT_SIZES["heading"]) + 8 + wrapped * page.line_height(body)
+
+
+def _section(page: Page, heading: str, lines: Sequence[str]) -> None:
+    """A bold heading and its lines under it, each wrapped to the page."""
     if not lines:
         return
-    if len(lines) > MAX_HANDOUT_LINES:
-        logger.warning("handout: %d lines under %s, only the first %d fit", len(lines), heading,
-                       MAX_HANDOUT_LINES)
-    renderer = _renderer(fig)
-    fig.text(0.05, top, heading, fontsize=12, weight="bold", va="top", **font)
-    for i, line in enumerate(lines[:MAX_HANDOUT_LINES], start=1):
-        text = fig.text(0.07, top - 0.005 - i * 0.019, str(line), fontsize=10, va="top", **font)
-        _fit_text(text, renderer, 0.88 * fig.bbox.width, smallest=6.0)
+    page.write(heading, size=HANDOUT_SIZES["heading"], weight="bold", before=8)
+    for line in lines:
+        page.write(str(line), size=HANDOUT_SIZES["body"], indent=14)
 
 
-def _draw_table(fig: Figure, table: pd.DataFrame, *, box: tuple[float, float, float, float],
-                lang: str, font: _Font) -> None:
-    """The affected zones as a table with the workbook's headings and rounding."""
-    ax = fig.add_axes(box)
-    ax.set_axis_off()
+def _table_layout(page: Page, table: pd.DataFrame, *, lang: str) -> _paper.TableLayout:
+    """The affected zones with the workbook's headings and rounding (``なし`` when empty)."""
     if table.empty:
-        ax.text(0.02, 1.0, _label("none", lang), va="top", fontsize=10, **font)
-        return
+        return _paper.layout_table(page, [_label("none", lang)], [], numeric=[False],
+                                   size=HANDOUT_SIZES["table"])
     shown = labelled_table(table, lang=lang)
     units = [COLUMN_LABELS[c].unit for c in table.columns]
     cells = [[_cell(v, unit) for v, unit in zip(row, units, strict=True)]
              for row in shown.itertuples(index=False)]
-    drawn = ax.table(cellText=cells, colLabels=list(shown.columns), loc="upper center",
-                     cellLoc="right", colLoc="center")
-    drawn.auto_set_font_size(False)
-    drawn.set_fontsize(7)
-    for cell in drawn.get_celld().values():
-        cell.get_text().set_fontfamily(font["fontfamily"])
-        cell.set_edgecolor("#bbbbbb")
-    drawn.auto_set_column_width(list(range(len(shown.columns))))
+    return _paper.layout_table(page, list(shown.columns), cells,
+                               numeric=[unit in DECIMALS for unit in units],
+                               size=HANDOUT_SIZES["table"])
 
 
 def _cell(value: object, unit: str) -> str:
@@ -849,17 +754,26 @@ def _cell(value: object, unit: str) -> str:
 
 def render_handout(
     zones: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame, *,
-    title: str, figures: Mapping[str, str], affected: pd.DataFrame, **options: Any,
+    title: str, figures: Mapping[str, str], affected: pd.DataFrame,
+    author: str | None = None, **options: Any,
 ) -> bytes:
-    """Render the A4 portrait handout as one PDF page (see ``build_handout_figure``).
+    """Render the A4 portrait handout as a PDF of one or two pages
+    (``build_handout_pages``).
 
     Further keyword ``options`` (``assumptions``, ``sources``, ``subtitle``, ``lang``,
-    ``font_family``, ``zone_kind``) are passed on. The CJK font is embedded as a subset; text stays
-    searchable.
+    ``font_family``, ``zone_kind``) are passed on. The font is embedded as a TrueType
+    (CID) subset, so MuPDF, poppler and PDFium draw it and the text stays searchable; the
+    PDF carries the title, ``/Lang``, ``author`` (default ``DEFAULT_AUTHOR``), the subtitle
+    as subject, producer and creation date.
+
+    Raises
+    ------
+    FontMissingError
+        No TrueType-outline Japanese font is installed (or ``font_family`` has CFF
+        outlines).
     """
-    buffer = io.BytesIO()
-    with matplotlib.rc_context({"pdf.fonttype": 42, "text.parse_math": False}):
-        fig = build_handout_figure(zones, wards, offices, title=title, figures=figures,
-                                   affected=affected, **options)
-        fig.savefig(buffer, format="pdf", metadata={"Title": title})
-    return buffer.getvalue()
+    options["font_family"] = print_font(options.get("font_family"))
+    with _paper.printing():
+        pages = build_handout_pages(zones, wards, offices, title=title, figures=figures,
+                                    affected=affected, **options)
+        return _paper.pdf_bytes(pages, _pdf_info(title, options, author))

@@ -704,12 +704,14 @@ def _add_fetch_parsers(commands: _Commands) -> None:
 
 
 REPORT_OPTIONS = {"xlsx": "Excel workbook", "pdf": "16:9 slide as PDF",
-                  "png": "16:9 slide as PNG", "handout": "A4 portrait handout PDF"}
+                  "png": "16:9 slide as PNG", "handout": "planners' A4 handout PDF",
+                  "residents": "residents' A4 handout PDF (plain words, 住民向け)",
+                  "leaflets": "school-district leaflets PDF (one A4 page per district)"}
 
 
 def _add_report_parser(commands: _Commands) -> None:
     parser = commands.add_parser(
-        "report", help="the council files: workbook, slide (PDF/PNG), A4 handout")
+        "report", help="the council files: workbook, slide (PDF/PNG), A4 handouts, leaflets")
     parser.add_argument("--scenario", type=_scenario_name, default=None,
                         help="a saved scenario's name (see 'scenarios list')")
     parser.add_argument("--version", type=_positive_int, default=None,
@@ -729,18 +731,30 @@ def _add_report_parser(commands: _Commands) -> None:
     parser.add_argument("--lang", choices=("ja", "en"), default="ja")
     for option, what in REPORT_OPTIONS.items():
         parser.add_argument(f"--{option}", default=None, help=f"write the {what} here")
+    parser.add_argument("--districts", type=_id_list, default=None,
+                        help="the leaflets' school districts, comma-separated as the "
+                             "attendance-zone table names them (e.g. 大江小), or all "
+                             "(default: those whose counter changes or gets farther)")
+    parser.add_argument("--author", default=None,
+                        help="the PDFs' author (default 熊本市 / Kumamoto City)")
     parser.set_defaults(handler=_cmd_report)
 
 
 def _report_targets(args: argparse.Namespace) -> dict[str, str]:
     targets = {key: getattr(args, key) for key in REPORT_OPTIONS if getattr(args, key)}
     if not targets:
-        raise UsageError("report: give at least one of --xlsx, --pdf, --png, --handout")
+        raise UsageError("report: give at least one of "
+                         + ", ".join(f"--{key}" for key in REPORT_OPTIONS))
     if args.scenario is None:
         if args.version is not None:
             raise UsageError("report: --version needs --scenario")
     elif args.close or args.downgrade or args.year:
         raise UsageError("report: give --scenario or --year/--close/--downgrade, not both")
+    if args.districts is not None and "leaflets" not in targets:
+        raise UsageError("report: --districts needs --leaflets")
+    if "leaflets" in targets and args.by != "district":
+        raise UsageError("report: --leaflets needs --by district (one leaflet per school "
+                         "district)")
     return targets
 
 
@@ -769,7 +783,15 @@ def _cmd_report(args: argparse.Namespace) -> pd.DataFrame:
     except ValueError as e:  # a store source or zone layer this data directory lacks
         raise UsageError(f"report: {e}") from None
     title = report.default_title(built, result, lang=args.lang, custom=custom)
-    written = report.write_report(built, result, targets, title=title, lang=args.lang)
+    if "leaflets" in targets:
+        try:  # an unknown district, or none affected: before anything is rendered
+            districts = report.leaflet_districts(built, result, args.districts)
+        except ValueError as e:
+            raise UsageError(f"report: {e}") from None
+    else:
+        districts = None
+    written = report.write_report(built, result, targets, title=title, lang=args.lang,
+                                  districts=districts, author=args.author)
     return pd.DataFrame({"output": list(targets), "file": [str(p) for p in written]})
 
 
@@ -877,7 +899,7 @@ def _run(args: argparse.Namespace) -> int:
 
 OUTPUT_OPTIONS = {"out": "csv", "geojson": "geojson", "gpkg": "gpkg", "summary_out": "csv",
                   "walls": "csv", "detours": "csv", "xlsx": "xlsx", "pdf": "pdf", "png": "png",
-                  "handout": "pdf"}
+                  "handout": "pdf", "residents": "pdf", "leaflets": "pdf"}
 """Options naming an output file, and the format written there."""
 INPUT_OPTIONS = {"phases": "--phases", "file": "the import file"}
 """Options naming a file read (besides the data directory), which no output may replace."""

@@ -66,15 +66,25 @@ def _bound(value: float) -> str:
     return f"{value:g}" if value < 1 or value == int(value) else f"{value:.1f}"
 
 
-DISTANCE_SCALE = ColourScale((1, 2, 3, 5, 8), ("#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4",
+DISTANCE_SCALE = ColourScale((1, 2, 3, 5, 8), ("#ffffd9", "#c7e9b4", "#7fcdbb", "#41b6c4",
                                                "#2c7fb8", "#253494"), "km")
-"""Road distance to the nearest counter, km (maps before and after)."""
-CHANGE_SCALE = ColourScale((0.5, 1, 2, 5), ("#fee5d9", "#fcae91", "#fb6a4a", "#de2d26",
+"""Road distance to the nearest counter, km (maps before and after): ColorBrewer YlGnBu,
+its lightest class from the 9-class scheme so that the first two classes stay apart for
+readers with protanopia or deuteranopia (``CVD_MIN_DELTA_E``)."""
+CHANGE_SCALE = ColourScale((0.5, 1, 2, 5), ("#fdd0c2", "#fcae91", "#fb6a4a", "#de2d26",
                                             "#a50f15"), "km", zero_colour="#eeeeee")
-"""Increase in distance, km (decreases are drawn as zero)."""
-SHARE_SCALE = ColourScale((10, 25, 50, 75), ("#dadaeb", "#bcbddc", "#9e9ac8", "#756bb1",
-                                             "#54278f"), "%", zero_colour="#f2f0f7")
-"""Share of residents beyond a distance, per cent."""
+"""Increase in distance, km (decreases are drawn as zero): ColorBrewer Reds, its lightest
+class darkened from #fee5d9, which protanopes could not tell from the grey of zero."""
+SHARE_SCALE = ColourScale((10, 25, 50, 75), ("#d4d4e8", "#b0afd4", "#8f8ac0", "#6a51a3",
+                                             "#4a1486"), "%", zero_colour="#f2f0f7")
+"""Share of residents beyond a distance, per cent: ColorBrewer Purples, spaced wider than the
+5-class scheme so that neighbouring classes stay apart (``CVD_MIN_DELTA_E``)."""
+CVD_MIN_DELTA_E = 10.0
+"""Smallest CIE76 colour difference (ΔE*ab) between neighbouring classes of a scale, and
+between any class and the unreachable colour, for normal vision and under simulated
+protanopia and deuteranopia (Machado et al. 2009, full severity): about four times the
+just-noticeable difference of 2.3, so that classes stay apart on a printed map. Checked in
+tests/test_colours.py."""
 MINUTES_SCALE = ColourScale((10, 20, 30, 45, 60), DISTANCE_SCALE.colours, "min")
 """Minutes to the nearest counter by bus/tram and on foot (transit mode)."""
 MINUTE_CHANGE_SCALE = ColourScale((2, 5, 10, 20), CHANGE_SCALE.colours, "min",

@@ -54,7 +54,8 @@ class PoorFitError(MadoguchiError):
 
 
 class FontMissingError(MadoguchiError):
-    """No font able to draw Japanese text is installed (Debian: fonts-noto-cjk)."""
+    """No font able to draw Japanese text is installed, or none a PDF can embed so that
+    every viewer draws it (TrueType outlines; Debian: fonts-morisawa-bizud-gothic)."""
 
 
 class InfeasibleError(MadoguchiError):

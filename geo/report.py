@@ -1,4 +1,5 @@
-"""The files that go to the council: workbook, 16:9 slide, A4 handout, from one evaluation.
+"""The files that go to the council and to residents: workbook, 16:9 slide, A4 handout, the
+residents' handout and the school-district leaflets, from one evaluation.
 
 The dashboard's download buttons and ``python -m geo report`` call the same functions, so a
 file made on screen and one made in a batch are the same file. Everything is computed from
@@ -10,15 +11,16 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
-from . import briefing, reorganisation
+from . import briefing, leaflets, reorganisation
 from . import io as gio
 from . import stores as stores_module
+from . import study as study_module
 from .layers import BundleFile
 from .study import Result, Study
 
@@ -190,7 +192,7 @@ def assumptions(study: Study, result: Result, *, lang: str = "ja") -> list[str]:
     """The handout's assumption lines (``ASSUMPTIONS``) that apply to this result."""
     index = gio.language_index(lang)
     lines = [ASSUMPTIONS["distance"][index].format(network=study.network)]
-    if study.transit is not None:  # before the others: the handout keeps the first lines
+    if study.transit is not None:  # first: the caveat matters most
         if caveat := study.transit.caveat[("ja", "en")[index]]:
             lines.append(caveat)
         window = study.transit.window_label(("ja", "en")[index])
@@ -240,7 +242,7 @@ def slide_notes(study: Study, result: Result, *, lang: str = "ja") -> list[str]:
 
 def slide(study: Study, result: Result, *, title: str, lang: str = "ja", format: str = "png",
           date: _dt.date | str | None = None, dpi: int = 150,
-          layout: str = "side-by-side") -> bytes:
+          layout: str = "side-by-side", author: str | None = None) -> bytes:
     """The 16:9 briefing slide (``geo.briefing.render_briefing``) as PNG or PDF; ``layout``
     ``side-by-side`` (before / after maps) or ``change``."""
     return briefing.render_briefing(
@@ -248,19 +250,99 @@ def slide(study: Study, result: Result, *, title: str, lang: str = "ja", format:
         title=title, figures=briefing.key_figures(result.city, lang=lang), format=format,
         dpi=dpi, lang=lang, sources=report_sources(study, result), layout=layout,
         subtitle=subtitle(study, result, lang=lang, date=date),
-        notes=slide_notes(study, result, lang=lang))
+        notes=slide_notes(study, result, lang=lang), author=author)
 
 
 def handout(study: Study, result: Result, *, title: str, lang: str = "ja",
-            date: _dt.date | str | None = None) -> bytes:
-    """The A4 portrait handout PDF (``geo.briefing.render_handout``)."""
+            date: _dt.date | str | None = None, author: str | None = None) -> bytes:
+    """The planners' A4 portrait handout PDF (``geo.briefing.render_handout``)."""
     return briefing.render_handout(
         zone_shapes(study, result), _wards(study, lang), _marked_offices(study, result, lang),
         title=title, figures=briefing.key_figures(result.city, lang=lang),
         affected=briefing.affected_zones(result.zone_table), lang=lang, zone_kind=result.zones,
         assumptions=assumptions(study, result, lang=lang),
         sources=report_sources(study, result),
-        subtitle=subtitle(study, result, lang=lang, date=date))
+        subtitle=subtitle(study, result, lang=lang, date=date), author=author)
+
+
+def residents_handout(study: Study, result: Result, *, title: str, lang: str = "ja",
+                      date: _dt.date | str | None = None, author: str | None = None) -> bytes:
+    """The residents' A4 handout PDF (``geo.leaflets.render_residents``): the same city
+    figures in plain words, what changes, the map with the stores, and the zones whose
+    nearest counter changes or gets farther (``geo.study.zone_services``)."""
+    services = leaflets.affected_services(study_module.zone_services(study, result),
+                                          result.zone_table)
+    return leaflets.render_residents(
+        zone_shapes(study, result), _wards(study, lang), _marked_offices(study, result, lang),
+        study.stores[result.stores], title=title,
+        figures=briefing.key_figures(result.city, lang=lang, plain=True), services=services,
+        lang=lang, zone_kind=result.zones, sources=report_sources(study, result),
+        subtitle=_made(lang, date), notes=_caveat(study, lang), author=author)
+
+
+def leaflet_districts(study: Study, result: Result,
+                      districts: Sequence[str] | None = None) -> list[str]:
+    """The districts to print a leaflet for: ``districts`` as given (``["all"]``: every
+    one), else those whose nearest counter changes or gets farther, most affected first.
+
+    Raises
+    ------
+    ValueError
+        The result is not by school district, a name is unknown, or no district is
+        affected and none is named.
+    """
+    if result.zones != "district":
+        msg = (f"school-district leaflets need a result by district, not by {result.zones} "
+               "(--by district)")
+        raise ValueError(msg)
+    known = result.zone_table["zone_id"].astype(str).tolist()
+    if districts is None:
+        services = study_module.zone_services(study, result)
+        chosen = leaflets.affected_services(services, result.zone_table)["zone_id"]
+        if chosen.empty:
+            msg = ("no school district's counter changes or gets farther in this scenario; "
+                   "name the districts to print (--districts, or all)")
+            raise ValueError(msg)
+        return [str(d) for d in chosen]
+    if list(districts) == ["all"]:
+        return known
+    unknown = [d for d in districts if d not in set(known)]
+    if unknown:
+        msg = (f"unknown school district(s) {', '.join(unknown)}; districts are named as the "
+               f"attendance-zone table writes them, e.g. {', '.join(known[:3])}")
+        raise ValueError(msg)
+    return list(dict.fromkeys(districts))
+
+
+def district_leaflets(study: Study, result: Result, *, title: str, lang: str = "ja",
+                      date: _dt.date | str | None = None,
+                      districts: Sequence[str] | None = None, author: str | None = None
+                      ) -> bytes:
+    """One A4 leaflet page per school district (``leaflet_districts``) in one PDF
+    (``geo.leaflets.render_district_leaflets``)."""
+    chosen = leaflet_districts(study, result, districts)
+    rows = result.zone_table.assign(zone_id=result.zone_table["zone_id"].astype(str))
+    figures = {str(row["zone_id"]): leaflets.district_figures(
+        {str(key): value for key, value in row.items()}, lang=lang)
+        for row in rows[rows["zone_id"].isin(chosen)].to_dict("records")}
+    return leaflets.render_district_leaflets(
+        zone_shapes(study, result), _wards(study, lang), _marked_offices(study, result, lang),
+        study.stores[result.stores], title=title, figures=figures,
+        services=study_module.zone_services(study, result), chosen=chosen, lang=lang,
+        sources=report_sources(study, result), subtitle=_made(lang, date), author=author)
+
+
+def _caveat(study: Study, lang: str) -> list[str]:
+    """The transit caveat as one line (none outside transit mode)."""
+    if study.transit is None:
+        return []
+    caveat = study.transit.caveat[("ja", "en")[gio.language_index(lang)]]
+    return [caveat] if caveat else []
+
+
+def _made(lang: str, date: _dt.date | str | None) -> str:
+    day = str(date if date is not None else _dt.date.today().isoformat())
+    return leaflets.WORDS["made"][gio.language_index(lang)].format(date=day)
 
 
 def _wards(study: Study, lang: str) -> gpd.GeoDataFrame:
@@ -272,8 +354,9 @@ def _wards(study: Study, lang: str) -> gpd.GeoDataFrame:
 
 def _marked_offices(study: Study, result: Result, lang: str) -> gpd.GeoDataFrame:
     marked = briefing.mark_offices(study.engine.offices, result.scenario)
-    if lang == "en":  # the map labels closed offices from name_ja
+    if lang == "en":  # the map labels offices from name_ja; the leaflets name their ward
         marked["name_ja"] = marked["name_en"]
+        marked["ward"] = marked["ward"].map(lambda w: gio.WARD_NAMES_EN.get(w, w))
     return marked
 
 
@@ -284,12 +367,14 @@ def default_title(study: Study, result: Result, *, lang: str = "ja",
     return briefing.scenario_title(result.scenario, presets, lang, custom=custom)
 
 
-REPORT_FILES = {"xlsx": "xlsx", "pdf": "pdf", "png": "png", "handout": "pdf"}
+REPORT_FILES = {"xlsx": "xlsx", "pdf": "pdf", "png": "png", "handout": "pdf",
+                "residents": "pdf", "leaflets": "pdf"}
 """Report outputs and the format written to each."""
 
 
 def write_report(study: Study, result: Result, targets: Mapping[str, str | os.PathLike[str]],
-                 *, title: str, lang: str = "ja", date: _dt.date | str | None = None
+                 *, title: str, lang: str = "ja", date: _dt.date | str | None = None,
+                 districts: Sequence[str] | None = None, author: str | None = None
                  ) -> list[Path]:
     """Render every requested file, then write them all or none (``geo.io.write_all``).
 
@@ -297,10 +382,15 @@ def write_report(study: Study, result: Result, targets: Mapping[str, str | os.Pa
     ----------
     targets
         ``REPORT_FILES`` key -> path: ``xlsx`` (workbook), ``pdf`` / ``png`` (16:9 slide),
-        ``handout`` (A4 PDF). Paths are checked together with ``geo.io.check_output_paths``
-        first.
+        ``handout`` (A4 PDF for planners), ``residents`` (A4 PDF for residents),
+        ``leaflets`` (one A4 page per school district). Paths are checked together with
+        ``geo.io.check_output_paths`` first.
     title, lang, date
         As for ``workbook``, ``slide`` and ``handout``.
+    districts
+        The leaflets' districts (``leaflet_districts``).
+    author
+        The PDFs' author (default ``geo.briefing.DEFAULT_AUTHOR``).
 
     Returns
     -------
@@ -326,8 +416,14 @@ def write_report(study: Study, result: Result, targets: Mapping[str, str | os.Pa
                            data=study.data)
     render = {
         "xlsx": lambda: workbook(study, result, title=title, lang=lang, date=date),
-        "pdf": lambda: slide(study, result, title=title, lang=lang, format="pdf", date=date),
+        "pdf": lambda: slide(study, result, title=title, lang=lang, format="pdf", date=date,
+                             author=author),
         "png": lambda: slide(study, result, title=title, lang=lang, format="png", date=date),
-        "handout": lambda: handout(study, result, title=title, lang=lang, date=date),
+        "handout": lambda: handout(study, result, title=title, lang=lang, date=date,
+                                   author=author),
+        "residents": lambda: residents_handout(study, result, title=title, lang=lang,
+                                               date=date, author=author),
+        "leaflets": lambda: district_leaflets(study, result, title=title, lang=lang, date=date,
+                                              districts=districts, author=author),
     }
     return gio.write_all({targets[key]: render[key]() for key in targets})

@@ -261,6 +261,69 @@ def nearest_office(model: AccessModel, scenario: Scenario, *, measure: str) -> n
     return nearest_ids
 
 
+def zone_counters(model: AccessModel, scenario: Scenario, members: pd.DataFrame, *,
+                  measure: str = "counter") -> pd.DataFrame:
+    """The counter nearest to most residents of each zone, before and after a scenario.
+
+    Parameters
+    ----------
+    model
+        Precomputed distances.
+    scenario
+        Offices closed / downgraded; "before" is its base set with nothing closed.
+    members
+        ``origin, zone_id, ..., population`` rows (``zone_membership`` or a district table).
+    measure
+        ``counter`` (full counters) or ``certificate`` (service corners too; stores are not
+        offices and never named here).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per zone, in order of first appearance in ``members`` (as ``compare``):
+        ``zone_id``, and for ``before`` and ``after``: ``counter_<when>`` (the office id
+        nearest to the most residents by road, ``""`` when no counter is open),
+        ``counter_<when>_km`` (population-weighted mean road distance from the zone's
+        origins to that office, km; NaN when none reaches it) and ``counter_<when>_share``
+        (share of the zone's residents whose nearest it is, 0-1). A zone without residents
+        weighs its origins equally.
+    """
+    zone, zone_ids = pd.factorize(members["zone_id"])
+    n_zones = len(zone_ids)
+    origin = members["origin"].to_numpy()
+    population = members["population"].to_numpy(dtype=float)
+    people = np.bincount(zone, population, minlength=n_zones)
+    weight = np.where(people[zone] > 0, population, 1.0)
+    total = np.bincount(zone, weight, minlength=n_zones)
+    columns: dict[str, np.ndarray] = {"zone_id": np.asarray(zone_ids, dtype=object)}
+    for when, case in (("before", scenario.baseline), ("after", scenario)):
+        nearest = nearest_office(model, case, measure=measure)[origin]
+        code, office_ids = pd.factorize(nearest)
+        votes = np.zeros((n_zones, len(office_ids)))
+        np.add.at(votes, (zone, code), weight)
+        best = votes.argmax(axis=1)
+        chosen = np.asarray(office_ids, dtype=object)[best]
+        rows = np.array([model.office_index([oid])[0] if oid else -1 for oid in chosen])
+        member_rows = rows[zone]
+        metres = np.full(len(origin), np.inf)
+        known = member_rows >= 0
+        metres[known] = model.office_origin_m[member_rows[known], origin[known]]
+        columns[f"counter_{when}"] = chosen
+        columns[f"counter_{when}_km"] = _per_zone(zone, n_zones, population, metres)[0]
+        columns[f"counter_{when}_share"] = np.where(
+            rows >= 0, votes[np.arange(n_zones), best] / np.maximum(total, 1e-12), 0.0)
+    return pd.DataFrame(columns)
+
+
+def zone_mean_km(members: pd.DataFrame, metres: np.ndarray) -> np.ndarray:
+    """Population-weighted mean of a per-origin distance (metres, ``inf`` = none) over each
+    zone of ``members``, km, in order of first appearance (NaN where nothing is reached)."""
+    zone, zone_ids = pd.factorize(members["zone_id"])
+    distance = np.asarray(metres, dtype=float)[members["origin"].to_numpy()]
+    return _per_zone(zone, len(zone_ids), members["population"].to_numpy(dtype=float),
+                     distance)[0]
+
+
 def zone_membership(model: AccessModel, *, by: str) -> pd.DataFrame:
     """Return ``origin, zone_id, zone_name, ward, population`` rows for a zone layer.
 

@@ -49,15 +49,9 @@ def store_counts(layer: DistrictLayer, stores: gpd.GeoDataFrame) -> pd.DataFrame
         ``nearest_store_km`` (straight line from the district's edge to the nearest
         store, 0 when one is inside; ``inf`` with no stores at all).
     """
-    if stores.crs is None:
-        msg = "stores have no CRS; load them with geo.layers.load_stores"
-        raise LayerError(msg)
-    points = stores.to_crs(METRIC_CRS).geometry.to_numpy()
+    points = _metric_points(stores)
     polygons = layer.polygons.geometry.to_numpy()
-    tree = shapely.STRtree(polygons)
-    point_idx, poly_idx = tree.query(points, predicate="intersects")
-    first = ~pd.Series(point_idx).duplicated().to_numpy()
-    counts = np.bincount(poly_idx[first], minlength=len(polygons))
+    counts = stores_inside(layer.polygons, stores)
     if len(points):
         pairs, dist = shapely.STRtree(points).query_nearest(polygons, return_distance=True,
                                                             all_matches=False)
@@ -70,6 +64,37 @@ def store_counts(layer: DistrictLayer, stores: gpd.GeoDataFrame) -> pd.DataFrame
     table["stores"] = counts
     table["nearest_store_km"] = near_km
     return table.reset_index(drop=True)
+
+
+def stores_inside(polygons: gpd.GeoDataFrame, stores: gpd.GeoDataFrame) -> np.ndarray:
+    """Count the stores inside each polygon (a point on a shared edge counts once).
+
+    Parameters
+    ----------
+    polygons
+        Zones in EPSG:6670 (e.g. ``geo.zones.ZoneLayer.polygons``).
+    stores
+        Store points (any CRS; reprojected to EPSG:6670).
+
+    Returns
+    -------
+    numpy.ndarray
+        int, one count per row of ``polygons``.
+    """
+    geometries = polygons.geometry.to_numpy()
+    point_idx, poly_idx = shapely.STRtree(geometries).query(_metric_points(stores),
+                                                            predicate="intersects")
+    first = ~pd.Series(point_idx).duplicated().to_numpy()
+    counts: np.ndarray = np.bincount(poly_idx[first], minlength=len(geometries))
+    return counts
+
+
+def _metric_points(stores: gpd.GeoDataFrame) -> np.ndarray:
+    if stores.crs is None:
+        msg = "stores have no CRS; load them with geo.layers.load_stores"
+        raise LayerError(msg)
+    points: np.ndarray = stores.to_crs(METRIC_CRS).geometry.to_numpy()
+    return points
 
 
 def blank_districts(layer: DistrictLayer, stores: gpd.GeoDataFrame) -> pd.DataFrame:

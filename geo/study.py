@@ -480,6 +480,40 @@ def _with_transit(
     return table, {**city, **added}
 
 
+def zone_services(study: Study, result: Result) -> pd.DataFrame:
+    """Where the residents of each zone of a result go: their nearest counter before and
+    after, and the convenience stores (for the residents' handout and district leaflets).
+
+    Parameters
+    ----------
+    study
+        The study ``result`` was evaluated on.
+    result
+        ``evaluate``'s result: its scenario, measure, zones and store source are used.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per zone, in ``result.zone_table``'s order: ``zone_id``, ``zone_name``,
+        ``ward``, the ``geo.scenarios.zone_counters`` columns (``counter_before`` /
+        ``counter_after`` office ids with ``_km`` and ``_share``; by road on the study's
+        network, also in transit mode), ``stores`` (convenience stores of
+        ``result.stores`` inside the zone) and ``store_km`` (population-weighted mean road
+        distance to the nearest one, km).
+    """
+    model = study.model(result.stores)
+    layer = study.zones[result.zones]
+    table = scenarios.zone_counters(model, result.scenario, layer.membership,
+                                    measure=result.measure)
+    table["stores"] = pd.Series(
+        stores_module.stores_inside(layer.polygons, study.stores[model.store_source]),
+        index=layer.polygons["zone_id"].astype(str).to_numpy(),
+    ).reindex(table["zone_id"].astype(str)).fillna(0).astype(int).to_numpy()
+    table["store_km"] = scenarios.zone_mean_km(layer.membership, model.store_origin_m)
+    names = result.zone_table[["zone_id", "zone_name", "ward"]]
+    return names.merge(table, on="zone_id", how="left", validate="one_to_one")
+
+
 def transit_catchments(study: Study) -> pd.DataFrame:
     """Who reaches each counter by bus, tram and on foot within 30, 45 and 60 minutes.
 

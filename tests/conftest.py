@@ -71,3 +71,15 @@ def downloads(monkeypatch) -> dict[str, bytes]:
 
     monkeypatch.setattr(button, "marshall_file", capture)
     return captured
+
+
+@pytest.fixture
+def wards():
+    """One ward (中央区, EPSG:6670) around the 1 km squares of the printed-page tests
+    (test_briefing, test_leaflets)."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    return gpd.GeoDataFrame({"ward": ["中央区"]},
+                            geometry=[box(-27_100, -20_100, -23_900, -18_900)],
+                            crs="EPSG:6670")

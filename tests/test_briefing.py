@@ -10,6 +10,7 @@ import sys
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pdf_viewers
 import pytest
 from matplotlib.colors import to_rgba_array
 from matplotlib.figure import Figure
@@ -38,13 +39,6 @@ def zones() -> gpd.GeoDataFrame:
 
 
 @pytest.fixture
-def wards() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"ward": ["中央区"]},
-                            geometry=[box(-27_100, -20_100, -23_900, -18_900)],
-                            crs="EPSG:6670")
-
-
-@pytest.fixture
 def offices() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"office_id": ["chuo", "oe"], "name_ja": ["中央区役所", "大江出張所"],
                              "kind": ["ward_office", "branch"], "open": [True, False]},
@@ -63,7 +57,7 @@ def test_figure_holds_title_figures_legend_and_sources(zones, wards, offices):
     assert TITLE in texts and "現在の窓口 / 2026-11-22" in texts
     for label, value in FIGURES.items():
         assert label in texts and value in texts
-    assert {"変更前", "変更後", "中央区", "大江", "廃止", "到達できる窓口なし"} <= set(texts)
+    assert {"変更前", "変更後", "中央区", "大江", "閉鎖", "到達できる窓口なし"} <= set(texts)
     sources = next(t for t in texts if t.startswith("出典："))
     for key in briefing.DEFAULT_SOURCES:
         assert BUNDLE_FILES[key].attribution.removeprefix("出典：") in sources
@@ -92,14 +86,16 @@ def test_png_signature_and_size(zones, wards, offices):
     assert (width, height) == (800, 450)  # 13.33 x 7.5 in at 60 dpi
 
 
-def test_pdf_has_one_page_and_embeds_noto_cjk(zones, wards, offices):
+def test_pdf_has_one_page_and_embeds_biz_ud_gothic_as_truetype(zones, wards, offices):
     pdf = briefing.render_briefing(zones, wards, offices, title=TITLE, figures=FIGURES,
                                    format="pdf")
     assert pdf.startswith(b"%PDF-")
     assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1
     fonts = set(re.findall(rb"/BaseFont\s*/([^\s/<>\[\]]+)", pdf))
-    assert any(b"NotoSansCJK" in f for f in fonts), fonts
-    assert any(f.startswith(b"/FontFile") for f in re.findall(rb"/FontFile\d?", pdf))
+    assert any(b"BIZUDPGothic" in f for f in fonts), fonts
+    assert not any(b"NotoSansCJK" in f for f in fonts), fonts
+    # TrueType outlines (FontFile2) only: no CFF program (FontFile3) under any font
+    assert set(re.findall(rb"/FontFile\d?", pdf)) == {b"/FontFile2"}
 
 
 def test_pdf_text_extracts_title_when_pypdf_is_available(zones, wards, offices):
@@ -183,8 +179,10 @@ def test_unknown_format_and_layout(zones, wards, offices):
 
 def test_no_cjk_font_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(briefing, "_cjk_font_files", list)
-    with pytest.raises(FontMissingError, match="fonts-noto-cjk"):
+    with pytest.raises(FontMissingError, match="apt-get install fonts-morisawa-bizud-gothic"):
         briefing.find_cjk_font(families=("No Such Font JP",))
+    with pytest.raises(FontMissingError, match=r"TrueType outlines.*CFF outlines"):
+        briefing.find_cjk_font(families=("No Such Font JP",), truetype=True)
 
 
 def test_notes_are_printed_under_the_key_figures_and_above_the_legend(zones, wards, offices):
@@ -232,10 +230,11 @@ def test_title_and_office_names_holding_dollar_signs_are_not_mathtext(zones, war
 def _handout_text(pdf: bytes) -> str:
     pypdf = pytest.importorskip("pypdf")
     reader = pypdf.PdfReader(io.BytesIO(pdf))
-    assert len(reader.pages) == 1
-    page = reader.pages[0]
-    assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (595, 842)
-    return re.sub(r"\s+", "", page.extract_text())
+    assert len(reader.pages) in (1, 2)
+    for page in reader.pages:
+        assert (round(float(page.mediabox.width)),
+                round(float(page.mediabox.height))) == (595, 842)
+    return re.sub(r"\s+", "", "".join(page.extract_text() for page in reader.pages))
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
@@ -252,10 +251,10 @@ def test_handout_is_one_a4_portrait_page_with_the_key_texts(zones, wards, office
                                   assumptions=assumptions, lang=lang,
                                   sources=["wards", "mesh", "attendance_zones"])
     text = _handout_text(pdf)
-    expected = {"ja": ["大江出張所の廃止案", "主な数値", "最寄り窓口が遠くなる人：10,084人",
+    expected = {"ja": ["大江出張所の廃止案", "主な数値", "最寄り窓口が遠くなる人10,084人",
                        "影響の大きい校区", "窓口が遠くなる人", "9,384", "大江小", "前提",
                        "歩行速度4.8km/h", "出典：国土数値情報", "到達できる窓口なし"],
-                "en": ["Keyfigures", "Peoplewhosenearestcountergetsfarther:10,084people",
+                "en": ["Keyfigures", "Peoplewhosenearestcountergetsfarther10,084people",
                        "Mostaffectedschooldistricts", "Population", "9,384", "Assumptions",
                        "Walkingat4.8km/h", "Sources:国土数値情報", "Nocounterreachable"]}[lang]
     for piece in expected:
@@ -300,20 +299,20 @@ def test_a_transit_slide_and_handout_are_coloured_and_headed_in_minutes(zones, w
     assert list(affected.columns) == ["zone_name", "ward", "population", "people_farther",
                                       "transit_before_min", "transit_after_min"]
     assert affected["zone_name"].tolist() == ["一新", "大江"]
-    handout = briefing.build_handout_figure(transit, wards, offices, title="t", figures={},
-                                            affected=affected, sources=["wards"])
-    assert "最寄りの窓口までの所要時間（バス・電車＋徒歩）" in _texts(handout)
-    table = next(t for ax in handout.axes for t in ax.tables)
-    cells = {cell.get_text().get_text() for cell in table.get_celld().values()}
+    handout = briefing.build_handout_pages(transit, wards, offices, title="t", figures={},
+                                           affected=affected, sources=["wards"])
+    cells = {text for page in handout for text in _texts(page)}
+    assert "最寄りの窓口までの所要時間（バス・電車＋徒歩）" in cells
     assert {"25.0", "47.0", "—", "2,000"} <= cells  # minutes to 0.1; no counter reachable
 
 
 def test_handout_without_affected_districts_says_none(zones, wards, offices):
     affected = pd.DataFrame(columns=["zone_name", "ward", "population", "people_farther",
                                      "before_km", "after_km", "delta_km"])
-    fig = briefing.build_handout_figure(zones, wards, offices, title="変更なし", figures=FIGURES,
-                                        affected=affected, sources=["wards"], zone_kind="ward")
-    texts = _texts(fig)
+    pages = briefing.build_handout_pages(zones, wards, offices, title="変更なし", figures=FIGURES,
+                                         affected=affected, sources=["wards"], zone_kind="ward")
+    assert len(pages) == 1  # no table, no assumptions: one page
+    texts = _texts(pages[0])
     assert "影響の大きい区" in texts and "なし" in texts and "区域" not in texts
 
 
@@ -331,3 +330,187 @@ def test_a_long_sources_line_pushes_the_legends_up_instead_of_under_them(zones, 
     assert top > 0.06 * fig.bbox.height  # the line is long enough to reach the old place
     for legend in fig.legends:
         assert legend.get_window_extent(renderer).y0 >= top, legend
+
+
+# -- fonts every viewer draws, sizes, metadata (issue 21) -------------------------------------
+
+SUMMARY = {"people_farther": 10084.08, "beyond_2km_before": 120.0, "beyond_2km_after": 10084.08,
+           "beyond_2km_before_65plus": 30.0, "beyond_2km_after_65plus": 2900.0,
+           "before_km": 1.1, "after_km": 2.2}
+AFFECTED = pd.DataFrame({"zone_name": [f"校区{i}" for i in range(10)], "ward": ["中央区"] * 10,
+                         "population": np.linspace(9000, 1000, 10),
+                         "people_farther": np.linspace(8000, 500, 10),
+                         "before_km": [1.0] * 10, "after_km": [2.5] * 10, "delta_km": [1.5] * 10})
+ASSUMPTIONS = ["距離は小地域（2015年国勢調査）ごとの居住地点から最寄りの窓口までの道路距離",
+               "小学校区は通学区域一覧の町名に小地域を割り当てた近似",
+               "65歳以上は2015年の人口に2020年500 mメッシュの65歳以上の割合を掛けた推計"]
+SOURCES = ["wards", "small_areas", "mesh", "attendance_zones", "offices", "osm_city_drive_edges"]
+
+
+def _handout(zones, wards, offices, lang="ja", **options) -> bytes:
+    return briefing.render_handout(zones, wards, offices, title=TITLE,
+                                   figures=briefing.key_figures(SUMMARY, lang=lang),
+                                   affected=AFFECTED, assumptions=ASSUMPTIONS, sources=SOURCES,
+                                   subtitle="窓口（住民異動・戸籍の届出） / 2026-11-22",
+                                   lang=lang, **options)
+
+
+def test_the_print_font_has_truetype_outlines():
+    from geo import _paper
+
+    assert briefing.print_font() == "BIZ UDPGothic"  # installed by scripts/setup.sh
+    assert _paper.truetype_outlines("BIZ UDPGothic")
+    briefing.find_cjk_font(("Noto Sans CJK JP",))  # fonts-noto-cjk: CFF outlines
+    assert not _paper.truetype_outlines("Noto Sans CJK JP")
+    assert not _paper.truetype_outlines("No Such Font JP")
+
+
+def test_a_cff_font_is_refused_for_a_pdf_but_not_for_a_png(zones, wards, offices):
+    with pytest.raises(FontMissingError, match=r"Noto Sans CJK JP cannot be embedded.*CFF"):
+        _handout(zones, wards, offices, font_family="Noto Sans CJK JP")
+    with pytest.raises(FontMissingError, match="CFF"):
+        briefing.render_briefing(zones, wards, offices, title=TITLE, figures=FIGURES,
+                                 format="pdf", font_family="Noto Sans CJK JP")
+    png = briefing.render_briefing(zones, wards, offices, title=TITLE, figures=FIGURES, dpi=30,
+                                   font_family="Noto Sans CJK JP")
+    assert png[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("kind", ["slide", "handout", "handout-en", "slide-change"])
+def test_every_viewer_engine_draws_the_japanese_text(zones, wards, offices, kind):
+    """MuPDF, poppler and PDFium open the PDF without a font warning and draw the same ink
+    inside every Japanese text span (a span drawn as nothing or garbage in one of them
+    would show as a gap against the others)."""
+    if kind.startswith("slide"):
+        pdf = briefing.render_briefing(zones, wards, offices, title=TITLE, figures=FIGURES,
+                                       format="pdf", sources=SOURCES,
+                                       layout="change" if kind == "slide-change"
+                                       else "side-by-side")
+    else:
+        pdf = _handout(zones, wards, offices, lang="en" if kind.endswith("en") else "ja")
+    fonts = pdf_viewers.fonts(pdf)
+    assert fonts and all(f["type"] == "CID TrueType" and f["emb"] == "yes"
+                         and f["uni"] == "yes" for f in fonts), fonts
+    report = pdf_viewers.check(pdf)
+    assert report.mupdf_warnings == ""  # no "cannot render glyph", no FT_Load_Glyph error
+    assert report.poppler_warnings == ""  # no "Mismatch between font type and ... file"
+    assert report.japanese_spans >= 10
+    assert all(count > 0 for counts in report.ink.values() for count in counts), report.ink
+    assert report.worst_ratio >= pdf_viewers.AGREEMENT, report.ink
+    assert TITLE in pdf_viewers.pdfium_text(pdf)[0]
+
+
+def test_the_viewer_check_catches_a_cff_font_embedded_as_truetype(zones, wards, offices):
+    """What the files were before: Noto Sans CJK (CFF) embedded by matplotlib."""
+    from geo import _paper
+
+    with _paper.printing():
+        pages = briefing.build_handout_pages(zones, wards, offices, title=TITLE,
+                                             figures=FIGURES, affected=AFFECTED.head(2),
+                                             font_family="Noto Sans CJK JP")
+        pdf = _paper.pdf_bytes(pages, _paper.PdfInfo(title=TITLE, lang="ja", author="test"))
+    report = pdf_viewers.check(pdf)
+    assert "Mismatch between font type and embedded font file" in report.poppler_warnings
+    assert report.mupdf_warnings  # FT_Load_Glyph errors
+    assert sum(report.ink["mupdf"]) < 0.1 * sum(report.ink["pdfium"])
+    assert report.worst_ratio < pdf_viewers.AGREEMENT
+
+
+def _sources_spans(pdf: bytes, sources: str) -> set[int]:
+    return {i for i, span in enumerate(pdf_viewers.spans(pdf))
+            if span.text.strip() in sources}
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_handout_sizes_are_measured_in_the_pdf(zones, wards, offices, lang):
+    """Key figures at least 12 pt, every other text at least 9 pt, the sources 8 pt: on
+    two pages (the map and figures first) rather than smaller."""
+    from geo.io import sources_line
+
+    pdf = _handout(zones, wards, offices, lang=lang)
+    spans = pdf_viewers.spans(pdf)
+    sources = _sources_spans(pdf, sources_line(SOURCES, lang=lang))
+    figures = briefing.key_figures(SUMMARY, lang=lang)
+    keys = [s for s in spans if s.text in figures or s.text in figures.values()]
+    assert len(keys) == 2 * len(figures)
+    assert min(s.size for s in keys) >= 12
+    assert max(s.size for s in keys if s.text in figures.values()) >= 14
+    assert sources and min(spans[i].size for i in sources) >= 8
+    others = [s for i, s in enumerate(spans) if i not in sources and s not in keys]
+    assert min(s.size for s in others) >= 9, min(others, key=lambda s: s.size)
+    by_page = [{s.text for s in spans if s.page == p} for p in range(2)]
+    assert max(s.page for s in spans) == 1  # ten rows and three assumptions: two pages
+    assert set(figures.values()) <= by_page[0]  # figures with the map, first
+    assert {"校区0", "校区9"} <= by_page[1]
+    assert any(spans[i].page == 0 for i in sources) and any(spans[i].page == 1
+                                                           for i in sources)
+
+
+def test_a_short_handout_stays_on_one_page(zones, wards, offices):
+    pdf = briefing.render_handout(zones, wards, offices, title=TITLE, figures=FIGURES,
+                                  affected=AFFECTED.head(2), sources=["wards"])
+    assert {s.page for s in pdf_viewers.spans(pdf)} == {0}
+    assert min(s.size for s in pdf_viewers.spans(pdf)) >= 8
+
+
+def test_nothing_on_the_slide_is_under_18_px_at_1920(zones, wards, offices):
+    """Projected at 1920 x 1080 the 13.33-inch slide is 144 px to the inch: 1 pt = 2 px."""
+    notes = ["受付が増える窓口（推計、年間）"] + [f"窓口{i} +1,000 件/年 (+1.0%)" for i in range(9)]
+    pdf = briefing.render_briefing(zones, wards, offices, title=TITLE * 3, figures=FIGURES,
+                                   format="pdf", notes=notes, sources=SOURCES)
+    spans = pdf_viewers.spans(pdf)
+    width_pt = 13.333 * 72
+    assert min(s.size * 1920 / width_pt for s in spans) >= 18 - 1e-6
+    fig = briefing.build_briefing_figure(zones, wards, offices, title=TITLE * 3,
+                                         figures=FIGURES, notes=notes, sources=SOURCES)
+    shown = [t for t in fig.findobj(Text) if t.get_text() and t.get_visible()]
+    assert min(t.get_fontsize() for t in shown) * 144 / 72 >= 18
+    png = briefing.render_briefing(zones, wards, offices, title=TITLE, figures=FIGURES,
+                                   dpi=144)
+    assert struct.unpack(">II", png[16:24]) == (1920, 1080)
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_pdf_metadata_language_and_searchable_text(zones, wards, offices, lang):
+    import pymupdf
+    import pypdf
+
+    pdf = _handout(zones, wards, offices, lang=lang, author="熊本市 区政推進課")
+    with pymupdf.open(stream=pdf, filetype="pdf") as doc:
+        meta = doc.metadata
+        assert meta["title"] == TITLE and meta["author"] == "熊本市 区政推進課"
+        assert meta["producer"].startswith("madoguchi ") and "Matplotlib" in meta["producer"]
+        assert meta["creationDate"].startswith("D:20")
+        assert meta["subject"] == "窓口（住民異動・戸籍の届出） / 2026-11-22"
+        assert doc.language == lang
+        value = briefing.key_figures(SUMMARY, lang=lang)[
+            briefing.LABELS["beyond"][lang == "en"].format(km=2)]
+        assert doc[0].search_for(value)  # 120 → 10,084 人: found where it is printed
+    root = pypdf.PdfReader(io.BytesIO(pdf)).trailer["/Root"]
+    assert root["/Lang"] == lang and root["/ViewerPreferences"]["/DisplayDocTitle"]
+    slide = briefing.render_briefing(zones, wards, offices, title=TITLE, figures=FIGURES,
+                                     format="pdf", lang=lang)
+    with pymupdf.open(stream=slide, filetype="pdf") as doc:
+        assert doc.metadata["title"] == TITLE and doc.language == lang
+        assert doc.metadata["author"] == briefing.DEFAULT_AUTHOR[lang == "en"]
+
+
+def test_plain_figures_are_the_same_values_in_other_words():
+    planners = briefing.key_figures(SUMMARY)
+    residents = briefing.key_figures(SUMMARY, plain=True)
+    assert list(planners.values()) == list(residents.values())
+    assert "窓口まで 2 km より遠い人" in residents and "平均距離" not in residents
+
+
+@pytest.mark.parametrize("layout", ["side-by-side", "change"])
+def test_the_slide_legend_names_every_class_in_words(zones, wards, offices, layout):
+    """Colour is never the only cue: each class drawn has its own legend row in words."""
+    fig = briefing.build_briefing_figure(zones, wards, offices, title=TITLE, figures=FIGURES,
+                                         layout=layout, sources=["wards"])
+    scale = colours.DISTANCE_SCALE if layout == "side-by-side" else colours.CHANGE_SCALE
+    legend = fig.legends[0]
+    rows = [t.get_text() for t in legend.get_texts()]
+    assert rows == [label for _, label in scale.classes()] + ["到達できる窓口なし"]
+    faces = [to_rgba_array(h.get_facecolor())[0] for h in legend.legend_handles]
+    expected = [colour for colour, _ in scale.classes()] + [colours.UNREACHABLE_COLOUR]
+    np.testing.assert_allclose(faces, to_rgba_array(expected))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -58,3 +60,71 @@ def test_transit_tables_are_coloured_by_minutes_in_the_pages_word():
 def test_an_unknown_colouring_is_refused():
     with pytest.raises(ValueError, match="unknown colouring 'farther'"):
         colours.zone_colouring(ROAD, "farther")
+
+
+# -- colour-vision deficiencies ---------------------------------------------------------------
+# Machado, Oliveira & Fernandes (2009), "A physiologically-based model for simulation of
+# color vision deficiency", IEEE TVCG 15(6): severity 1.0 matrices, applied to linear RGB.
+MACHADO_2009 = {
+    "protanopia": np.array([[0.152286, 1.052583, -0.204868],
+                            [0.114503, 0.786281, 0.099216],
+                            [-0.003882, -0.048116, 1.051998]]),
+    "deuteranopia": np.array([[0.367322, 0.860646, -0.227968],
+                              [0.280085, 0.672501, 0.047413],
+                              [-0.011820, 0.042940, 0.968881]]),
+}
+SRGB_TO_XYZ = np.array([[0.4124564, 0.3575761, 0.1804375],
+                        [0.2126729, 0.7151522, 0.0721750],
+                        [0.0193339, 0.1191920, 0.9503041]])
+D65 = np.array([0.95047, 1.0, 1.08883])
+PRINTED_SCALES = {"distance": colours.DISTANCE_SCALE, "change": colours.CHANGE_SCALE,
+                  "share": colours.SHARE_SCALE, "minutes": colours.MINUTES_SCALE,
+                  "minute_change": colours.MINUTE_CHANGE_SCALE}
+
+
+def _lab(hex_colour: str, vision: str) -> np.ndarray:
+    """CIELAB (D65) of a colour as seen with ``vision`` (normal or a MACHADO_2009 key)."""
+    srgb = np.array([int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    if vision != "normal":
+        linear = np.clip(MACHADO_2009[vision] @ linear, 0.0, 1.0)
+    t = (SRGB_TO_XYZ @ linear) / D65
+    f = np.where(t > (6 / 29) ** 3, np.cbrt(t), t / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def _delta_e(a: str, b: str, vision: str) -> float:
+    return float(np.linalg.norm(_lab(a, vision) - _lab(b, vision)))
+
+
+def test_the_simulation_is_sound():
+    # greys stay grey (each matrix row sums to 1), and matplotlib's red and green are far
+    # apart for normal vision but close for a deuteranope
+    for matrix in MACHADO_2009.values():
+        np.testing.assert_allclose(matrix.sum(axis=1), 1.0, atol=1e-5)
+    assert _delta_e("#808080", "#808080", "deuteranopia") == 0.0
+    assert _delta_e("#d62728", "#2ca02c", "normal") > 100
+    assert _delta_e("#d62728", "#2ca02c", "deuteranopia") < colours.CVD_MIN_DELTA_E
+    # the distance scale's old lightest class was too close to the next for protanopes
+    assert _delta_e("#ffffcc", "#c7e9b4", "protanopia") < colours.CVD_MIN_DELTA_E
+
+
+@pytest.mark.parametrize("vision", ["normal", "protanopia", "deuteranopia"])
+@pytest.mark.parametrize("name", sorted(PRINTED_SCALES))
+def test_neighbouring_classes_stay_apart_for_colour_blind_readers(name, vision):
+    """Each class differs from the next, and from the unreachable colour, by at least
+    CVD_MIN_DELTA_E (CIE76) under simulated protanopia and deuteranopia."""
+    rows = PRINTED_SCALES[name].classes()
+    hexes = [colour for colour, _ in rows]
+    for (a, label_a), (b, label_b) in itertools.pairwise(rows):
+        difference = _delta_e(a, b, vision)
+        assert difference >= colours.CVD_MIN_DELTA_E, (label_a, label_b, round(difference, 1))
+    nearest = min(_delta_e(colour, colours.UNREACHABLE_COLOUR, vision) for colour in hexes)
+    assert nearest >= colours.CVD_MIN_DELTA_E
+
+
+def test_every_class_is_named_in_words():
+    for scale in PRINTED_SCALES.values():
+        labels = [label for _, label in scale.classes()]
+        assert all(label.strip() for label in labels)
+        assert len(set(labels)) == len(labels)  # no two classes share a name

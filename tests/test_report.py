@@ -35,6 +35,10 @@ def _error(capsys) -> str:
     (["--lang", "fr", "--xlsx", "{tmp}/a.xlsx"], "invalid choice"),
     (["--scenario", "nobody saved this", "--db", "sqlite:///{tmp}/s.sqlite",
       "--xlsx", "{tmp}/a.xlsx"], "no saved scenario named"),
+    (["--close", "oe-branch", "--districts", "大江小", "--handout", "{tmp}/h.pdf"],
+     "--districts needs --leaflets"),
+    (["--close", "oe-branch", "--by", "ward", "--leaflets", "{tmp}/l.pdf"],
+     "--leaflets needs --by district"),
 ])
 def test_bad_arguments_exit_2_with_one_line_and_write_nothing(tmp_path, capsys, args, message):
     argv = ["report", *[a.format(tmp=tmp_path) for a in args]]
@@ -72,11 +76,12 @@ def test_a_store_source_the_data_lacks_exits_2(tmp_path, capsys, monkeypatch):
                               "directory; available: osm")
 
 
-def test_an_existing_file_of_another_format_is_kept(tmp_path, capsys):
+@pytest.mark.parametrize("option", ["--pdf", "--residents", "--leaflets"])
+def test_an_existing_file_of_another_format_is_kept(tmp_path, capsys, option):
     kept = tmp_path / "table.csv"
     kept.write_text("a,b\n1,2\n")
-    assert cli.main(["report", "--close", "oe-branch", "--pdf", str(kept)]) == 2
-    assert "--pdf" in _error(capsys) and kept.read_text() == "a,b\n1,2\n"
+    assert cli.main(["report", "--close", "oe-branch", option, str(kept)]) == 2
+    assert option in _error(capsys) and kept.read_text() == "a,b\n1,2\n"
 
 
 def test_output_inside_the_data_directory_is_refused(tmp_path, capsys):
@@ -85,10 +90,10 @@ def test_output_inside_the_data_directory_is_refused(tmp_path, capsys):
     assert "inside the data directory" in _error(capsys)
 
 
-def _pdf_text(path: Path) -> str:
+def _pdf_text(path: Path, pages: int = 1) -> str:
     reader = pypdf.PdfReader(path)
-    assert len(reader.pages) == 1
-    return re.sub(r"\s+", "", reader.pages[0].extract_text())
+    assert len(reader.pages) == pages
+    return re.sub(r"\s+", "", "".join(page.extract_text() for page in reader.pages))
 
 
 @pytest.mark.bundle
@@ -124,7 +129,7 @@ def test_report_of_a_saved_scenario_on_the_bundle(bundle_dir, tmp_path, capsys):
 
     assert out["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "大江と秋津を閉じる案" in _pdf_text(out["pdf"])
-    handout = _pdf_text(out["handout"])
+    handout = _pdf_text(out["handout"], pages=2)  # the ten districts on the second page
     for piece in ("大江と秋津を閉じる案", "主な数値", "2kmより遠い65歳以上", "影響の大きい校区",
                   "前提", "割合：30%", "令和2年国勢調査地域メッシュ統計",
                   "熊本市教育委員会通学区域一覧"):
@@ -144,7 +149,7 @@ def test_english_report_from_close_has_no_japanese_headers(bundle_dir, tmp_path)
         assert not [c.value for c in sheet[1] if JAPANESE.search(str(c.value))], sheet.title
     offices = {row[0].value: row[1].value for row in book["Offices"].iter_rows(min_row=2)}
     assert offices["oe-branch"] == "Oe Branch Office"
-    text = _pdf_text(handout)
+    text = _pdf_text(handout, pages=2)
     assert "FY2015counters:1closed,0downgraded" in text and "Keyfigures" in text
     assert "主な数値" not in text
     assert "Chuo" in text and "中央区" not in text  # ward labels and the table's ward column
@@ -200,3 +205,98 @@ def test_slide_notes_keep_the_caveat_and_never_a_heading_without_a_counter():
         assert report.slide_notes(crowded, result) == report.transit_notes(crowded)
     assert report.slide_notes(SimpleNamespace(transit=None), result)[1:] == [
         "甲 +300 件/年 (+3.0%)", "乙 +200 件/年 (+2.0%)"]
+
+
+# -- the printed files on the bundle: figures from evaluate, every viewer (issue 21) -----------
+
+NUMBER = r"([\d,]+(?:\.\d+)?)"
+
+
+def _line(lines: list[str], label: str) -> str:
+    found = [line for line in lines if line.startswith(label + " ")]
+    assert len(found) == 1, (label, lines)
+    return found[0].removeprefix(label + " ")
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(n.replace(",", "")) for n in re.findall(NUMBER, text)]
+
+
+@pytest.mark.bundle
+def test_printed_files_carry_evaluate_s_figures_and_every_viewer_draws_them(bundle_dir,
+                                                                             tmp_path):
+    import pdf_viewers
+
+    from geo import briefing, study
+    from geo.scenarios import Scenario
+
+    out = {key: tmp_path / f"{key}.pdf" for key in ("pdf", "handout", "residents", "leaflets")}
+    argv = ["--data", str(bundle_dir), "report", "--year", "2015", "--close",
+            "oe-branch,akitsu-branch", "--districts", "大江小,秋津小"]
+    for key, path in out.items():
+        argv += [f"--{key}", str(path)]
+    assert cli.main(argv) == 0
+    built = study.build_study(bundle_dir)
+    result = study.evaluate(built, Scenario(base="fy2015", closed={"oe-branch",
+                                                                   "akitsu-branch"}))
+    city = result.city
+    expected = {  # label -> the numbers evaluate gives, as printed (people whole, km 0.01)
+        "farther": [round(city["people_farther"])],
+        "beyond": [round(city["beyond_2km_before"]), round(city["beyond_2km_after"])],
+        "beyond_65plus": [round(city["beyond_2km_before_65plus"]),
+                          round(city["beyond_2km_after_65plus"])],
+        "mean": [round(city["before_km"], 2), round(city["after_km"], 2)],
+    }
+    pdfs = {key: path.read_bytes() for key, path in out.items()}
+    for key, plain in (("handout", False), ("residents", True)):
+        lines = [line for page in pdf_viewers.page_lines(pdfs[key]) for line in page]
+        for word, numbers in expected.items():
+            label = briefing.LABELS[f"plain_{word}" if plain else word][0].format(km=2)
+            assert _numbers(_line(lines, label))[-len(numbers):] == numbers, (key, label)
+
+    services = study.zone_services(built, result).set_index("zone_id")
+    rows = result.zone_table.set_index("zone_id")
+    pages = pdf_viewers.page_lines(pdfs["leaflets"])
+    assert [page[0] for page in pages] == ["大江小校区のみなさまへ", "秋津小校区のみなさまへ"]
+    names = built.engine.offices.set_index("office_id")["name_ja"]
+    for district, lines in zip(("大江小", "秋津小"), pages, strict=True):
+        service, row = services.loc[district], rows.loc[district]
+        for when, key in (("いま", "before"), ("見直し後", "after")):
+            printed = _line(lines, when)
+            assert printed.startswith(names[service[f"counter_{key}"]])
+            assert _numbers(printed)[-1] == round(service[f"counter_{key}_km"], 2)
+        for km in (2, 5):
+            assert _numbers(_line(lines, f"窓口まで {km} km より遠い人"))[-2:] == [
+                round(row[f"beyond_{km}km_before"]), round(row[f"beyond_{km}km_after"])]
+        assert f"校区の中のコンビニ：{service['stores']} 店" in "\n".join(lines)
+
+    for key, pdf in pdfs.items():
+        report_ = pdf_viewers.check(pdf)
+        assert report_.mupdf_warnings == "" and report_.poppler_warnings == "", key
+        assert report_.worst_ratio >= pdf_viewers.AGREEMENT, (key, report_.ink)
+        assert all(f["type"] == "CID TrueType" for f in pdf_viewers.fonts(pdf)), key
+    slide_sizes = [s.size for s in pdf_viewers.spans(pdfs["pdf"])]
+    assert min(slide_sizes) * 1920 / (13.333 * 72) >= 18 - 1e-6
+    spans = pdf_viewers.spans(pdfs["handout"])
+    from geo.io import sources_line
+
+    line = sources_line(report.report_sources(built, result))
+    sources = [s for s in spans if s.text.strip() in line]
+    assert sources and min(s.size for s in sources) >= 8
+    keys = [s for s in spans if "→" in s.text or s.text.endswith(" 人")]
+    assert min(s.size for s in keys) >= 12
+    assert min(s.size for s in spans if s not in sources) >= 9
+
+
+@pytest.mark.bundle
+@pytest.mark.parametrize(("args", "message"), [
+    (["--close", "oe-branch", "--districts", "どこにもない小"], "unknown school district"),
+    ([], "no school district's counter changes"),
+])
+def test_leaflets_of_unknown_or_unaffected_districts_exit_2(bundle_dir, tmp_path, capsys,
+                                                            args, message):
+    leaflets = tmp_path / "l.pdf"
+    argv = ["--data", str(bundle_dir), "report", "--year", "2015", *args,
+            "--leaflets", str(leaflets)]
+    assert cli.main(argv) == 2
+    assert message in _error(capsys) and not leaflets.exists()

@@ -177,3 +177,32 @@ def test_transit_minutes_take_the_nearest_open_counter_per_departure(town):
     headed = labelled_table(result.zone_table, lang="en")
     assert "Minutes by bus/tram and on foot (after)" in headed.columns
     assert labelled_table(pd.DataFrame([result.city]), lang="ja").shape[1] == len(result.city)
+
+
+def test_zone_services_name_the_counter_most_residents_use_and_the_stores(town):
+    """Ward 43101: A (100 people) nearest W at 530 m, B (300) nearest B at 230 m; closing B
+    sends everybody to W. The store stands 10 m south of the road, inside the ward."""
+    result = study_module.evaluate(town, Scenario(base="fy2015", closed={"b"}), zones="ward")
+    row = study_module.zone_services(town, result).iloc[0]
+    assert (row["zone_id"], row["counter_before"], row["counter_after"]) == ("43101", "b", "w")
+    assert row["counter_before_share"] == pytest.approx(0.75)
+    # to B: A 20 + 1,500 + 10 m, B 230 m; to W: A 530 m, B 20 + 1,800 + 10 m
+    assert row["counter_before_km"] == pytest.approx((100 * 1.530 + 300 * 0.230) / 400)
+    assert row["counter_after_km"] == pytest.approx((100 * 0.530 + 300 * 1.830) / 400)
+    assert row["counter_after_share"] == 1.0
+    assert row["stores"] == 1
+    assert row["store_km"] == pytest.approx((100 * 0.530 + 300 * 0.830) / 400)
+    by_area = study_module.zone_services(
+        town, study_module.evaluate(town, Scenario(base="fy2015", closed={"b"}),
+                                    zones="small-area")).set_index("zone_id")
+    assert by_area["counter_before"].to_dict() == {"A": "w", "B": "b"}
+    assert by_area["counter_after"].to_dict() == {"A": "w", "B": "w"}
+    assert by_area["stores"].to_dict() == {"A": 0, "B": 0}  # the store is south of both
+
+
+def test_zone_services_with_no_counter_left(town):
+    result = study_module.evaluate(town, Scenario(base="fy2015", closed={"w", "b"}),
+                                   zones="ward")
+    row = study_module.zone_services(town, result).iloc[0]
+    assert row["counter_after"] == "" and row["counter_after_share"] == 0.0
+    assert np.isnan(row["counter_after_km"])

@@ -53,6 +53,10 @@ def render(choice: state.Choice, title: str, fmt: str, lang: str, layout: str) -
     found = components.result(choice)
     if fmt == "handout":
         return report.handout(study, found, title=title, lang=lang)
+    if fmt == "residents":
+        return report.residents_handout(study, found, title=title, lang=lang)
+    if fmt == "leaflets":
+        return report.district_leaflets(study, found, title=title, lang=lang)
     return report.slide(study, found, title=title, lang=lang, format=fmt, layout=layout)
 
 
@@ -127,10 +131,15 @@ else:
 st.caption(components.scenario_sources_line(choice))
 
 stem = f"briefing_{choice.base}_{len(choice.closed)}closed"
-files = (("png", "png", "image/png"), ("pdf", "pdf", "application/pdf"),
-         ("handout", "pdf", "application/pdf"))
-for column, (fmt, suffix, mime) in zip(st.columns(3), files, strict=True):
-    name = f"{stem}_handout_A4.pdf" if fmt == "handout" else f"{stem}.{suffix}"
+files = [("png", f"{stem}.png", "image/png"), ("pdf", f"{stem}.pdf", "application/pdf"),
+         ("handout", f"{stem}_handout_A4.pdf", "application/pdf"),
+         ("residents", f"{stem}_residents.pdf", "application/pdf")]
+try:  # one leaflet page per school district whose counter changes or gets farther
+    report.leaflet_districts(study, found)
+    files.append(("leaflets", f"{stem}_leaflets.pdf", "application/pdf"))
+except ValueError:  # not by district, or no district affected: no leaflet to print
+    pass
+for column, (fmt, name, mime) in zip(st.columns(3) + st.columns(3), files, strict=False):
     components.download(column, t(f"briefing_download_{fmt}"),
                         partial(render, choice, title, fmt, lang(), layout),
                         file_name=name, mime=mime, key=f"briefing_{fmt}")
