@@ -9,10 +9,15 @@ features and points the map draws. Pages only format what these return.
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from geo import demand as demand_module
 from geo import io, network_check, settings
@@ -62,9 +67,40 @@ class ResultKey:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def study(key: StudyKey) -> study_module.Study:
-    """``geo.study.build_study`` (raises DataMissingError / LayerError)."""
-    return study_module.build_study(key.data, network=key.network, mode=key.mode)
+def study(key: StudyKey, _progress: Callable[[str], None] | None = None) -> study_module.Study:
+    """``geo.study.build_study`` (raises DataMissingError / LayerError); ``_progress`` hears
+    each part as it is built (only when the study is not yet in memory). It must not draw:
+    a cached function replays what it draws (``study_showing_progress`` draws)."""
+    return study_module.build_study(key.data, network=key.network, mode=key.mode,
+                                    progress=_progress)
+
+
+def study_showing_progress(key: StudyKey, show: Callable[[str, float], None]) -> (
+        study_module.Study):
+    """``study(key)``, built in a helper thread while this run calls ``show(stage, when)``
+    for each part the build starts (nothing when the study is in memory)."""
+    started: list[tuple[str, float]] = []
+    outcome: dict[str, Any] = {}
+
+    def build() -> None:
+        try:
+            outcome["study"] = study(key, lambda stage: started.append((stage,
+                                                                         time.monotonic())))
+        except BaseException as error:  # raised again in the run, which shows it
+            outcome["error"] = error
+
+    worker = threading.Thread(target=build, name="madoguchi-build", daemon=True)
+    add_script_run_ctx(worker, get_script_run_ctx())
+    worker.start()
+    shown = 0
+    while worker.is_alive() or shown < len(started):
+        worker.join(timeout=0.2)
+        for stage, when in started[shown:]:
+            show(stage, when)
+        shown = len(started)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["study"]
 
 
 def result(key: ResultKey) -> study_module.Result:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -45,6 +48,47 @@ def office_name(offices: pd.DataFrame):
     """Return a function office_id -> display name in the current language."""
     names = dict(zip(offices["office_id"], offices[name_column()], strict=True))
     return lambda office_id: names.get(office_id, office_id)
+
+
+class BuildProgress:
+    """What part of a study is being built and how long each part took, in a status box
+    drawn in ``place`` at the first part reported (nothing when the study is in memory).
+
+    The first build of a walking or transit study takes seconds to a minute; the box says
+    which part (``geo.study.BUILD_STAGES``) is under way and lists the parts done with
+    their seconds.
+    """
+
+    def __init__(self, place) -> None:
+        self.place = place
+        self.box: Any = None
+        self.stage: str | None = None
+        self.started = self.stage_started = 0.0
+
+    def __call__(self, stage: str, at: float | None = None) -> None:
+        """Show that ``stage`` started (at monotonic time ``at``, default now)."""
+        now = time.monotonic() if at is None else at
+        if self.box is None:
+            self.box = self.place.status(t("build_heading"), expanded=True)
+            self.started = now
+        self._close_stage(now)
+        self.stage, self.stage_started = stage, now
+        self.box.update(label=t("build_running", part=t(f"build_{stage}")))
+
+    def _close_stage(self, now: float) -> None:
+        if self.box is not None and self.stage is not None:
+            self.box.write(t("build_part_done", part=t(f"build_{self.stage}"),
+                             seconds=f"{now - self.stage_started:.1f}"))
+
+    def finish(self) -> None:
+        """Mark the build done (when one was shown), with its total time."""
+        if self.box is None:
+            return
+        now = time.monotonic()
+        self._close_stage(now)
+        self.stage = None
+        self.box.update(label=t("build_done", seconds=f"{now - self.started:.0f}"),
+                        state="complete", expanded=False)
 
 
 def download(place, label: str, make: Callable[[], bytes], *, file_name: str, mime: str,
@@ -153,6 +197,29 @@ def unreachable_notice(found: Result) -> bool:
     return True
 
 
+def cell_text(value: object) -> str:
+    """How a table cell reads on screen: numbers with thousands separators as rounded, a
+    missing value as "—" (never "None" or "nan"), yes / no as ✓ or nothing."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, (bool, np.bool_)):
+        return "✓" if value else ""
+    if isinstance(value, (int, np.integer)):
+        return f"{value:,}"
+    if isinstance(value, (float, np.floating)):
+        return "—" if not math.isfinite(value) else f"{float(value):,}"
+    return str(value)
+
+
+def show_table(frame: pd.DataFrame, **kwargs: Any) -> None:
+    """Show a table, its cells written by ``cell_text`` (the values stay sortable; a column
+    mixing numbers and words, such as a figure's value, is sent as its text)."""
+    mixed = [column for column in frame.columns if frame[column].dtype == object
+             and frame[column].map(type).nunique() > 1]
+    shown = frame.assign(**{column: frame[column].map(cell_text) for column in mixed})
+    st.dataframe(shown.style.format(cell_text), hide_index=True, width="stretch", **kwargs)
+
+
 def readable_zone_table(table: pd.DataFrame) -> pd.DataFrame:
     """The zone table's main columns as the files head and round them (``geo.io``)."""
     minutes = [c for c in ("before_min", "after_min", "transit_before_min", "transit_after_min")
@@ -170,7 +237,7 @@ def most_affected(table: pd.DataFrame, *, rows: int = 10) -> None:
         st.info(t("nothing_changes"))
         return
     top = affected.sort_values(["people_farther", "delta_km"], ascending=False).head(rows)
-    st.dataframe(readable_zone_table(top), hide_index=True, width="stretch")
+    show_table(readable_zone_table(top))
 
 
 def legends(colour_by: str, threshold_km: int, drawn: list[Result], *, stores: bool,

@@ -80,7 +80,7 @@ def explain(error: str, *, missing: bool, data: str | Path | None = None) -> Non
         st.text(t("data_error_no_file"))
     st.subheader(t("data_error_howto"))
     st.markdown(t("missing_howto") if missing else t("data_error_fix"))
-    st.code("export MADOGUCHI_DATA=/path/to/kumamoto\nstreamlit run dashboard/app.py"
+    st.code("export MADOGUCHI_DATA=/path/to/kumamoto\npython -m dashboard"
             if missing else "python -m geo --data /path/to/kumamoto snaps", language="bash")
     if missing:
         with st.expander(t("missing_detail")):

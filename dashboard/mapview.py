@@ -16,6 +16,7 @@ import re
 import branca.element
 import folium
 import folium.plugins
+import jinja2
 import numpy as np
 import pandas as pd
 
@@ -246,6 +247,8 @@ def office_group(offices: pd.DataFrame, *, name_column: str) -> folium.FeatureGr
             tooltip=folium.Tooltip(tooltip),
             popup=folium.Popup(popup, max_width=320),
             z_index_offset=1000 if row.kind == "ward_office" else 500,
+            title=(f"{getattr(row, name_column)}（{t(f'kind_{row.kind}')}・"
+                   f"{t(f'state_{state}')}）"),  # the focusable marker's accessible name
         ).add_to(group)
     return group
 
@@ -351,7 +354,8 @@ def base_map(wards: dict, stores: pd.DataFrame, *, show_tiles: bool,
     ward_layer.add_to(fmap)
     page = fmap.get_root()
     assert isinstance(page, branca.element.Figure)  # a Map's root is its page
-    page.header.add_child(folium.Element(LAYER_PANEL_CSS), name="layer_panel")
+    page.header.add_child(folium.Element(LAYER_PANEL_CSS + MARKER_FOCUS_CSS), name="map_css")
+    OfficeKeys().add_to(fmap)
     bounds = feature_bounds(wards)
     if bounds is not None:
         fmap.fit_bounds(bounds)  # the whole city, north of 北区 included
@@ -381,6 +385,36 @@ LAYER_PANEL_CSS = f"""<style>
 </style>"""
 """Shows a collapsed ``folium.LayerControl`` open on a wide map. streamlit-folium adds the
 header to the map's own frame, so the media query measures the map, not the window."""
+
+
+MARKER_FOCUS_CSS = """<style>
+.office-marker:focus, .office-marker:focus-visible {
+  outline: 3px solid #000; outline-offset: 2px; box-shadow: 0 0 0 5px #fff;
+}
+</style>"""
+"""A visible ring round the office marker that has the keyboard focus."""
+
+
+class OfficeKeys(branca.element.MacroElement):
+    """Enter or Space on the focused office marker clicks it, as a mouse click does.
+
+    Leaflet makes markers focusable buttons, but a key only opens the popup: its click
+    event carries no position, so the map never reported it. A DOM click on the marker
+    gives Leaflet's click with the marker's own position. Installed once per map frame.
+    """
+
+    _template = jinja2.Template("""{% macro script(this, kwargs) %}
+if (!window.__madoguchiOfficeKeys) {
+  window.__madoguchiOfficeKeys = true;
+  document.addEventListener("keydown", function (event) {
+    var marker = event.target.closest && event.target.closest(".office-marker");
+    if (marker && (event.key === "Enter" || event.key === " ")) {
+      event.preventDefault();
+      marker.click();
+    }
+  });
+}
+{% endmacro %}""")
 
 
 def localised(groups: list[folium.FeatureGroup]) -> list[folium.FeatureGroup]:

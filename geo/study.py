@@ -28,6 +28,7 @@ import dataclasses
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -155,9 +156,17 @@ class Study:
         return self._models[source]
 
 
+BUILD_STAGES = ("cache", "network", "stores", "districts", "demand", "transit", "zones",
+                "saving")
+"""What ``build_study`` reports to its ``progress`` function as it starts each part: reading
+the disk cache, the road network and its distances, the store layers, the school districts,
+the demand model, the transit timetables, the zones and store distances, saving the cache."""
+
+
 def build_study(
     data: str | os.PathLike[str] | None = None, *,
     network: str = engine_module.DEFAULT_NETWORK, mode: str = "drive", cache: bool = True,
+    progress: Callable[[str], None] | None = None,
 ) -> Study:
     """Load every layer, build the network and precompute every distance a scenario needs.
 
@@ -175,6 +184,9 @@ def build_study(
         Read the study from, and write it to, the disk cache (``geo.studycache``: keyed by
         the inputs' hashes and the code, so it never serves a stale result). The inputs
         are hashed again after a build; a study whose inputs changed meanwhile is not kept.
+    progress
+        Called with each part's name (``BUILD_STAGES``) as the build starts it, e.g. to
+        show a planner what is being built (the first transit study takes a minute).
 
     Raises
     ------
@@ -185,19 +197,23 @@ def build_study(
         msg = f"unknown travel mode {mode!r}; choose one of {', '.join(MODES)}"
         raise ValueError(msg)
     started = time.perf_counter()
+    report = progress or (lambda stage: None)
     root = engine_module.check_data(data, network)
     key = studycache.study_key(root, network, mode) if cache else None
+    if key is not None:
+        report("cache")
     parts = studycache.load(key) if key is not None else None
     if parts is not None:
         study = _from_cache(parts, root, network, mode, started)
         logger.info("study read from the disk cache in %.1f s", study.build_seconds)
         return study
-    study = _build(root, network, mode, started)
+    study = _build(root, network, mode, started, report)
     if key is not None and studycache.study_key(root, network, mode) != key:
         # hashed before the build and again after: equal, the build read the bytes hashed
         logger.warning("an input file changed while the study was built; not keeping it in "
                        "the disk cache")
     elif key is not None:
+        report("saving")
         try:
             studycache.save(cache_parts(study), key)
         except OSError as error:
@@ -205,16 +221,27 @@ def build_study(
     return study
 
 
-def _build(root: Path, network: str, mode: str, started: float) -> Study:
+def _build(root: Path, network: str, mode: str, started: float,
+           report: Callable[[str], None]) -> Study:
     default = layers.default_store_source(root)
+    report("network")
     eng = engine_module.load_engine(root, store_source=default, network=network,
                                     mode="walk" if mode == "transit" else mode)
+    report("stores")
     stores = {source: eng.stores if source == default else layers.load_stores(eng.data,
                                                                                 source=source)
               for source in layers.available_store_sources(root)}
-    return assemble_study(eng, stores=stores, district_layer=districts.build_districts(eng.data),
-                          demand_fits=_fits(eng.model), started=started,
-                          transit_access=transit.transit_access(eng) if mode == "transit" else None)
+    report("districts")
+    district_layer = districts.build_districts(eng.data)
+    report("demand")
+    fits = _fits(eng.model)
+    access = None
+    if mode == "transit":
+        report("transit")
+        access = transit.transit_access(eng)
+    report("zones")
+    return assemble_study(eng, stores=stores, district_layer=district_layer, demand_fits=fits,
+                          started=started, transit_access=access)
 
 
 def assemble_study(

@@ -398,7 +398,7 @@ def test_poor_fit_refuses_predictions(app, monkeypatch):
     poor = dataclasses.replace(built.demand_fits["brief"],
                                problems=("R2 on log counts 0.1 is below 0.8",))
     poorly_fitted = dataclasses.replace(built, demand_fits={**built.demand_fits, "brief": poor})
-    monkeypatch.setattr(cache, "study", lambda key: poorly_fitted)
+    monkeypatch.setattr(cache, "study", lambda key, _progress=None: poorly_fitted)
     cache._evaluate.clear()  # results evaluated on the good fit
     try:
         bound(app.multiselect, "closed").set_value(["oe-branch"]).run()

@@ -193,3 +193,51 @@ def test_the_office_legend_lists_only_the_kinds_states_and_layers_drawn():
     closed = offices.assign(state=["open", "closed", "open"])
     full = mapview.office_legend_html(str, closed, stores=True, blank=True)
     assert full.count("display:flex") == 3 + 1 + 2 + 1  # kinds, states, stores, blank
+
+
+class _StatusBox:
+    """Records what a ``st.status`` box is told."""
+
+    def __init__(self, label: str) -> None:
+        self.labels, self.lines, self.state = [label], [], "running"
+
+    def update(self, *, label: str, state: str | None = None, expanded: bool = True) -> None:
+        self.labels.append(label)
+        self.state = state or self.state
+
+    def write(self, line: str) -> None:
+        self.lines.append(line)
+
+
+class _Place:
+    def __init__(self) -> None:
+        self.boxes: list[_StatusBox] = []
+
+    def status(self, label: str, *, expanded: bool) -> _StatusBox:
+        self.boxes.append(_StatusBox(label))
+        return self.boxes[-1]
+
+
+def test_build_progress_names_each_part_and_its_seconds(monkeypatch):
+    from dashboard import components
+
+    clock = iter([100.0, 100.5, 103.0, 163.0, 164.0])
+    monkeypatch.setattr(components.time, "monotonic", lambda: next(clock))
+    place = _Place()
+    progress = components.BuildProgress(place)
+    progress.finish()  # nothing built: nothing drawn
+    assert place.boxes == []
+    for stage in ("cache", "network", "transit", "zones"):
+        progress(stage)
+    progress.finish()
+    (box,) = place.boxes
+    assert box.labels[1:] == ["準備中：前回の計算結果の読み込み…",
+                              "準備中：道路網と窓口からの距離…",
+                              "準備中：バス・電車の時刻表からの所要時間（1分ほどかかります）…",
+                              "準備中：集計単位とコンビニまでの距離…",
+                              "準備ができました（64 秒）"]
+    assert box.lines == ["✓ 前回の計算結果の読み込み（0.5 秒）",
+                         "✓ 道路網と窓口からの距離（2.5 秒）",
+                         "✓ バス・電車の時刻表からの所要時間（1分ほどかかります）（60.0 秒）",
+                         "✓ 集計単位とコンビニまでの距離（1.0 秒）"]
+    assert box.state == "complete"

@@ -12,12 +12,15 @@ localhost.
 
 from __future__ import annotations
 
+import io
+import json
 import re
 import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
+import pandas as pd
 import pytest
 
 from dashboard.bench import NOT_LOCAL, dashboard_server
@@ -329,3 +332,160 @@ def test_the_typed_title_and_presentation_mode_survive_a_reload(day):
     day.page.reload()
     day.settle()
     assert not day.page.locator('[data-testid="stSidebar"]').is_visible()
+    # projected at 1920x1080, the legend stands on the screen in type read from the back
+    wide = day.new_context({"width": 1920, "height": 1080})
+    try:
+        page = wide.new_page()
+        page.goto(day.page.evaluate("document.location.href"), wait_until="commit")
+        wait_for(lambda: page.locator(MAP_FRAME).count() == 2, "the two briefing maps")
+        day.settle(page)
+        legend = page.locator('[data-testid="stHtml"] div[style*="font-size"]').filter(
+            has_text=day.s("colour_after")).first
+        legend.wait_for(timeout=TIMEOUT_S * 1000)
+        box = legend.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 1080, box
+        size = float(legend.evaluate("e => getComputedStyle(e).fontSize").removesuffix("px"))
+        assert size >= 18, size
+        page.screenshot(path=str(ARTIFACTS / "day_presentation_1920x1080.png"))
+    finally:
+        wide.close()
+    day.page.get_by_text(day.s("briefing_present"), exact=True).click()
+    day.settle()
+    assert day.page.locator('[data-testid="stSidebar"]').is_visible()
+
+
+def opened(name: str, data: bytes) -> object:
+    """Open a downloaded file with the library a planner's program would use."""
+    from openpyxl import load_workbook
+    from PIL import Image
+    from pypdf import PdfReader
+
+    suffix = Path(name).suffix
+    if suffix == ".xlsx":
+        return load_workbook(io.BytesIO(data))
+    if suffix == ".pdf":
+        reader = PdfReader(io.BytesIO(data))
+        assert len(reader.pages) >= 1, name
+        return reader
+    if suffix == ".png":
+        image = Image.open(io.BytesIO(data))
+        image.verify()
+        return image
+    if suffix == ".csv":
+        table = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
+        assert len(table) >= 1, name
+        return table
+    if suffix == ".geojson":
+        features = json.loads(data)["features"]
+        assert features, name
+        return features
+    raise AssertionError(f"unexpected download {name}")
+
+
+def download_every_file(day: Day) -> dict[str, object]:
+    """Click every download button of the page; each file opened (name -> opened file)."""
+    buttons = day.page.locator('[data-testid="stDownloadButton"] button')
+    names = buttons.all_inner_texts()
+    assert names, "no download button on the page"
+    files = {}
+    for index in range(len(names)):
+        with day.page.expect_download(timeout=TIMEOUT_S * 1000) as event:
+            buttons.nth(index).click()
+        data = Path(event.value.path()).read_bytes()
+        assert data, f"the download {names[index]!r} gave nothing"
+        files[event.value.suggested_filename] = opened(event.value.suggested_filename, data)
+    return files
+
+
+def test_every_briefing_file_opens(day):
+    files = download_every_file(day)
+    assert {Path(name).suffix for name in files} == {".png", ".pdf"}
+    handout = next(reader for name, reader in files.items() if name.endswith("handout_A4.pdf"))
+    assert "大江と秋津の案" in handout.pages[0].extract_text()
+    assert len(files) == 5  # slide PNG and PDF, handout, residents' handout, leaflets
+
+
+def test_every_table_download_opens(day):
+    day.go("page_tables")
+    files = download_every_file(day)
+    workbook = files["madoguchi_scenario.xlsx"]
+    assert workbook.sheetnames[:3] == ["校区別", "市全体", "窓口"]
+    offices = files["offices.csv"]
+    assert "シナリオでの状態" in offices.columns
+    zones = files["zones_district.csv"]
+    assert zones["人口"].dtype.kind in "if"  # numbers as numbers, not '740,171'
+
+
+def test_a_marker_closes_from_the_keyboard_with_a_focus_ring(day):
+    day.go("page_map")
+    closed = "office-closed" in day.marker("oe-branch").get_attribute("class")
+    states = ("office-open", "office-closed") if closed else ("office-closed", "office-open")
+    for state in states:
+        marker = day.marker("oe-branch")
+        marker.focus()
+        ring = marker.evaluate("e => getComputedStyle(e).outlineStyle + ' ' + "
+                               "getComputedStyle(e).outlineWidth")
+        assert ring == "solid 3px", ring
+        before = marker.get_attribute("class")
+        day.page.keyboard.press("Enter")
+        wait_for(lambda b=before: day.marker("oe-branch").get_attribute("class") != b,
+                 "the marker to change from the keyboard")
+        day.settle()
+        assert state in day.marker("oe-branch").get_attribute("class")
+
+
+MODE_ROUTE = ("walk", "transit", "drive", "transit", "walk", "drive")
+"""From car: every mode entered from, and left for, every other."""
+PAGES = ("page_map", "page_briefing", "page_tables", "page_suggest", "page_compare",
+         "page_sources")
+
+
+def test_every_mode_both_ways_on_every_page(day):
+    for mode in MODE_ROUTE:
+        day.radio(day.s(f"mode_{mode}"), within=day.page.locator('[data-testid="stSidebar"]'))
+        for page in PAGES:
+            day.go(page)
+            day.check(f"{mode} {page}")
+        if mode == "transit":
+            day.go("page_map")
+            assert day.page.get_by_text(re.compile("九州産交バス")).count()
+
+
+def test_adding_a_site_keeps_the_number_of_counters_kept(day):
+    day.go("page_suggest")
+    thumb = day.page.locator('[data-testid="stSliderThumbValue"]').first
+    wait_for(lambda: thumb.inner_text() == "13", "the default 13 counters kept")
+    assert not day.page.get_by_text("Coordinates of a click").count()  # no developer note
+    day.page.get_by_text(day.s("suggest_site_heading"), exact=True).click()
+    day.page.get_by_label(day.s("suggest_site_name"), exact=True).fill("新庁舎")
+    day.page.get_by_label(day.s("suggest_site_latlon"), exact=True).fill("32.84,130.76")
+    day.button(day.s("suggest_site_add"))
+    assert day.page.get_by_text("新庁舎: 32.84000, 130.76000").count()
+    thumb = day.page.locator('[data-testid="stSliderThumbValue"]').first
+    assert thumb.inner_text() == "13"
+    kept = day.page.locator('[data-testid="stMetric"]').first
+    kept.hover()
+    assert day.page.get_by_text(re.compile("13")).count()
+
+
+def test_the_day_in_english_with_every_file_in_english(day):
+    day.page.get_by_text("English", exact=True).first.click()
+    day.lang = "en"
+    day.settle()
+    for page in PAGES:
+        day.go(page)
+        day.check(f"English {page}")
+    day.go("page_tables")
+    files = download_every_file(day)
+    assert files["madoguchi_scenario.xlsx"].sheetnames[:3] == ["By school district", "City",
+                                                               "Offices"]
+    assert "State in the scenario" in files["offices.csv"].columns
+    day.go("page_briefing")
+    files = download_every_file(day)
+    handout = next(reader for name, reader in files.items() if name.endswith("handout_A4.pdf"))
+    assert "People whose nearest counter gets farther" in handout.pages[0].extract_text()
+    day.page.get_by_text("日本語", exact=True).first.click()
+    day.lang = "ja"
+    day.settle()
+    closed = day.page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first
+    assert "大江出張所" in closed.inner_text() and "秋津出張所" in closed.inner_text()

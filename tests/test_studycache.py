@@ -50,14 +50,18 @@ def test_a_cached_study_of_another_format_or_key_is_not_read(tmp_path):
 @pytest.mark.bundle
 def test_a_study_read_from_the_cache_gives_the_same_figures(bundle_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("MADOGUCHI_CACHE", str(tmp_path))
-    built = study_module.build_study(bundle_dir)
+    stages: list[str] = []
+    built = study_module.build_study(bundle_dir, progress=stages.append)
+    assert stages == ["cache", "network", "stores", "districts", "demand", "zones", "saving"]
     assert list((tmp_path / "studies").iterdir())
 
     def no_rebuild(*args, **kwargs):
         raise AssertionError("the district layer was built again instead of read")
 
     monkeypatch.setattr(study_module.districts, "build_districts", no_rebuild)
-    cached = study_module.build_study(bundle_dir)
+    stages.clear()
+    cached = study_module.build_study(bundle_dir, progress=stages.append)
+    assert stages == ["cache"]  # read back, nothing built
     assert cached.store_sources == built.store_sources
     plan = study_module.options(built, "fy2015").presets["plan2015"].scenario
     for scenario in (plan, Scenario(base="now", closed={"koda-general-branch"})):

@@ -4,8 +4,6 @@ editor."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -47,11 +45,9 @@ def use_built_in() -> None:
     st.session_state["compare_chosen"] = list(BUILT_IN)
 
 
-def figure_columns() -> dict[str, Any]:
-    units = {"mean_km": "%.2f km", "mean_minutes": f"%.1f {t('minutes')}"}
-    return {name: st.column_config.NumberColumn(t(f"figure_{name}"),
-                                                format=units.get(name, "localized"))
-            for name in compare.FIGURES}
+def figure_columns() -> dict[str, str]:
+    """The compared figures' headings (their units in words)."""
+    return {name: t(f"figure_{name}") for name in compare.FIGURES}
 
 
 def small_maps(results: dict[str, tuple[Result, str]],
@@ -113,11 +109,9 @@ def phase_timeline(choice: state.Choice) -> None:
     table.insert(2, "closed", ["、".join(names(o) for o in sorted(p.closed)) for p in phases])
     table.insert(3, "downgraded", ["、".join(names(o) for o in sorted(p.downgraded))
                                    for p in phases])
-    st.dataframe(table, hide_index=True, column_config={
-        "date": st.column_config.DateColumn(t("phases_date"), format="YYYY-MM-DD"),
-        "label": st.column_config.TextColumn(t("phases_label")),
-        "closed": st.column_config.TextColumn(t("closed")),
-        "downgraded": st.column_config.TextColumn(t("downgraded")), **figure_columns()})
+    components.show_table(table, column_config={
+        "date": t("phases_date"), "label": t("phases_label"), "closed": t("closed"),
+        "downgraded": t("downgraded"), **figure_columns()})
 
 
 choice = state.current()
@@ -141,14 +135,14 @@ else:
             st.error(components.plain_markdown(t("compare_failed_one", scenario=labels[key],
                                                  error=error)))
     if len(results) >= 2:
-        st.dataframe(compare.figure_table(results), column_config=figure_columns())
+        st.dataframe(compare.figure_table(results).style.format(components.cell_text),
+                     column_config=figure_columns())
         st.caption(t("compare_figures_note"))
         st.subheader(t("compare_districts"))
         differing = compare.differing_districts({label: r for label, (r, _) in results.items()})
-        st.dataframe(differing.drop(columns="zone_id"), hide_index=True, column_config={
+        components.show_table(differing.drop(columns="zone_id"), column_config={
             "zone_name": io.column_label("zone_name", lang()),
-            "ward": io.column_label("ward", lang()),
-            "spread_km": st.column_config.NumberColumn(t("compare_spread"), format="%.2f km")})
+            "ward": io.column_label("ward", lang()), "spread_km": t("compare_spread")})
         small_maps(results, {labels[key]: found[key].result_key.study for key in chosen})
 phases_section(choice)
 st.caption(components.sources_line(["wards", "small_areas", "attendance_zones", "offices",

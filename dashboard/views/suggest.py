@@ -19,7 +19,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard import cache, mapview, state, suggestions
+from dashboard import cache, components, mapview, state, suggestions
 from dashboard.components import plain_markdown
 from dashboard.i18n import name_column, t
 from geo import optimise
@@ -38,8 +38,9 @@ FIGURES = {"mean_distance_km": "suggest_fig_mean", "people_beyond_5km": "suggest
 MAP_PAGE = "views/map.py"
 
 
+# coordinates of a click on the suggestions map, waiting to fill the site field (no bare
+# string here: a page script would show it, by Streamlit's "magic")
 CLICKED_SITE = "suggest_site_clicked"
-"""Coordinates of a click on the suggestions map, waiting to fill the site field."""
 LAST_CLICK = "suggest_last_click"
 
 
@@ -215,12 +216,11 @@ def solution_panel(found: suggestions.Answer, names) -> None:
                                kind=found.table["kind"].map(lambda k: t(f"kind_{k}")))
     shown = table[["name", "kind", "selected", "fixed", "excluded", "people_served",
                    "people_65plus_served", "mean_distance_served_m"]]
-    st.dataframe(shown.assign(mean_distance_served_m=shown["mean_distance_served_m"] / 1000)
-                 .rename(columns=_columns()), hide_index=True, width="stretch",
-                 column_config={t("col_people_served"): st.column_config.NumberColumn(format="%d"),
-                                t("col_elderly_served"): st.column_config.NumberColumn(format="%d"),
-                                t("col_mean_served_km"):
-                                    st.column_config.NumberColumn(format="%.2f")})
+    components.show_table(shown.assign(
+        people_served=shown["people_served"].round().astype("Int64"),
+        people_65plus_served=shown["people_65plus_served"].round().astype("Int64"),
+        mean_distance_served_m=(shown["mean_distance_served_m"] / 1000).round(2),
+    ).rename(columns=_columns()))
 
 
 def _columns() -> dict[str, str]:
@@ -254,17 +254,14 @@ def ties_panel(found: suggestions.Answer, names) -> None:
         "opened": ["、".join(names(o) for o in ids if o not in optimum) or t("suggest_optimal")
                    for ids in sets],
         "closed": ["、".join(names(o) for o in optimum if o not in ids) for ids in sets],
-        "above": table["above_optimum_pct"], "mean_km": table["mean_distance_m"] / 1000,
-        "beyond5": table["people_beyond_5km"], "elderly2": table["people_65plus_beyond_2km"]})
-    st.dataframe(rows.rename(columns={
+        "above": table["above_optimum_pct"].round(3),
+        "mean_km": (table["mean_distance_m"] / 1000).round(2),
+        "beyond5": table["people_beyond_5km"].round().astype("Int64"),
+        "elderly2": table["people_65plus_beyond_2km"].round().astype("Int64")})
+    components.show_table(rows.rename(columns={
         "rank": t("col_rank"), "opened": t("col_ties_opened"), "closed": t("col_ties_closed"),
         "above": t("col_above_optimum"), "mean_km": t("suggest_fig_mean"),
-        "beyond5": t("suggest_fig_beyond5"), "elderly2": t("suggest_fig_elderly2")}),
-        hide_index=True, width="stretch",
-        column_config={t("col_above_optimum"): st.column_config.NumberColumn(format="%.3f"),
-                       t("suggest_fig_mean"): st.column_config.NumberColumn(format="%.2f"),
-                       t("suggest_fig_beyond5"): st.column_config.NumberColumn(format="%d"),
-                       t("suggest_fig_elderly2"): st.column_config.NumberColumn(format="%d")})
+        "beyond5": t("suggest_fig_beyond5"), "elderly2": t("suggest_fig_elderly2")}))
 
 
 def loads_panel(found: suggestions.Answer, names) -> None:
@@ -282,14 +279,14 @@ def loads_panel(found: suggestions.Answer, names) -> None:
         st.caption(t("suggest_no_overload", pct=f"{100 * optimise.MAX_GROWTH:.0f}"))
     shown = loads.assign(name=loads["office_id"].map(names))[
         ["name", "selected", "predicted_before", "predicted_after", "change_pct", "overloaded"]]
-    st.dataframe(shown.rename(columns={
+    components.show_table(shown.assign(
+        predicted_before=shown["predicted_before"].round().astype("Int64"),
+        predicted_after=shown["predicted_after"].round().astype("Int64"),
+        change_pct=shown["change_pct"].round(1),
+    ).rename(columns={
         "name": t("col_office"), "selected": t("col_kept"),
         "predicted_before": t("col_predicted_before"), "predicted_after": t("col_predicted_after"),
-        "change_pct": t("col_change_pct"), "overloaded": t("col_overloaded")}),
-        hide_index=True, width="stretch",
-        column_config={t("col_predicted_before"): st.column_config.NumberColumn(format="%d"),
-                       t("col_predicted_after"): st.column_config.NumberColumn(format="%d"),
-                       t("col_change_pct"): st.column_config.NumberColumn(format="%+.1f")})
+        "change_pct": t("col_change_pct"), "overloaded": t("col_overloaded")}))
 
 
 def solution_map(found: suggestions.Answer, key: cache.StudyKey) -> None:

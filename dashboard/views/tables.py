@@ -42,7 +42,7 @@ def zones_geojson(study: Study, zones: str, table: pd.DataFrame) -> bytes:
 
 def show(table: pd.DataFrame) -> None:
     """A table as its files have it (``geo.io.labelled_table`` in the interface language)."""
-    st.dataframe(io.labelled_table(table, lang=language), hide_index=True, width="stretch")
+    components.show_table(io.labelled_table(table, lang=language))
 
 
 def downloads(sheet: str, stem: str, table: pd.DataFrame, *, geojson=None) -> None:
@@ -67,8 +67,7 @@ index = io.language_index(language)
 
 st.subheader(t("tables_summary"))
 city = io.figures_table(found.city, lang=language)
-shown_city = io.labelled_table(city, lang=language)
-st.dataframe(shown_city.astype({shown_city.columns[1]: str}), hide_index=True, width="stretch")
+show(city)
 downloads(report.SHEETS["city"][index], "city_summary", city)
 
 st.subheader(t("tables_zones") + f"（{t(f'zone_{choice.zone_layer}')}）")
@@ -104,8 +103,7 @@ else:
     downloads(report.SHEETS["load_shift"][index], "load_shift", shift_table)
 if shift.fit is not None:
     with st.expander(t("shift_fit_table")):
-        st.dataframe(loadshift.fit_table(shift).astype({"value": str}), hide_index=True,
-                     width="stretch")
+        components.show_table(loadshift.fit_table(shift))
 
 title = report.default_title(study, found, lang=language,
                              custom=st.session_state["briefing_title"])
