@@ -241,3 +241,15 @@ def test_build_progress_names_each_part_and_its_seconds(monkeypatch):
                          "✓ バス・電車の時刻表からの所要時間（1分ほどかかります）（60.0 秒）",
                          "✓ 集計単位とコンビニまでの距離（1.0 秒）"]
     assert box.state == "complete"
+
+
+def test_table_cells_never_read_none():
+    import numpy as np
+    import pandas as pd
+
+    from dashboard.components import cell_text
+
+    assert [cell_text(v) for v in (None, np.nan, pd.NA, float("inf"))] == ["—"] * 4
+    assert [cell_text(v) for v in (740171, np.int64(8751), 1.96, np.float32(0.5))] == [
+        "740,171", "8,751", "1.96", "0.5"]
+    assert [cell_text(v) for v in (True, np.bool_(False), "大江出張所")] == ["✓", "", "大江出張所"]
