@@ -17,7 +17,7 @@ except ImportError:  # running from a source tree that is not installed
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dashboard import cache, dataerror, saved_panel, state
-from dashboard.components import BuildProgress, office_name, served_on
+from dashboard.components import BuildProgress, md, office_name, served_on
 from dashboard.i18n import LANGUAGES, t
 from geo.engine import MLIT_DEFECT
 from geo.errors import MadoguchiError
@@ -70,7 +70,7 @@ st.session_state["downgraded"] = [o for o in st.session_state["downgraded"]
                                   and o not in st.session_state["closed"]]
 names = office_name(study.engine.offices)
 for office_id in toggled:
-    st.toast(t("click_applied", office=names(office_id)))
+    st.toast(md("click_applied", office=names(office_id)))
 
 with st.sidebar:
     st.subheader(t("sidebar_scenario"))

@@ -36,6 +36,13 @@ def plain_markdown(text: object) -> str:
     return _MARKDOWN_ACTIVE.sub(r"\\\1", " ".join(str(text).split()))
 
 
+def md(key: str, **values: object) -> str:
+    """``t(key, **values)`` for an element that renders Markdown (titles, captions, alerts,
+    toasts): every value put into the sentence (names, notes, titles, labels, messages,
+    from the data or from a planner) shows exactly as written (``plain_markdown``)."""
+    return t(key, **{name: plain_markdown(value) for name, value in values.items()})
+
+
 def served_on() -> str:
     """Where the app listens and who can open it (``server.address`` in .streamlit/config.toml)."""
     address = st.get_option("server.address") or ""
@@ -180,7 +187,7 @@ def transit_notice(study: Study) -> None:
         return
     if caveat := study.transit.caveat[lang()]:
         st.warning(plain_markdown(caveat), icon="⚠️")
-    st.caption(t("transit_window", window=study.transit.window_label(lang())))
+    st.caption(md("transit_window", window=study.transit.window_label(lang())))
 
 
 def unreachable_notice(found: Result) -> bool:
@@ -262,8 +269,9 @@ def legends(colour_by: str, threshold_km: int, drawn: list[Result], *, stores: b
 
 
 def sources_line(keys: Sequence[str | BundleFile]) -> str:
-    """One line of attribution texts for the layers a view uses (「出典：」 once)."""
-    return io.sources_line(keys, lang=lang())
+    """One line of attribution texts for the layers a view uses (「出典：」 once), as plain
+    text for a caption (a feed's agency name comes from its data)."""
+    return plain_markdown(io.sources_line(keys, lang=lang()))
 
 
 def scenario_sources_line(choice: Choice) -> str:

@@ -42,11 +42,12 @@ def result(choice: Choice) -> Shift:
     found = components.result(choice)
     fit = cache.study(choice.study_key).demand_fits.get(choice.reading)
     if fit is None:
-        reason = components.plain_markdown(found.load_shift_reason or "")
-        return Shift(None, None, None, t("shift_unavailable", error=reason))
+        return Shift(None, None, None, components.md("shift_unavailable",
+                                                     error=found.load_shift_reason or ""))
     check = cache.demand_check(choice.study_key, choice.reading)
     if found.load_shift is None:
-        return Shift(fit, check, None, t("shift_poor_fit", problems=found.load_shift_reason))
+        return Shift(fit, check, None, components.md("shift_poor_fit",
+                                                     problems=found.load_shift_reason))
     return Shift(fit, check, found.load_shift, None)
 
 

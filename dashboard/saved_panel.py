@@ -18,7 +18,7 @@ from geo import layers, saved
 from geo.errors import MadoguchiError
 
 from . import cache, state
-from .components import office_name, plain_markdown
+from .components import md, office_name, plain_markdown
 from .i18n import t
 
 OPENED = "saved_opened"
@@ -222,8 +222,7 @@ def panel() -> None:
         for kind, text in messages:
             show[kind](plain_markdown(text))
         if opened is not None:
-            st.caption(plain_markdown(t("saved_current", name=opened.scenario.name,
-                                         version=opened.version)))
+            st.caption(md("saved_current", name=opened.scenario.name, version=opened.version))
         for key in ("saved_name", "saved_note", "saved_author"):
             s.setdefault(key, "")
         st.text_input(t("saved_name"), key="saved_name", max_chars=saved.MAX_NAME_LENGTH)
@@ -233,7 +232,7 @@ def panel() -> None:
         try:
             _saved_lists(store())
         except MadoguchiError as error:
-            st.error(plain_markdown(t("saved_failed", error=error)))
+            st.error(md("saved_failed", error=error))
     mirror_url()
 
 

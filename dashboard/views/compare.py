@@ -32,7 +32,7 @@ def candidates(choice: state.Choice) -> tuple[dict[str, compare.Candidate], dict
     try:
         listed = saved_panel.store().list()
     except MadoguchiError as error:
-        st.error(components.plain_markdown(t("saved_failed", error=error)))
+        st.error(components.md("saved_failed", error=error))
         listed = []
     for item in listed:
         candidate = compare.from_saved(choice, item.scenario)
@@ -80,7 +80,7 @@ def phases_section(choice: state.Choice) -> None:
     """The plan's phases (named after the opened scenario): timeline, table, then editor."""
     opened = st.session_state.get(saved_panel.OPENED)
     st.subheader(t("phases_heading_unsaved") if opened is None
-                 else t("phases_heading", name=opened.scenario.name))
+                 else components.md("phases_heading", name=opened.scenario.name))
     if st.session_state["phases"]:
         phase_timeline(choice)
     phase_editor.editor(components.office_name(cache.study(choice.study_key).engine.offices))
@@ -91,7 +91,7 @@ def phase_timeline(choice: state.Choice) -> None:
     try:
         table = compare.phase_table(choice, saved_panel.current_scenario())
     except ValueError as error:  # MadoguchiError, or a store layer the data lacks
-        st.error(components.plain_markdown(t("compare_failed", error=error)))
+        st.error(components.md("compare_failed", error=error))
         return
     long = table.melt(id_vars=["date", "label"], value_vars=list(compare.PEOPLE_FIGURES),
                       var_name="figure", value_name="people").dropna(subset=["people"])
@@ -132,8 +132,7 @@ else:
         try:
             results[labels[key]] = (cache.result(found[key].result_key), found[key].mode)
         except ValueError as error:  # MadoguchiError, or a store layer the data lacks
-            st.error(components.plain_markdown(t("compare_failed_one", scenario=labels[key],
-                                                 error=error)))
+            st.error(components.md("compare_failed_one", scenario=labels[key], error=error))
     if len(results) >= 2:
         st.dataframe(compare.figure_table(results).style.format(components.cell_text),
                      column_config=figure_columns())

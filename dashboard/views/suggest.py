@@ -20,7 +20,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard import cache, components, mapview, state, suggestions
-from dashboard.components import plain_markdown
+from dashboard.components import md
 from dashboard.i18n import name_column, t
 from geo import optimise
 from geo.errors import MadoguchiError
@@ -101,15 +101,15 @@ def add_site(name: str, where: str) -> None:
     try:
         site = suggestions.parse_site(name, where)
     except ValueError as error:
-        st.error(t("suggest_site_bad", error=plain_markdown(error)))
+        st.error(md("suggest_site_bad", error=error))
         return
     if any(site[0] == known for known, _, _ in st.session_state["suggest_sites"]):
-        st.error(t("suggest_site_duplicate", name=plain_markdown(site[0])))
+        st.error(md("suggest_site_duplicate", name=site[0]))
         return
     try:
         suggestions.check_site(cache.study(state.current().study_key), *site)
     except MadoguchiError:
-        st.error(t("suggest_site_outside", name=plain_markdown(site[0])))
+        st.error(md("suggest_site_outside", name=site[0]))
         return
     st.session_state["suggest_sites"] = [*st.session_state["suggest_sites"], list(site)]
 
@@ -183,7 +183,7 @@ def frontier_panel(question: suggestions.Question, key: cache.StudyKey) -> None:
         frontier = cast(pd.DataFrame, cache.suggestion(
             key, dataclasses.replace(question, open_count=None, model=model, share=1.0)))
     except MadoguchiError as error:
-        st.error(t("suggest_failed", error=plain_markdown(error)))
+        st.error(md("suggest_failed", error=error))
         return
     if model != question.model:
         st.caption(t("suggest_frontier_setcover"))
@@ -200,7 +200,7 @@ def solution_panel(found: suggestions.Answer, names) -> None:
     if solution.optimal:
         st.success(f"{t('suggest_status_optimal')}：{proof}")
     else:
-        st.warning(f"{t('suggest_status_stopped', status=plain_markdown(solution.status))}："
+        st.warning(f"{md('suggest_status_stopped', status=solution.status)}："
                    f"{proof}")
     figures = solution.figures
     cards = st.columns(4)
@@ -272,7 +272,7 @@ def loads_panel(found: suggestions.Answer, names) -> None:
         return
     loads = found.loads
     if loads["overloaded"].any():
-        st.warning(t("suggest_overloaded", offices="、".join(
+        st.warning(md("suggest_overloaded", offices="、".join(
             names(o) for o in loads.loc[loads["overloaded"], "office_id"]),
             pct=f"{100 * optimise.MAX_GROWTH:.0f}"))
     else:
@@ -384,7 +384,7 @@ try:
         found = cast(suggestions.Answer,
                      cache.suggestion(choice.study_key, question, reading=choice.reading))
 except MadoguchiError as error:
-    st.error(t("suggest_failed", error=plain_markdown(error)))
+    st.error(md("suggest_failed", error=error))
     st.stop()
 solution_panel(found, names)
 open_as_scenario(found)
