@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from geo import io, scenarios
+from geo import io, labels, scenarios
 from geo.colours import in_minutes
 from geo.layers import BundleFile
 from geo.study import Result, Study
@@ -221,12 +221,12 @@ def show_table(frame: pd.DataFrame, **kwargs: Any) -> None:
 
 
 def readable_zone_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The zone table's main columns as the files head and round them (``geo.io``)."""
+    """The zone table's main columns as the files head and round them (``geo.labels``)."""
     minutes = [c for c in ("before_min", "after_min", "transit_before_min", "transit_after_min")
                if c in table.columns]
     shown = table[["zone_name", "ward", "population", "before_km", "after_km", *minutes,
                    "delta_km", "people_farther", "status"]]
-    return io.labelled_table(shown, lang=lang())
+    return labels.labelled_table(shown, lang=lang())
 
 
 def most_affected(table: pd.DataFrame, *, rows: int = 10) -> None:

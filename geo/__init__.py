@@ -13,6 +13,7 @@ from . import fetch as fetch
 from . import graph as graph
 from . import gtfs as gtfs
 from . import io as io
+from . import labels as labels
 from . import layers as layers
 from . import optimise as optimise
 from . import prepare as prepare

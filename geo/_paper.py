@@ -38,7 +38,8 @@ from matplotlib.transforms import Bbox
 
 from .colours import UNREACHABLE_COLOUR, ColourScale
 from .errors import CRSError, LayerError
-from .io import label_points, language_index
+from .io import label_points
+from .labels import language_index
 from .layers import METRIC_CRS
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from widgets import bound
 
 from geo import layers, settings
 from geo.colours import MINUTES_SCALE
-from geo.io import COLUMN_LABELS
+from geo.labels import COLUMN_LABELS
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
@@ -235,7 +235,7 @@ def test_walk_mode_shows_minutes_on_the_card_and_in_the_zone_table(app, bundle_d
     card = next(m for m in app.metric if m.label == "平均徒歩時間（変更後）")
     assert card.value == f"{after_km / 4.8 * 60:.0f} 分 ({after_km:.2f} km)"
     app.switch_page("views/tables.py").run()
-    zones = app.dataframe[1].value  # headed and rounded as the files are (geo.io)
+    zones = app.dataframe[1].value  # headed and rounded as the files are (geo.labels)
     heading = "徒歩時間（変更後, 分）"
     assert COLUMN_LABELS["after_min"].ja == heading
     expected = walking.zone_table.set_index("zone_name")["after_min"].round(1)
@@ -417,7 +417,7 @@ def test_excel_export_holds_the_load_shift_of_the_scenario(app, downloads):
 
     import pandas as pd
 
-    from geo.io import COLUMN_LABELS
+    from geo.labels import COLUMN_LABELS
 
     bound(app.multiselect, "closed").set_value(["oe-branch", "akitsu-branch"]).run()
     app.switch_page("views/tables.py").run()

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from geo import briefing
+from geo import briefing, labels
 from geo import io as gio
 from geo.errors import OutputError
 from geo.reorganisation import Preset
@@ -42,7 +42,7 @@ def zone_table() -> pd.DataFrame:
 
 
 def test_labelled_table_rounds_by_unit_and_heads_in_japanese(zone_table):
-    shown = gio.labelled_table(zone_table)
+    shown = labels.labelled_table(zone_table)
     assert shown.columns[:4].tolist() == ["区域コード", "区域", "区", "人口"]
     assert shown["人口"].tolist() == [5000, 7001, 9384]
     assert shown["平均距離（変更後, km）"].tolist() == [0.5, 1.6, 3.46]
@@ -54,7 +54,7 @@ def test_labelled_table_rounds_by_unit_and_heads_in_japanese(zone_table):
 def test_labelled_table_in_english_romanises_wards_and_words():
     table = pd.DataFrame({"office_id": ["oe"], "kind": ["branch"], "ward": ["中央区"],
                           "state": ["closed"], "change_pct": [16.86]})
-    shown = gio.labelled_table(table, lang="en")
+    shown = labels.labelled_table(table, lang="en")
     assert shown.columns.tolist() == ["Office id", "Type", "Ward", "State in the scenario",
                                       "Change (%)"]
     assert shown.iloc[0].tolist() == ["oe", "Branch", "Chuo", "closed", 16.9]
@@ -72,27 +72,27 @@ def test_network_check_tables_are_labelled():
     walls = pd.DataFrame({"node_a": [3], "node_b": [9], "x_a": [-26_000.4], "y_a": [-19_000.6],
                           "x_b": [-25_990.0], "y_b": [-19_000.0], "gap_m": [10.44],
                           "road_m": [float("inf")]})
-    shown = gio.labelled_table(walls)
+    shown = labels.labelled_table(walls)
     assert shown.columns[-2:].tolist() == ["直線の間隔（m）", "道路での距離（m）"]
     assert shown.iloc[0, 2:6].tolist() == [-26000, -19001, -25990, -19000]
     assert shown.iloc[0, 6] == 10 and pd.isna(shown.iloc[0, 7])  # unconnected: empty, not inf
     detours = pd.DataFrame({"key_code": ["431010010"], "name": ["壺川1丁目"], "ward": ["中央区"],
                             "population": [812.0], "road_km": [3.456], "straight_km": [1.0],
                             "detour": [3.456]})
-    assert gio.labelled_table(detours, lang="en").iloc[0].tolist() == [
+    assert labels.labelled_table(detours, lang="en").iloc[0].tolist() == [
         "431010010", "壺川1丁目", "Chuo", 812, 3.46, 1.0, 3.46]
     snaps = pd.DataFrame({"kind": ["office", "origin"], "id": ["oe", "431010010"],
                           "name": ["大江出張所", "壺川1丁目"], "snap_m": [312.6, 401.2]})
-    shown = gio.labelled_table(snaps)
+    shown = labels.labelled_table(snaps)
     assert shown["種別"].tolist() == ["窓口", "居住地点"]
     assert shown["道路までの距離（m）"].tolist() == [313, 401]
     figures = pd.DataFrame({"figure": ["walls"], "value": ["12"]})
-    assert gio.labelled_table(figures, lang="en").columns.tolist() == ["Figure", "Value"]
+    assert labels.labelled_table(figures, lang="en").columns.tolist() == ["Figure", "Value"]
 
 
 def test_a_column_without_a_heading_is_refused(zone_table):
     with pytest.raises(KeyError, match="beyond_3km_after"):
-        gio.labelled_table(zone_table.assign(beyond_3km_after=1.0))
+        labels.labelled_table(zone_table.assign(beyond_3km_after=1.0))
 
 
 def _workbook(zone_table: pd.DataFrame, lang: str) -> bytes:

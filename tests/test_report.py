@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 
 from geo import cli, network_check, report
-from geo.io import labelled_table
+from geo.labels import labelled_table
 from geo.saved import SavedScenario, ScenarioStore
 
 pypdf = pytest.importorskip("pypdf")
