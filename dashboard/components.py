@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from geo import io, labels, scenarios
+from geo import labels, provenance, scenarios
 from geo.colours import in_minutes
 from geo.layers import BundleFile
 from geo.study import Result, Study
@@ -263,14 +263,14 @@ def legends(colour_by: str, threshold_km: int, drawn: list[Result], *, stores: b
 
 def sources_line(keys: Sequence[str | BundleFile]) -> str:
     """One line of attribution texts for the layers a view uses (「出典：」 once)."""
-    return io.sources_line(keys, lang=lang())
+    return provenance.sources_line(keys, lang=lang())
 
 
 def scenario_sources_line(choice: Choice) -> str:
     """The sources line of a page showing ``choice``'s figures: its layers, the network, the
     2020 mesh (the 65+ figures), the attendance-zone table when districts are shown,
     the stores drawn on the map and the GTFS feeds in transit mode."""
-    return sources_line(io.scenario_sources(
+    return sources_line(provenance.scenario_sources(
         measure=choice.measure, store_source=choice.store_source, zones=choice.zone_layer,
         network=choice.network, elderly=True, stores=True,
         timetables=cache.study(choice.study_key).transit_sources))

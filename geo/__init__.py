@@ -17,6 +17,7 @@ from . import labels as labels
 from . import layers as layers
 from . import optimise as optimise
 from . import prepare as prepare
+from . import provenance as provenance
 from . import reorganisation as reorganisation
 from . import saved as saved
 from . import scenarios as scenarios

@@ -36,9 +36,9 @@ from . import _paper
 from ._paper import Font, Page, PdfInfo, page_font, renderer
 from .colours import in_minutes, travel_columns, zone_colouring
 from .errors import FontMissingError
-from .io import sources_line
 from .labels import COLUMN_LABELS, DECIMALS, labelled_table, language_index
 from .layers import BundleFile
+from .provenance import sources_line
 from .scenarios import office_status
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from . import briefing, labels, leaflets, reorganisation
+from . import briefing, labels, leaflets, provenance, reorganisation
 from . import io as gio
 from . import stores as stores_module
 from . import study as study_module
@@ -78,7 +78,7 @@ def report_sources(study: Study, result: Result) -> list[str | BundleFile]:
     """Sources behind a report: its layers, the 2020 mesh for 65+ figures, the stores of the
     blank-district sheet, the attendance-zone table for districts, the GTFS feeds in transit
     mode."""
-    return gio.scenario_sources(measure=result.measure, store_source=result.stores,
+    return provenance.scenario_sources(measure=result.measure, store_source=result.stores,
                                 zones=result.zones, network=study.network,
                                 elderly=_has_elderly(result),
                                 stores=study.districts is not None,
@@ -155,7 +155,7 @@ def load_shift_table(result: Result, *, lang: str = "ja") -> pd.DataFrame:
 def workbook(study: Study, result: Result, *, title: str, lang: str = "ja",
              date: _dt.date | str | None = None) -> bytes:
     """The Excel workbook: headed tables, 項目説明, シナリオ and 出典 sheets (``lang``)."""
-    description = gio.describe_scenario(
+    description = provenance.describe_scenario(
         result.scenario, measure=result.measure, store_source=result.stores,
         offices=result.offices, date=date, title=title, lang=lang)
     if result.load_shift is not None:

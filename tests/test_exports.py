@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from geo import briefing, labels
+from geo import briefing, labels, provenance
 from geo import io as gio
 from geo.errors import OutputError
 from geo.reorganisation import Preset
@@ -99,12 +99,12 @@ def _workbook(zone_table: pd.DataFrame, lang: str) -> bytes:
     scenario = Scenario(base="fy2015", closed={"oe"})
     offices = pd.DataFrame({"office_id": ["oe"], "name_ja": ["大江出張所"],
                             "name_en": ["Oe Branch Office"]})
-    description = gio.describe_scenario(scenario, measure="counter", store_source="union",
+    description = provenance.describe_scenario(scenario, measure="counter", store_source="union",
                                         offices=offices, date="2026-11-30", lang=lang,
                                         title="大江を廃止" if lang == "ja" else "Oe closed")
     city = pd.DataFrame([{"population": 21384.88, "people_farther": 10084.08,
                           "before_km": 1.23456, "status": "ok"}])
-    sources = gio.scenario_sources(measure="counter", zones="district", elderly=True)
+    sources = provenance.scenario_sources(measure="counter", zones="district", elderly=True)
     name = "校区別" if lang == "ja" else "Districts"
     return gio.to_excel_bytes({name: zone_table, "city": city},
                               scenario_description=description, sources=sources, lang=lang)
@@ -134,7 +134,7 @@ def test_japanese_workbook_numbers_explanations_and_sources(zone_table):
     assert scenario["基準の窓口"] == "2015年度の窓口"
 
     sources = pd.read_excel(io.BytesIO(_workbook(zone_table, "ja")), sheet_name="出典")
-    assert sources.columns.tolist() == list(gio.SOURCE_HEADERS["ja"])
+    assert sources.columns.tolist() == list(provenance.SOURCE_HEADERS["ja"])
     assert {"mesh", "attendance_zones"} <= set(sources["データ"])
     assert sources["内容"].str.contains("メッシュ").any()
     cells = [str(c.value) for sheet in book for row in sheet.iter_rows() for c in row]
@@ -158,18 +158,18 @@ def test_english_workbook_has_no_japanese_headers(zone_table):
 
 
 def test_sources_line_names_the_prefix_once():
-    line = gio.sources_line(["wards", "small_areas", "wards", "mesh"])
+    line = provenance.sources_line(["wards", "small_areas", "wards", "mesh"])
     assert line.startswith("出典：国土数値情報") and line.count("出典：") == 1
     assert "令和2年国勢調査 地域メッシュ統計" in line
     assert line.count("国土数値情報") == 1
-    assert gio.sources_line(["offices"], lang="en") == \
+    assert provenance.sources_line(["offices"], lang="en") == \
         "Sources: © OpenStreetMap contributors (ODbL 1.0)"
 
 
 def test_scenario_sources_add_the_mesh_and_the_stores():
-    assert gio.scenario_sources(zones="ward") == ["wards", "small_areas", "offices",
+    assert provenance.scenario_sources(zones="ward") == ["wards", "small_areas", "offices",
                                                   "osm_city_drive_edges"]
-    keys = gio.scenario_sources(zones="district", elderly=True, stores=True,
+    keys = provenance.scenario_sources(zones="district", elderly=True, stores=True,
                                 store_source="osm")
     assert keys[4:] == ["mesh", "attendance_zones", "stores_osm"]
 

@@ -278,7 +278,7 @@ def test_printed_files_carry_evaluate_s_figures_and_every_viewer_draws_them(bund
     slide_sizes = [s.size for s in pdf_viewers.spans(pdfs["pdf"])]
     assert min(slide_sizes) * 1920 / (13.333 * 72) >= 18 - 1e-6
     spans = pdf_viewers.spans(pdfs["handout"])
-    from geo.io import sources_line
+    from geo.provenance import sources_line
 
     line = sources_line(report.report_sources(built, result))
     sources = [s for s in spans if s.text.strip() in line]

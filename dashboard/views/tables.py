@@ -15,7 +15,7 @@ import streamlit as st
 
 from dashboard import cache, components, loadshift, state
 from dashboard.i18n import lang, t
-from geo import demand, io, labels, report
+from geo import demand, io, labels, provenance, report
 from geo.errors import MadoguchiError
 from geo.study import Study, options, transit_catchments
 from geo.zones import with_results
@@ -27,10 +27,10 @@ study = cache.study(choice.study_key)
 found = components.result(choice)
 language = lang()
 names = components.office_name(study.engine.offices)
-sources = io.scenario_sources(measure=choice.measure, store_source=choice.store_source,
+sources = provenance.scenario_sources(measure=choice.measure, store_source=choice.store_source,
                               zones=choice.zone_layer, network=choice.network,
                               timetables=study.transit_sources)
-description = io.describe_scenario(choice.scenario, measure=choice.measure,
+description = provenance.describe_scenario(choice.scenario, measure=choice.measure,
                                    store_source=choice.store_source, offices=study.engine.offices,
                                    lang=language)
 
