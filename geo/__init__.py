@@ -4,6 +4,7 @@ import importlib
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
+from . import cartography as cartography
 from . import demand as demand
 from . import distance as distance
 from . import districts as districts

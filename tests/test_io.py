@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
+from geo import cartography, provenance
 from geo import io as gio
-from geo import provenance
 from geo.errors import CRSError
 from geo.layers import BUNDLE_FILES
 from geo.scenarios import Scenario
@@ -217,7 +217,7 @@ def test_display_boundaries_are_simplified_and_neighbours_still_meet():
     west = Polygon([(x0, y0), *edge, (x0, y0 + 1_000)])
     east = Polygon([*edge, (x0 + 1_000, y0 + 1_000), (x0 + 1_000, y0)][::-1])
     frame = gpd.GeoDataFrame({"zone_id": ["w", "e"]}, geometry=[west, east], crs="EPSG:6670")
-    shown = gio.to_display_features(frame, ["zone_id"])
+    shown = cartography.to_display_features(frame, ["zone_id"])
     back = gpd.GeoDataFrame.from_features(shown["features"], crs="EPSG:4326").to_crs("EPSG:6670")
     assert shapely.get_num_coordinates(back.geometry.to_numpy()).sum() < 20
     assert back.geometry.iloc[0].intersection(back.geometry.iloc[1]).area < 1.0
