@@ -1,7 +1,7 @@
 """The sidebar's 保存・読み込み panel and the URL that always describes the current scenario.
 
 Scenarios are kept by ``geo.saved.ScenarioStore`` (SQLite by default, ``MADOGUCHI_DB``). The
-URL's query parameters mirror the view (``geo.saved.to_query_params``): the saved name and
+URL's query parameters mirror the view (``geo.links.to_query_params``): the saved name and
 version while the view and phases are those of an opened saved scenario, every scenario
 field otherwise. A new session opened with such a URL starts from exactly that view.
 """
@@ -14,7 +14,7 @@ from functools import partial
 
 import streamlit as st
 
-from geo import layers, saved
+from geo import layers, links, saved
 from geo.errors import MadoguchiError
 
 from . import cache, state
@@ -144,8 +144,8 @@ def open_from_url() -> None:
     params = st.query_params.to_dict()
     _read_view_params(params)
     try:
-        found = saved.from_query_params(params)
-        if isinstance(found, saved.SavedRef):
+        found = links.from_query_params(params)
+        if isinstance(found, links.SavedRef):
             _open(store().open(found.name, found.version))
         elif found is not None:
             apply(found)
@@ -162,9 +162,9 @@ def mirror_url() -> None:
     opened: saved.StoredScenario | None = st.session_state.get(OPENED)
     shown = current_scenario()
     if opened is not None and same_view(shown, opened.scenario):
-        params = saved.to_query_params(saved.SavedRef(opened.scenario.name, opened.version))
+        params = links.to_query_params(links.SavedRef(opened.scenario.name, opened.version))
     else:
-        params = saved.to_query_params(shown)
+        params = links.to_query_params(shown)
     params |= _view_params()
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)

@@ -16,6 +16,7 @@ from . import gtfs as gtfs
 from . import io as io
 from . import labels as labels
 from . import layers as layers
+from . import links as links
 from . import optimise as optimise
 from . import prepare as prepare
 from . import provenance as provenance

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from widgets import bound
 
 from dashboard import saved_panel
-from geo import saved, settings
+from geo import links, saved, settings
 from geo import study as study_module
 from geo.colours import DISTANCE_SCALE
 from geo.scenarios import Scenario
@@ -418,7 +418,7 @@ def test_steps_added_in_the_editor_equal_evaluate_and_are_saved(new_app, db_url,
     assert at.session_state["phases"] == phases
     _assert_phase_table_equals_evaluate(at, study, phases)
     assert at.get("vega_lite_chart")
-    assert saved.from_query_params(_url(at)).phases == phases  # a link keeps the steps
+    assert links.from_query_params(_url(at)).phases == phases  # a link keeps the steps
 
     at.text_input(key="saved_name").input("段階案")
     _button(at, "saved_save").click().run()
@@ -432,7 +432,7 @@ def test_steps_added_in_the_editor_equal_evaluate_and_are_saved(new_app, db_url,
 
 def test_a_step_reopening_a_closed_office_is_refused_and_the_steps_kept(new_app, study):
     first = saved.Phase(dt.date(2026, 4, 1), "第1段階", closed={"oe-branch"})
-    link = saved.to_query_params(saved.SavedScenario(base="fy2015", closed={"oe-branch"},
+    link = links.to_query_params(saved.SavedScenario(base="fy2015", closed={"oe-branch"},
                                                      phases=(first,)))
     at = new_app(**link)
     assert at.session_state["phases"] == (first,)  # a URL's phases are loaded
@@ -472,7 +472,7 @@ def test_a_step_added_before_the_others_goes_first_and_a_step_can_be_removed(new
     assert picker.value in remaining
     # the link now carries the edited steps, not the saved name (which would lose them)
     assert "saved" not in _url(at)
-    assert saved.from_query_params(_url(at)).phases == remaining
+    assert links.from_query_params(_url(at)).phases == remaining
 
     bound(at.multiselect, "closed").set_value([]).run()  # nothing closed yet in FY2015
     _add_step(at, dt.date(2016, 4, 1), "準備")

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo import cli, saved
+from geo import cli, links, saved
 from geo.errors import (
     PhasePlanError,
     SavedScenarioError,
@@ -29,7 +29,8 @@ from geo.errors import (
     ScenarioStoreError,
     UnknownOfficeError,
 )
-from geo.saved import Phase, SavedRef, SavedScenario, ScenarioStore
+from geo.links import SavedRef
+from geo.saved import Phase, SavedScenario, ScenarioStore
 
 PG_ENV_VAR = "MADOGUCHI_TEST_PG_URL"
 
@@ -362,7 +363,7 @@ def test_names_that_look_the_same_are_one_scenario(store: ScenarioStore):
     store.save(SavedScenario(name=" ガス案\u3000"))
     assert [r.scenario.name for r in store.list()] == ["ガス案"]
     assert store.open(NFD_NAME).version == 2
-    assert saved.from_query_params({"saved": NFD_NAME + " "}) == SavedRef("ガス案")
+    assert links.from_query_params({"saved": NFD_NAME + " "}) == SavedRef("ガス案")
     report = store.merge(_export(_entry(" " + NFD_NAME, ["tobu-branch"])))
     assert (report.scenarios_created, report.renumbered) == (0, 1)
     assert [r.scenario.name for r in store.list()] == ["ガス案"]
@@ -426,20 +427,20 @@ def test_deeply_nested_or_huge_json_files_are_one_line_errors(tmp_path: Path, te
 # -- URLs ------------------------------------------------------------------------------------
 
 def test_query_params_round_trip_a_full_scenario_and_a_saved_reference():
-    params = saved.to_query_params(PHASED)
+    params = links.to_query_params(PHASED)
     assert all(isinstance(v, str) for v in params.values())
     assert params["close"] == "nanbu-branch" and params["share"] == "0.3"
-    assert saved.from_query_params(params) == PHASED
+    assert links.from_query_params(params) == PHASED
     for ref in (SavedRef("案A", 3), SavedRef("案A")):
-        assert saved.from_query_params(saved.to_query_params(ref)) == ref
+        assert links.from_query_params(links.to_query_params(ref)) == ref
 
 
 def test_query_params_omit_defaults_and_ignore_other_app_parameters():
     plain = SavedScenario(closed={"tobu-branch", "oe-branch"})
-    assert saved.to_query_params(plain) == {"base": "now", "close": "oe-branch,tobu-branch"}
+    assert links.to_query_params(plain) == {"base": "now", "close": "oe-branch,tobu-branch"}
     with_app_params = {"lang": "en", "base": "now", "close": "oe-branch,tobu-branch"}
-    assert saved.from_query_params(with_app_params) == plain
-    assert saved.from_query_params({"lang": "en"}) is None
+    assert links.from_query_params(with_app_params) == plain
+    assert links.from_query_params({"lang": "en"}) is None
 
 
 @pytest.mark.parametrize(("params", "match"), [
@@ -464,7 +465,7 @@ def test_query_params_omit_defaults_and_ignore_other_app_parameters():
 ])
 def test_junk_query_params_give_a_clear_error(params: dict, match: str):
     with pytest.raises(SavedScenarioError, match=match):
-        saved.from_query_params(params)
+        links.from_query_params(params)
 
 
 _KEYS = st.sampled_from(["base", "close", "downgrade", "measure", "stores", "network", "mode",
@@ -475,11 +476,11 @@ _KEYS = st.sampled_from(["base", "close", "downgrade", "measure", "stores", "net
 @given(st.dictionaries(_KEYS, st.text(max_size=40), max_size=5))
 def test_any_text_in_the_url_gives_a_scenario_or_a_clear_error(params: dict[str, str]):
     try:
-        result = saved.from_query_params(params)
+        result = links.from_query_params(params)
     except SavedScenarioError:
         return
     if isinstance(result, SavedScenario):
-        assert saved.from_query_params(saved.to_query_params(result)) == result
+        assert links.from_query_params(links.to_query_params(result)) == result
 
 
 # -- command line ----------------------------------------------------------------------------
