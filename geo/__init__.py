@@ -23,6 +23,7 @@ from . import provenance as provenance
 from . import reorganisation as reorganisation
 from . import saved as saved
 from . import scenarios as scenarios
+from . import scenariostore as scenariostore
 from . import settings as settings
 from . import transit as transit
 from . import zones as zones

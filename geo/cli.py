@@ -30,6 +30,7 @@ from . import (
     reorganisation,
     saved,
     scenarios,
+    scenariostore,
 )
 from . import engine as engine_module
 from . import fetch as fetch_module
@@ -443,15 +444,15 @@ def _scenario_name(text: str) -> str:
     return name
 
 
-def _saved_store(args: argparse.Namespace) -> saved.ScenarioStore:
-    return saved.ScenarioStore(args.db)
+def _saved_store(args: argparse.Namespace) -> scenariostore.ScenarioStore:
+    return scenariostore.ScenarioStore(args.db)
 
 
 def _stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
-def _saved_rows(records: list[saved.StoredScenario]) -> pd.DataFrame:
+def _saved_rows(records: list[scenariostore.StoredScenario]) -> pd.DataFrame:
     return pd.DataFrame([{
         "name": r.scenario.name, "version": r.version, "base": r.scenario.base,
         "closed": ",".join(sorted(r.scenario.closed)),
@@ -538,8 +539,9 @@ def _add_saved_parser(commands: _Commands, common: _Parser) -> None:
     group = commands.add_parser("scenarios", help="saved scenarios: save, list, show, delete, "
                                                   "restore, export, import")
     db = _Parser(add_help=False)
-    db.add_argument("--db", default=None, help=f"database URL (default: ${saved.DB_ENV_VAR}, "
-                                               f"else SQLite {saved.DEFAULT_DB_PATH})")
+    db.add_argument("--db", default=None,
+                    help=f"database URL (default: ${scenariostore.DB_ENV_VAR}, "
+                         f"else SQLite {scenariostore.DEFAULT_DB_PATH})")
     actions = group.add_subparsers(dest="action", required=True, parser_class=_Parser)
 
     def action(name: str, help: str) -> argparse.ArgumentParser:
@@ -717,7 +719,7 @@ def _add_report_parser(commands: _Commands) -> None:
     parser.add_argument("--version", type=_positive_int, default=None,
                         help="version of --scenario (default its latest)")
     parser.add_argument("--db", default=None, help="database URL of --scenario (default: "
-                                                   f"${saved.DB_ENV_VAR}, else SQLite)")
+                                                   f"${scenariostore.DB_ENV_VAR}, else SQLite)")
     parser.add_argument("--year", choices=("2015", "now"), default=None,
                         help="base office set (default the FY2015 set)")
     parser.add_argument("--close", type=_id_list, default=[], help="office ids, comma-separated")
@@ -764,7 +766,7 @@ def _cmd_report(args: argparse.Namespace) -> pd.DataFrame:
     targets = _report_targets(args)
     if args.scenario is not None:
         try:
-            chosen = saved.ScenarioStore(args.db).open(args.scenario, args.version).scenario
+            chosen = scenariostore.ScenarioStore(args.db).open(args.scenario, args.version).scenario
         except ScenarioNotFoundError as e:
             raise UsageError(str(e)) from None
         args.network, args.mode = chosen.network, chosen.mode

@@ -14,7 +14,8 @@ from openpyxl import load_workbook
 
 from geo import cli, network_check, report
 from geo.labels import labelled_table
-from geo.saved import SavedScenario, ScenarioStore
+from geo.saved import SavedScenario
+from geo.scenariostore import ScenarioStore
 
 pypdf = pytest.importorskip("pypdf")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo import cli, links, saved
+from geo import cli, links, saved, scenariostore
 from geo.errors import (
     PhasePlanError,
     SavedScenarioError,
@@ -30,7 +30,8 @@ from geo.errors import (
     UnknownOfficeError,
 )
 from geo.links import SavedRef
-from geo.saved import Phase, SavedScenario, ScenarioStore
+from geo.saved import Phase, SavedScenario
+from geo.scenariostore import ImportReport, ScenarioStore
 
 PG_ENV_VAR = "MADOGUCHI_TEST_PG_URL"
 
@@ -265,12 +266,12 @@ def test_a_database_that_cannot_be_opened_is_a_store_error(tmp_path: Path):
 def test_database_url_prefers_argument_then_environment_then_the_project_file(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     default = tmp_path / "data" / "scenarios" / "scenarios.sqlite"
-    monkeypatch.setattr(saved, "DEFAULT_DB_PATH", default)
-    monkeypatch.setenv(saved.DB_ENV_VAR, "sqlite:///from-env.sqlite")
-    assert saved.database_url("sqlite:///given.sqlite") == "sqlite:///given.sqlite"
-    assert saved.database_url() == "sqlite:///from-env.sqlite"
-    monkeypatch.delenv(saved.DB_ENV_VAR)
-    assert saved.database_url() == f"sqlite:///{default}"
+    monkeypatch.setattr(scenariostore, "DEFAULT_DB_PATH", default)
+    monkeypatch.setenv(scenariostore.DB_ENV_VAR, "sqlite:///from-env.sqlite")
+    assert scenariostore.database_url("sqlite:///given.sqlite") == "sqlite:///given.sqlite"
+    assert scenariostore.database_url() == "sqlite:///from-env.sqlite"
+    monkeypatch.delenv(scenariostore.DB_ENV_VAR)
+    assert scenariostore.database_url() == f"sqlite:///{default}"
     assert default.parent.is_dir()  # created, so SQLite can make the file on first use
 
 
@@ -286,7 +287,7 @@ def test_export_then_import_into_an_empty_database_copies_everything(
     assert saved.export_scenarios(store, path) == 3
     target = ScenarioStore(other_url)
     report = saved.import_scenarios(target, path)
-    assert report == saved.ImportReport(scenarios_created=2, added=3, renumbered=0, skipped=0)
+    assert report == ImportReport(scenarios_created=2, added=3, renumbered=0, skipped=0)
     source_export, target_export = store.export(), target.export()
     assert source_export["scenarios"] == target_export["scenarios"]
     assert [r.scenario.name for r in target.list()] == ["案A"]
@@ -308,7 +309,7 @@ def test_import_merges_without_losing_anything_and_is_idempotent(
     saved.export_scenarios(store, path)
 
     first = saved.import_scenarios(target, path)
-    assert first == saved.ImportReport(scenarios_created=1, added=1, renumbered=1, skipped=1)
+    assert first == ImportReport(scenarios_created=1, added=1, renumbered=1, skipped=1)
     history = [(r.version, r.scenario.closed) for r in target.history("案A")]
     assert history == [(1, {"oe-branch"}), (2, {"tobu-branch"}), (3, {"akitsu-branch"})]
     assert target.open("案C").version == 1
@@ -316,7 +317,7 @@ def test_import_merges_without_losing_anything_and_is_idempotent(
         "案A": False, "案B": True, "案C": False}
 
     again = saved.import_scenarios(target, path)
-    assert again == saved.ImportReport(scenarios_created=0, added=0, renumbered=0, skipped=3)
+    assert again == ImportReport(scenarios_created=0, added=0, renumbered=0, skipped=3)
     assert len(target.history("案A")) == 3
     target.close()
 
@@ -406,7 +407,7 @@ def test_a_time_before_year_one_in_utc_is_refused():
     entry = _entry("案A", [])
     entry["created_at"] = "0001-01-01T00:00:00+09:00"
     with pytest.raises(SavedScenarioError, match="created_at must be an ISO date-time"):
-        saved.ScenarioStore.merge(None, _export(entry))  # type: ignore[arg-type]
+        scenariostore.ScenarioStore.merge(None, _export(entry))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("text", ["[" * 100_000, "[" * 33 + "]" * 33,
