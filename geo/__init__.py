@@ -10,6 +10,7 @@ from . import distance as distance
 from . import districts as districts
 from . import engine as engine
 from . import errors as errors
+from . import exchange as exchange
 from . import fetch as fetch
 from . import graph as graph
 from . import gtfs as gtfs

@@ -24,6 +24,7 @@ import pandas as pd
 from . import (
     demand,
     districts,
+    exchange,
     gtfs,
     layers,
     network_check,
@@ -432,7 +433,7 @@ def _add_optimise_parser(commands: _Commands) -> None:
     opt.set_defaults(handler=_cmd_optimise)
 
 
-# -- saved scenarios (geo.saved) ------------------------------------------------------------
+# -- saved scenarios (geo.saved, geo.scenariostore, geo.exchange) -----------------------------
 
 def _scenario_name(text: str) -> str:
     try:
@@ -470,7 +471,7 @@ def _saved_save(args: argparse.Namespace) -> pd.DataFrame:
         store_source=args.stores or layers.default_store_source(args.data),
         network=args.network, mode=args.mode, store_share=args.store_share,
         briefing_title=args.title, note=args.note, author=args.author,
-        phases=saved.read_phases(args.phases) if args.phases else ())
+        phases=exchange.read_phases(args.phases) if args.phases else ())
     offices = _office_register(args)
     if offices is not None:
         saved.check_offices(scenario, offices)
@@ -510,12 +511,12 @@ def _saved_set_deleted(args: argparse.Namespace) -> pd.DataFrame:
 def _saved_export(args: argparse.Namespace) -> None:
     if not args.out or args.out == "-":
         raise UsageError("scenarios export needs --out FILE.json")
-    count = saved.export_scenarios(_saved_store(args), args.out)
+    count = exchange.export_scenarios(_saved_store(args), args.out)
     print(f"exported {count} scenario version(s) to {args.out}", file=sys.stderr)
 
 
 def _saved_import(args: argparse.Namespace) -> pd.DataFrame:
-    exported = saved.read_json(args.file)  # a bad file first: no warning before its error
+    exported = exchange.read_json(args.file)  # a bad file first: no warning before its error
     merged = _saved_store(args).merge(exported, offices=_office_register(args))
     return pd.DataFrame([merged.summary()])
 

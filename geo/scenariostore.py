@@ -22,18 +22,14 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from .errors import SavedScenarioError, ScenarioNotFoundError, ScenarioStoreError
-from .saved import (
-    _FIELD_NAMES,
+from .exchange import (
     EXPORT_FORMAT,
     EXPORT_FORMAT_VERSION,
-    MAX_NAME_LENGTH,
-    SavedScenario,
     _check_export_offices,
     _ExportEntry,
     _parse_export,
-    _phases_from_json,
-    normalise_name,
 )
+from .saved import _FIELD_NAMES, MAX_NAME_LENGTH, SavedScenario, _phases_from_json, normalise_name
 from .settings import PROJECT_DATA_DIR
 
 logger = logging.getLogger(__name__)
@@ -116,7 +112,8 @@ class StoredScenario:
 
 @dataclass(frozen=True)
 class ImportReport:
-    """What ``import_scenarios`` did, in counts of versions (and of new scenario names)."""
+    """What ``geo.exchange.import_scenarios`` did, in counts of versions (and of new scenario
+    names)."""
 
     scenarios_created: int = 0
     added: int = 0

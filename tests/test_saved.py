@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo import cli, links, saved, scenariostore
+from geo import cli, exchange, links, saved, scenariostore
 from geo.errors import (
     PhasePlanError,
     SavedScenarioError,
@@ -284,9 +284,9 @@ def test_export_then_import_into_an_empty_database_copies_everything(
     store.save(PHASED)
     store.delete(PHASED.name)
     path = tmp_path / "scenarios.json"
-    assert saved.export_scenarios(store, path) == 3
+    assert exchange.export_scenarios(store, path) == 3
     target = ScenarioStore(other_url)
-    report = saved.import_scenarios(target, path)
+    report = exchange.import_scenarios(target, path)
     assert report == ImportReport(scenarios_created=2, added=3, renumbered=0, skipped=0)
     source_export, target_export = store.export(), target.export()
     assert source_export["scenarios"] == target_export["scenarios"]
@@ -306,9 +306,9 @@ def test_import_merges_without_losing_anything_and_is_idempotent(
     target.save(SavedScenario(name="案A", closed={"tobu-branch"}))
     target.save(SavedScenario(name="案C"))
     path = tmp_path / "scenarios.json"
-    saved.export_scenarios(store, path)
+    exchange.export_scenarios(store, path)
 
-    first = saved.import_scenarios(target, path)
+    first = exchange.import_scenarios(target, path)
     assert first == ImportReport(scenarios_created=1, added=1, renumbered=1, skipped=1)
     history = [(r.version, r.scenario.closed) for r in target.history("案A")]
     assert history == [(1, {"oe-branch"}), (2, {"tobu-branch"}), (3, {"akitsu-branch"})]
@@ -316,7 +316,7 @@ def test_import_merges_without_losing_anything_and_is_idempotent(
     assert {r.scenario.name: r.deleted for r in target.list(include_deleted=True)} == {
         "案A": False, "案B": True, "案C": False}
 
-    again = saved.import_scenarios(target, path)
+    again = exchange.import_scenarios(target, path)
     assert again == ImportReport(scenarios_created=0, added=0, renumbered=0, skipped=3)
     assert len(target.history("案A")) == 3
     target.close()
@@ -329,18 +329,18 @@ def test_an_invalid_export_file_is_refused_whole(store: ScenarioStore, tmp_path:
     bad = {**good, "name": "案B",
            "versions": [{"version": 1, "saved_at": "2026-01-01T00:00:00",
                          "scenario": {"store_share": -1}}]}
-    exported = {"format": saved.EXPORT_FORMAT, "format_version": 1, "scenarios": [good, bad]}
+    exported = {"format": exchange.EXPORT_FORMAT, "format_version": 1, "scenarios": [good, bad]}
     with pytest.raises(SavedScenarioError, match=r"scenarios\[1\]: .*store share"):
         store.merge(exported)
     assert store.list(include_deleted=True) == []
     path = tmp_path / "broken.json"
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(SavedScenarioError, match=r"broken\.json is not valid JSON: Expecting"):
-        saved.import_scenarios(store, path)
+        exchange.import_scenarios(store, path)
     with pytest.raises(SavedScenarioError, match="not a madoguchi-scenarios export"):
         store.merge({"scenarios": []})
     with pytest.raises(SavedScenarioError, match="format version 2"):
-        store.merge({"format": saved.EXPORT_FORMAT, "format_version": 2, "scenarios": []})
+        store.merge({"format": exchange.EXPORT_FORMAT, "format_version": 2, "scenarios": []})
 
 
 # -- names, hostile files (issue 20) ---------------------------------------------------------
@@ -349,7 +349,7 @@ NFD_NAME = unicodedata.normalize("NFD", "ガス案")  # カ + combining dakuten:
 
 
 def _export(*entries: dict) -> dict:
-    return {"format": saved.EXPORT_FORMAT, "format_version": 1, "scenarios": list(entries)}
+    return {"format": exchange.EXPORT_FORMAT, "format_version": 1, "scenarios": list(entries)}
 
 
 def _entry(name: str, closed: list[str], version: object = 1) -> dict:
