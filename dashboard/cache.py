@@ -19,8 +19,8 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
+from geo import cartography, network_check, settings
 from geo import demand as demand_module
-from geo import io, network_check, settings
 from geo import study as study_module
 from geo.scenarios import Scenario
 
@@ -139,34 +139,34 @@ def zone_features(key: StudyKey, kind: str) -> dict:
     """Zone layer ``kind`` as a WGS84 FeatureCollection with ``zone_id`` (and ``quality``)."""
     polygons = study(key).zones[kind].polygons
     shown = ["zone_id"] + (["quality"] if "quality" in polygons.columns else [])
-    return io.to_display_features(polygons, shown)
+    return cartography.to_display_features(polygons, shown)
 
 
 @st.cache_resource(show_spinner=False)
 def ward_features(key: StudyKey) -> dict:
     """Ward polygons as WGS84 GeoJSON with ``zone_id`` (ward code) and ``ward`` names."""
     wards = study(key).engine.wards.rename(columns={"ward_code": "zone_id"})
-    return io.to_display_features(wards, ["zone_id", "ward"])
+    return cartography.to_display_features(wards, ["zone_id", "ward"])
 
 
 @st.cache_resource(show_spinner=False)
 def ward_labels(key: StudyKey) -> pd.DataFrame:
     """One label point per ward (inside it, clear of the offices), WGS84 ``lat`` / ``lon``."""
     engine = study(key).engine
-    return io.to_display_points(io.label_points(engine.wards[["ward", "geometry"]],
-                                                engine.offices))
+    return cartography.to_display_points(
+        cartography.label_points(engine.wards[["ward", "geometry"]], engine.offices))
 
 
 @st.cache_resource(show_spinner=False)
 def office_points(key: StudyKey) -> pd.DataFrame:
     """Office register with WGS84 ``lat`` / ``lon`` for markers."""
-    return io.to_display_points(study(key).engine.offices)
+    return cartography.to_display_points(study(key).engine.offices)
 
 
 @st.cache_resource(show_spinner=False)
 def store_points(key: StudyKey, source: str) -> pd.DataFrame:
     """Convenience stores of one store source with WGS84 ``lat`` / ``lon``."""
-    return io.to_display_points(study(key).stores[source])
+    return cartography.to_display_points(study(key).stores[source])
 
 
 @st.cache_resource(show_spinner=False)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from geo import io, scenarios
+from geo import labels, provenance, scenarios
 from geo.colours import in_minutes
 from geo.layers import BundleFile
 from geo.study import Result, Study
@@ -228,12 +228,12 @@ def show_table(frame: pd.DataFrame, **kwargs: Any) -> None:
 
 
 def readable_zone_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The zone table's main columns as the files head and round them (``geo.io``)."""
+    """The zone table's main columns as the files head and round them (``geo.labels``)."""
     minutes = [c for c in ("before_min", "after_min", "transit_before_min", "transit_after_min")
                if c in table.columns]
     shown = table[["zone_name", "ward", "population", "before_km", "after_km", *minutes,
                    "delta_km", "people_farther", "status"]]
-    return io.labelled_table(shown, lang=lang())
+    return labels.labelled_table(shown, lang=lang())
 
 
 def most_affected(table: pd.DataFrame, *, rows: int = 10) -> None:
@@ -271,14 +271,14 @@ def legends(colour_by: str, threshold_km: int, drawn: list[Result], *, stores: b
 def sources_line(keys: Sequence[str | BundleFile]) -> str:
     """One line of attribution texts for the layers a view uses (「出典：」 once), as plain
     text for a caption (a feed's agency name comes from its data)."""
-    return plain_markdown(io.sources_line(keys, lang=lang()))
+    return plain_markdown(provenance.sources_line(keys, lang=lang()))
 
 
 def scenario_sources_line(choice: Choice) -> str:
     """The sources line of a page showing ``choice``'s figures: its layers, the network, the
     2020 mesh (the 65+ figures), the attendance-zone table when districts are shown,
     the stores drawn on the map and the GTFS feeds in transit mode."""
-    return sources_line(io.scenario_sources(
+    return sources_line(provenance.scenario_sources(
         measure=choice.measure, store_source=choice.store_source, zones=choice.zone_layer,
         network=choice.network, elderly=True, stores=True,
         timetables=cache.study(choice.study_key).transit_sources))

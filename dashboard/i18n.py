@@ -6,7 +6,7 @@ import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from geo.io import VALUE_LABELS
+from geo.labels import VALUE_LABELS
 
 LANGUAGES = {"ja": "日本語", "en": "English"}
 DEFAULT_LANGUAGE = "ja"
@@ -467,7 +467,7 @@ STRINGS: dict[str, tuple[str, str]] = {
 STRINGS.update({f"{column}_{code}": words for column in ("state", "kind", "measure")
                 for code, words in VALUE_LABELS[column].items()})
 """An office's state and kind and the measure are worded as in every file
-(``geo.io.VALUE_LABELS``): one vocabulary on screen and on paper."""
+(``geo.labels.VALUE_LABELS``): one vocabulary on screen and on paper."""
 
 
 def lang() -> str:

@@ -10,7 +10,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from geo import demand, io
+from geo import demand
+from geo.labels import column_label
 
 from . import cache, components, state
 from .i18n import lang, t
@@ -135,8 +136,8 @@ def chart(shift: demand.LoadShift, names) -> alt.Chart:
                         scale=alt.Scale(domain=[labels[k] for k in shown],
                                         range=[_STATUS_COLOURS[k] for k in shown]),
                         legend=alt.Legend(orient="bottom")),
-        tooltip=[alt.Tooltip("office:N", title=io.column_label("name", lang())),
-                 *(alt.Tooltip(f"{code}:Q", title=io.column_label(code, lang()), format=form)
+        tooltip=[alt.Tooltip("office:N", title=column_label("name", lang())),
+                 *(alt.Tooltip(f"{code}:Q", title=column_label(code, lang()), format=form)
                    for code, form in (("predicted_before", ","), ("predicted_after", ","),
                                       ("change", "+,"), ("change_pct", "+.1f")))],
     ).properties(height=max(200, 24 * len(table)))

@@ -1,7 +1,7 @@
 """The sidebar's 保存・読み込み panel and the URL that always describes the current scenario.
 
-Scenarios are kept by ``geo.saved.ScenarioStore`` (SQLite by default, ``MADOGUCHI_DB``). The
-URL's query parameters mirror the view (``geo.saved.to_query_params``): the saved name and
+Scenarios are kept by ``geo.scenariostore.ScenarioStore`` (SQLite by default, ``MADOGUCHI_DB``). The
+URL's query parameters mirror the view (``geo.links.to_query_params``): the saved name and
 version while the view and phases are those of an opened saved scenario, every scenario
 field otherwise. A new session opened with such a URL starts from exactly that view.
 """
@@ -14,7 +14,7 @@ from functools import partial
 
 import streamlit as st
 
-from geo import layers, saved
+from geo import layers, links, saved, scenariostore
 from geo.errors import MadoguchiError
 
 from . import cache, state
@@ -22,7 +22,7 @@ from .components import md, office_name, plain_markdown
 from .i18n import t
 
 OPENED = "saved_opened"
-"""Session key of the ``geo.saved.StoredScenario`` last opened or saved."""
+"""Session key of the ``geo.scenariostore.StoredScenario`` last opened or saved."""
 MESSAGE = "saved_message"
 """Session key of the panel's pending message: ``(kind, text)``, kind ``error``,
 ``warning`` or ``success``."""
@@ -36,13 +36,13 @@ files; the phases: on the 比較 page)."""
 
 
 @st.cache_resource(show_spinner=False)
-def _store(url: str) -> saved.ScenarioStore:
-    return saved.ScenarioStore(url)
+def _store(url: str) -> scenariostore.ScenarioStore:
+    return scenariostore.ScenarioStore(url)
 
 
-def store() -> saved.ScenarioStore:
-    """The scenario database (``geo.saved.database_url``; raises ``ScenarioStoreError``)."""
-    return _store(saved.database_url())
+def store() -> scenariostore.ScenarioStore:
+    """The scenario database (``geo.scenariostore.database_url``; raises ``ScenarioStoreError``)."""
+    return _store(scenariostore.database_url())
 
 
 def current_scenario(name: str = "", *, note: str = "", author: str = "") -> saved.SavedScenario:
@@ -93,7 +93,7 @@ def _say(kind: str, text: str) -> None:
     st.session_state[MESSAGE] = (kind, text)
 
 
-def _open(stored: saved.StoredScenario) -> None:
+def _open(stored: scenariostore.StoredScenario) -> None:
     """Show ``stored`` and fill the save fields with its name, note and author."""
     apply(stored.scenario)
     s = st.session_state
@@ -144,8 +144,8 @@ def open_from_url() -> None:
     params = st.query_params.to_dict()
     _read_view_params(params)
     try:
-        found = saved.from_query_params(params)
-        if isinstance(found, saved.SavedRef):
+        found = links.from_query_params(params)
+        if isinstance(found, links.SavedRef):
             _open(store().open(found.name, found.version))
         elif found is not None:
             apply(found)
@@ -159,12 +159,12 @@ def mirror_url() -> None:
     A view whose phases differ from the opened version's is written field by field, phases
     included, so that a link keeps the edited phases.
     """
-    opened: saved.StoredScenario | None = st.session_state.get(OPENED)
+    opened: scenariostore.StoredScenario | None = st.session_state.get(OPENED)
     shown = current_scenario()
     if opened is not None and same_view(shown, opened.scenario):
-        params = saved.to_query_params(saved.SavedRef(opened.scenario.name, opened.version))
+        params = links.to_query_params(links.SavedRef(opened.scenario.name, opened.version))
     else:
-        params = saved.to_query_params(shown)
+        params = links.to_query_params(shown)
     params |= _view_params()
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
@@ -201,7 +201,7 @@ def _restore(name: str) -> str:
     return t("saved_restored", name=name)
 
 
-def _version_label(stored: saved.StoredScenario) -> str:
+def _version_label(stored: scenariostore.StoredScenario) -> str:
     when = stored.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
     author = f" {stored.scenario.author}" if stored.scenario.author else ""
     return f"v{stored.version} ({when}{author})"
@@ -216,7 +216,7 @@ def panel() -> None:
         names = office_name(cache.study(state.current().study_key).engine.offices)
         messages.append(("warning", t("saved_dropped", base=t(f"preset_{s['base']}"),
                                       offices="、".join(names(o) for o in sorted(dropped)))))
-    opened: saved.StoredScenario | None = s.get(OPENED)
+    opened: scenariostore.StoredScenario | None = s.get(OPENED)
     with st.expander(t("saved_heading"), expanded=bool(messages)):
         show = {"error": st.error, "warning": st.warning, "success": st.success}
         for kind, text in messages:
@@ -236,7 +236,7 @@ def panel() -> None:
     mirror_url()
 
 
-def _saved_lists(database: saved.ScenarioStore) -> None:
+def _saved_lists(database: scenariostore.ScenarioStore) -> None:
     everything = database.list(include_deleted=True)
     listed = [item.scenario.name for item in everything if not item.deleted]
     if listed:

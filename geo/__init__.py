@@ -4,22 +4,34 @@ import importlib
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
+from . import cartography as cartography
+from . import colours as colours
 from . import demand as demand
 from . import distance as distance
 from . import districts as districts
 from . import engine as engine
 from . import errors as errors
+from . import exchange as exchange
 from . import fetch as fetch
 from . import graph as graph
 from . import gtfs as gtfs
 from . import io as io
+from . import labels as labels
 from . import layers as layers
+from . import links as links
+from . import network_check as network_check
 from . import optimise as optimise
 from . import prepare as prepare
+from . import provenance as provenance
 from . import reorganisation as reorganisation
 from . import saved as saved
 from . import scenarios as scenarios
+from . import scenariostore as scenariostore
 from . import settings as settings
+from . import stores as stores
+from . import study as study
+from . import studycache as studycache
+from . import towns as towns
 from . import transit as transit
 from . import zones as zones
 

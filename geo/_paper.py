@@ -36,9 +36,10 @@ from matplotlib.path import Path as MplPath
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
+from .cartography import label_points
 from .colours import UNREACHABLE_COLOUR, ColourScale
 from .errors import CRSError, LayerError
-from .io import label_points, language_index
+from .labels import language_index
 from .layers import METRIC_CRS
 
 logger = logging.getLogger(__name__)
@@ -559,8 +560,9 @@ def draw_stores(ax: Axes, stores: gpd.GeoDataFrame, *, size: float = 9) -> None:
 
 
 def with_label_points(wards: gpd.GeoDataFrame, offices: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The wards with a ``label_point`` clear of the office symbols (``geo.io.label_points``),
-    placed once for every map of a page; unchanged when they have no ``ward`` names."""
+    """The wards with a ``label_point`` clear of the office symbols
+    (``geo.cartography.label_points``), placed once for every map of a page; unchanged when
+    they have no ``ward`` names."""
     if "ward" not in wards.columns:
         return wards
     return wards.assign(label_point=label_points(wards[["ward", "geometry"]], offices).geometry)

@@ -36,8 +36,9 @@ from . import _paper
 from ._paper import Font, Page, PdfInfo, page_font, renderer
 from .colours import in_minutes, travel_columns, zone_colouring
 from .errors import FontMissingError
-from .io import COLUMN_LABELS, DECIMALS, labelled_table, language_index, sources_line
+from .labels import COLUMN_LABELS, DECIMALS, labelled_table, language_index
 from .layers import BundleFile
+from .provenance import sources_line
 from .scenarios import office_status
 
 if TYPE_CHECKING:
@@ -636,7 +637,7 @@ def build_handout_pages(
         Label -> formatted value (``key_figures``).
     affected
         The most affected zones (``affected_zones``), drawn as a table with the workbook's
-        headings (``geo.io.labelled_table``).
+        headings (``geo.labels.labelled_table``).
     assumptions
         Short lines (walking speed, store share, what "district" means...).
     zone_kind

@@ -24,12 +24,14 @@ import pandas as pd
 from . import (
     demand,
     districts,
+    exchange,
     gtfs,
     layers,
     network_check,
     reorganisation,
     saved,
     scenarios,
+    scenariostore,
 )
 from . import engine as engine_module
 from . import fetch as fetch_module
@@ -431,7 +433,7 @@ def _add_optimise_parser(commands: _Commands) -> None:
     opt.set_defaults(handler=_cmd_optimise)
 
 
-# -- saved scenarios (geo.saved) ------------------------------------------------------------
+# -- saved scenarios (geo.saved, geo.scenariostore, geo.exchange) -----------------------------
 
 def _scenario_name(text: str) -> str:
     try:
@@ -443,15 +445,15 @@ def _scenario_name(text: str) -> str:
     return name
 
 
-def _saved_store(args: argparse.Namespace) -> saved.ScenarioStore:
-    return saved.ScenarioStore(args.db)
+def _saved_store(args: argparse.Namespace) -> scenariostore.ScenarioStore:
+    return scenariostore.ScenarioStore(args.db)
 
 
 def _stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
-def _saved_rows(records: list[saved.StoredScenario]) -> pd.DataFrame:
+def _saved_rows(records: list[scenariostore.StoredScenario]) -> pd.DataFrame:
     return pd.DataFrame([{
         "name": r.scenario.name, "version": r.version, "base": r.scenario.base,
         "closed": ",".join(sorted(r.scenario.closed)),
@@ -469,7 +471,7 @@ def _saved_save(args: argparse.Namespace) -> pd.DataFrame:
         store_source=args.stores or layers.default_store_source(args.data),
         network=args.network, mode=args.mode, store_share=args.store_share,
         briefing_title=args.title, note=args.note, author=args.author,
-        phases=saved.read_phases(args.phases) if args.phases else ())
+        phases=exchange.read_phases(args.phases) if args.phases else ())
     offices = _office_register(args)
     if offices is not None:
         saved.check_offices(scenario, offices)
@@ -509,12 +511,12 @@ def _saved_set_deleted(args: argparse.Namespace) -> pd.DataFrame:
 def _saved_export(args: argparse.Namespace) -> None:
     if not args.out or args.out == "-":
         raise UsageError("scenarios export needs --out FILE.json")
-    count = saved.export_scenarios(_saved_store(args), args.out)
+    count = exchange.export_scenarios(_saved_store(args), args.out)
     print(f"exported {count} scenario version(s) to {args.out}", file=sys.stderr)
 
 
 def _saved_import(args: argparse.Namespace) -> pd.DataFrame:
-    exported = saved.read_json(args.file)  # a bad file first: no warning before its error
+    exported = exchange.read_json(args.file)  # a bad file first: no warning before its error
     merged = _saved_store(args).merge(exported, offices=_office_register(args))
     return pd.DataFrame([merged.summary()])
 
@@ -538,8 +540,9 @@ def _add_saved_parser(commands: _Commands, common: _Parser) -> None:
     group = commands.add_parser("scenarios", help="saved scenarios: save, list, show, delete, "
                                                   "restore, export, import")
     db = _Parser(add_help=False)
-    db.add_argument("--db", default=None, help=f"database URL (default: ${saved.DB_ENV_VAR}, "
-                                               f"else SQLite {saved.DEFAULT_DB_PATH})")
+    db.add_argument("--db", default=None,
+                    help=f"database URL (default: ${scenariostore.DB_ENV_VAR}, "
+                         f"else SQLite {scenariostore.DEFAULT_DB_PATH})")
     actions = group.add_subparsers(dest="action", required=True, parser_class=_Parser)
 
     def action(name: str, help: str) -> argparse.ArgumentParser:
@@ -717,7 +720,7 @@ def _add_report_parser(commands: _Commands) -> None:
     parser.add_argument("--version", type=_positive_int, default=None,
                         help="version of --scenario (default its latest)")
     parser.add_argument("--db", default=None, help="database URL of --scenario (default: "
-                                                   f"${saved.DB_ENV_VAR}, else SQLite)")
+                                                   f"${scenariostore.DB_ENV_VAR}, else SQLite)")
     parser.add_argument("--year", choices=("2015", "now"), default=None,
                         help="base office set (default the FY2015 set)")
     parser.add_argument("--close", type=_id_list, default=[], help="office ids, comma-separated")
@@ -764,7 +767,7 @@ def _cmd_report(args: argparse.Namespace) -> pd.DataFrame:
     targets = _report_targets(args)
     if args.scenario is not None:
         try:
-            chosen = saved.ScenarioStore(args.db).open(args.scenario, args.version).scenario
+            chosen = scenariostore.ScenarioStore(args.db).open(args.scenario, args.version).scenario
         except ScenarioNotFoundError as e:
             raise UsageError(str(e)) from None
         args.network, args.mode = chosen.network, chosen.mode

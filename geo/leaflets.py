@@ -26,8 +26,9 @@ from . import _paper
 from ._paper import Page, PdfInfo, page_font
 from .briefing import DEFAULT_AUTHOR, DEFAULT_SOURCES, find_cjk_font, key_figures, print_font
 from .colours import in_minutes, zone_colouring
-from .io import language_index, sources_line
+from .labels import language_index
 from .layers import BundleFile
+from .provenance import sources_line
 
 logger = logging.getLogger(__name__)
 

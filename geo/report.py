@@ -17,7 +17,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from . import briefing, leaflets, reorganisation
+from . import briefing, labels, leaflets, provenance, reorganisation
 from . import io as gio
 from . import stores as stores_module
 from . import study as study_module
@@ -47,7 +47,7 @@ LOAD_SHIFT_WORDS = {
 SHIFT_HEADING = ("受付が増える窓口（推計、年間）", "Counters taking more (predicted, a year)")
 TOP_RECEIVERS = 3
 SUBTITLE_WORDS = {
-    **gio.VALUE_LABELS["measure"],
+    **labels.VALUE_LABELS["measure"],
     "drive": ("車の道路距離", "road distance by car"),
     "walk": ("徒歩の道路距離", "road distance on foot"),
     "transit": ("バス・電車＋徒歩の所要時間", "minutes by bus/tram and on foot"),
@@ -78,7 +78,7 @@ def report_sources(study: Study, result: Result) -> list[str | BundleFile]:
     """Sources behind a report: its layers, the 2020 mesh for 65+ figures, the stores of the
     blank-district sheet, the attendance-zone table for districts, the GTFS feeds in transit
     mode."""
-    return gio.scenario_sources(measure=result.measure, store_source=result.stores,
+    return provenance.scenario_sources(measure=result.measure, store_source=result.stores,
                                 zones=result.zones, network=study.network,
                                 elderly=_has_elderly(result),
                                 stores=study.districts is not None,
@@ -86,7 +86,7 @@ def report_sources(study: Study, result: Result) -> list[str | BundleFile]:
 
 
 def report_tables(study: Study, result: Result, *, lang: str = "ja") -> dict[str, pd.DataFrame]:
-    """The workbook's tables, with column codes (``geo.io.labelled_table`` heads them).
+    """The workbook's tables, with column codes (``geo.labels.labelled_table`` heads them).
 
     Returns
     -------
@@ -95,7 +95,7 @@ def report_tables(study: Study, result: Result, *, lang: str = "ja") -> dict[str
         every office with its state, the load shift on the counters (when predicted) and
         the districts without a convenience store (when the study has districts).
     """
-    index = gio.language_index(lang)
+    index = labels.language_index(lang)
     tables = {
         SHEETS[result.zones][index]: result.zone_table,
         SHEETS["city"][index]: pd.DataFrame([result.city]),
@@ -122,7 +122,7 @@ def office_table(study: Study, result: Result, *, lang: str = "ja") -> pd.DataFr
     ``straight_km_to_ward_office``, ``candidate`` (the rule computed here) and
     ``official_2015`` (the 2015 plan's list); empty for offices not in the base set.
     """
-    name_column = ("name_ja", "name_en")[gio.language_index(lang)]
+    name_column = ("name_ja", "name_en")[labels.language_index(lang)]
     offices = result.offices.rename(columns={name_column: "name"})
     names = dict(zip(offices["office_id"], offices["name"], strict=True))
     rule = reorganisation.branch_distances(study.engine.model, base=result.scenario.base)
@@ -143,7 +143,7 @@ def load_shift_table(result: Result, *, lang: str = "ja") -> pd.DataFrame:
     if result.load_shift is None:
         msg = f"this result has no load shift: {result.load_shift_reason}"
         raise ValueError(msg)
-    index = gio.language_index(lang)
+    index = labels.language_index(lang)
     names = dict(zip(result.offices["office_id"], result.offices[("name_ja", "name_en")[index]],
                      strict=True))
     shift = result.load_shift.export_table().rename(columns={"status": "state"})
@@ -155,11 +155,11 @@ def load_shift_table(result: Result, *, lang: str = "ja") -> pd.DataFrame:
 def workbook(study: Study, result: Result, *, title: str, lang: str = "ja",
              date: _dt.date | str | None = None) -> bytes:
     """The Excel workbook: headed tables, 項目説明, シナリオ and 出典 sheets (``lang``)."""
-    description = gio.describe_scenario(
+    description = provenance.describe_scenario(
         result.scenario, measure=result.measure, store_source=result.stores,
         offices=result.offices, date=date, title=title, lang=lang)
     if result.load_shift is not None:
-        index = gio.language_index(lang)
+        index = labels.language_index(lang)
         fit = result.load_shift.fit
         for words, value in ((LOAD_SHIFT_WORDS["store_share"], f"{100 * result.store_share:g} %"),
                              (LOAD_SHIFT_WORDS["reading"], result.reading),
@@ -181,7 +181,7 @@ def zone_shapes(study: Study, result: Result) -> gpd.GeoDataFrame:
 def subtitle(study: Study, result: Result, *, lang: str = "ja",
              date: _dt.date | str | None = None) -> str:
     """One line under the title: measure, travel mode, network and date."""
-    index = gio.language_index(lang)
+    index = labels.language_index(lang)
     day = str(date if date is not None else _dt.date.today().isoformat())
     return " / ".join([SUBTITLE_WORDS[result.measure][index],
                        SUBTITLE_WORDS.get(study.mode, (study.mode, study.mode))[index],
@@ -190,7 +190,7 @@ def subtitle(study: Study, result: Result, *, lang: str = "ja",
 
 def assumptions(study: Study, result: Result, *, lang: str = "ja") -> list[str]:
     """The handout's assumption lines (``ASSUMPTIONS``) that apply to this result."""
-    index = gio.language_index(lang)
+    index = labels.language_index(lang)
     lines = [ASSUMPTIONS["distance"][index].format(network=study.network)]
     if study.transit is not None:  # first: the caveat matters most
         if caveat := study.transit.caveat[("ja", "en")[index]]:
@@ -211,7 +211,7 @@ def load_shift_notes(result: Result, *, lang: str = "ja") -> list[str]:
     """The counters taking the most of the closed counters' traffic, for the slide."""
     if result.load_shift is None:
         return []
-    index = gio.language_index(lang)
+    index = labels.language_index(lang)
     table = result.load_shift.table
     name_column = ("name_ja", "name_en")[index]
     names = dict(zip(result.offices["office_id"], result.offices[name_column], strict=True))
@@ -227,7 +227,7 @@ def transit_notes(study: Study, *, lang: str = "ja") -> list[str]:
     otherwise); it comes before the load-shift lines, which are cut first when space runs out."""
     if study.transit is None:
         return []
-    index = gio.language_index(lang)
+    index = labels.language_index(lang)
     caveat = study.transit.caveat[("ja", "en")[index]]
     return textwrap.wrap(caveat, width=(24, 44)[index]) if caveat else []
 
@@ -336,19 +336,19 @@ def _caveat(study: Study, lang: str) -> list[str]:
     """The transit caveat as one line (none outside transit mode)."""
     if study.transit is None:
         return []
-    caveat = study.transit.caveat[("ja", "en")[gio.language_index(lang)]]
+    caveat = study.transit.caveat[("ja", "en")[labels.language_index(lang)]]
     return [caveat] if caveat else []
 
 
 def _made(lang: str, date: _dt.date | str | None) -> str:
     day = str(date if date is not None else _dt.date.today().isoformat())
-    return leaflets.WORDS["made"][gio.language_index(lang)].format(date=day)
+    return leaflets.WORDS["made"][labels.language_index(lang)].format(date=day)
 
 
 def _wards(study: Study, lang: str) -> gpd.GeoDataFrame:
     wards = study.engine.wards
     if lang == "en" and "ward" in wards:
-        return wards.assign(ward=wards["ward"].map(lambda w: gio.WARD_NAMES_EN.get(w, w)))
+        return wards.assign(ward=wards["ward"].map(lambda w: labels.WARD_NAMES_EN.get(w, w)))
     return wards
 
 
@@ -356,7 +356,7 @@ def _marked_offices(study: Study, result: Result, lang: str) -> gpd.GeoDataFrame
     marked = briefing.mark_offices(study.engine.offices, result.scenario)
     if lang == "en":  # the map labels offices from name_ja; the leaflets name their ward
         marked["name_ja"] = marked["name_en"]
-        marked["ward"] = marked["ward"].map(lambda w: gio.WARD_NAMES_EN.get(w, w))
+        marked["ward"] = marked["ward"].map(lambda w: labels.WARD_NAMES_EN.get(w, w))
     return marked
 
 

@@ -425,7 +425,7 @@ def _sources_spans(pdf: bytes, sources: str) -> set[int]:
 def test_handout_sizes_are_measured_in_the_pdf(zones, wards, offices, lang):
     """Key figures at least 12 pt, every other text at least 9 pt, the sources 8 pt: on
     two pages (the map and figures first) rather than smaller."""
-    from geo.io import sources_line
+    from geo.provenance import sources_line
 
     pdf = _handout(zones, wards, offices, lang=lang)
     spans = pdf_viewers.spans(pdf)

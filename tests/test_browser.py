@@ -18,7 +18,7 @@ from dashboard import mapview
 from dashboard.bench import dashboard_server
 from dashboard.i18n import STRINGS
 from geo import settings
-from geo.io import COLUMN_LABELS
+from geo.labels import COLUMN_LABELS
 
 pytestmark = [pytest.mark.browser, pytest.mark.bundle]
 

@@ -21,7 +21,7 @@ import pytest
 from test_planner_day import CHROMIUM, Day, wait_for
 
 from dashboard.bench import dashboard_server
-from geo import saved
+from geo import saved, scenariostore
 
 pytestmark = [pytest.mark.browser, pytest.mark.bundle]
 
@@ -83,13 +83,13 @@ def hostile_data(bundle_dir: Path, tmp_path_factory) -> Path:
 def day(hostile_data: Path, tmp_path_factory):
     folder = tmp_path_factory.mktemp("hostile_day")
     url = f"sqlite:///{folder / 'scenarios.sqlite'}"
-    saved.ScenarioStore(url).save(saved.SavedScenario(
+    scenariostore.ScenarioStore(url).save(saved.SavedScenario(
         name=hostile("scenario"), base="fy2015", closed={"oe-branch"}, note=hostile("note"),
         author=hostile("author"), briefing_title=hostile("title"),
         phases=(saved.Phase(dt.date(2026, 4, 1), hostile("phase"), closed={"oe-branch"}),)))
     log = folder / "server.log"
     sync_api = pytest.importorskip("playwright.sync_api")
-    with dashboard_server(hostile_data, env={saved.DB_ENV_VAR: url,
+    with dashboard_server(hostile_data, env={scenariostore.DB_ENV_VAR: url,
                                              "MADOGUCHI_CACHE": str(folder / "cache")},
                           log_path=log) as (address, _), sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(

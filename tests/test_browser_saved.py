@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, quote, urlparse
 import pytest
 
 from dashboard.bench import dashboard_server
-from geo import saved
+from geo import scenariostore
 
 pytestmark = [pytest.mark.browser, pytest.mark.bundle]
 
@@ -29,7 +29,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 def app_url(bundle_dir: Path, tmp_path_factory):
     database = tmp_path_factory.mktemp("db") / "scenarios.sqlite"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(saved.DB_ENV_VAR, f"sqlite:///{database}")
+        patch.setenv(scenariostore.DB_ENV_VAR, f"sqlite:///{database}")
         with dashboard_server(bundle_dir) as (url, _):
             yield url
 

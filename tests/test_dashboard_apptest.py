@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from widgets import bound
+from widgets import as_shown, bound
 
 from geo import layers, settings
 from geo.colours import MINUTES_SCALE
-from geo.io import COLUMN_LABELS
+from geo.labels import COLUMN_LABELS
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
@@ -235,7 +235,7 @@ def test_walk_mode_shows_minutes_on_the_card_and_in_the_zone_table(app, bundle_d
     card = next(m for m in app.metric if m.label == "平均徒歩時間（変更後）")
     assert card.value == f"{after_km / 4.8 * 60:.0f} 分 ({after_km:.2f} km)"
     app.switch_page("views/tables.py").run()
-    zones = app.dataframe[1].value  # headed and rounded as the files are (geo.io)
+    zones = app.dataframe[1].value  # headed and rounded as the files are (geo.labels)
     heading = "徒歩時間（変更後, 分）"
     assert COLUMN_LABELS["after_min"].ja == heading
     expected = walking.zone_table.set_index("zone_name")["after_min"].round(1)
@@ -403,7 +403,8 @@ def test_poor_fit_refuses_predictions(app, monkeypatch):
     try:
         bound(app.multiselect, "closed").set_value(["oe-branch"]).run()
         assert not app.exception, app.exception
-        assert any("当てはまりが不十分" in e.value and "0.1" in e.value for e in app.error)
+        assert any("当てはまりが不十分" in e.value and "0.1" in as_shown(e.value)
+                   for e in app.error)
         assert not _shift_lines(app)
     finally:
         cache._evaluate.clear()
@@ -417,7 +418,7 @@ def test_excel_export_holds_the_load_shift_of_the_scenario(app, downloads):
 
     import pandas as pd
 
-    from geo.io import COLUMN_LABELS
+    from geo.labels import COLUMN_LABELS
 
     bound(app.multiselect, "closed").set_value(["oe-branch", "akitsu-branch"]).run()
     app.switch_page("views/tables.py").run()
@@ -456,7 +457,7 @@ def test_transit_mode_shows_minutes_by_bus_and_says_what_is_missing(app, bundle_
     assert "九州産交バス" in app.main.warning[0].value
     window = app.main.caption[0].value
     assert window.startswith("時刻表：20") and "分ごと" in window and "every" not in window
-    line = next(c.value for c in app.caption if c.value.startswith("出典："))
+    line = as_shown(next(c.value for c in app.caption if c.value.startswith("出典：")))
     for feed in ("熊本都市バス GTFS-JP (CC BY 4.0)", "熊本市交通局 GTFS (CC BY 2.1 JP)",
                  "熊本電鉄 GTFS (CC0 1.0)"):
         assert feed in line

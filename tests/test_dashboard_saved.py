@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from widgets import bound
 
 from dashboard import saved_panel
-from geo import saved, settings
+from geo import links, saved, scenariostore, settings
 from geo import study as study_module
 from geo.colours import DISTANCE_SCALE
 from geo.scenarios import Scenario
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.bundle
 @pytest.fixture
 def db_url(tmp_path, monkeypatch) -> str:
     url = f"sqlite:///{tmp_path / 'scenarios.sqlite'}"
-    monkeypatch.setenv(saved.DB_ENV_VAR, url)
+    monkeypatch.setenv(scenariostore.DB_ENV_VAR, url)
     return url
 
 
@@ -101,7 +101,7 @@ def test_save_list_and_open_restore_the_sidebar(new_app, db_url):
     assert not at.exception, at.exception
     assert "「案A」を第1版として保存しました。" in _sidebar_texts(at)
 
-    stored = saved.ScenarioStore(db_url).open("案A")
+    stored = scenariostore.ScenarioStore(db_url).open("案A")
     assert stored.version == 1
     assert stored.scenario.closed == {"oe-branch", "tobu-branch"}
     assert stored.scenario.measure == "certificate"
@@ -114,7 +114,7 @@ def test_save_list_and_open_restore_the_sidebar(new_app, db_url):
     assert "saved" not in _url(at)  # edited: the URL now holds the fields
     assert _url(at)["close"] == "oe-branch"
     _button(at, "saved_save").click().run()
-    assert [s.version for s in saved.ScenarioStore(db_url).history("案A")] == [1, 2]
+    assert [s.version for s in scenariostore.ScenarioStore(db_url).history("案A")] == [1, 2]
 
     bound(at.multiselect, "closed").set_value([])
     bound(at.radio, "measure").set_value("counter")
@@ -134,7 +134,7 @@ def test_save_list_and_open_restore_the_sidebar(new_app, db_url):
 
 
 def test_delete_hides_and_restore_brings_back(new_app, db_url):
-    saved.ScenarioStore(db_url).save(saved.SavedScenario(name="案B", base="fy2015",
+    scenariostore.ScenarioStore(db_url).save(saved.SavedScenario(name="案B", base="fy2015",
                                                          closed={"oe-branch"}))
     at = new_app()
     assert at.selectbox(key="saved_pick").options == ["案B"]
@@ -144,7 +144,7 @@ def test_delete_hides_and_restore_brings_back(new_app, db_url):
     assert at.selectbox(key="saved_deleted_pick").value == "案B"
     _button(at, "saved_restore").click().run()
     assert at.selectbox(key="saved_pick").options == ["案B"]
-    assert len(saved.ScenarioStore(db_url).history("案B")) == 1
+    assert len(scenariostore.ScenarioStore(db_url).history("案B")) == 1
 
 
 def test_saving_without_a_name_says_so_in_plain_text(new_app):
@@ -156,7 +156,8 @@ def test_saving_without_a_name_says_so_in_plain_text(new_app):
 
 def test_a_database_that_cannot_be_opened_is_a_message_not_a_traceback(new_app, tmp_path,
                                                                        monkeypatch):
-    monkeypatch.setenv(saved.DB_ENV_VAR, f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.sqlite'}")
+    monkeypatch.setenv(scenariostore.DB_ENV_VAR,
+                       f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.sqlite'}")
     at = new_app()
     assert not at.exception
     assert any("保存・読み込みができませんでした" in text and "cannot open the scenario database"
@@ -190,7 +191,7 @@ def test_a_url_with_scenario_fields_opens_that_view_and_survives_a_rerun(new_app
 
 
 def test_a_url_with_a_saved_name_and_version_opens_that_version(new_app, db_url):
-    database = saved.ScenarioStore(db_url)
+    database = scenariostore.ScenarioStore(db_url)
     database.save(saved.SavedScenario(name="案C", base="fy2015", closed={"oe-branch"}))
     database.save(saved.SavedScenario(name="案C", base="now", closed={"koda-general-branch"}))
     at = new_app(saved="案C", version="1")
@@ -226,7 +227,7 @@ def test_offices_not_in_the_opened_base_are_named_when_left_out(new_app):
 
 
 def test_opening_from_the_panel_says_so_and_names_the_offices_left_out(new_app, db_url):
-    saved.ScenarioStore(db_url).save(saved.SavedScenario(
+    scenariostore.ScenarioStore(db_url).save(saved.SavedScenario(
         name="案E", base="now", closed={"oe-branch", "koda-general-branch"}))
     at = new_app()
     _button(at, "saved_open").click().run()
@@ -295,7 +296,7 @@ def _map_fills(drawn) -> dict[str, str]:
 
 
 def test_a_saved_scenario_is_compared_with_its_own_settings(new_app, db_url, study):
-    saved.ScenarioStore(db_url).save(saved.SavedScenario(
+    scenariostore.ScenarioStore(db_url).save(saved.SavedScenario(
         name="案D", base="fy2015", closed={"oe-branch"}, downgraded={"tobu-branch"},
         measure="certificate", store_source="osm"))
     at = new_app()
@@ -318,7 +319,7 @@ PHASES = (saved.Phase(dt.date(2026, 4, 1), "第1段階", downgraded={"oe-branch"
 
 
 def _save_phased_plan(db_url: str) -> None:
-    saved.ScenarioStore(db_url).save(saved.SavedScenario(
+    scenariostore.ScenarioStore(db_url).save(saved.SavedScenario(
         name="段階案", base="fy2015", closed={"oe-branch", "tobu-branch"}, phases=PHASES))
 
 
@@ -354,7 +355,7 @@ def test_phases_chart_and_table_equal_evaluate_per_phase(new_app, db_url, study)
 
 def test_a_saved_scenario_that_cannot_be_evaluated_is_named_and_the_rest_compared(new_app,
                                                                                  db_url):
-    saved.ScenarioStore(db_url).save(saved.SavedScenario(name="古い案", base="fy2015",
+    scenariostore.ScenarioStore(db_url).save(saved.SavedScenario(name="古い案", base="fy2015",
                                                          closed={"demolished-branch"}))
     at = new_app()
     at.session_state["compare_chosen"] = ["saved:古い案", "preset:fy2015", "current"]
@@ -366,7 +367,7 @@ def test_a_saved_scenario_that_cannot_be_evaluated_is_named_and_the_rest_compare
 
 
 def test_a_walking_scenario_opens_on_foot_and_compares_in_minutes(new_app, db_url, bundle_dir):
-    saved.ScenarioStore(db_url).save(saved.SavedScenario(name="徒歩案", base="fy2015",
+    scenariostore.ScenarioStore(db_url).save(saved.SavedScenario(name="徒歩案", base="fy2015",
                                                          closed={"oe-branch"}, mode="walk"))
     at = new_app(saved="徒歩案")
     assert (at.session_state["mode"], bound(at.radio, "mode").value) == ("walk", "walk")
@@ -418,12 +419,12 @@ def test_steps_added_in_the_editor_equal_evaluate_and_are_saved(new_app, db_url,
     assert at.session_state["phases"] == phases
     _assert_phase_table_equals_evaluate(at, study, phases)
     assert at.get("vega_lite_chart")
-    assert saved.from_query_params(_url(at)).phases == phases  # a link keeps the steps
+    assert links.from_query_params(_url(at)).phases == phases  # a link keeps the steps
 
     at.text_input(key="saved_name").input("段階案")
     _button(at, "saved_save").click().run()
     assert not at.exception, at.exception
-    stored = saved.ScenarioStore(db_url).open("段階案")
+    stored = scenariostore.ScenarioStore(db_url).open("段階案")
     assert stored.scenario.phases == phases
     assert stored.scenario.closed == {"oe-branch"}
     assert _url(at) == {"saved": "段階案", "version": "1"}
@@ -432,7 +433,7 @@ def test_steps_added_in_the_editor_equal_evaluate_and_are_saved(new_app, db_url,
 
 def test_a_step_reopening_a_closed_office_is_refused_and_the_steps_kept(new_app, study):
     first = saved.Phase(dt.date(2026, 4, 1), "第1段階", closed={"oe-branch"})
-    link = saved.to_query_params(saved.SavedScenario(base="fy2015", closed={"oe-branch"},
+    link = links.to_query_params(saved.SavedScenario(base="fy2015", closed={"oe-branch"},
                                                      phases=(first,)))
     at = new_app(**link)
     assert at.session_state["phases"] == (first,)  # a URL's phases are loaded
@@ -472,7 +473,7 @@ def test_a_step_added_before_the_others_goes_first_and_a_step_can_be_removed(new
     assert picker.value in remaining
     # the link now carries the edited steps, not the saved name (which would lose them)
     assert "saved" not in _url(at)
-    assert saved.from_query_params(_url(at)).phases == remaining
+    assert links.from_query_params(_url(at)).phases == remaining
 
     bound(at.multiselect, "closed").set_value([]).run()  # nothing closed yet in FY2015
     _add_step(at, dt.date(2016, 4, 1), "準備")

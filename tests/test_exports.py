@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from geo import briefing
+from geo import briefing, labels, provenance
 from geo import io as gio
 from geo.errors import OutputError
 from geo.reorganisation import Preset
@@ -42,7 +42,7 @@ def zone_table() -> pd.DataFrame:
 
 
 def test_labelled_table_rounds_by_unit_and_heads_in_japanese(zone_table):
-    shown = gio.labelled_table(zone_table)
+    shown = labels.labelled_table(zone_table)
     assert shown.columns[:4].tolist() == ["区域コード", "区域", "区", "人口"]
     assert shown["人口"].tolist() == [5000, 7001, 9384]
     assert shown["平均距離（変更後, km）"].tolist() == [0.5, 1.6, 3.46]
@@ -54,7 +54,7 @@ def test_labelled_table_rounds_by_unit_and_heads_in_japanese(zone_table):
 def test_labelled_table_in_english_romanises_wards_and_words():
     table = pd.DataFrame({"office_id": ["oe"], "kind": ["branch"], "ward": ["中央区"],
                           "state": ["closed"], "change_pct": [16.86]})
-    shown = gio.labelled_table(table, lang="en")
+    shown = labels.labelled_table(table, lang="en")
     assert shown.columns.tolist() == ["Office id", "Type", "Ward", "State in the scenario",
                                       "Change (%)"]
     assert shown.iloc[0].tolist() == ["oe", "Branch", "Chuo", "closed", 16.9]
@@ -72,39 +72,39 @@ def test_network_check_tables_are_labelled():
     walls = pd.DataFrame({"node_a": [3], "node_b": [9], "x_a": [-26_000.4], "y_a": [-19_000.6],
                           "x_b": [-25_990.0], "y_b": [-19_000.0], "gap_m": [10.44],
                           "road_m": [float("inf")]})
-    shown = gio.labelled_table(walls)
+    shown = labels.labelled_table(walls)
     assert shown.columns[-2:].tolist() == ["直線の間隔（m）", "道路での距離（m）"]
     assert shown.iloc[0, 2:6].tolist() == [-26000, -19001, -25990, -19000]
     assert shown.iloc[0, 6] == 10 and pd.isna(shown.iloc[0, 7])  # unconnected: empty, not inf
     detours = pd.DataFrame({"key_code": ["431010010"], "name": ["壺川1丁目"], "ward": ["中央区"],
                             "population": [812.0], "road_km": [3.456], "straight_km": [1.0],
                             "detour": [3.456]})
-    assert gio.labelled_table(detours, lang="en").iloc[0].tolist() == [
+    assert labels.labelled_table(detours, lang="en").iloc[0].tolist() == [
         "431010010", "壺川1丁目", "Chuo", 812, 3.46, 1.0, 3.46]
     snaps = pd.DataFrame({"kind": ["office", "origin"], "id": ["oe", "431010010"],
                           "name": ["大江出張所", "壺川1丁目"], "snap_m": [312.6, 401.2]})
-    shown = gio.labelled_table(snaps)
+    shown = labels.labelled_table(snaps)
     assert shown["種別"].tolist() == ["窓口", "居住地点"]
     assert shown["道路までの距離（m）"].tolist() == [313, 401]
     figures = pd.DataFrame({"figure": ["walls"], "value": ["12"]})
-    assert gio.labelled_table(figures, lang="en").columns.tolist() == ["Figure", "Value"]
+    assert labels.labelled_table(figures, lang="en").columns.tolist() == ["Figure", "Value"]
 
 
 def test_a_column_without_a_heading_is_refused(zone_table):
     with pytest.raises(KeyError, match="beyond_3km_after"):
-        gio.labelled_table(zone_table.assign(beyond_3km_after=1.0))
+        labels.labelled_table(zone_table.assign(beyond_3km_after=1.0))
 
 
 def _workbook(zone_table: pd.DataFrame, lang: str) -> bytes:
     scenario = Scenario(base="fy2015", closed={"oe"})
     offices = pd.DataFrame({"office_id": ["oe"], "name_ja": ["大江出張所"],
                             "name_en": ["Oe Branch Office"]})
-    description = gio.describe_scenario(scenario, measure="counter", store_source="union",
+    description = provenance.describe_scenario(scenario, measure="counter", store_source="union",
                                         offices=offices, date="2026-11-30", lang=lang,
                                         title="大江を廃止" if lang == "ja" else "Oe closed")
     city = pd.DataFrame([{"population": 21384.88, "people_farther": 10084.08,
                           "before_km": 1.23456, "status": "ok"}])
-    sources = gio.scenario_sources(measure="counter", zones="district", elderly=True)
+    sources = provenance.scenario_sources(measure="counter", zones="district", elderly=True)
     name = "校区別" if lang == "ja" else "Districts"
     return gio.to_excel_bytes({name: zone_table, "city": city},
                               scenario_description=description, sources=sources, lang=lang)
@@ -134,7 +134,7 @@ def test_japanese_workbook_numbers_explanations_and_sources(zone_table):
     assert scenario["基準の窓口"] == "2015年度の窓口"
 
     sources = pd.read_excel(io.BytesIO(_workbook(zone_table, "ja")), sheet_name="出典")
-    assert sources.columns.tolist() == list(gio.SOURCE_HEADERS["ja"])
+    assert sources.columns.tolist() == list(provenance.SOURCE_HEADERS["ja"])
     assert {"mesh", "attendance_zones"} <= set(sources["データ"])
     assert sources["内容"].str.contains("メッシュ").any()
     cells = [str(c.value) for sheet in book for row in sheet.iter_rows() for c in row]
@@ -158,18 +158,18 @@ def test_english_workbook_has_no_japanese_headers(zone_table):
 
 
 def test_sources_line_names_the_prefix_once():
-    line = gio.sources_line(["wards", "small_areas", "wards", "mesh"])
+    line = provenance.sources_line(["wards", "small_areas", "wards", "mesh"])
     assert line.startswith("出典：国土数値情報") and line.count("出典：") == 1
     assert "令和2年国勢調査 地域メッシュ統計" in line
     assert line.count("国土数値情報") == 1
-    assert gio.sources_line(["offices"], lang="en") == \
+    assert provenance.sources_line(["offices"], lang="en") == \
         "Sources: © OpenStreetMap contributors (ODbL 1.0)"
 
 
 def test_scenario_sources_add_the_mesh_and_the_stores():
-    assert gio.scenario_sources(zones="ward") == ["wards", "small_areas", "offices",
+    assert provenance.scenario_sources(zones="ward") == ["wards", "small_areas", "offices",
                                                   "osm_city_drive_edges"]
-    keys = gio.scenario_sources(zones="district", elderly=True, stores=True,
+    keys = provenance.scenario_sources(zones="district", elderly=True, stores=True,
                                 store_source="osm")
     assert keys[4:] == ["mesh", "attendance_zones", "stores_osm"]
 

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
+from geo import cartography, provenance
 from geo import io as gio
 from geo.errors import CRSError
 from geo.layers import BUNDLE_FILES
@@ -91,12 +92,12 @@ def test_excel_sheets_read_back_exactly(table, expected):
     scenario = Scenario(base="fy2015", closed={"oe", "akitsu"}, downgraded={"tatsuda"})
     offices = pd.DataFrame({"office_id": ["oe", "akitsu", "tatsuda"],
                             "name_ja": ["大江出張所", "秋津出張所", "龍田出張所"]})
-    description = gio.describe_scenario(scenario, measure="counter", store_source="union",
+    description = provenance.describe_scenario(scenario, measure="counter", store_source="union",
                                         offices=offices, date="2026-11-22", title="5 km ルール案")
     long_name = "校区別の距離（廃止前後）: 2015 5km rule / all candidates"
     data = gio.to_excel_bytes({long_name: table, "市全体": table.head(1)},
                               scenario_description=description,
-                              sources=gio.scenario_sources(measure="counter"))
+                              sources=provenance.scenario_sources(measure="counter"))
     sheets = pd.read_excel(io.BytesIO(data), sheet_name=None, dtype={"zone_id": str})
     names = list(sheets)
     assert len(names) == 4 and all(len(n) <= 31 for n in names)
@@ -155,19 +156,19 @@ def test_excel_sheet_name(name, taken, result):
 
 def test_sources_table_rejects_unknown_key():
     with pytest.raises(ValueError, match="unknown data source 'nope'"):
-        gio.sources_table(["wards", "nope"])
+        provenance.sources_table(["wards", "nope"])
 
 
 def test_attribution_text_lists_each_text_once():
-    text = gio.attribution_text(["stores_osm", "offices", "wards"])
+    text = provenance.attribution_text(["stores_osm", "offices", "wards"])
     assert text == f"{BUNDLE_FILES['offices'].attribution} / {BUNDLE_FILES['wards'].attribution}"
 
 
 def test_scenario_sources_for_certificates():
-    keys = gio.scenario_sources(measure="certificate", store_source="union", zones="ward")
+    keys = provenance.scenario_sources(measure="certificate", store_source="union", zones="ward")
     assert keys == ["wards", "small_areas", "offices", "osm_city_drive_edges", "stores_osm",
                     "stores_overture"]
-    mlit = gio.scenario_sources(zones="ward", network="mlit")
+    mlit = provenance.scenario_sources(zones="ward", network="mlit")
     assert mlit == ["wards", "small_areas", "offices", "roads"]
 
 
@@ -216,7 +217,7 @@ def test_display_boundaries_are_simplified_and_neighbours_still_meet():
     west = Polygon([(x0, y0), *edge, (x0, y0 + 1_000)])
     east = Polygon([*edge, (x0 + 1_000, y0 + 1_000), (x0 + 1_000, y0)][::-1])
     frame = gpd.GeoDataFrame({"zone_id": ["w", "e"]}, geometry=[west, east], crs="EPSG:6670")
-    shown = gio.to_display_features(frame, ["zone_id"])
+    shown = cartography.to_display_features(frame, ["zone_id"])
     back = gpd.GeoDataFrame.from_features(shown["features"], crs="EPSG:4326").to_crs("EPSG:6670")
     assert shapely.get_num_coordinates(back.geometry.to_numpy()).sum() < 20
     assert back.geometry.iloc[0].intersection(back.geometry.iloc[1]).area < 1.0

@@ -11,7 +11,7 @@ import pytest
 from shapely.geometry import Point, box
 
 from geo import briefing, leaflets
-from geo.io import sources_line
+from geo.provenance import sources_line
 
 TITLE = "大江出張所を閉鎖する案"
 SOURCES = ["wards", "small_areas", "attendance_zones", "offices", "osm_city_drive_edges",

@@ -25,7 +25,7 @@ import pytest
 
 from dashboard.bench import NOT_LOCAL, dashboard_server
 from dashboard.i18n import STRINGS
-from geo import saved
+from geo import scenariostore
 
 pytestmark = [pytest.mark.browser, pytest.mark.bundle]
 
@@ -193,7 +193,7 @@ def day(bundle_dir: Path, tmp_path_factory):
     ARTIFACTS.mkdir(exist_ok=True)
     folder = tmp_path_factory.mktemp("day")
     log = folder / "server.log"
-    database = {saved.DB_ENV_VAR: f"sqlite:///{folder / 'scenarios.sqlite'}"}
+    database = {scenariostore.DB_ENV_VAR: f"sqlite:///{folder / 'scenarios.sqlite'}"}
     with dashboard_server(bundle_dir, env=database, log_path=log) as (url, _), \
             sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(

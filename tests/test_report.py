@@ -13,8 +13,9 @@ import pytest
 from openpyxl import load_workbook
 
 from geo import cli, network_check, report
-from geo.io import labelled_table
-from geo.saved import SavedScenario, ScenarioStore
+from geo.labels import labelled_table
+from geo.saved import SavedScenario
+from geo.scenariostore import ScenarioStore
 
 pypdf = pytest.importorskip("pypdf")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
@@ -278,7 +279,7 @@ def test_printed_files_carry_evaluate_s_figures_and_every_viewer_draws_them(bund
     slide_sizes = [s.size for s in pdf_viewers.spans(pdfs["pdf"])]
     assert min(slide_sizes) * 1920 / (13.333 * 72) >= 18 - 1e-6
     spans = pdf_viewers.spans(pdfs["handout"])
-    from geo.io import sources_line
+    from geo.provenance import sources_line
 
     line = sources_line(report.report_sources(built, result))
     sources = [s for s in spans if s.text.strip() in line]

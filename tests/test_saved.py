@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo import cli, saved
+from geo import cli, exchange, links, saved, scenariostore
 from geo.errors import (
     PhasePlanError,
     SavedScenarioError,
@@ -29,7 +29,9 @@ from geo.errors import (
     ScenarioStoreError,
     UnknownOfficeError,
 )
-from geo.saved import Phase, SavedRef, SavedScenario, ScenarioStore
+from geo.links import SavedRef
+from geo.saved import Phase, SavedScenario
+from geo.scenariostore import ImportReport, ScenarioStore
 
 PG_ENV_VAR = "MADOGUCHI_TEST_PG_URL"
 
@@ -264,12 +266,12 @@ def test_a_database_that_cannot_be_opened_is_a_store_error(tmp_path: Path):
 def test_database_url_prefers_argument_then_environment_then_the_project_file(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     default = tmp_path / "data" / "scenarios" / "scenarios.sqlite"
-    monkeypatch.setattr(saved, "DEFAULT_DB_PATH", default)
-    monkeypatch.setenv(saved.DB_ENV_VAR, "sqlite:///from-env.sqlite")
-    assert saved.database_url("sqlite:///given.sqlite") == "sqlite:///given.sqlite"
-    assert saved.database_url() == "sqlite:///from-env.sqlite"
-    monkeypatch.delenv(saved.DB_ENV_VAR)
-    assert saved.database_url() == f"sqlite:///{default}"
+    monkeypatch.setattr(scenariostore, "DEFAULT_DB_PATH", default)
+    monkeypatch.setenv(scenariostore.DB_ENV_VAR, "sqlite:///from-env.sqlite")
+    assert scenariostore.database_url("sqlite:///given.sqlite") == "sqlite:///given.sqlite"
+    assert scenariostore.database_url() == "sqlite:///from-env.sqlite"
+    monkeypatch.delenv(scenariostore.DB_ENV_VAR)
+    assert scenariostore.database_url() == f"sqlite:///{default}"
     assert default.parent.is_dir()  # created, so SQLite can make the file on first use
 
 
@@ -282,10 +284,10 @@ def test_export_then_import_into_an_empty_database_copies_everything(
     store.save(PHASED)
     store.delete(PHASED.name)
     path = tmp_path / "scenarios.json"
-    assert saved.export_scenarios(store, path) == 3
+    assert exchange.export_scenarios(store, path) == 3
     target = ScenarioStore(other_url)
-    report = saved.import_scenarios(target, path)
-    assert report == saved.ImportReport(scenarios_created=2, added=3, renumbered=0, skipped=0)
+    report = exchange.import_scenarios(target, path)
+    assert report == ImportReport(scenarios_created=2, added=3, renumbered=0, skipped=0)
     source_export, target_export = store.export(), target.export()
     assert source_export["scenarios"] == target_export["scenarios"]
     assert [r.scenario.name for r in target.list()] == ["案A"]
@@ -304,18 +306,18 @@ def test_import_merges_without_losing_anything_and_is_idempotent(
     target.save(SavedScenario(name="案A", closed={"tobu-branch"}))
     target.save(SavedScenario(name="案C"))
     path = tmp_path / "scenarios.json"
-    saved.export_scenarios(store, path)
+    exchange.export_scenarios(store, path)
 
-    first = saved.import_scenarios(target, path)
-    assert first == saved.ImportReport(scenarios_created=1, added=1, renumbered=1, skipped=1)
+    first = exchange.import_scenarios(target, path)
+    assert first == ImportReport(scenarios_created=1, added=1, renumbered=1, skipped=1)
     history = [(r.version, r.scenario.closed) for r in target.history("案A")]
     assert history == [(1, {"oe-branch"}), (2, {"tobu-branch"}), (3, {"akitsu-branch"})]
     assert target.open("案C").version == 1
     assert {r.scenario.name: r.deleted for r in target.list(include_deleted=True)} == {
         "案A": False, "案B": True, "案C": False}
 
-    again = saved.import_scenarios(target, path)
-    assert again == saved.ImportReport(scenarios_created=0, added=0, renumbered=0, skipped=3)
+    again = exchange.import_scenarios(target, path)
+    assert again == ImportReport(scenarios_created=0, added=0, renumbered=0, skipped=3)
     assert len(target.history("案A")) == 3
     target.close()
 
@@ -327,18 +329,18 @@ def test_an_invalid_export_file_is_refused_whole(store: ScenarioStore, tmp_path:
     bad = {**good, "name": "案B",
            "versions": [{"version": 1, "saved_at": "2026-01-01T00:00:00",
                          "scenario": {"store_share": -1}}]}
-    exported = {"format": saved.EXPORT_FORMAT, "format_version": 1, "scenarios": [good, bad]}
+    exported = {"format": exchange.EXPORT_FORMAT, "format_version": 1, "scenarios": [good, bad]}
     with pytest.raises(SavedScenarioError, match=r"scenarios\[1\]: .*store share"):
         store.merge(exported)
     assert store.list(include_deleted=True) == []
     path = tmp_path / "broken.json"
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(SavedScenarioError, match=r"broken\.json is not valid JSON: Expecting"):
-        saved.import_scenarios(store, path)
+        exchange.import_scenarios(store, path)
     with pytest.raises(SavedScenarioError, match="not a madoguchi-scenarios export"):
         store.merge({"scenarios": []})
     with pytest.raises(SavedScenarioError, match="format version 2"):
-        store.merge({"format": saved.EXPORT_FORMAT, "format_version": 2, "scenarios": []})
+        store.merge({"format": exchange.EXPORT_FORMAT, "format_version": 2, "scenarios": []})
 
 
 # -- names, hostile files (issue 20) ---------------------------------------------------------
@@ -347,7 +349,7 @@ NFD_NAME = unicodedata.normalize("NFD", "ガス案")  # カ + combining dakuten:
 
 
 def _export(*entries: dict) -> dict:
-    return {"format": saved.EXPORT_FORMAT, "format_version": 1, "scenarios": list(entries)}
+    return {"format": exchange.EXPORT_FORMAT, "format_version": 1, "scenarios": list(entries)}
 
 
 def _entry(name: str, closed: list[str], version: object = 1) -> dict:
@@ -362,7 +364,7 @@ def test_names_that_look_the_same_are_one_scenario(store: ScenarioStore):
     store.save(SavedScenario(name=" ガス案\u3000"))
     assert [r.scenario.name for r in store.list()] == ["ガス案"]
     assert store.open(NFD_NAME).version == 2
-    assert saved.from_query_params({"saved": NFD_NAME + " "}) == SavedRef("ガス案")
+    assert links.from_query_params({"saved": NFD_NAME + " "}) == SavedRef("ガス案")
     report = store.merge(_export(_entry(" " + NFD_NAME, ["tobu-branch"])))
     assert (report.scenarios_created, report.renumbered) == (0, 1)
     assert [r.scenario.name for r in store.list()] == ["ガス案"]
@@ -405,7 +407,7 @@ def test_a_time_before_year_one_in_utc_is_refused():
     entry = _entry("案A", [])
     entry["created_at"] = "0001-01-01T00:00:00+09:00"
     with pytest.raises(SavedScenarioError, match="created_at must be an ISO date-time"):
-        saved.ScenarioStore.merge(None, _export(entry))  # type: ignore[arg-type]
+        scenariostore.ScenarioStore.merge(None, _export(entry))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("text", ["[" * 100_000, "[" * 33 + "]" * 33,
@@ -426,20 +428,20 @@ def test_deeply_nested_or_huge_json_files_are_one_line_errors(tmp_path: Path, te
 # -- URLs ------------------------------------------------------------------------------------
 
 def test_query_params_round_trip_a_full_scenario_and_a_saved_reference():
-    params = saved.to_query_params(PHASED)
+    params = links.to_query_params(PHASED)
     assert all(isinstance(v, str) for v in params.values())
     assert params["close"] == "nanbu-branch" and params["share"] == "0.3"
-    assert saved.from_query_params(params) == PHASED
+    assert links.from_query_params(params) == PHASED
     for ref in (SavedRef("案A", 3), SavedRef("案A")):
-        assert saved.from_query_params(saved.to_query_params(ref)) == ref
+        assert links.from_query_params(links.to_query_params(ref)) == ref
 
 
 def test_query_params_omit_defaults_and_ignore_other_app_parameters():
     plain = SavedScenario(closed={"tobu-branch", "oe-branch"})
-    assert saved.to_query_params(plain) == {"base": "now", "close": "oe-branch,tobu-branch"}
+    assert links.to_query_params(plain) == {"base": "now", "close": "oe-branch,tobu-branch"}
     with_app_params = {"lang": "en", "base": "now", "close": "oe-branch,tobu-branch"}
-    assert saved.from_query_params(with_app_params) == plain
-    assert saved.from_query_params({"lang": "en"}) is None
+    assert links.from_query_params(with_app_params) == plain
+    assert links.from_query_params({"lang": "en"}) is None
 
 
 @pytest.mark.parametrize(("params", "match"), [
@@ -464,7 +466,7 @@ def test_query_params_omit_defaults_and_ignore_other_app_parameters():
 ])
 def test_junk_query_params_give_a_clear_error(params: dict, match: str):
     with pytest.raises(SavedScenarioError, match=match):
-        saved.from_query_params(params)
+        links.from_query_params(params)
 
 
 _KEYS = st.sampled_from(["base", "close", "downgrade", "measure", "stores", "network", "mode",
@@ -475,11 +477,11 @@ _KEYS = st.sampled_from(["base", "close", "downgrade", "measure", "stores", "net
 @given(st.dictionaries(_KEYS, st.text(max_size=40), max_size=5))
 def test_any_text_in_the_url_gives_a_scenario_or_a_clear_error(params: dict[str, str]):
     try:
-        result = saved.from_query_params(params)
+        result = links.from_query_params(params)
     except SavedScenarioError:
         return
     if isinstance(result, SavedScenario):
-        assert saved.from_query_params(saved.to_query_params(result)) == result
+        assert links.from_query_params(links.to_query_params(result)) == result
 
 
 # -- command line ----------------------------------------------------------------------------

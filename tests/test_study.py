@@ -172,7 +172,7 @@ def test_transit_minutes_take_the_nearest_open_counter_per_departure(town):
     assert reach.loc["b", "people_within_30min"] == 300
     assert reach.loc["b", "people_65plus_within_30min"] == pytest.approx(60)
     # every column has an export heading (a workbook in transit mode never fails)
-    from geo.io import labelled_table
+    from geo.labels import labelled_table
 
     headed = labelled_table(result.zone_table, lang="en")
     assert "Minutes by bus/tram and on foot (after)" in headed.columns

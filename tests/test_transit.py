@@ -13,7 +13,7 @@ import pytest
 from shapely.geometry import LineString, Point
 from test_gtfs import write_feed
 
-from geo import cli, gtfs, io, transit
+from geo import cli, gtfs, provenance, transit
 from geo.errors import MadoguchiError
 from geo.graph import build_graph_from_lines
 
@@ -368,5 +368,6 @@ def test_every_feed_read_is_cited_the_known_ones_as_the_bundle_readme_does(tmp_p
     assert tram.relpath == "transit/gtfs/kumamotoshiden.gtfs.zip"
     assert added.attribution == "山鹿市コミュニティバス GTFS"
     assert added.licence.startswith("not checked")
-    line = io.sources_line(io.scenario_sources(zones="ward", timetables=access.sources))
+    line = provenance.sources_line(provenance.scenario_sources(zones="ward",
+                                                               timetables=access.sources))
     assert line.endswith("/ 熊本市交通局 GTFS (CC BY 2.1 JP) / 山鹿市コミュニティバス GTFS")

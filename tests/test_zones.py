@@ -6,7 +6,7 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point, box
 
-from geo import io, scenarios, zones
+from geo import cartography, scenarios, zones
 from geo.errors import CRSError
 from geo.scenarios import Scenario
 
@@ -14,7 +14,7 @@ from geo.scenarios import Scenario
 def test_display_features_are_wgs84_rounded_and_keep_only_named_columns():
     frame = gpd.GeoDataFrame({"zone_id": ["a"], "secret": ["x"]},
                              geometry=[box(-20_000, -30_000, -19_000, -29_000)], crs="EPSG:6670")
-    features = io.to_display_features(frame, ["zone_id"])
+    features = cartography.to_display_features(frame, ["zone_id"])
     feature = features["features"][0]
     assert set(feature["properties"]) == {"zone_id"}
     lon, lat = feature["geometry"]["coordinates"][0][0]
@@ -25,7 +25,7 @@ def test_display_features_are_wgs84_rounded_and_keep_only_named_columns():
 def test_display_points_and_label_points():
     points = gpd.GeoDataFrame({"name": ["p"]}, geometry=[Point(130.7, 32.8)],
                               crs="EPSG:4326").to_crs("EPSG:6670")
-    table = io.to_display_points(points)
+    table = cartography.to_display_points(points)
     assert table.loc[0, "lat"] == pytest.approx(32.8)
     assert table.loc[0, "lon"] == pytest.approx(130.7)
 
@@ -39,19 +39,19 @@ def test_a_label_stays_inside_its_polygon_and_clear_of_the_offices():
                              crs="EPSG:6670")
     offices = gpd.GeoDataFrame({"office_id": ["a"]}, geometry=[Point(-25_000, -25_000)],
                                crs="EPSG:6670").to_crs("EPSG:4326")  # any CRS
-    labels = io.label_points(wards, offices)
+    labels = cartography.label_points(wards, offices)
     assert labels.crs == wards.crs and list(labels["ward"]) == ["甲区", "乙区"]
     point = labels.geometry.iloc[0]
     assert square.contains(point)
-    assert io.LABEL_CLEARANCE_M <= point.distance(Point(-25_000, -25_000)) < 2_500
+    assert cartography.LABEL_CLEARANCE_M <= point.distance(Point(-25_000, -25_000)) < 2_500
     assert c_shape.contains(labels.geometry.iloc[1])  # no room: the most room inside
-    shown = io.to_display_points(labels)
+    shown = cartography.to_display_points(labels)
     assert list(shown.columns) == ["ward", "lat", "lon"]
 
 
 def test_display_needs_a_crs():
     with pytest.raises(CRSError, match="no CRS"):
-        io.to_display_points(gpd.GeoDataFrame({"a": [1]}, geometry=[Point(0, 0)]))
+        cartography.to_display_points(gpd.GeoDataFrame({"a": [1]}, geometry=[Point(0, 0)]))
 
 
 def test_unknown_zone_kind_and_district_without_layer(engine):
@@ -91,7 +91,7 @@ def test_district_layer_has_blank_ids_of_the_engine_stores(engine, bundle_dir):
 def test_no_ward_label_sits_under_an_office(engine):
     """At the polygon's representative point 中央区's label was 171 m from an office and
     北区's 970 m from its ward office: both hidden under the markers."""
-    labels = io.label_points(engine.wards[["ward", "geometry"]], engine.offices)
+    labels = cartography.label_points(engine.wards[["ward", "geometry"]], engine.offices)
     offices = engine.offices.to_crs("EPSG:6670").geometry.union_all()
     wards = engine.wards.to_crs("EPSG:6670").set_index("ward").geometry
     for ward, point in zip(labels["ward"], labels.to_crs("EPSG:6670").geometry, strict=True):

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -18,3 +19,8 @@ def bound(widgets: Any, name: str, lang: str = "ja") -> Any:
         msg = f"expected one widget bound to {name!r} in {lang}, found {len(found)} among {keys}"
         raise AssertionError(msg)
     return found[0]
+
+
+def as_shown(markdown: str) -> str:
+    """The text a Markdown element shows: backslash escapes (``plain_markdown``) removed."""
+    return re.sub(r"\\(.)", r"\1", markdown)

@@ -11,8 +11,8 @@ from streamlit_folium import st_folium
 
 from dashboard import cache, compare, components, mapview, phase_editor, saved_panel, state
 from dashboard.i18n import lang, name_column, t
-from geo import io
 from geo.errors import MadoguchiError
+from geo.labels import column_label
 from geo.study import Result, options
 
 MAX_COMPARED = 4
@@ -140,8 +140,8 @@ else:
         st.subheader(t("compare_districts"))
         differing = compare.differing_districts({label: r for label, (r, _) in results.items()})
         components.show_table(differing.drop(columns="zone_id"), column_config={
-            "zone_name": io.column_label("zone_name", lang()),
-            "ward": io.column_label("ward", lang()), "spread_km": t("compare_spread")})
+            "zone_name": column_label("zone_name", lang()),
+            "ward": column_label("ward", lang()), "spread_km": t("compare_spread")})
         small_maps(results, {labels[key]: found[key].result_key.study for key in chosen})
 phases_section(choice)
 st.caption(components.sources_line(["wards", "small_areas", "attendance_zones", "offices",

@@ -1,7 +1,7 @@
 """Tables and downloads: city figures, per zone, per office, load shift; traffic vs distance
 chart.
 
-Every table is shown as its files have it: headed, worded and rounded by ``geo.io`` in the
+Every table is shown as its files have it: headed, worded and rounded by ``geo.labels`` in the
 interface language (the council workbook's vocabulary), numbers as numbers.
 """
 
@@ -15,7 +15,7 @@ import streamlit as st
 
 from dashboard import cache, components, loadshift, state
 from dashboard.i18n import lang, t
-from geo import demand, io, report
+from geo import demand, io, labels, provenance, report
 from geo.errors import MadoguchiError
 from geo.study import Study, options, transit_catchments
 from geo.zones import with_results
@@ -27,10 +27,10 @@ study = cache.study(choice.study_key)
 found = components.result(choice)
 language = lang()
 names = components.office_name(study.engine.offices)
-sources = io.scenario_sources(measure=choice.measure, store_source=choice.store_source,
+sources = provenance.scenario_sources(measure=choice.measure, store_source=choice.store_source,
                               zones=choice.zone_layer, network=choice.network,
                               timetables=study.transit_sources)
-description = io.describe_scenario(choice.scenario, measure=choice.measure,
+description = provenance.describe_scenario(choice.scenario, measure=choice.measure,
                                    store_source=choice.store_source, offices=study.engine.offices,
                                    lang=language)
 
@@ -41,8 +41,8 @@ def zones_geojson(study: Study, zones: str, table: pd.DataFrame) -> bytes:
 
 
 def show(table: pd.DataFrame) -> None:
-    """A table as its files have it (``geo.io.labelled_table`` in the interface language)."""
-    components.show_table(io.labelled_table(table, lang=language))
+    """A table as its files have it (``geo.labels.labelled_table`` in the interface language)."""
+    components.show_table(labels.labelled_table(table, lang=language))
 
 
 def downloads(sheet: str, stem: str, table: pd.DataFrame, *, geojson=None) -> None:
@@ -63,10 +63,10 @@ def downloads(sheet: str, stem: str, table: pd.DataFrame, *, geojson=None) -> No
 
 
 st.title(t("page_tables"))
-index = io.language_index(language)
+index = labels.language_index(language)
 
 st.subheader(t("tables_summary"))
-city = io.figures_table(found.city, lang=language)
+city = labels.figures_table(found.city, lang=language)
 show(city)
 downloads(report.SHEETS["city"][index], "city_summary", city)
 
@@ -125,10 +125,10 @@ else:
     points["office"] = points["office_id"].map(names)
     points["year"] = points["year"].str.replace("fy", "FY")
     chart = alt.Chart(points).mark_point(size=90, filled=True).encode(
-        x=alt.X("road_km:Q", title=io.column_label("road_km_to_ward_office", language)),
+        x=alt.X("road_km:Q", title=labels.column_label("road_km_to_ward_office", language)),
         y=alt.Y("transactions:Q", title=t("transactions")),
         color=alt.Color("year:N", title=t("fiscal_year")),
-        shape=alt.Shape("candidate:N", title=io.column_label("candidate", language)),
+        shape=alt.Shape("candidate:N", title=labels.column_label("candidate", language)),
         tooltip=["office", "year", "transactions", "road_km"])
     rule = alt.Chart(pd.DataFrame({"x": [5.0]})).mark_rule(strokeDash=[4, 4]).encode(x="x")
     st.altair_chart(chart + rule, width="stretch")
