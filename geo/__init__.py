@@ -23,6 +23,7 @@ from . import network_check as network_check
 from . import optimise as optimise
 from . import prepare as prepare
 from . import provenance as provenance
+from . import question as question
 from . import reorganisation as reorganisation
 from . import saved as saved
 from . import scenarios as scenarios

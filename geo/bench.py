@@ -13,6 +13,7 @@ import pandas as pd
 
 from . import bench_optimise, distance, engine, scenarios, study
 from .graph import to_networkx
+from .question import Question
 from .reorganisation import BRANCH_KINDS
 
 logger = logging.getLogger(__name__)
@@ -178,7 +179,8 @@ def run_benchmark(
     evaluate_ms = []
     for scenario in closures:
         t0 = time.perf_counter()
-        study.evaluate(built_study, scenario)
+        study.evaluate(built_study, Question(base=scenario.base, closed=scenario.closed,
+                                             downgraded=scenario.downgraded))
         evaluate_ms.append((time.perf_counter() - t0) * 1000)
     per_network = {}
     for name in engine.NETWORKS:

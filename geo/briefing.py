@@ -337,7 +337,7 @@ def scenario_title(scenario: Scenario, presets: Mapping[str, Preset], lang: str 
     if custom and custom.strip():
         return custom.strip()
     for key, preset in presets.items():
-        if preset.scenario == scenario and key in PRESET_TITLES:
+        if preset.question.scenario == scenario and key in PRESET_TITLES:
             return PRESET_TITLES[key][index]
     counts = _label("closed_count", lang, closed=len(scenario.closed),
                     downgraded=len(scenario.downgraded))

@@ -42,6 +42,7 @@ from .errors import (
     MadoguchiError,
     OutputError,
     PoorFitError,
+    QuestionError,
     SavedScenarioError,
     ScenarioNotFoundError,
     UnknownOfficeError,
@@ -54,6 +55,8 @@ from .io import (
     write_csv,
     write_geopackage,
 )
+from .question import MODES, YEARS, Question, base_of_year
+from .zones import ZONE_KINDS
 
 if TYPE_CHECKING:  # optimise is imported when the command runs
     from .optimise import Problem, Solution
@@ -75,7 +78,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _id_list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
+    """Comma-separated ids; an empty list or an empty id (``--close ''``, ``a,,b``) is refused
+    rather than read as nothing."""
+    parts = [part.strip() for part in text.split(",")]
+    if not any(parts):
+        raise argparse.ArgumentTypeError(f"names nothing: {text!r}; give ids, comma-separated")
+    if not all(parts):
+        raise argparse.ArgumentTypeError(f"an empty id in {text!r}")
+    return parts
 
 
 def _positive_km(text: str) -> float:
@@ -98,40 +108,65 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _load(args: argparse.Namespace, network: str | None = None) -> engine_module.Engine:
-    network = network or args.network
-    args.stores = args.stores or layers.default_store_source(args.data)
+QUESTION_OPTIONS = {"year": "base", "close": "closed", "downgrade": "downgraded",
+                    "measure": "measure", "by": "zones", "stores": "store_source",
+                    "store_share": "store_share", "reading": "reading", "network": "network",
+                    "mode": "mode", "walk_kmh": "walk_kmh"}
+"""Command-line option (argparse dest) -> the ``geo.question.Question`` field it sets."""
+
+
+def _question(args: argparse.Namespace, *, zones: str | None = None) -> Question:
+    """The question the command line asks: the one reading of its question options.
+
+    Options not given take the question's own defaults (``geo.question``); ``zones`` is
+    the command's default for ``--by``. An invalid question is a usage error (exit 2).
+    """
+    given = {field: getattr(args, option) for option, field in QUESTION_OPTIONS.items()
+             if getattr(args, option, None) is not None}
+    if zones is not None:
+        given.setdefault("zones", zones)
+    try:
+        if "base" in given:
+            given["base"] = base_of_year(given["base"])
+        return Question(**given)
+    except QuestionError as e:
+        raise UsageError(str(e)) from None
+
+
+def _warn_of_network(network: str) -> None:
     if network == "mlit":
         print(f"warning: {engine_module.MLIT_DEFECT['en']}", file=sys.stderr)
-    eng = engine_module.load_engine(args.data, store_source=args.stores, network=network,
-                                    mode="walk" if args.mode == "transit" else args.mode)
+
+
+def _load(args: argparse.Namespace, network: str | None = None) -> engine_module.Engine:
+    question = _question(args)
+    network = network or question.network
+    _warn_of_network(network)
+    eng = engine_module.load_engine(
+        args.data, store_source=question.store_source or layers.default_store_source(args.data),
+        network=network, mode="walk" if question.mode == "transit" else question.mode)
     args.population = layers.population_coverage(eng.small_areas)
     return eng
 
 
-def _study(args: argparse.Namespace) -> study_module.Study:
-    if args.network == "mlit":
-        print(f"warning: {engine_module.MLIT_DEFECT['en']}", file=sys.stderr)
-    built = study_module.build_study(args.data, network=args.network, mode=args.mode)
+def _study(args: argparse.Namespace, question: Question | None = None) -> study_module.Study:
+    """The study the question (default: the command line's) is answered on."""
+    question = question or _question(args)
+    _warn_of_network(question.network)
+    built = study_module.build_study(args.data, network=question.network, mode=question.mode)
     args.population = built.population
     return built
 
 
 def _cmd_branch_distances(args: argparse.Namespace) -> pd.DataFrame:
     eng = _load(args)
-    base = "fy2015" if args.year == "2015" else "now"
-    return reorganisation.branch_distances(eng.model, base=base, threshold_km=args.threshold_km)
-
-
-def _scenario_from_args(args: argparse.Namespace) -> scenarios.Scenario:
-    base = "fy2015" if args.year == "2015" else "now"
-    return scenarios.Scenario(base=base, closed=frozenset(args.close),
-                              downgraded=frozenset(args.downgrade))
+    return reorganisation.branch_distances(eng.model, base=base_of_year(args.year),
+                                           threshold_km=args.threshold_km)
 
 
 def _cmd_districts(args: argparse.Namespace) -> pd.DataFrame:
     layer = districts.build_districts(args.data)
-    stores = args.stores or layers.default_store_source(args.data)
+    stores = _question(args).store_source or layers.default_store_source(args.data)
     table = stores_module.store_counts(layer, layers.load_stores(args.data, source=stores))
     args.population = layers.population_coverage(layers.load_small_areas(args.data))
     table = table.rename(columns={"district_id": "district"})
@@ -159,22 +194,20 @@ def _cmd_snaps(args: argparse.Namespace) -> pd.DataFrame:
 
 def _cmd_blank_districts(args: argparse.Namespace) -> pd.DataFrame:
     """Districts without a store; nearest_store_km is the residents' mean road distance."""
-    built = _study(args)
-    source = args.stores or built.default_store_source
-    layer = built.districts
-    if layer is None:
-        msg = "this study has no school districts (schools or attendance zones missing)"
-        raise DataMissingError(msg)
-    blank = stores_module.blank_districts(layer, built.stores[source])
-    access = stores_module.store_access(built.model(source), layer).set_index("district_id")
-    blank["nearest_store_km"] = access["mean_store_km"].reindex(blank["district_id"]).to_numpy()
-    blank = blank.rename(columns={"district_id": "district"})
-    return blank[["district", "ward", "population", "nearest_store_km"]]
+    return _study(args).blank_districts(_question(args).store_source)
+
+
+def _answer(args: argparse.Namespace, question: Question) -> study_module.Result:
+    """``geo.study.evaluate`` of the command line's question, on its study."""
+    try:
+        return study_module.evaluate(_study(args, question), question,
+                                     allow_poor_fit=getattr(args, "allow_poor_fit", False))
+    except QuestionError as e:  # zones or a store layer this data directory lacks
+        raise UsageError(str(e)) from None
 
 
 def _cmd_scenario(args: argparse.Namespace) -> pd.DataFrame:
-    result = study_module.evaluate(_study(args), _scenario_from_args(args), measure=args.measure,
-                                   zones=args.by, stores=args.stores, walk_kmh=args.walk_kmh)
+    result = _answer(args, _question(args, zones="small-area"))
     if result.unreachable != "none":
         print(f"warning: {scenarios.NO_FACILITY} for {result.unreachable} residents under this "
               f"scenario", file=sys.stderr)
@@ -186,7 +219,7 @@ def _cmd_scenario(args: argparse.Namespace) -> pd.DataFrame:
 def _cmd_network_check(args: argparse.Namespace) -> pd.DataFrame:
     """Network-quality figures; walls and detours optionally to their own CSV files."""
     eng = _load(args)
-    check = network_check.check_network(eng, base="fy2015" if args.year == "2015" else "now")
+    check = network_check.check_network(eng, base=base_of_year(args.year))
     if args.walls:
         write_csv(check.walls, args.walls)
     if args.detours:
@@ -217,15 +250,14 @@ def _share(text: str) -> float:
 
 def _cmd_load_shift(args: argparse.Namespace) -> pd.DataFrame:
     """Counters' load before / after; fit summary as ``# name,value`` lines on stderr."""
-    built = _study(args)
-    result = study_module.evaluate(built, _scenario_from_args(args), zones="ward",
-                                   stores=args.stores, store_share=args.store_share,
-                                   reading=args.reading, allow_poor_fit=args.allow_poor_fit)
-    fit = built.demand_fits[args.reading]
+    question = _question(args, zones="ward")
+    built = _study(args, question)
+    result = _answer(args, question)
+    fit = built.demand_fits[question.reading]
     if result.load_shift is None:
         raise PoorFitError(f"no load shift: {result.load_shift_reason}")
     shift = result.load_shift
-    check = demand.validate_fy2011(fit, built.model(args.stores))
+    check = demand.validate_fy2011(fit, built.model(result.store_source))
     summary = shift.summary() | {f"fy2011_check_{k}": v for k, v in check.metrics.items()}
     if not fit.ok:
         print(f"warning: poor demand-model fit: {'; '.join(fit.problems)}", file=sys.stderr)
@@ -264,7 +296,8 @@ def _cmd_prepare(args: argparse.Namespace) -> pd.DataFrame:
     """Fetch what the default study lacks (asks first unless --yes); one row per file."""
     from . import prepare
 
-    results = prepare.prepare(args.data, network=args.network, stores=args.stores,
+    question = _question(args)
+    results = prepare.prepare(args.data, network=question.network, stores=question.store_source,
                               yes=args.yes, progress=_progress)
     return _fetch_table(results)
 
@@ -302,8 +335,8 @@ def _candidate_sources(text: str) -> list[str]:
 def _optimise_problem(args: argparse.Namespace, eng: engine_module.Engine) -> Problem:
     from . import optimise
 
-    problem = optimise.problem_from_model(eng.model, base="fy2015" if args.year == "2015"
-                                          else "now", weight=args.weight)
+    problem = optimise.problem_from_model(eng.model, base=base_of_year(args.year),
+                                          weight=args.weight)
     points = [optimise.school_points(eng.data)] if "schools" in args.candidates else []
     if args.site:
         names = [name for name, _, _ in args.site]
@@ -455,9 +488,10 @@ def _stamp(moment: datetime) -> str:
 
 def _saved_rows(records: list[scenariostore.StoredScenario]) -> pd.DataFrame:
     return pd.DataFrame([{
-        "name": r.scenario.name, "version": r.version, "base": r.scenario.base,
-        "closed": ",".join(sorted(r.scenario.closed)),
-        "downgraded": ",".join(sorted(r.scenario.downgraded)), "author": r.scenario.author,
+        "name": r.scenario.name, "version": r.version, "base": r.scenario.question.base,
+        "closed": ",".join(sorted(r.scenario.question.closed)),
+        "downgraded": ",".join(sorted(r.scenario.question.downgraded)),
+        "author": r.scenario.author,
         "note": r.scenario.note, "created_at": _stamp(r.created_at),
         "updated_at": _stamp(r.updated_at), "deleted": r.deleted} for r in records],
         columns=["name", "version", "base", "closed", "downgraded", "author", "note",
@@ -465,13 +499,12 @@ def _saved_rows(records: list[scenariostore.StoredScenario]) -> pd.DataFrame:
 
 
 def _saved_save(args: argparse.Namespace) -> pd.DataFrame:
+    question = _question(args)
+    if question.store_source is None:  # a record names its store layer
+        question = question.replace(store_source=layers.default_store_source(args.data))
     scenario = saved.SavedScenario(
-        name=args.name, base="fy2015" if args.year == "2015" else "now", closed=args.close,
-        downgraded=args.downgrade, measure=args.measure,
-        store_source=args.stores or layers.default_store_source(args.data),
-        network=args.network, mode=args.mode, store_share=args.store_share,
-        briefing_title=args.title, note=args.note, author=args.author,
-        phases=exchange.read_phases(args.phases) if args.phases else ())
+        question=question, name=args.name, briefing_title=args.title, note=args.note,
+        author=args.author, phases=exchange.read_phases(args.phases) if args.phases else ())
     offices = _office_register(args)
     if offices is not None:
         saved.check_offices(scenario, offices)
@@ -552,13 +585,7 @@ def _add_saved_parser(commands: _Commands, common: _Parser) -> None:
 
     save = action("save", "save a scenario (a new version when the name exists)")
     save.add_argument("--name", required=True, type=_scenario_name)
-    save.add_argument("--year", choices=("2015", "now"), default="2015",
-                      help="base office set (default the FY2015 set)")
-    save.add_argument("--close", type=_id_list, default=[], help="office ids, comma-separated")
-    save.add_argument("--downgrade", type=_id_list, default=[],
-                      help="office ids turned into certificate-only service corners")
-    save.add_argument("--measure", choices=scenarios.MEASURES, default="counter")
-    save.add_argument("--store-share", type=_share, default=0.0)
+    _add_question_options(save, by=Question().zones)
     save.add_argument("--title", default="", help="briefing title")
     save.add_argument("--note", default="")
     save.add_argument("--author", default="")
@@ -587,13 +614,12 @@ def _add_common_options(parser: argparse.ArgumentParser, *, defaults: bool) -> N
     parser.add_argument("--stores", default=default(None), choices=layers.STORE_SOURCES,
                         help="convenience-store layer for certificate access (default union, "
                              "or osm where the data directory has no Overture stores)")
-    parser.add_argument("--network", default=default(engine_module.DEFAULT_NETWORK),
-                        choices=engine_module.NETWORKS,
+    parser.add_argument("--network", default=default(None), choices=engine_module.NETWORKS,
                         help="road network (default: the city-wide OSM drive network)")
-    parser.add_argument("--mode", default=default("drive"), choices=study_module.MODES,
+    parser.add_argument("--mode", default=default(None), choices=MODES,
                         help="drive (one-way streets respected, default), walk, or transit "
                              "(bus, tram and rail with walks; a lower bound: 産交バス is missing)")
-    parser.add_argument("--walk-kmh", type=_positive_km, default=default(scenarios.WALK_KMH),
+    parser.add_argument("--walk-kmh", type=_positive_km, default=default(None),
                         help=f"walking speed for minutes on foot (default {scenarios.WALK_KMH})")
     parser.add_argument("-v", "--verbose", action="store_true", default=default(False),
                         help="log progress to stderr")
@@ -629,28 +655,12 @@ def build_parser() -> argparse.ArgumentParser:
     branch.set_defaults(handler=_cmd_branch_distances)
 
     scenario = commands.add_parser("scenario", help="distance per zone before/after closures")
-    scenario.add_argument("--close", type=_id_list, default=[], help="office ids, comma-separated")
-    scenario.add_argument("--downgrade", type=_id_list, default=[],
-                          help="office ids turned into certificate-only service corners")
-    scenario.add_argument("--year", choices=("2015", "now"), default="2015",
-                          help="base office set (default the FY2015 set)")
-    scenario.add_argument("--by", choices=("small-area", "ward", "district"),
-                          default="small-area")
-    scenario.add_argument("--measure", choices=scenarios.MEASURES, default="counter")
+    _add_question_options(scenario, by="small-area")
     scenario.set_defaults(handler=_cmd_scenario)
 
     load = commands.add_parser("load-shift",
                                help="annual transactions per counter before/after closures")
-    load.add_argument("--close", type=_id_list, default=[], help="office ids, comma-separated")
-    load.add_argument("--downgrade", type=_id_list, default=[],
-                      help="office ids turned into certificate-only service corners")
-    load.add_argument("--year", choices=("2015", "now"), default="2015",
-                      help="base office set (default the FY2015 set)")
-    load.add_argument("--store-share", type=_share, default=0.0,
-                      help="share 0-1 of the closed counters' certificate transactions going to "
-                           "convenience stores instead of another counter")
-    load.add_argument("--reading", choices=demand.READINGS, default=demand.DEFAULT_READING,
-                      help="which 城南/南部 reading of the FY2011-13 counts to fit")
+    _add_question_options(load, by="ward")
     load.add_argument("--summary-out", default=None,
                       help="also write the fit summary as a name,value CSV file")
     load.add_argument("--allow-poor-fit", action="store_true",
@@ -691,6 +701,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_question_options(parser: argparse.ArgumentParser, *, by: str) -> None:
+    """The options of a question (``QUESTION_OPTIONS``; the network, travel mode, store
+    layer and walking speed are common options); ``by`` is the command's default zones."""
+    defaults = Question()
+    parser.add_argument("--year", choices=tuple(YEARS), default=None,
+                        help="base office set: 2015 (the FY2015 set, default) or now")
+    parser.add_argument("--close", type=_id_list, default=None,
+                        help="office ids closed, comma-separated")
+    parser.add_argument("--downgrade", type=_id_list, default=None,
+                        help="office ids turned into certificate-only service corners")
+    parser.add_argument("--measure", choices=scenarios.MEASURES, default=None,
+                        help=f"counter or certificate (default {defaults.measure})")
+    parser.add_argument("--by", choices=ZONE_KINDS, default=None,
+                        help=f"zones figures are summed over (default {by})")
+    parser.add_argument("--store-share", type=_share, default=None,
+                        help="share 0-1 of the closed counters' certificate transactions going "
+                             f"to convenience stores (default {defaults.store_share:g})")
+    parser.add_argument("--reading", choices=demand.READINGS, default=None,
+                        help="which 城南/南部 reading of the FY2011-13 counts the demand model is "
+                             f"fitted on (default {defaults.reading})")
+
+
 def _add_fetch_parsers(commands: _Commands) -> None:
     fetch = commands.add_parser("fetch", help="download the open sources into --data (online)")
     fetch.add_argument("--only", type=_fetch_sources, default=None,
@@ -721,14 +753,7 @@ def _add_report_parser(commands: _Commands) -> None:
                         help="version of --scenario (default its latest)")
     parser.add_argument("--db", default=None, help="database URL of --scenario (default: "
                                                    f"${scenariostore.DB_ENV_VAR}, else SQLite)")
-    parser.add_argument("--year", choices=("2015", "now"), default=None,
-                        help="base office set (default the FY2015 set)")
-    parser.add_argument("--close", type=_id_list, default=[], help="office ids, comma-separated")
-    parser.add_argument("--downgrade", type=_id_list, default=[],
-                        help="office ids turned into certificate-only service corners")
-    parser.add_argument("--measure", choices=scenarios.MEASURES, default="counter")
-    parser.add_argument("--by", choices=("district", "small-area", "ward"), default="district")
-    parser.add_argument("--store-share", type=_share, default=0.0)
+    _add_question_options(parser, by="district")
     parser.add_argument("--title", default=None,
                         help="title (default: the saved title, a preset's name or the counts)")
     parser.add_argument("--lang", choices=("ja", "en"), default="ja")
@@ -748,16 +773,15 @@ def _report_targets(args: argparse.Namespace) -> dict[str, str]:
     if not targets:
         raise UsageError("report: give at least one of "
                          + ", ".join(f"--{key}" for key in REPORT_OPTIONS))
+    given = ["--" + option.replace("_", "-") for option in QUESTION_OPTIONS
+             if getattr(args, option, None) is not None]
     if args.scenario is None:
         if args.version is not None:
             raise UsageError("report: --version needs --scenario")
-    elif args.close or args.downgrade or args.year:
-        raise UsageError("report: give --scenario or --year/--close/--downgrade, not both")
+    elif given:
+        raise UsageError(f"report: --scenario asks its own question; drop {', '.join(given)}")
     if args.districts is not None and "leaflets" not in targets:
         raise UsageError("report: --districts needs --leaflets")
-    if "leaflets" in targets and args.by != "district":
-        raise UsageError("report: --leaflets needs --by district (one leaflet per school "
-                         "district)")
     return targets
 
 
@@ -770,21 +794,17 @@ def _cmd_report(args: argparse.Namespace) -> pd.DataFrame:
             chosen = scenariostore.ScenarioStore(args.db).open(args.scenario, args.version).scenario
         except ScenarioNotFoundError as e:
             raise UsageError(str(e)) from None
-        args.network, args.mode = chosen.network, chosen.mode
-        scenario, measure, stores = chosen.scenario, chosen.measure, chosen.store_source
-        share, custom = chosen.store_share, args.title or chosen.briefing_title
+        for field in chosen.defaulted:
+            print(f"note: {args.scenario} was saved before its {field} was recorded: today's "
+                  f"default {getattr(chosen.question, field)!r} is used", file=sys.stderr)
+        question, custom = chosen.question, args.title or chosen.briefing_title
     else:
-        args.year = args.year or "2015"
-        scenario, measure, stores = _scenario_from_args(args), args.measure, args.stores
-        share, custom = args.store_share, args.title
-    built = _study(args)
-    try:
-        result = study_module.evaluate(built, scenario, measure=measure, zones=args.by,
-                                       stores=stores, store_share=share, walk_kmh=args.walk_kmh)
-    except MadoguchiError:
-        raise
-    except ValueError as e:  # a store source or zone layer this data directory lacks
-        raise UsageError(f"report: {e}") from None
+        question, custom = _question(args, zones="district"), args.title
+    if "leaflets" in targets and question.zones != "district":
+        raise UsageError("report: --leaflets needs --by district (one leaflet per school "
+                         "district)")
+    built = _study(args, question)
+    result = _answer(args, question)
     title = report.default_title(built, result, lang=args.lang, custom=custom)
     if "leaflets" in targets:
         try:  # an unknown district, or none affected: before anything is rendered

@@ -28,15 +28,18 @@ from .layers import _check_columns, _problems_error
 from .scenarios import (
     FULL_COUNTER_KINDS,
     AccessModel,
+    OpenOffices,
     Scenario,
     office_status,
-    open_mask,
 )
 from .settings import PROJECT_DATA_DIR
 
 logger = logging.getLogger(__name__)
 
 COUNTS_PATH = PROJECT_DATA_DIR / "offices" / "counter_transactions.csv"
+RECEIVING_MIN_PER_YEAR = 0.5
+"""A counter receives traffic when it is predicted to gain at least this many transactions a
+year (one, once rounded): the one threshold of the screen, the files and the comparisons."""
 YEARS = ("fy2011", "fy2012", "fy2013")
 READINGS = ("brief", "alternative")
 DEFAULT_READING = "brief"
@@ -480,6 +483,15 @@ class LoadShift:
     unserved: float
     fit: DemandFit
 
+    @property
+    def receivers(self) -> pd.DataFrame:
+        """The counters that receive traffic: open in the scenario and predicted to gain at
+        least ``RECEIVING_MIN_PER_YEAR`` transactions a year; largest gain first (rows of
+        ``table``)."""
+        gaining = self.table[(self.table["status"] == "open")
+                             & (self.table["change"] >= RECEIVING_MIN_PER_YEAR)]
+        return gaining.sort_values("change", ascending=False, kind="stable")
+
     def summary(self) -> dict[str, float | int | str | bool]:
         """Return totals, assumptions and the fit summary as flat ``name -> value`` pairs."""
         totals: dict[str, float | int | str | bool] = {
@@ -518,29 +530,28 @@ def summary_rows(values: Mapping[str, object]) -> pd.DataFrame:
     return pd.DataFrame({"name": list(values), "value": list(values.values())})
 
 
-def _scenario_inputs(fit: DemandFit, model: AccessModel, scenario: Scenario
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Attractiveness classes (downgraded offices become service corners) and open masks."""
+def _classes(fit: DemandFit, model: AccessModel, scenario: Scenario) -> np.ndarray:
+    """Attractiveness classes of the offices (downgraded offices become service corners)."""
     kind = model.offices["kind"].copy()
     kind.iloc[model.office_index(scenario.downgraded)] = "service_corner"
-    classes = kind.map(fit.kind_classes).fillna("").to_numpy()
-    return (classes, open_mask(model, scenario, measure="counter"),
-            open_mask(model, scenario, measure="certificate"))
+    classes: np.ndarray = kind.map(fit.kind_classes).fillna("").to_numpy()
+    return classes
 
 
 def _scenario_load(
-    fit: DemandFit, model: AccessModel, scenario: Scenario, *,
+    fit: DemandFit, model: AccessModel, scenario: Scenario, masks: dict[str, np.ndarray], *,
     store_share: float | np.ndarray = 0.0,
 ) -> np.ndarray:
-    classes, counter_open, certificate_open = _scenario_inputs(fit, model, scenario)
+    """Expected transactions per office under ``scenario`` (``masks``: its open offices per
+    measure, ``OpenOffices.before`` or ``.after``)."""
     return expected_load(
         fit.params, model.office_origin_m, model.origins["population"].to_numpy(dtype=float),
-        classes, counter_open, certificate_open,
+        _classes(fit, model, scenario), masks["counter"], masks["certificate"],
         certificate_share=fit.certificate_share, store_share=store_share)
 
 
-def displaced_certificate_share(fit: DemandFit, model: AccessModel, scenario: Scenario
-                                ) -> np.ndarray:
+def displaced_certificate_share(fit: DemandFit, model: AccessModel, scenario: Scenario, *,
+                                open_offices: OpenOffices | None = None) -> np.ndarray:
     """Per origin, the share of its certificate transactions made at counters that close.
 
     Returns
@@ -548,8 +559,10 @@ def displaced_certificate_share(fit: DemandFit, model: AccessModel, scenario: Sc
     numpy.ndarray
         ``(n_origins,)`` in 0-1: the baseline Huff shares of the closed offices.
     """
-    classes, _, certificate_open = _scenario_inputs(fit, model, scenario.baseline)
-    shares = huff_shares(model.office_origin_m, fit.params.weights(classes) * certificate_open,
+    masks = open_offices or OpenOffices.of(model, scenario)
+    classes = _classes(fit, model, scenario.baseline)
+    shares = huff_shares(model.office_origin_m,
+                         fit.params.weights(classes) * masks.before["certificate"],
                          fit.params.beta_per_km)
     closed = model.office_index(scenario.closed)
     diverted: np.ndarray = shares[closed].sum(axis=0)
@@ -558,7 +571,7 @@ def displaced_certificate_share(fit: DemandFit, model: AccessModel, scenario: Sc
 
 def load_shift(
     fit: DemandFit, model: AccessModel, scenario: Scenario, *, store_share: float = 0.0,
-    allow_poor_fit: bool = False,
+    allow_poor_fit: bool = False, open_offices: OpenOffices | None = None,
 ) -> LoadShift:
     """Predict each counter's annual transactions before and after a closure scenario.
 
@@ -582,6 +595,8 @@ def load_shift(
         made at convenience stores after the scenario: an explicit assumption, default 0.
     allow_poor_fit
         Predict even when ``fit.ok`` is False (the caller must then show the warning).
+    open_offices
+        ``geo.scenarios.OpenOffices.of(model, scenario)`` when already known.
 
     Returns
     -------
@@ -599,11 +614,12 @@ def load_shift(
         raise ValueError(msg)
     if not allow_poor_fit:
         fit.require_ok()
-    before = _scenario_load(fit, model, scenario.baseline, store_share=0.0)
-    after = _scenario_load(
-        fit, model, scenario,
-        store_share=store_share * displaced_certificate_share(fit, model, scenario))
-    rows = open_mask(model, scenario.baseline, measure="certificate")
+    masks = open_offices or OpenOffices.of(model, scenario)
+    before = _scenario_load(fit, model, scenario.baseline, masks.before, store_share=0.0)
+    displaced = displaced_certificate_share(fit, model, scenario, open_offices=masks)
+    after = _scenario_load(fit, model, scenario, masks.after,
+                           store_share=store_share * displaced)
+    rows = masks.before["certificate"]
     table = model.offices.loc[rows, ["office_id", "name_ja", "kind"]].copy()
     table["status"] = office_status(model.offices, scenario).loc[rows, "state"]
     observed: pd.Series | dict[str, float] = (
@@ -613,7 +629,7 @@ def load_shift(
     table["predicted_after"] = after[rows]
     table["change"] = table["predicted_after"] - table["predicted_before"]
     table["change_pct"] = 100.0 * table["change"] / table["predicted_before"]
-    certificate_after = _scenario_load(fit, model, scenario, store_share=0.0).sum()
+    certificate_after = _scenario_load(fit, model, scenario, masks.after, store_share=0.0).sum()
     to_stores = float(certificate_after - after.sum())
     unserved = max(float(before.sum() - certificate_after), 0.0)
     if unserved > 1e-6 * before.sum():

@@ -70,6 +70,10 @@ class FeedError(MadoguchiError):
     """A GTFS feed is missing a required file or holds unreadable values."""
 
 
+class QuestionError(MadoguchiError):
+    """A planner's question (``geo.question.Question``) has an invalid field."""
+
+
 class SavedScenarioError(MadoguchiError):
     """A saved scenario, export file or URL is invalid, or names no saved scenario."""
 

@@ -262,6 +262,10 @@ VALUE_LABELS: dict[str, dict[Any, tuple[str, str]]] = {
                                 "Certificates (incl. convenience stores)")},
     "base": {"fy2015": ("2015年度の窓口", "FY2015 office set"),
              "now": ("現在の窓口", "Today's office set")},
+    "reading": {"brief": ("資料の読み（城南 23,920・南部 24,100 件、既定）",
+                          "as in the brief (城南 23,920, 南部 24,100; default)"),
+                "alternative": ("別の読み（城南 24,100・南部 23,920 件）",
+                                "alternative (城南 24,100, 南部 23,920)")},
     "candidate": {True: ("候補", "candidate"), False: ("", "")},
     "official_2015": {True: ("候補", "candidate"), False: ("", "")},
 }

@@ -1,13 +1,17 @@
 """A scenario in a link: the URL query parameters that reopen a view or a saved scenario.
 
-``to_query_params`` / ``from_query_params`` put a ``geo.saved.SavedScenario`` (or a saved
-name and version, ``SavedRef``) into a URL and read it back, checked as a saved scenario is.
+``to_query_params`` / ``from_query_params`` put a ``geo.saved.SavedScenario`` (its
+``geo.question.Question`` and record fields) or a saved name and version (``SavedRef``)
+into a URL and read it back (``Link``), checked as a saved scenario is. A link spells out
+only what differs from the default question, so a field it lacks is the default, also in
+links written before that field existed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,12 +27,38 @@ class SavedRef:
     version: int | None = None
 
 
+@dataclass(frozen=True)
+class Link:
+    """What a URL says about the view.
+
+    Attributes
+    ----------
+    saved
+        A saved scenario's name and version, when the URL names one.
+    scenario
+        Otherwise the scenario it spells out (its question, name, title, note, author,
+        phases), or None when it has no scenario parameter.
+    ignored
+        Parameters neither a scenario nor the app (``view_keys``) knows, ignored: the
+        page says so.
+    """
+
+    saved: SavedRef | None = None
+    scenario: SavedScenario | None = None
+    ignored: tuple[str, ...] = ()
+
+
 _SAVED_KEYS = ("saved", "version")
-_QUERY_KEYS = {"name": "name", "base": "base", "close": "closed", "downgrade": "downgraded",
-               "measure": "measure", "stores": "store_source", "network": "network",
-               "mode": "mode", "share": "store_share", "title": "briefing_title",
-               "note": "note", "author": "author", "phases": "phases"}
-"""URL parameter -> ``SavedScenario`` field."""
+_QUESTION_KEYS = {"base": "base", "close": "closed", "downgrade": "downgraded",
+                  "measure": "measure", "zones": "zones", "stores": "store_source",
+                  "share": "store_share", "reading": "reading", "network": "network",
+                  "mode": "mode", "walk": "walk_kmh"}
+"""URL parameter -> ``Question`` field."""
+_RECORD_KEYS = {"name": "name", "title": "briefing_title", "note": "note", "author": "author",
+                "phases": "phases"}
+"""URL parameter -> ``SavedScenario`` field besides the question."""
+_QUERY_KEYS = _QUESTION_KEYS | _RECORD_KEYS
+_NUMBERS = ("store_share", "walk_kmh")
 
 
 def to_query_params(scenario: SavedScenario | SavedRef) -> dict[str, str]:
@@ -53,29 +83,47 @@ def to_query_params(scenario: SavedScenario | SavedRef) -> dict[str, str]:
         elif name == "phases":
             params[key] = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
         else:
-            params[key] = repr(value) if name == "store_share" else value
+            params[key] = repr(value) if name in _NUMBERS else value
     return params
 
 
-def from_query_params(params: Mapping[str, Any]) -> SavedScenario | SavedRef | None:
+def from_query_params(params: Mapping[str, str | Sequence[str]], *,
+                      view_keys: Iterable[str] = ()) -> Link:
     """Read a scenario, or a saved name and version, back from URL query parameters.
 
-    Parameters the app uses for other things are ignored. Returns ``None`` when there is
-    no scenario parameter at all.
+    Parameters
+    ----------
+    params
+        Parameter -> value, or every value of a parameter (``st.query_params.get_all``).
+    view_keys
+        Parameters the app uses for its own view (not a scenario's); any other unknown
+        parameter is reported in ``Link.ignored``.
 
     Raises
     ------
     SavedScenarioError
-        A value is malformed or invalid, or both a saved name and scenario fields are given.
+        A value is malformed or invalid, a parameter is given twice, or both a saved name
+        and scenario fields are given.
     """
-    ours = {key: value for key, value in params.items() if key in _QUERY_KEYS or key in _SAVED_KEYS}
+    single: dict[str, str] = {}
+    for key, value in params.items():
+        given = [value] if isinstance(value, str) else list(value)
+        if len(given) > 1:
+            msg = (f"URL parameter {_shown(key)} is given {len(given)} times; give it once "
+                   f"(ids together, comma-separated)")
+            raise SavedScenarioError(msg)
+        if given:
+            single[key] = given[0]
+    known = set(_QUERY_KEYS) | set(_SAVED_KEYS) | set(view_keys)
+    ignored = tuple(sorted(key for key in single if key not in known))
+    ours = {key: value for key, value in single.items() if key in _QUERY_KEYS or key in _SAVED_KEYS}
     bad = sorted(key for key, value in ours.items() if not isinstance(value, str))
     if bad:
         raise SavedScenarioError(f"URL parameter(s) {', '.join(bad)} must be text")
     if not ours:
-        return None
+        return Link(ignored=ignored)
     if "saved" in ours or "version" in ours:
-        return _saved_ref(ours)
+        return Link(saved=_saved_ref(ours), ignored=ignored)
     values: dict[str, Any] = {}
     for key, text in ours.items():
         name = _QUERY_KEYS[key]
@@ -83,11 +131,12 @@ def from_query_params(params: Mapping[str, Any]) -> SavedScenario | SavedRef | N
             values[name] = [part.strip() for part in text.split(",") if part.strip()]
         elif name == "phases":
             values[name] = parse_json(text, "URL parameter phases")
-        elif name == "store_share":
-            values[name] = _float_param(text)
+        elif name in _NUMBERS:
+            values[name] = _float_param(key, text)
         else:
             values[name] = text
-    return SavedScenario.from_dict(values)
+    scenario = SavedScenario.from_dict(values)
+    return Link(scenario=dataclasses.replace(scenario, defaulted=()), ignored=ignored)
 
 
 def _saved_ref(params: Mapping[str, str]) -> SavedRef:
@@ -110,8 +159,8 @@ def _saved_ref(params: Mapping[str, str]) -> SavedRef:
 
 
 
-def _float_param(text: str) -> float:
+def _float_param(key: str, text: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise SavedScenarioError(f"URL parameter share is not a number: {text[:80]!r}") from None
+        raise SavedScenarioError(f"URL parameter {key} is not a number: {text[:80]!r}") from None

@@ -34,7 +34,8 @@ from scipy.sparse import coo_matrix, csr_matrix, vstack
 from . import demand, distance, layers
 from .engine import Engine
 from .errors import InfeasibleError, MadoguchiError, SiteError, UnknownOfficeError
-from .scenarios import BASE_COLUMNS, BASES, FULL_COUNTER_KINDS, AccessModel, Scenario
+from .question import Question
+from .scenarios import BASE_COLUMNS, BASES, FULL_COUNTER_KINDS, AccessModel
 
 logger = logging.getLogger(__name__)
 
@@ -1030,8 +1031,9 @@ def solve_capacitated(
     raise InfeasibleError(msg)
 
 
-def as_scenario(problem: Problem, solution: Solution) -> Scenario:
-    """Return a solution as a closure scenario of its base office set, for ``geo.scenarios``.
+def as_question(problem: Problem, solution: Solution) -> Question:
+    """Return a solution as a question about its base office set (``geo.question``): the
+    counters it does not keep closed, for ``geo.study.evaluate``.
 
     The base counters that are candidates and not selected close; everything else in the
     base set (e.g. certificate-only service corners) is left as it is.
@@ -1047,7 +1049,7 @@ def as_scenario(problem: Problem, solution: Solution) -> Scenario:
         msg = f"a scenario cannot open new counters: {', '.join(opened)}"
         raise ValueError(msg)
     base = problem.candidates["office_id"][_base_open(problem)]
-    return Scenario(base=problem.base, closed=frozenset(set(base) - set(solution.selected)))
+    return Question(base=problem.base, closed=frozenset(set(base) - set(solution.selected)))
 
 
 def candidate_table(problem: Problem, solution: Solution) -> pd.DataFrame:

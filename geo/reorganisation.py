@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .scenarios import AccessModel, Scenario, in_base
+from .question import Question
+from .scenarios import AccessModel, in_base
 
 RULE_THRESHOLD_KM = 5.0
 BRANCH_KINDS = ("general_branch", "branch", "annex", "service_corner")
@@ -41,14 +42,15 @@ class Preset:
     key
         ``fy2015`` (the FY2015 offices), ``plan2015`` (the plan's eight candidates
         closed), ``reorganisation`` (FY2015 -> today: what the city closed) or ``now``.
-    scenario
-        The base office set and the closures.
+    question
+        The base office set and the closures, as a ``geo.question.Question`` (its other
+        fields at their defaults: a view takes the preset's offices, ``Question.with_offices``).
     note_ja, note_en
         What the preset stands for, to show beside it.
     """
 
     key: str
-    scenario: Scenario
+    question: Question
     note_ja: str
     note_en: str
 
@@ -66,21 +68,21 @@ def presets(offices: pd.DataFrame) -> dict[str, Preset]:
     closed_since = offices.loc[fy2015 & ~in_base(offices, "now"), "office_id"]
     official = frozenset(o for o in OFFICIAL_2015_CANDIDATES if o in ids)
     return {
-        "fy2015": Preset("fy2015", Scenario(base="fy2015"),
+        "fy2015": Preset("fy2015", Question(base="fy2015"),
                          "2015年度（再編前）の窓口",
                          "The counters of FY2015, before the reorganisation"),
         "plan2015": Preset(
-            "plan2015", Scenario(base="fy2015", closed=official),
+            "plan2015", Question(base="fy2015", closed=official),
             "2015年の再編計画が挙げた候補8か所（大江・秋津・東部・花園・飽田・幸田・南部・北部）を閉鎖。"
             "計画は森都心プラザの窓口もあわせて廃止するとしていた（ここでは閉鎖に含めない）。",
             "The 2015 plan's eight candidates closed (大江, 秋津, 東部, 花園, 飽田, 幸田, 南部, "
             "北部). The plan also abolished the 森都心プラザ counter with them (not closed here)."),
         "reorganisation": Preset(
-            "reorganisation", Scenario(base="fy2015", closed=frozenset(closed_since)),
+            "reorganisation", Question(base="fy2015", closed=frozenset(closed_since)),
             "2015年度から現在まで：実際に閉鎖された窓口（幸田は候補だったが存続）",
             "FY2015 -> today: the counters the city actually closed (幸田 was a candidate and "
             "is still open)"),
-        "now": Preset("now", Scenario(base="now"), "現在の窓口", "Today's counters"),
+        "now": Preset("now", Question(base="now"), "現在の窓口", "Today's counters"),
     }
 
 

@@ -19,7 +19,6 @@ import pandas as pd
 
 from . import briefing, labels, leaflets, provenance, reorganisation
 from . import io as gio
-from . import stores as stores_module
 from . import study as study_module
 from .layers import BundleFile
 from .study import Result, Study
@@ -78,7 +77,7 @@ def report_sources(study: Study, result: Result) -> list[str | BundleFile]:
     """Sources behind a report: its layers, the 2020 mesh for 65+ figures, the stores of the
     blank-district sheet, the attendance-zone table for districts, the GTFS feeds in transit
     mode."""
-    return provenance.scenario_sources(measure=result.measure, store_source=result.stores,
+    return provenance.scenario_sources(measure=result.measure, store_source=result.store_source,
                                 zones=result.zones, network=study.network,
                                 elderly=_has_elderly(result),
                                 stores=study.districts is not None,
@@ -104,13 +103,7 @@ def report_tables(study: Study, result: Result, *, lang: str = "ja") -> dict[str
     if result.load_shift is not None:
         tables[SHEETS["load_shift"][index]] = load_shift_table(result, lang=lang)
     if study.districts is not None:
-        blank = stores_module.blank_districts(study.districts, study.stores[result.stores])
-        access = stores_module.store_access(study.model(result.stores), study.districts)
-        nearest = access.set_index("district_id")["mean_store_km"]
-        blank["nearest_store_km"] = nearest.reindex(blank["district_id"]).to_numpy()
-        blank = blank.rename(columns={"district_id": "district"})
-        tables[SHEETS["blank"][index]] = blank[["district", "ward", "population",
-                                                "nearest_store_km"]]
+        tables[SHEETS["blank"][index]] = study.blank_districts(result.store_source)
     return tables
 
 
@@ -156,13 +149,14 @@ def workbook(study: Study, result: Result, *, title: str, lang: str = "ja",
              date: _dt.date | str | None = None) -> bytes:
     """The Excel workbook: headed tables, 項目説明, シナリオ and 出典 sheets (``lang``)."""
     description = provenance.describe_scenario(
-        result.scenario, measure=result.measure, store_source=result.stores,
+        result.scenario, measure=result.measure, store_source=result.store_source,
         offices=result.offices, date=date, title=title, lang=lang)
     if result.load_shift is not None:
         index = labels.language_index(lang)
         fit = result.load_shift.fit
         for words, value in ((LOAD_SHIFT_WORDS["store_share"], f"{100 * result.store_share:g} %"),
-                             (LOAD_SHIFT_WORDS["reading"], result.reading),
+                             (LOAD_SHIFT_WORDS["reading"],
+                              labels.VALUE_LABELS["reading"][result.reading][index]),
                              (LOAD_SHIFT_WORDS["r2"], f"{fit.r2_log:.3f}"),
                              (LOAD_SHIFT_WORDS["beta"], f"{fit.params.beta_per_km:.3f}")):
             description[words[index]] = value
@@ -274,7 +268,7 @@ def residents_handout(study: Study, result: Result, *, title: str, lang: str = "
                                           result.zone_table)
     return leaflets.render_residents(
         zone_shapes(study, result), _wards(study, lang), _marked_offices(study, result, lang),
-        study.stores[result.stores], title=title,
+        study.stores[result.store_source], title=title,
         figures=briefing.key_figures(result.city, lang=lang, plain=True), services=services,
         lang=lang, zone_kind=result.zones, sources=report_sources(study, result),
         subtitle=_made(lang, date), notes=_caveat(study, lang), author=author)
@@ -327,7 +321,7 @@ def district_leaflets(study: Study, result: Result, *, title: str, lang: str = "
         for row in rows[rows["zone_id"].isin(chosen)].to_dict("records")}
     return leaflets.render_district_leaflets(
         zone_shapes(study, result), _wards(study, lang), _marked_offices(study, result, lang),
-        study.stores[result.stores], title=title, figures=figures,
+        study.stores[result.store_source], title=title, figures=figures,
         services=study_module.zone_services(study, result), chosen=chosen, lang=lang,
         sources=report_sources(study, result), subtitle=_made(lang, date), author=author)
 

@@ -1,8 +1,8 @@
 """Saved scenarios: the record of a named plan, its phased steps, and the checks on both.
 
-A :class:`SavedScenario` is everything a planner needs to reopen a view: the base office
-set, the closed and downgraded offices, the measure, store source, network, travel mode,
-store share, briefing title and an optional phased plan. ``geo.scenariostore`` keeps every
+A :class:`SavedScenario` is everything a planner needs to reopen a view: the question
+(``geo.question.Question``), a name, note, author, briefing title and an optional phased
+plan. ``geo.scenariostore`` keeps every
 version of it in a SQLAlchemy database (SQLite or PostgreSQL), ``geo.exchange`` moves
 whole stores between databases without losing anything, and ``geo.links`` puts a scenario
 (or a saved name and version) into a URL.
@@ -13,8 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import math
-import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,17 +20,17 @@ from typing import Any
 
 import pandas as pd
 
-from . import engine as engine_module
-from . import layers, scenarios
-from .errors import PhasePlanError, SavedScenarioError, UnknownOfficeError
+from .errors import PhasePlanError, QuestionError, SavedScenarioError, UnknownOfficeError
+from .question import DEFAULT as DEFAULT_QUESTION
+from .question import FIELDS as QUESTION_FIELDS
+from .question import OFFICE_ID, Question
 
-MODES = ("drive", "walk", "transit")
 MAX_NAME_LENGTH = 200
 MAX_VERSION = 2**31 - 1
 """Largest version number (an integer column holds it on every database)."""
 MAX_JSON_DEPTH = 32
 """Deepest nesting read from an export file, a phases file or a link (an export is 10 deep)."""
-_OFFICE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")
+
 _LIST_FIELDS = ("closed", "downgraded")
 
 
@@ -68,51 +66,38 @@ class Phase:
 
 @dataclass(frozen=True)
 class SavedScenario:
-    """A scenario as a planner saves, shares and reopens it.
+    """A question as a planner saves, shares and reopens it.
 
     Construction validates every field and raises one ``SavedScenarioError`` listing
     every problem. The name may be empty here (an unsaved view in a URL); saving needs one.
 
     Attributes
     ----------
+    question
+        What the view asks (``geo.question.Question``): offices, measure, zones, store
+        layer and share, 城南/南部 reading, network, travel mode, walking speed.
     name
         Name under which the scenario is saved (at most 200 characters; surrounding
         spaces are dropped).
-    base
-        Base office set, ``fy2015`` or ``now`` (``geo.scenarios.BASES``).
-    closed, downgraded
-        Office ids closed / turned into certificate-only service corners; disjoint.
-    measure
-        ``counter`` or ``certificate`` access.
-    store_source
-        Convenience-store layer (``geo.layers.STORE_SOURCES``).
-    network
-        Road network (``geo.engine.NETWORKS``).
-    mode
-        ``drive``, ``walk`` or ``transit``.
-    store_share
-        Share (0-1) of the closed counters' certificate transactions going to stores.
     briefing_title, note, author
         Free text.
     phases
         Optional dated steps in increasing date order; an office never goes back from
-        closed to a corner or open, nor from a corner to open. ``closed`` and
-        ``downgraded`` stay the view the map shows.
+        closed to a corner or open, nor from a corner to open. The question's closed and
+        downgraded offices stay the view the map shows.
+    defaulted
+        Question fields the record did not hold (written before they were saved: the
+        reading, the zones, the walking speed), now at today's defaults; a view opening
+        the record says so.
     """
 
+    question: Question = DEFAULT_QUESTION
     name: str = ""
-    base: str = "now"
-    closed: frozenset[str] = field(default_factory=frozenset)
-    downgraded: frozenset[str] = field(default_factory=frozenset)
-    measure: str = "counter"
-    store_source: str = "union"
-    network: str = engine_module.DEFAULT_NETWORK
-    mode: str = "drive"
-    store_share: float = 0.0
     briefing_title: str = ""
     note: str = ""
     author: str = ""
     phases: tuple[Phase, ...] = ()
+    defaulted: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         problems = []
@@ -121,53 +106,62 @@ class SavedScenario:
                 object.__setattr__(self, "name", normalise_name(self.name))
             except SavedScenarioError as e:
                 problems.append(str(e))
-        object.__setattr__(self, "closed", _frozen_ids(self.closed))
-        object.__setattr__(self, "downgraded", _frozen_ids(self.downgraded))
         object.__setattr__(self, "phases", tuple(self.phases))
         problems += _scenario_problems(self)
         if problems:
             raise SavedScenarioError("invalid scenario: " + "; ".join(problems))
 
     @property
-    def scenario(self) -> scenarios.Scenario:
-        """The closure scenario that ``geo.scenarios`` evaluates."""
-        return scenarios.Scenario(base=self.base, closed=self.closed, downgraded=self.downgraded)
-
-    @property
     def office_ids(self) -> frozenset[str]:
         """Every office id named by the scenario or one of its phases."""
-        ids = set(self.closed | self.downgraded)
+        ids = set(self.question.changes)
         for phase in self.phases:
             ids |= phase.closed | phase.downgraded
         return frozenset(ids)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return every field as JSON-ready values (sorted id lists, phases as dicts)."""
-        return {"name": self.name, "base": self.base, "closed": sorted(self.closed),
-                "downgraded": sorted(self.downgraded), "measure": self.measure,
-                "store_source": self.store_source, "network": self.network, "mode": self.mode,
-                "store_share": self.store_share, "briefing_title": self.briefing_title,
-                "note": self.note, "author": self.author,
-                "phases": [phase.to_dict() for phase in self.phases]}
+        """Return every field as JSON-ready values: the question's fields (``Question.to_dict``)
+        beside the name, title, note, author and phases."""
+        return {"name": self.name, **self.question.to_dict(),
+                "briefing_title": self.briefing_title, "note": self.note,
+                "author": self.author, "phases": [phase.to_dict() for phase in self.phases]}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SavedScenario:
-        """Build a scenario from ``to_dict`` output; raise ``SavedScenarioError`` on bad input."""
+        """Build a scenario from ``to_dict`` output (a record, an export file, a link).
+
+        Question fields the data lacks take today's defaults and are listed in
+        ``defaulted`` (``RECORDED_SINCE``: a record written before they were saved).
+
+        Raises
+        ------
+        geo.errors.SavedScenarioError
+            Unknown fields, or invalid values (every problem in one message).
+        """
         if not isinstance(data, Mapping):
             raise SavedScenarioError(f"a scenario must be a JSON object, not {type(data).__name__}")
-        unknown = sorted(set(data) - set(_FIELD_NAMES))
+        unknown = sorted(set(data) - set(_RECORD_FIELDS) - set(QUESTION_FIELDS), key=str)
         if unknown:
             raise SavedScenarioError(f"unknown scenario field(s): {', '.join(map(str, unknown))}")
-        values = dict(data)
+        asked = {key: value for key, value in data.items() if key in QUESTION_FIELDS}
         for name in _LIST_FIELDS:
-            if name in values:
-                values[name] = _id_list(values[name], name)
-        if "phases" in values:
-            values["phases"] = _phases_from_json(values["phases"])
-        return cls(**values)
+            if name in asked:
+                asked[name] = _id_list(asked[name], name)
+        try:
+            question = Question.from_dict(asked)
+        except QuestionError as e:
+            raise SavedScenarioError(f"invalid scenario: {e}") from None
+        record = {key: value for key, value in data.items() if key in _RECORD_FIELDS}
+        if "phases" in record:
+            record["phases"] = _phases_from_json(record["phases"])
+        defaulted = tuple(name for name in RECORDED_SINCE if name not in data)
+        return cls(question=question, defaulted=defaulted, **record)
 
 
-_FIELD_NAMES = tuple(SavedScenario.__dataclass_fields__)
+_RECORD_FIELDS = ("name", "briefing_title", "note", "author", "phases")
+RECORDED_SINCE = ("zones", "reading", "walk_kmh")
+"""Question fields a saved record or link holds only since they became part of the
+question (issue 19); older records and links open with their defaults."""
 
 
 def normalise_name(name: str) -> str:
@@ -204,22 +198,12 @@ def _frozen_ids(ids: Iterable[str]) -> frozenset[str]:
 
 def _scenario_problems(s: SavedScenario) -> list[str]:
     problems = [] if isinstance(s.name, str) else ["name must be text"]
-    for label, value, allowed in (("base", s.base, scenarios.BASES),
-                                  ("measure", s.measure, scenarios.MEASURES),
-                                  ("store source", s.store_source, layers.STORE_SOURCES),
-                                  ("network", s.network, engine_module.NETWORKS),
-                                  ("mode", s.mode, MODES)):
-        if value not in allowed:
-            problems.append(f"unknown {label} {value!r} (choose one of {', '.join(allowed)})")
-    share = s.store_share
-    if (isinstance(share, bool) or not isinstance(share, (int, float)) or not math.isfinite(share)
-            or not 0.0 <= share <= 1.0):
-        problems.append(f"store share must be a number from 0 to 1, not {share!r}")
+    if not isinstance(s.question, Question):
+        problems.append(f"question must be a geo.question.Question, not {s.question!r}")
     for label in ("briefing_title", "note", "author"):
         value = getattr(s, label)
         if not isinstance(value, str) or "\x00" in value:
             problems.append(f"{label} must be text without NUL characters")
-    problems += _office_set_problems(s.closed, s.downgraded, "")
     problems += _phase_problems(s.phases)
     return problems
 
@@ -228,7 +212,7 @@ def _office_set_problems(closed: frozenset[str], downgraded: frozenset[str],
                          where: str) -> list[str]:
     problems = [f"{where}malformed office id {office!r}"
                 for office in sorted(closed | downgraded, key=str)
-                if not isinstance(office, str) or not _OFFICE_ID.fullmatch(office)]
+                if not isinstance(office, str) or not OFFICE_ID.fullmatch(office)]
     both = closed & downgraded
     if both:
         problems.append(f"{where}offices both closed and downgraded: "

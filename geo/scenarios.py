@@ -27,6 +27,11 @@ FULL_COUNTER_KINDS = frozenset({"ward_office", "general_branch", "branch", "anne
 """Kinds that take family-register and resident-registration applications (the annex
 relays them to 河内). Service corners and convenience stores issue certificates only."""
 DEFAULT_THRESHOLDS_M = (1_000.0, 2_000.0, 5_000.0)
+HEADLINE_THRESHOLDS_KM = (2, 5)
+"""The distances the screen and the paper headline: people beyond 2 km (a walk, and the 65+
+figure), and beyond the 5 km of the 2015 rule (``DEFAULT_THRESHOLDS_M`` holds both)."""
+HEADLINE_THRESHOLDS_MIN = (30, 45)
+"""The minutes by bus, tram and on foot headlined in transit mode (the 65+ figure: 45)."""
 WALK_KMH = 4.8
 """Walking speed assumed for minutes on foot (an adjustable, stated assumption)."""
 SLOW_WALK_KMH = 3.6
@@ -191,13 +196,20 @@ def check_in_base(offices: pd.DataFrame, scenario: Scenario) -> None:
     Raises
     ------
     UnknownOfficeError
-        An id is unknown, or names an office that is not a counter of the base set (the
-        message says which base holds it).
+        An id is unknown, names an office that is not a counter of the base set (the
+        message says which base holds it), or downgrades an office that is already a
+        certificate-only service corner (which changes nothing).
     """
     unknown = sorted((scenario.closed | scenario.downgraded) - set(offices["office_id"]))
     if unknown:
         msg = (f"unknown office id(s): {', '.join(unknown)}; known ids are "
                f"{', '.join(offices['office_id'])}")
+        raise UnknownOfficeError(msg)
+    corners = offices.loc[offices["office_id"].isin(scenario.downgraded)
+                          & (offices["kind"] == "service_corner"), "office_id"]
+    if len(corners):
+        msg = (f"downgrading an office that is already a service corner changes nothing: "
+               f"{', '.join(sorted(corners))}")
         raise UnknownOfficeError(msg)
     known = offices[offices["office_id"].isin(scenario.closed | scenario.downgraded)]
     outside = known[~in_base(known, scenario.base).to_numpy()]
@@ -232,15 +244,46 @@ def open_mask(model: AccessModel, scenario: Scenario, *, measure: str) -> np.nda
     return mask
 
 
-def origin_distances(model: AccessModel, scenario: Scenario, *, measure: str) -> np.ndarray:
+@dataclass(frozen=True)
+class OpenOffices:
+    """Which offices serve each measure before and after a scenario, computed once.
+
+    Every figure of one evaluation (distances per zone and city-wide, transit minutes, the
+    load shift) reads these masks (``open_mask``) instead of deriving them again.
+
+    Attributes
+    ----------
+    scenario
+        The scenario; "before" is its base set with nothing closed.
+    before, after
+        Measure (``counter``, ``certificate``) -> boolean mask over the offices.
+    """
+
+    scenario: Scenario
+    before: dict[str, np.ndarray]
+    after: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, model: AccessModel, scenario: Scenario) -> OpenOffices:
+        """The four masks of ``scenario`` (raises ``UnknownOfficeError`` for an unknown id)."""
+        return cls(scenario,
+                   {m: open_mask(model, scenario.baseline, measure=m) for m in MEASURES},
+                   {m: open_mask(model, scenario, measure=m) for m in MEASURES})
+
+
+def origin_distances(model: AccessModel, scenario: Scenario, *, measure: str,
+                     mask: np.ndarray | None = None) -> np.ndarray:
     """Distance from each origin to its nearest open facility, metres (``inf`` if none).
+
+    ``mask`` is ``open_mask(model, scenario, measure=measure)`` when already known.
 
     Returns
     -------
     numpy.ndarray
         ``(n_origins,)`` float32.
     """
-    mask = open_mask(model, scenario, measure=measure)
+    if mask is None:
+        mask = open_mask(model, scenario, measure=measure)
     if mask.any():
         best: np.ndarray = model.office_origin_m[mask].min(axis=0)
     else:
@@ -373,6 +416,7 @@ def compare(
     model: AccessModel, scenario: Scenario, *, measure: str = "counter",
     membership: pd.DataFrame | None = None, by: str = "small-area",
     thresholds_m: tuple[float, ...] = DEFAULT_THRESHOLDS_M,
+    open_offices: OpenOffices | None = None,
 ) -> pd.DataFrame:
     """Compare each zone's distance to the nearest facility before and after a scenario.
 
@@ -388,6 +432,8 @@ def compare(
         Zone membership rows (``zone_membership`` or a district table); default ``by``.
     thresholds_m
         Distances (metres) for the "people beyond" columns.
+    open_offices
+        ``OpenOffices.of(model, scenario)`` when already known.
 
     Returns
     -------
@@ -401,8 +447,10 @@ def compare(
         people count as beyond every threshold.
     """
     members = zone_membership(model, by=by) if membership is None else membership
-    before = origin_distances(model, scenario.baseline, measure=measure)
-    after = origin_distances(model, scenario, measure=measure)
+    masks = open_offices or OpenOffices.of(model, scenario)
+    before = origin_distances(model, scenario.baseline, measure=measure,
+                              mask=masks.before[measure])
+    after = origin_distances(model, scenario, measure=measure, mask=masks.after[measure])
     share = model.origins.get("share_65plus")
     share_65plus = None if share is None else share.to_numpy(dtype=float)
     if share_65plus is not None and not np.isfinite(share_65plus).all():

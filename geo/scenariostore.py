@@ -14,7 +14,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import pandas as pd
 import sqlalchemy as sa
@@ -29,7 +29,7 @@ from .exchange import (
     _ExportEntry,
     _parse_export,
 )
-from .saved import _FIELD_NAMES, MAX_NAME_LENGTH, SavedScenario, _phases_from_json, normalise_name
+from .saved import MAX_NAME_LENGTH, RECORDED_SINCE, SavedScenario, normalise_name
 from .settings import PROJECT_DATA_DIR
 
 logger = logging.getLogger(__name__)
@@ -41,6 +41,8 @@ SAVE_ATTEMPTS = 10
 """Attempts at a write that loses a race with another writer (creating the same new name,
 or the tables); a unique (name, version) constraint turns any other clash into a retry."""
 _T = TypeVar("_T")
+_CONTENT_COLUMNS = frozenset(SavedScenario().to_dict()) - {"name"}
+"""The version columns holding a record's content (``SavedScenario.to_dict`` but the name)."""
 
 
 class _Base(DeclarativeBase):
@@ -74,10 +76,14 @@ class _VersionRow(_Base):
     closed: Mapped[list[str]] = mapped_column(sa.JSON)
     downgraded: Mapped[list[str]] = mapped_column(sa.JSON)
     measure: Mapped[str] = mapped_column(sa.String(20))
-    store_source: Mapped[str] = mapped_column(sa.String(40))
+    store_source: Mapped[str] = mapped_column(sa.String(40))  # "": the data's default
     network: Mapped[str] = mapped_column(sa.String(40))
     mode: Mapped[str] = mapped_column(sa.String(20))
     store_share: Mapped[float] = mapped_column(sa.Float)
+    # the question's fields since issue 19: NULL in a version saved before them
+    zones: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
+    reading: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
+    walk_kmh: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
     briefing_title: Mapped[str] = mapped_column(sa.Text)
     note: Mapped[str] = mapped_column(sa.Text)
     author: Mapped[str] = mapped_column(sa.Text)
@@ -151,9 +157,14 @@ def _now() -> dt.datetime:
 
 
 def _content(row: _VersionRow, name: str) -> SavedScenario:
-    values = {key: getattr(row, key) for key in _FIELD_NAMES if key != "name"}
-    values["phases"] = _phases_from_json(values["phases"])
-    return SavedScenario(name=name, **values)
+    """A version's record; a question field the version predates (NULL) is left out, so
+    ``SavedScenario.from_dict`` gives it today's default and says so."""
+    values = {column.key: getattr(row, column.key) for column in _VersionRow.__table__.columns
+              if column.key in _CONTENT_COLUMNS}
+    absent = [key for key in RECORDED_SINCE if values[key] is None]
+    values["store_source"] = values["store_source"] or None
+    return SavedScenario.from_dict({"name": name, **{k: v for k, v in values.items()
+                                                     if k not in absent}})
 
 
 def _locked_owner(session: Session, name: str) -> _ScenarioRow | None:
@@ -184,6 +195,7 @@ def _sqlite_writers_take_turns(engine: sa.Engine) -> None:
 def _version_row(owner: _ScenarioRow, version: int, saved_at: dt.datetime,
                  scenario: SavedScenario) -> _VersionRow:
     content = {k: v for k, v in scenario.to_dict().items() if k != "name"}
+    content["store_source"] = content["store_source"] or ""
     return _VersionRow(scenario=owner, version=version, saved_at=saved_at, **content)
 
 
@@ -219,14 +231,29 @@ class ScenarioStore:
             raise ScenarioStoreError(msg) from e
 
     def _create_tables(self) -> None:
-        """Create missing tables; other writers creating them at the same moment are fine."""
+        """Create missing tables and columns; other writers at the same moment are fine."""
         for attempt in range(1, SAVE_ATTEMPTS):
             try:
                 _Base.metadata.create_all(self._engine)
+                self._add_missing_columns()
                 return
             except sa_exc.SQLAlchemyError:
                 logger.info("another writer is creating the tables (attempt %d)", attempt)
         _Base.metadata.create_all(self._engine)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Add the question's newer columns to a database made before them (NULL in the
+        versions already saved: they open with today's defaults and say so)."""
+        table = cast(sa.Table, _VersionRow.__table__)
+        present = {column["name"] for column in sa.inspect(self._engine).get_columns(
+            table.name)}
+        missing = [table.c[name] for name in RECORDED_SINCE if name not in present]
+        with self._engine.begin() as connection:
+            for column in missing:
+                kind = column.type.compile(dialect=self._engine.dialect)
+                connection.exec_driver_sql(
+                    f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
 
     def _safe_url(self) -> str:
         try:

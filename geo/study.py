@@ -40,13 +40,11 @@ from . import demand, districts, layers, reorganisation, scenarios, studycache, 
 from . import engine as engine_module
 from . import stores as stores_module
 from . import zones as zones_module
-from .errors import PoorFitError
+from .errors import DataMissingError, PoorFitError, QuestionError
+from .question import MODES, Question
 
 logger = logging.getLogger(__name__)
 
-MODES = ("drive", "walk", "transit")
-"""``drive`` (one-way streets), ``walk`` and ``transit`` (bus, tram and rail with walks; its
-distances in km are walking distances)."""
 UNREACHABLE = ("none", "some", "all")
 """How many residents have no counter at all after a scenario."""
 
@@ -97,8 +95,6 @@ class Study:
         The school-district layer (None for a study without one).
     zones
         ``district``, ``small-area`` and ``ward`` zone layers (polygons and membership).
-    blank_ids
-        Districts without a convenience store, per store source.
     demand_fits
         The demand model fitted on FY2013, per 城南/南部 reading (empty when the offices
         have no recorded counts: there is then no load shift).
@@ -107,6 +103,9 @@ class Study:
         are in no figure (``geo.layers.PopulationCoverage``; shown with every figure).
     transit
         Door-to-door minutes by bus, tram and rail (``transit`` mode only, else None).
+    counts
+        The counters' recorded FY2011-13 transactions per 城南/南部 reading
+        (``geo.demand.load_counts``; what the demand model is fitted on).
     build_seconds
         Wall time of ``build_study``.
     """
@@ -119,13 +118,14 @@ class Study:
     store_origin_m: dict[str, np.ndarray]
     districts: districts.DistrictLayer | None
     zones: dict[str, zones_module.ZoneLayer]
-    blank_ids: dict[str, frozenset[str]]
     demand_fits: dict[str, demand.DemandFit]
     population: layers.PopulationCoverage
     build_seconds: float
     transit: transit.TransitAccess | None = None
+    counts: dict[str, pd.DataFrame] = field(default_factory=dict)
     _models: dict[str, scenarios.AccessModel] = field(default_factory=dict, repr=False,
                                                       compare=False)
+    _blank: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def transit_sources(self) -> tuple[layers.BundleFile, ...]:
@@ -141,6 +141,35 @@ class Study:
     def default_store_source(self) -> str:
         """``union`` when available, else the first available source."""
         return "union" if "union" in self.store_origin_m else self.store_sources[0]
+
+    def blank_districts(self, store_source: str | None = None) -> pd.DataFrame:
+        """The school districts without a store of ``store_source`` (空白校区; default the
+        study's default layer), most populous first: ``district, ward, population`` and
+        ``nearest_store_km`` (the residents' mean road distance to the nearest store).
+
+        Raises
+        ------
+        geo.errors.DataMissingError
+            The study has no school districts.
+        """
+        source = store_source or self.default_store_source
+        if self.districts is None:
+            msg = "this study has no school districts (schools or attendance zones missing)"
+            raise DataMissingError(msg)
+        if source not in self._blank:
+            blank = stores_module.blank_districts(self.districts, self.stores[source])
+            access = stores_module.store_access(self.model(source), self.districts)
+            nearest = access.set_index("district_id")["mean_store_km"]
+            blank["nearest_store_km"] = nearest.reindex(blank["district_id"]).to_numpy()
+            blank = blank.rename(columns={"district_id": "district"})
+            self._blank[source] = blank[["district", "ward", "population", "nearest_store_km"]]
+        return self._blank[source]
+
+    def blank_ids(self, store_source: str | None = None) -> frozenset[str]:
+        """The ids of ``blank_districts(store_source)`` (none for a study without districts)."""
+        if self.districts is None:
+            return frozenset()
+        return frozenset(self.blank_districts(store_source)["district"].astype(str))
 
     def model(self, stores: str | None = None) -> scenarios.AccessModel:
         """The distance model with the nearest-store distances of ``stores``."""
@@ -234,21 +263,21 @@ def _build(root: Path, network: str, mode: str, started: float,
     report("districts")
     district_layer = districts.build_districts(eng.data)
     report("demand")
-    fits = _fits(eng.model)
+    counts, fits = _fits(eng.model)
     access = None
     if mode == "transit":
         report("transit")
         access = transit.transit_access(eng)
     report("zones")
     return assemble_study(eng, stores=stores, district_layer=district_layer, demand_fits=fits,
-                          started=started, transit_access=access)
+                          counts=counts, started=started, transit_access=access)
 
 
 def assemble_study(
     eng: engine_module.Engine, *, stores: dict[str, gpd.GeoDataFrame],
     district_layer: districts.DistrictLayer | None,
-    demand_fits: dict[str, demand.DemandFit], started: float | None = None,
-    transit_access: transit.TransitAccess | None = None,
+    demand_fits: dict[str, demand.DemandFit], counts: dict[str, pd.DataFrame] | None = None,
+    started: float | None = None, transit_access: transit.TransitAccess | None = None,
     store_origin_m: dict[str, np.ndarray] | None = None,
     population: layers.PopulationCoverage | None = None,
 ) -> Study:
@@ -264,6 +293,8 @@ def assemble_study(
         School districts, or None (then no ``district`` zones).
     demand_fits
         Demand-model fits per reading (may be empty).
+    counts
+        The FY2011-13 counts per reading the fits were made on (default none).
     transit_access
         Transit minutes (``geo.transit.transit_access`` on ``eng``) for a transit study.
     store_origin_m
@@ -280,13 +311,10 @@ def assemble_study(
     kinds = [k for k in zones_module.ZONE_KINDS if k != "district" or district_layer is not None]
     zone_layers = {kind: zones_module.zone_layer(eng, kind, districts=district_layer)
                    for kind in kinds}
-    blank_ids = ({source: frozenset(stores_module.blank_districts(district_layer, frame)[
-        "district_id"].astype(str)) for source, frame in stores.items()}
-        if district_layer is not None else {source: frozenset() for source in stores})
     study = Study(data=eng.data, network=eng.network,
                   mode="transit" if transit_access is not None else eng.mode, engine=eng,
                   stores=stores, store_origin_m=store_origin_m, districts=district_layer,
-                  zones=zone_layers, blank_ids=blank_ids, demand_fits=demand_fits,
+                  zones=zone_layers, demand_fits=demand_fits, counts=counts or {},
                   population=(population if population is not None
                               else layers.population_coverage(eng.small_areas)),
                   build_seconds=time.perf_counter() - started, transit=transit_access)
@@ -294,11 +322,12 @@ def assemble_study(
     return study
 
 
-def _fits(model: scenarios.AccessModel) -> dict[str, demand.DemandFit]:
-    """The demand model fitted on FY2013 for each 城南/南部 reading (counts read first)."""
+def _fits(model: scenarios.AccessModel
+          ) -> tuple[dict[str, pd.DataFrame], dict[str, demand.DemandFit]]:
+    """The FY2011-13 counts and the demand model fitted on FY2013, per 城南/南部 reading."""
     counts = {reading: demand.load_counts(reading=reading) for reading in demand.READINGS}
-    return {reading: demand.fit_demand(model, table, year="fy2013", reading=reading)
-            for reading, table in counts.items()}
+    return counts, {reading: demand.fit_demand(model, table, year="fy2013", reading=reading)
+                    for reading, table in counts.items()}
 
 
 def cache_parts(study: Study) -> dict[str, object]:
@@ -322,6 +351,7 @@ def _from_cache(parts: dict[str, object], root: Path, network: str, mode: str,
                 started: float) -> Study:
     engine_mode = "walk" if mode == "transit" else mode
     model = studycache.model_from(parts)
+    counts, fits = _fits(model)
     sources = [str(s) for s in parts["store_sources"]]  # type: ignore[attr-defined]
     stores = {s: parts[f"stores_{s}"] for s in sources}
     eng = engine_module.Engine(
@@ -334,7 +364,7 @@ def _from_cache(parts: dict[str, object], root: Path, network: str, mode: str,
         eng, stores=stores,
         district_layer=(studycache.districts_from(parts) if "district_polygons" in parts
                         else None),
-        demand_fits=_fits(model), started=started,
+        demand_fits=fits, counts=counts, started=started,
         transit_access=studycache.transit_from(parts) if mode == "transit" else None,
         store_origin_m={s: parts[f"store_origin_m_{s}"] for s in sources},  # type: ignore[misc]
         population=layers.PopulationCoverage(**parts["population_coverage"]),  # type: ignore[arg-type]
@@ -358,17 +388,21 @@ def options(study: Study, base: str) -> Options:
 
 @dataclass(frozen=True)
 class Result:
-    """The figures of one scenario.
+    """The figures of one question.
 
     Attributes
     ----------
-    scenario, measure, zones, stores, store_share, reading
-        What was evaluated (``store_share`` 0-1; ``reading`` the 城南/南部 counts).
+    question
+        What was asked (``geo.question.Question``).
+    store_source
+        The store layer the figures were computed with: the question's, or the data
+        directory's default when the question leaves it open.
     zone_table
-        ``geo.scenarios.compare`` per zone of ``zones``; with ``*_min`` walking minutes when
-        the study's mode is ``walk`` or ``transit``, and ``transit_before_min`` /
-        ``transit_after_min`` / ``transit_beyond_<t>min_*`` (bus, tram and rail with walks;
-        a lower bound on service, see ``geo.transit.TRANSIT_CAVEAT``) in transit mode.
+        ``geo.scenarios.compare`` per zone of ``question.zones``; with ``*_min`` walking
+        minutes when the study's mode is ``walk`` or ``transit``, and
+        ``transit_before_min`` / ``transit_after_min`` / ``transit_beyond_<t>min_*`` (bus,
+        tram and rail with walks; a lower bound on service, see
+        ``geo.transit.TRANSIT_CAVEAT``) in transit mode.
     city
         City-wide figures (``geo.scenarios.summary`` over the small areas; the walking
         minutes in walk and transit mode, and the transit columns summed in transit mode).
@@ -380,12 +414,8 @@ class Result:
         ``none``, ``some`` or ``all`` residents without any counter afterwards.
     """
 
-    scenario: scenarios.Scenario
-    measure: str
-    zones: str
-    stores: str
-    store_share: float
-    reading: str
+    question: Question
+    store_source: str
     zone_table: pd.DataFrame
     city: dict[str, float | str]
     offices: pd.DataFrame
@@ -393,92 +423,120 @@ class Result:
     load_shift_reason: str | None
     unreachable: str
 
+    @property
+    def scenario(self) -> scenarios.Scenario:
+        """The office set evaluated (``question.scenario``)."""
+        return self.question.scenario
 
-def evaluate(
-    study: Study, scenario: scenarios.Scenario, *, measure: str = "counter",
-    zones: str = "district", stores: str | None = None, store_share: float = 0.0,
-    reading: str = demand.DEFAULT_READING, walk_kmh: float = scenarios.WALK_KMH,
-    allow_poor_fit: bool = False,
-) -> Result:
-    """Evaluate a scenario: array minima over the study's distances, no shortest paths.
+    @property
+    def measure(self) -> str:
+        return self.question.measure
+
+    @property
+    def zones(self) -> str:
+        return self.question.zones
+
+    @property
+    def store_share(self) -> float:
+        return self.question.store_share
+
+    @property
+    def reading(self) -> str:
+        return self.question.reading
+
+    @property
+    def receivers(self) -> pd.DataFrame:
+        """The counters that receive the closed counters' traffic
+        (``geo.demand.LoadShift.receivers``; empty without a load shift)."""
+        if self.load_shift is None:
+            return pd.DataFrame(columns=["office_id", "change", "change_pct"])
+        return self.load_shift.receivers
+
+
+def evaluate(study: Study, question: Question, *, allow_poor_fit: bool = False) -> Result:
+    """Answer a question: array minima over the study's distances, no shortest paths.
 
     Parameters
     ----------
     study
-        ``build_study``.
-    scenario
-        Offices closed / downgraded; "before" is its base set with nothing closed.
-    measure
-        ``counter`` or ``certificate`` (adds service corners and convenience stores).
-    zones
-        ``district``, ``small-area`` or ``ward``.
-    stores
-        Store source for certificate access (default: the study's default).
-    store_share
-        Share (0-1) of the closed counters' certificate transactions going to stores.
-    reading
-        城南/南部 reading of the counts the demand model was fitted on.
-    walk_kmh
-        Walking speed for the minutes columns (walking studies only).
+        ``build_study`` on the question's network and travel mode.
+    question
+        What is asked (``geo.question.Question``); "before" is its base set with nothing
+        closed. Under the counter measure the store layer changes no figure.
     allow_poor_fit
         Predict the load shift even when the demand model fails its quality check.
 
     Raises
     ------
+    geo.errors.QuestionError
+        The question asks for another network or travel mode than the study's, for zones
+        or a store layer the data directory lacks.
     geo.errors.UnknownOfficeError
-        An office id is unknown or not a counter of the scenario's base set.
-    ValueError
-        An unknown measure, zone layer, store source or reading.
+        An office id is unknown, not a counter of the question's base set, or downgraded
+        while already a service corner.
     """
-    if zones not in study.zones:
-        msg = f"unknown zone layer {zones!r}; choose one of {', '.join(study.zones)}"
-        raise ValueError(msg)
-    if reading not in demand.READINGS:
-        msg = f"unknown 城南/南部 reading {reading!r}; choose one of {', '.join(demand.READINGS)}"
-        raise ValueError(msg)
+    problems = [f"{name}: the study was built for {built!r}, the question asks {asked!r}"
+                for name, built, asked in (("network", study.network, question.network),
+                                           ("mode", study.mode, question.mode))
+                if built != asked]
+    if question.zones not in study.zones:
+        problems.append(f"zones: {question.zones!r} is not in this data directory (it has "
+                        f"{', '.join(study.zones)})")
+    source = question.store_source or study.default_store_source
+    if source not in study.store_origin_m:
+        problems.append(f"store_source: {source!r} is not in this data directory (it has "
+                        f"{', '.join(study.store_sources)})")
+    if problems:
+        raise QuestionError("cannot answer the question here: " + "; ".join(problems))
+    scenario = question.scenario
     offices = study.engine.model.offices
     scenarios.check_in_base(offices, scenario)
-    model = study.model(stores)
-    table = scenarios.compare(model, scenario, measure=measure,
-                              membership=study.zones[zones].membership)
-    small_areas = (table if zones == "small-area" else scenarios.compare(
-        model, scenario, measure=measure, membership=study.zones["small-area"].membership))
+    model = study.model(source)
+    masks = scenarios.OpenOffices.of(model, scenario)
+    table = scenarios.compare(model, scenario, measure=question.measure,
+                              membership=study.zones[question.zones].membership,
+                              open_offices=masks)
+    small_areas = (table if question.zones == "small-area" else scenarios.compare(
+        model, scenario, measure=question.measure,
+        membership=study.zones["small-area"].membership, open_offices=masks))
     city = scenarios.summary(small_areas)
     if study.mode in ("walk", "transit"):
-        table = scenarios.with_walking_minutes(table, speed_kmh=walk_kmh)
-        walking = scenarios.with_walking_minutes(pd.DataFrame([city]), speed_kmh=walk_kmh)
+        table = scenarios.with_walking_minutes(table, speed_kmh=question.walk_kmh)
+        walking = scenarios.with_walking_minutes(pd.DataFrame([city]),
+                                                 speed_kmh=question.walk_kmh)
         city = {**city, **{column: float(walking[column].iloc[0])
                            for column in walking.columns if column.endswith(("_min", "_slow"))}}
     if study.transit is not None:
-        table, city = _with_transit(study, model, scenario, table, small_areas, city, zones)
+        table, city = _with_transit(study, model, masks, table, small_areas, city,
+                                    question.zones)
     populated = small_areas["population"] > 0
     reachable = small_areas.loc[populated, "status"] != scenarios.NO_FACILITY
     unreachable = "none" if reachable.all() else ("some" if reachable.any() else "all")
     shift: demand.LoadShift | None = None
     reason: str | None = "no counter transactions are recorded for these offices"
-    if reading in study.demand_fits:
+    if question.reading in study.demand_fits:
         try:
-            shift = demand.load_shift(study.demand_fits[reading], model, scenario,
-                                      store_share=store_share, allow_poor_fit=allow_poor_fit)
+            shift = demand.load_shift(study.demand_fits[question.reading], model, scenario,
+                                      store_share=question.store_share,
+                                      allow_poor_fit=allow_poor_fit, open_offices=masks)
             reason = None
         except PoorFitError as error:
             reason = str(error)
-    return Result(scenario=scenario, measure=measure, zones=zones, stores=model.store_source,
-                  store_share=store_share, reading=reading, zone_table=table, city=city,
+    return Result(question=question, store_source=source, zone_table=table, city=city,
                   offices=scenarios.office_status(offices, scenario), load_shift=shift,
                   load_shift_reason=reason, unreachable=unreachable)
 
 
 def _with_transit(
-    study: Study, model: scenarios.AccessModel, scenario: scenarios.Scenario,
+    study: Study, model: scenarios.AccessModel, masks: scenarios.OpenOffices,
     table: pd.DataFrame, small_areas: pd.DataFrame, city: dict[str, float | str], zones: str,
 ) -> tuple[pd.DataFrame, dict[str, float | str]]:
     """Add transit minutes (counters only: stores are not in the timetable model)."""
     access = study.transit
     assert access is not None
     order = [model.office_index([oid])[0] for oid in access.counter_ids]
-    before_open = scenarios.open_mask(model, scenario.baseline, measure="counter")[order]
-    after_open = scenarios.open_mask(model, scenario, measure="counter")[order]
+    before_open = masks.before["counter"][order]
+    after_open = masks.after["counter"][order]
     minutes = transit.compare(access, before_open, after_open)
     share = model.origins["share_65plus"].to_numpy(dtype=float)
     before, after = minutes["before_min"].to_numpy(), minutes["after_min"].to_numpy()
@@ -525,10 +583,10 @@ def zone_services(study: Study, result: Result) -> pd.DataFrame:
         ``ward``, the ``geo.scenarios.zone_counters`` columns (``counter_before`` /
         ``counter_after`` office ids with ``_km`` and ``_share``; by road on the study's
         network, also in transit mode), ``stores`` (convenience stores of
-        ``result.stores`` inside the zone) and ``store_km`` (population-weighted mean road
+        ``result.store_source`` inside the zone) and ``store_km`` (population-weighted mean road
         distance to the nearest one, km).
     """
-    model = study.model(result.stores)
+    model = study.model(result.store_source)
     layer = study.zones[result.zones]
     table = scenarios.zone_counters(model, result.scenario, layer.membership,
                                     measure=result.measure)

@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from geo import briefing, labels, provenance
 from geo import io as gio
 from geo.errors import OutputError
+from geo.question import Question
 from geo.reorganisation import Preset
 from geo.scenarios import Scenario
 
@@ -203,8 +204,9 @@ def test_key_figures_include_the_65plus_figure():
 
 def test_title_names_a_preset_only_while_the_scenario_is_that_preset():
     plan = Scenario(base="fy2015", closed={"oe", "akitsu"})
-    presets = {"plan2015": Preset("plan2015", plan, "", ""),
-               "fy2015": Preset("fy2015", Scenario(base="fy2015"), "", "")}
+    presets = {"plan2015": Preset("plan2015", Question(base="fy2015", closed={"oe", "akitsu"}),
+                                  "", ""),
+               "fy2015": Preset("fy2015", Question(base="fy2015"), "", "")}
     assert briefing.scenario_title(plan, presets) == "2015年の再編計画（候補8か所を閉鎖）"
     assert briefing.scenario_title(plan, presets, "en") == "2015 plan (its 8 candidates closed)"
     edited = Scenario(base="fy2015", closed={"oe"}, downgraded={"akitsu"})

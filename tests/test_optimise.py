@@ -378,16 +378,16 @@ def test_a_solution_opens_as_the_scenario_with_the_same_counters(engine, fy2015)
     from geo import scenarios
 
     solution = optimise.solve(fy2015, "p-median", open_count=12)
-    scenario = optimise.as_scenario(fy2015, solution)
-    assert scenario.base == "fy2015" and len(scenario.closed) == 8
-    is_open = scenarios.open_mask(engine.model, scenario, measure="counter")
+    question = optimise.as_question(fy2015, solution)
+    assert question.base == "fy2015" and len(question.closed) == 8
+    is_open = scenarios.open_mask(engine.model, question.scenario, measure="counter")
     assert set(engine.model.offices["office_id"][is_open]) == set(solution.selected)
     with_site = optimise.with_points(fy2015, engine, optimise.site_points(
         {"新庁舎": (32.8031, 130.7079)}))
     forced = optimise.solve(optimise.with_choices(with_site, fix=["site:新庁舎"]), "p-median",
                             open_count=12)
     with pytest.raises(ValueError, match="cannot open new counters: site:新庁舎"):
-        optimise.as_scenario(with_site, forced)
+        optimise.as_question(with_site, forced)
 
 
 @pytest.mark.bundle

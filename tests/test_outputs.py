@@ -216,9 +216,11 @@ def test_closing_an_office_outside_the_base_set_is_refused(bundle_dir: Path, mon
     line = _one_line_error(capsys)
     assert "not open in today's office set (--year now)" in line
     assert "oe-branch is in the FY2015 office set (--year 2015)" in line
-    assert cli.main(["load-shift", "--year", "now",
-                     "--downgrade", "kotsu-center-service-corner"]) == 2
-    assert "kotsu-center-service-corner is in neither set" in _one_line_error(capsys)
+    assert cli.main(["load-shift", "--year", "now", "--downgrade", "akitsu-branch"]) == 2
+    assert "akitsu-branch is in the FY2015 office set" in _one_line_error(capsys)
+    assert cli.main(["load-shift", "--downgrade", "kotsu-center-service-corner"]) == 2
+    assert ("downgrading an office that is already a service corner changes nothing: "
+            "kotsu-center-service-corner") in _one_line_error(capsys)
 
 
 @settings(max_examples=200, deadline=None)

@@ -22,7 +22,7 @@ from geo import cli, layers, prepare, settings, study
 from geo import fetch as fetch_module
 from geo.engine import load_engine
 from geo.errors import DataMissingError
-from geo.scenarios import Scenario
+from geo.question import Question
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
@@ -223,10 +223,10 @@ def test_fresh_directory_with_real_geography_reaches_the_map(tmp_path, bundle_do
     assert "data_error" not in at.session_state
     assert at.title[0].value == "地図：最寄り窓口までの道路距離"
 
-    scenario = Scenario(base="fy2015")
+    question = Question(base="fy2015")
     fetched_study = study.build_study(data)
-    fetched = study.evaluate(fetched_study, scenario)
-    assert fetched.stores == "osm"
+    fetched = study.evaluate(fetched_study, question)
+    assert fetched.store_source == "osm"
     cards = {m.label: m.value for m in at.metric}
     assert cards["平均距離（変更後）"] == f"{fetched.city['after_km']:.2f} km"
     assert cards["2 km より遠い人（変更後）"] == f"{fetched.city['beyond_2km_after']:,.0f} 人"
@@ -237,7 +237,7 @@ def test_fresh_directory_with_real_geography_reaches_the_map(tmp_path, bundle_do
     original = load_engine(bundle_dir, store_source="osm")
     bundle = study.evaluate(study.assemble_study(original, stores={"osm": original.stores},
                                                  district_layer=None, demand_fits={}),
-                            scenario, zones="small-area")
+                            question.replace(zones="small-area"))
     for figure in ("population", "beyond_2km_after", "beyond_5km_after"):
         assert fetched.city[figure] == bundle.city[figure]
     for figure in ("nodes", "edges", "oneway_edges", "dropped_nodes"):  # 1,938 one-way

@@ -11,10 +11,10 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
+from records import record
 
-from geo import cli, network_check, report
+from geo import cli, layers, network_check, report
 from geo.labels import labelled_table
-from geo.saved import SavedScenario
 from geo.scenariostore import ScenarioStore
 
 pypdf = pytest.importorskip("pypdf")
@@ -29,7 +29,8 @@ def _error(capsys) -> str:
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--close", "oe-branch"], "give at least one of --xlsx"),
-    (["--scenario", "案A", "--close", "oe-branch", "--xlsx", "{tmp}/a.xlsx"], "not both"),
+    (["--scenario", "案A", "--close", "oe-branch", "--xlsx", "{tmp}/a.xlsx"],
+     "--scenario asks its own question; drop --close"),
     (["--version", "2", "--xlsx", "{tmp}/a.xlsx"], "--version needs --scenario"),
     (["--xlsx", "{tmp}/a.xlsx", "--handout", "{tmp}/a.xlsx"], "same file"),
     (["--handout", "{tmp}/no/such/folder/h.pdf"], "does not exist"),
@@ -64,17 +65,15 @@ def test_transit_headline_figures_are_minutes_by_bus_and_on_foot():
     }
 
 
-def test_a_store_source_the_data_lacks_exits_2(tmp_path, capsys, monkeypatch):
-    def evaluate(*args, **kwargs):
-        raise ValueError("store source 'overture' is not in the data directory; available: osm")
-
-    monkeypatch.setattr(cli, "_study", lambda args: None)
-    monkeypatch.setattr(cli.study_module, "evaluate", evaluate)
-    argv = ["report", "--close", "oe-branch", "--stores", "overture", "--measure", "certificate",
-            "--xlsx", str(tmp_path / "r.xlsx")]
+def test_a_store_source_the_data_lacks_exits_2(tmp_path, capsys, bundle_copy):
+    data = bundle_copy()
+    (data / layers.BUNDLE_FILES["stores_overture"].relpath).unlink()
+    argv = ["--data", str(data), "report", "--close", "oe-branch", "--stores", "overture",
+            "--measure", "certificate", "--xlsx", str(tmp_path / "r.xlsx")]
     assert cli.main(argv) == 2
-    assert _error(capsys) == ("error: report: store source 'overture' is not in the data "
-                              "directory; available: osm")
+    assert _error(capsys).startswith("error: cannot answer the question here: store_source: "
+                                     "'overture' is not in this data directory")
+    assert not (tmp_path / "r.xlsx").exists()
 
 
 @pytest.mark.parametrize("option", ["--pdf", "--residents", "--leaflets"])
@@ -101,7 +100,7 @@ def _pdf_text(path: Path, pages: int = 1) -> str:
 def test_report_of_a_saved_scenario_on_the_bundle(bundle_dir, tmp_path, capsys):
     db = f"sqlite:///{tmp_path / 'scenarios.sqlite'}"
     store = ScenarioStore(db)
-    store.save(SavedScenario(name="大江・秋津案", base="fy2015",
+    store.save(record(name="大江・秋津案", base="fy2015",
                              closed={"oe-branch", "akitsu-branch"}, store_share=0.3,
                              briefing_title="大江と秋津を閉じる案"))
     store.close()
@@ -229,7 +228,7 @@ def test_printed_files_carry_evaluate_s_figures_and_every_viewer_draws_them(bund
     import pdf_viewers
 
     from geo import briefing, study
-    from geo.scenarios import Scenario
+    from geo.question import Question
 
     out = {key: tmp_path / f"{key}.pdf" for key in ("pdf", "handout", "residents", "leaflets")}
     argv = ["--data", str(bundle_dir), "report", "--year", "2015", "--close",
@@ -238,7 +237,7 @@ def test_printed_files_carry_evaluate_s_figures_and_every_viewer_draws_them(bund
         argv += [f"--{key}", str(path)]
     assert cli.main(argv) == 0
     built = study.build_study(bundle_dir)
-    result = study.evaluate(built, Scenario(base="fy2015", closed={"oe-branch",
+    result = study.evaluate(built, Question(base="fy2015", closed={"oe-branch",
                                                                    "akitsu-branch"}))
     city = result.city
     expected = {  # label -> the numbers evaluate gives, as printed (people whole, km 0.01)

@@ -21,7 +21,7 @@ from geo import study as study_module
 from geo.engine import Engine, build_access_model
 from geo.errors import UnknownOfficeError
 from geo.graph import build_graph_from_lines
-from geo.scenarios import Scenario
+from geo.question import Question
 
 X0, Y0 = -20_000.0, -30_000.0
 CRS = "EPSG:6670"
@@ -56,13 +56,13 @@ def town(tmp_path_factory) -> study_module.Study:
                                origins=origins)
     eng = Engine(data=tmp_path_factory.mktemp("town"), graph=graph, model=model, wards=wards,
                  small_areas=small_areas, offices=offices, stores=stores, origins=origins,
-                 timings={}, network="town", mode="drive")
+                 timings={}, network="osm-city-drive", mode="drive")
     return study_module.assemble_study(eng, stores={"osm": stores}, district_layer=None,
                                        demand_fits={})
 
 
 def test_before_and_after_closing_the_branch_by_hand(town):
-    result = study_module.evaluate(town, Scenario(base="fy2015", closed={"b"}), zones="small-area")
+    result = study_module.evaluate(town, Question(base="fy2015", closed={"b"}, zones="small-area"))
     table = result.zone_table.set_index("zone_id")
     # A: 20 m to the road, 500 m along it, 10 m to W. B: 20 + 200 + 10 m to B, or 20 + 1,800
     # + 10 m to W once B is closed.
@@ -82,23 +82,22 @@ def test_before_and_after_closing_the_branch_by_hand(town):
 
 
 def test_certificates_also_count_the_store(town):
-    result = study_module.evaluate(town, Scenario(base="fy2015", closed={"b"}),
-                                   measure="certificate", zones="small-area")
+    result = study_module.evaluate(town, Question(base="fy2015", closed={"b"},
+                                                  measure="certificate", zones="small-area"))
     table = result.zone_table.set_index("zone_id")
     assert table.loc["B", "after_km"] == pytest.approx(0.830)  # 20 + 800 + 10 m to the store
     assert result.city["after_km"] == pytest.approx((100 * 0.530 + 300 * 0.830) / 400)
 
 
 def test_closing_every_counter_leaves_everyone_unreachable(town):
-    result = study_module.evaluate(town, Scenario(base="fy2015", closed={"w", "b"}),
-                                   zones="ward")
+    result = study_module.evaluate(town, Question(base="fy2015", closed={"w", "b"}, zones="ward"))
     assert result.unreachable == "all"
     assert result.city["beyond_5km_after"] == 400
 
 
 def test_an_office_outside_the_base_set_is_refused(town):
     with pytest.raises(UnknownOfficeError, match="unknown office id"):
-        study_module.evaluate(town, Scenario(base="fy2015", closed={"nowhere"}), zones="ward")
+        study_module.evaluate(town, Question(base="fy2015", closed={"nowhere"}, zones="ward"))
 
 
 def test_options_list_what_can_be_closed_and_downgraded(town):
@@ -114,7 +113,7 @@ def test_the_bundle_study_evaluates_the_2015_plan(bundle_dir):
     study = study_module.build_study(bundle_dir)
     assert set(study.store_sources) == {"osm", "overture", "lawson2013", "union"}
     options = study_module.options(study, "fy2015")
-    plan = options.presets["plan2015"].scenario
+    plan = options.presets["plan2015"].question
     result = study_module.evaluate(study, plan)
     assert result.zone_table["population"].sum() == pytest.approx(740_171)
     assert result.city["after_km"] > result.city["before_km"]
@@ -124,13 +123,15 @@ def test_the_bundle_study_evaluates_the_2015_plan(bundle_dir):
     moved = result.load_shift.table.set_index("office_id")
     assert (moved.loc[sorted(plan.closed), "predicted_after"] == 0).all()
     # the store source changes certificate access only, without rebuilding anything
-    counter = study_module.evaluate(study, plan, stores="osm").city
-    assert counter["after_km"] == result.city["after_km"]
-    osm = study_module.evaluate(study, plan, measure="certificate", stores="osm").city
-    union = study_module.evaluate(study, plan, measure="certificate", stores="union").city
+    counter = study_module.evaluate(study, plan.replace(store_source="osm")).city
+    assert counter == result.city  # under the counter measure no figure depends on the stores
+    osm = study_module.evaluate(study, plan.replace(measure="certificate",
+                                                    store_source="osm")).city
+    union = study_module.evaluate(study, plan.replace(measure="certificate",
+                                                      store_source="union")).city
     assert union["after_km"] < osm["after_km"]
     with pytest.raises(UnknownOfficeError, match="oe-branch is in the FY2015 office set"):
-        study_module.evaluate(study, Scenario(base="now", closed={"oe-branch"}))
+        study_module.evaluate(study, Question(base="now", closed={"oe-branch"}))
     assert np.isfinite(pd.to_numeric(result.zone_table["after_km"])).all()
 
 
@@ -149,8 +150,8 @@ def test_transit_minutes_take_the_nearest_open_counter_per_departure(town):
                            departures_s=np.array([32_400, 32_700]), counter_ids=("w", "b"),
                            service_date=dt.date(2026, 6, 10), caveat={"ja": "", "en": ""})
     with_transit = dataclasses.replace(town, mode="transit", transit=access)
-    result = study_module.evaluate(with_transit, Scenario(base="fy2015", closed={"b"}),
-                                   zones="small-area")
+    result = study_module.evaluate(with_transit, Question(base="fy2015", closed={"b"},
+                                                          zones="small-area", mode="transit"))
     table = result.zone_table.set_index("zone_id")
     assert table.loc["A", "transit_before_min"] == pytest.approx(15)
     assert table.loc["B", "transit_before_min"] == pytest.approx(10)  # B's 5 and 15
@@ -182,7 +183,7 @@ def test_transit_minutes_take_the_nearest_open_counter_per_departure(town):
 def test_zone_services_name_the_counter_most_residents_use_and_the_stores(town):
     """Ward 43101: A (100 people) nearest W at 530 m, B (300) nearest B at 230 m; closing B
     sends everybody to W. The store stands 10 m south of the road, inside the ward."""
-    result = study_module.evaluate(town, Scenario(base="fy2015", closed={"b"}), zones="ward")
+    result = study_module.evaluate(town, Question(base="fy2015", closed={"b"}, zones="ward"))
     row = study_module.zone_services(town, result).iloc[0]
     assert (row["zone_id"], row["counter_before"], row["counter_after"]) == ("43101", "b", "w")
     assert row["counter_before_share"] == pytest.approx(0.75)
@@ -193,16 +194,15 @@ def test_zone_services_name_the_counter_most_residents_use_and_the_stores(town):
     assert row["stores"] == 1
     assert row["store_km"] == pytest.approx((100 * 0.530 + 300 * 0.830) / 400)
     by_area = study_module.zone_services(
-        town, study_module.evaluate(town, Scenario(base="fy2015", closed={"b"}),
-                                    zones="small-area")).set_index("zone_id")
+        town, study_module.evaluate(town, Question(base="fy2015", closed={"b"},
+                                                   zones="small-area"))).set_index("zone_id")
     assert by_area["counter_before"].to_dict() == {"A": "w", "B": "b"}
     assert by_area["counter_after"].to_dict() == {"A": "w", "B": "w"}
     assert by_area["stores"].to_dict() == {"A": 0, "B": 0}  # the store is south of both
 
 
 def test_zone_services_with_no_counter_left(town):
-    result = study_module.evaluate(town, Scenario(base="fy2015", closed={"w", "b"}),
-                                   zones="ward")
+    result = study_module.evaluate(town, Question(base="fy2015", closed={"w", "b"}, zones="ward"))
     row = study_module.zone_services(town, result).iloc[0]
     assert row["counter_after"] == "" and row["counter_after_share"] == 0.0
     assert np.isnan(row["counter_after_km"])

@@ -13,7 +13,7 @@ import pytest
 
 from geo import io, layers, studycache
 from geo import study as study_module
-from geo.scenarios import Scenario
+from geo.question import Question
 
 
 def _copy_of_registers(tmp_path: Path) -> Path:
@@ -63,16 +63,18 @@ def test_a_study_read_from_the_cache_gives_the_same_figures(bundle_dir, tmp_path
     cached = study_module.build_study(bundle_dir, progress=stages.append)
     assert stages == ["cache"]  # read back, nothing built
     assert cached.store_sources == built.store_sources
-    plan = study_module.options(built, "fy2015").presets["plan2015"].scenario
-    for scenario in (plan, Scenario(base="now", closed={"koda-general-branch"})):
+    plan = study_module.options(built, "fy2015").presets["plan2015"].question
+    for offices in (plan, Question(base="now", closed={"koda-general-branch"})):
         for measure, stores in (("counter", None), ("certificate", "osm"),
                                 ("certificate", "union")):
-            ours = study_module.evaluate(cached, scenario, measure=measure, stores=stores)
-            theirs = study_module.evaluate(built, scenario, measure=measure, stores=stores)
+            question = offices.replace(measure=measure, store_source=stores)
+            ours = study_module.evaluate(cached, question)
+            theirs = study_module.evaluate(built, question)
             pd.testing.assert_frame_equal(ours.zone_table, theirs.zone_table)
             assert ours.city == theirs.city
             pd.testing.assert_frame_equal(ours.load_shift.table, theirs.load_shift.table)
-    assert cached.blank_ids == built.blank_ids
+    for source in built.store_sources:
+        assert cached.blank_ids(source) == built.blank_ids(source)
     pd.testing.assert_frame_equal(cached.districts.membership, built.districts.membership)
 
 
@@ -174,7 +176,7 @@ def test_a_tampered_cache_is_rebuilt_with_the_right_figures(bundle_dir, tmp_path
     with caplog.at_level(logging.WARNING, logger="geo.studycache"):
         again = study_module.build_study(bundle_dir)
     assert "office_origin_m.npy does not match the checksum" in caplog.text
-    plan = study_module.options(built, "fy2015").presets["plan2015"].scenario
+    plan = study_module.options(built, "fy2015").presets["plan2015"].question
     assert (study_module.evaluate(again, plan).city
             == study_module.evaluate(built, plan).city)
     assert np.array_equal(studycache.load(key)["office_origin_m"], distances)  # rewritten
