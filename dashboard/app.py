@@ -22,7 +22,6 @@ from dashboard.i18n import LANGUAGES, t
 from geo.engine import MLIT_DEFECT
 from geo.errors import MadoguchiError
 from geo.study import options
-from geo.zones import ZONE_KINDS
 
 VIEWS = Path(__file__).resolve().parent / "views"
 CAPTION_COLOUR = "#4a4d57"
@@ -51,7 +50,7 @@ try:
     with st.spinner(t("loading_engine")):
         state.init_store_source()
         progress = BuildProgress(st.empty())
-        study = cache.study_showing_progress(state.current().study_key, progress)
+        study = cache.study_showing_progress(state.study_key(), progress)
         progress.finish()
 except (MadoguchiError, OSError) as error:
     dataerror.remember(error)
@@ -62,12 +61,13 @@ except (MadoguchiError, OSError) as error:
 
 st.session_state.pop("data_error", None)
 
-choices = options(study, st.session_state["base"])
+asked = state.current()
+choices = options(study, asked.base)
 toggled = state.apply_pending_toggles(choices.closable)
-st.session_state["closed"] = [o for o in st.session_state["closed"] if o in choices.closable]
-st.session_state["downgraded"] = [o for o in st.session_state["downgraded"]
-                                  if o in choices.downgradable
-                                  and o not in st.session_state["closed"]]
+asked = state.current()
+st.session_state["question"] = asked.replace(  # offices the base set holds (a saved record,
+    closed=asked.closed & set(choices.closable),  # a link or a base switch may name others)
+    downgraded=asked.downgraded & set(choices.downgradable))
 names = office_name(study.engine.offices)
 for office_id in toggled:
     st.toast(md("click_applied", office=names(office_id)))
@@ -79,11 +79,11 @@ with st.sidebar:
     state.choose(st.multiselect, t("closed"), "closed", choices.closable, format_func=names,
                  **state.pick_offices())
     state.choose(st.multiselect, t("downgraded"), "downgraded",
-                 [o for o in choices.downgradable if o not in st.session_state["closed"]],
+                 [o for o in choices.downgradable if o not in state.current().closed],
                  format_func=names, **state.pick_offices())
     state.choose(st.radio, t("measure"), "measure", state.MEASURES,
                  format_func=lambda m: t(f"measure_{m}"))
-    state.choose(st.selectbox, t("zone_layer"), "zone_layer", ZONE_KINDS,
+    state.choose(st.selectbox, t("zone_layer"), "zones", list(study.zones),
                  format_func=lambda z: t(f"zone_{z}"))
     state.choose(st.selectbox, t("store_source"), "store_source", study.store_sources,
                  format_func=lambda s: t(f"store_{s}"))
@@ -91,9 +91,9 @@ with st.sidebar:
                  format_func=lambda n: t(f"network_{n}"))
     state.choose(st.radio, t("mode"), "mode", state.MODES,
                  format_func=lambda m: t(f"mode_{m}"), horizontal=True)
-    if st.session_state["network"] == "mlit":
+    if state.current().network == "mlit":
         st.warning(MLIT_DEFECT[st.session_state["lang"]])
-    if st.session_state["mode"] in ("walk", "transit"):
+    if state.current().mode in ("walk", "transit"):
         st.caption(t("walk_caveat"))
     saved_panel.panel()
 

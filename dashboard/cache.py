@@ -2,13 +2,13 @@
 
 ``st.cache_resource`` holds the built ``Study`` (one per data directory, network and mode:
 every store source's distances are inside it, so switching stores rebuilds nothing), the
-``Result`` of each evaluated scenario (immutable, shared, never pickled), and the WGS84
-features and points the map draws. Pages only format what these return.
+``Result`` of each question asked (key: the data directory and the ``Question``; immutable,
+shared, never pickled), and the WGS84 features and points the map draws. Pages only format
+what these return.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +22,7 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 from geo import cartography, network_check, settings
 from geo import demand as demand_module
 from geo import study as study_module
-from geo.scenarios import Scenario
+from geo.question import Question
 
 from . import suggestions
 
@@ -44,26 +44,6 @@ class StudyKey:
     data: str
     network: str
     mode: str
-
-
-@dataclass(frozen=True)
-class ResultKey:
-    """One scenario evaluation: the study and every argument of ``geo.study.evaluate``."""
-
-    study: StudyKey
-    base: str
-    closed: tuple[str, ...]
-    downgraded: tuple[str, ...]
-    measure: str
-    zones: str
-    stores: str | None
-    store_share: float
-    reading: str
-
-    @property
-    def scenario(self) -> Scenario:
-        return Scenario(base=self.base, closed=frozenset(self.closed),
-                        downgraded=frozenset(self.downgraded))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -103,35 +83,27 @@ def study_showing_progress(key: StudyKey, show: Callable[[str, float], None]) ->
     return outcome["study"]
 
 
-def result(key: ResultKey) -> study_module.Result:
-    """``geo.study.evaluate`` of one scenario, cached.
-
-    Under the counter measure store locations change no figure (the load shift's store share
-    is an assumption, not a place), so every store source shares one cached result.
-    """
-    if key.measure == "counter":
-        key = dataclasses.replace(key, stores=None)
-    return _evaluate(key)
+def result(asked: Question) -> study_module.Result:
+    """``geo.study.evaluate`` of a question on its study (this data directory), cached."""
+    return _evaluate(data_dir(), asked)
 
 
 @st.cache_resource(show_spinner=False, max_entries=RESULTS_KEPT)
-def _evaluate(key: ResultKey) -> study_module.Result:
-    return study_module.evaluate(study(key.study), key.scenario, measure=key.measure,
-                                 zones=key.zones, stores=key.stores,
-                                 store_share=key.store_share, reading=key.reading)
+def _evaluate(data: str, asked: Question) -> study_module.Result:
+    return study_module.evaluate(study(StudyKey(data, asked.network, asked.mode)), asked)
 
 
 @st.cache_resource(show_spinner=False, max_entries=SUGGESTIONS_KEPT)
-def suggestion(key: StudyKey, question: suggestions.Question, *, reading: str | None = None
+def suggestion(key: StudyKey, request: suggestions.Request, *, reading: str | None = None
                ) -> suggestions.Answer | pd.DataFrame:
-    """The 提案 page's answer to ``question`` (loads from the ``reading`` demand fit), cached.
+    """The 提案 page's answer to ``request`` (loads from the ``reading`` demand fit), cached.
 
-    Without ``reading``: the question's frontier (``suggestions.frontier_of``), which does not
-    depend on the number of counters, so pass the question with ``open_count=None``.
+    Without ``reading``: the request's frontier (``suggestions.frontier_of``), which does not
+    depend on the number of counters, so pass the request with ``open_count=None``.
     """
     if reading is None:
-        return suggestions.frontier_of(study(key), question)
-    return suggestions.answer(study(key), question, reading=reading)
+        return suggestions.frontier_of(study(key), request)
+    return suggestions.answer(study(key), request, reading=reading)
 
 
 @st.cache_resource(show_spinner=False)

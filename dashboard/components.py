@@ -17,9 +17,8 @@ from geo.colours import in_minutes
 from geo.layers import BundleFile
 from geo.study import Result, Study
 
-from . import cache, mapview
+from . import cache, mapview, state
 from .i18n import lang, name_column, t
-from .state import Choice
 
 _MARKDOWN_ACTIVE = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=\"'])")
 LOCAL_ADDRESSES = ("localhost", "127.0.0.1", "::1")
@@ -107,11 +106,6 @@ def download(place, label: str, make: Callable[[], bytes], *, file_name: str, mi
     """
     place.download_button(label, data=make, file_name=file_name, mime=mime, key=key,
                           on_click="ignore")
-
-
-def result(choice: Choice) -> Result:
-    """``geo.study.evaluate`` of the chosen scenario on the chosen zone layer (cached)."""
-    return cache.result(choice.result_key())
 
 
 def _people(value: float) -> str:
@@ -274,11 +268,12 @@ def sources_line(keys: Sequence[str | BundleFile]) -> str:
     return plain_markdown(provenance.sources_line(keys, lang=lang()))
 
 
-def scenario_sources_line(choice: Choice) -> str:
-    """The sources line of a page showing ``choice``'s figures: its layers, the network, the
+def scenario_sources_line(found: Result) -> str:
+    """The sources line of a page showing ``found``'s figures: its layers, the network, the
     2020 mesh (the 65+ figures), the attendance-zone table when districts are shown,
     the stores drawn on the map and the GTFS feeds in transit mode."""
+    asked = found.question
     return sources_line(provenance.scenario_sources(
-        measure=choice.measure, store_source=choice.store_source, zones=choice.zone_layer,
-        network=choice.network, elderly=True, stores=True,
-        timetables=cache.study(choice.study_key).transit_sources))
+        measure=asked.measure, store_source=found.store_source, zones=asked.zones,
+        network=asked.network, elderly=True, stores=True,
+        timetables=cache.study(state.study_key(asked)).transit_sources))

@@ -226,8 +226,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "shift_assume_base": ("基準：2013年度の受付件数（区役所5か所がそろった最初の年度）、2015年国勢調査人口、道路距離",
                           "Basis: FY2013 counter transactions (first full year of all five ward offices), 2015 census population, road distance"),
     "shift_reading": ("城南・南部の件数（出典の表では順序が不明）", "城南 / 南部 counts (their order is unclear in the source table)"),
-    "shift_reading_brief": ("資料の読み（城南 23,920・南部 24,100 件、既定）", "as in the brief (城南 23,920, 南部 24,100; default)"),
-    "shift_reading_alternative": ("別の読み（城南 24,100・南部 23,920 件）", "alternative (城南 24,100, 南部 23,920)"),
     "shift_change_assumptions": ("前提を変える", "Change the assumptions"),
     "shift_table_heading": ("窓口ごとの受付件数の変化（推計）", "Counter transactions per counter (estimate)"),
     "shift_fit_table": ("需要モデルの当てはまりと前提", "Demand model fit and assumptions"),
@@ -435,6 +433,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "figure_mean_minutes": ("平均所要時間（徒歩・バス、分）", "Mean minutes (on foot / by bus)"),
     "figure_received": ("受け入れ窓口の増加件数（年）", "Transactions a year added at receiving counters"),
     "phases_heading": ("段階計画：{name}", "Phased plan: {name}"),
+    "saved_defaulted": ("この保存版は{fields}を記録する前に保存されたため、今の既定値で開きました。必要なら選び直して、もう一度保存してください。",
+                        "This version was saved before its {fields} was recorded, so it opened with today's default. Choose again if needed and save it again."),
+    "saved_field_zones": ("集計単位", "zones"),
+    "saved_field_reading": ("城南・南部の件数の読み方", "城南/南部 reading of the counts"),
+    "saved_field_walk_kmh": ("歩く速さ", "walking speed"),
+    "saved_url_ignored": ("URL の次の項目は読めなかったため無視しました：{params}", "These URL parameters were not understood and were ignored: {params}"),
+    "saved_share_rounded": ("URL のコンビニ交付へ移る割合 {share} は、スライダーの刻みの {pct}% にしました。", "The URL's store share {share} is shown as {pct}%, the slider's nearest step."),
     "phases_date": ("開始日", "From"),
     "phases_label": ("段階", "Step"),
     "phases_heading_unsaved": ("段階計画", "Phased plan"),
@@ -466,6 +471,8 @@ STRINGS: dict[str, tuple[str, str]] = {
 }
 STRINGS.update({f"{column}_{code}": words for column in ("state", "kind", "measure")
                 for code, words in VALUE_LABELS[column].items()})
+STRINGS.update({f"shift_reading_{code}": words
+                for code, words in VALUE_LABELS["reading"].items()})
 """An office's state and kind and the measure are worded as in every file
 (``geo.labels.VALUE_LABELS``): one vocabulary on screen and on paper."""
 

@@ -12,10 +12,10 @@ import streamlit as st
 
 from geo import demand
 from geo.labels import column_label
+from geo.question import Question
 
 from . import cache, components, state
 from .i18n import lang, t
-from .state import Choice
 
 TOP_RECEIVERS = 3
 _STATUS_COLOURS = {"closed": "#d62728", "downgraded": "#ff7f0e", "receiving": "#1f77b4",
@@ -38,31 +38,30 @@ class Shift:
             raise ValueError(msg)
 
 
-def result(choice: Choice) -> Shift:
+def result(asked: Question) -> Shift:
     """Fit, out-of-sample check and the load shift of ``geo.study.evaluate`` (all cached)."""
-    found = components.result(choice)
-    fit = cache.study(choice.study_key).demand_fits.get(choice.reading)
+    found = cache.result(asked)
+    fit = cache.study(state.study_key(asked)).demand_fits.get(asked.reading)
     if fit is None:
         return Shift(None, None, None, components.md("shift_unavailable",
                                                      error=found.load_shift_reason or ""))
-    check = cache.demand_check(choice.study_key, choice.reading)
+    check = cache.demand_check(state.study_key(asked), asked.reading)
     if found.load_shift is None:
         return Shift(fit, check, None, components.md("shift_poor_fit",
                                                      problems=found.load_shift_reason))
     return Shift(fit, check, found.load_shift, None)
 
 
-def reading() -> str:
-    """The chosen 城南/南部 reading of the counts (``geo.demand.READINGS``)."""
-    return st.session_state["demand_reading"]
+SHARE_STEP_PCT = 5
+"""The store-share slider's step, per cent."""
 
 
 def controls() -> None:
     """The adjustable assumptions: store share (slider, %) and the 城南/南部 reading."""
-    st.slider(t("shift_store_share"), 0, 100, step=5, format="%d%%",
+    st.slider(t("shift_store_share"), 0, 100, step=SHARE_STEP_PCT, format="%d%%",
               help=t("shift_store_share_help"), **state.bind("store_share_pct"))
     with st.expander(t("shift_change_assumptions")):
-        state.choose(st.radio, t("shift_reading"), "demand_reading", demand.READINGS,
+        state.choose(st.radio, t("shift_reading"), "reading", demand.READINGS,
                      format_func=lambda r: t(f"shift_reading_{r}"))
 
 
@@ -112,8 +111,8 @@ def receiver_figures(shift: demand.LoadShift, names) -> dict[str, str]:
             for row in receivers(shift).to_dict("records")}
 
 
-def has_changes(choice: Choice) -> bool:
-    return bool(choice.closed or choice.downgraded)
+def has_changes(asked: Question) -> bool:
+    return bool(asked.closed or asked.downgraded)
 
 
 def chart(shift: demand.LoadShift, names) -> alt.Chart:
@@ -163,9 +162,10 @@ def fit_lines(fit: demand.DemandFit, check: demand.OutOfSample | None) -> list[s
 def assumption_lines(fit: demand.DemandFit | None) -> list[str]:
     """The assumptions behind the estimate, as shown next to it."""
     share = fit.certificate_share if fit is not None else demand.CERTIFICATE_SHARE
-    return [t("shift_assume_store", pct=st.session_state["store_share_pct"]),
+    asked = state.current()
+    return [t("shift_assume_store", pct=f"{100 * asked.store_share:g}"),
             t("shift_assume_certificate", pct=f"{100 * share:.0f}"),
-            t("shift_assume_reading", reading=t(f"shift_reading_{reading()}")),
+            t("shift_assume_reading", reading=t(f"shift_reading_{asked.reading}")),
             t("shift_assume_base")]
 
 
@@ -190,11 +190,11 @@ def totals(shift: demand.LoadShift) -> None:
 @st.fragment
 def panel() -> None:
     """The panel under the map; its own fragment, so its controls never redraw the map."""
-    choice = state.current()  # the fragment's own controls change the choice
+    asked = state.current()  # the fragment's own controls change the asked
     st.subheader(t("shift_heading"))
-    found = result(choice)
-    names = components.office_name(cache.study(choice.study_key).engine.offices)
-    if found.shift is not None and has_changes(choice):
+    found = result(asked)
+    names = components.office_name(cache.study(state.study_key(asked)).engine.offices)
+    if found.shift is not None and has_changes(asked):
         totals(found.shift)
     left, right = st.columns([3, 2])
     with right:
@@ -207,7 +207,7 @@ def panel() -> None:
     with left:
         if found.shift is None:
             st.error(found.problem, icon="⚠️")
-        elif not has_changes(choice):
+        elif not has_changes(asked):
             st.info(t("shift_no_change"))
         else:
             lines = receiver_lines(found.shift, names)

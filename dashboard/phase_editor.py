@@ -47,8 +47,9 @@ def refusal(error: MadoguchiError, names: Callable[[str], str]) -> str:
 def _add_current(names: Callable[[str], str]) -> None:
     """Button callback: add the sidebar's office sets as a step, or say why not."""
     s = st.session_state
-    step = saved.Phase(s["phase_date"], s["phase_label"].strip(), closed=frozenset(s["closed"]),
-                       downgraded=frozenset(s["downgraded"]))
+    asked = state.current()
+    step = saved.Phase(s["phase_date"], s["phase_label"].strip(), closed=asked.closed,
+                       downgraded=asked.downgraded)
     try:
         s["phases"] = saved.add_phase(s["phases"], step)
     except MadoguchiError as error:

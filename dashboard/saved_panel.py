@@ -8,6 +8,7 @@ field otherwise. A new session opened with such a URL starts from exactly that v
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from functools import partial
@@ -16,21 +17,21 @@ import streamlit as st
 
 from geo import layers, links, saved, scenariostore
 from geo.errors import MadoguchiError
+from geo.question import Question
 
-from . import cache, state
+from . import cache, loadshift, state
 from .components import md, office_name, plain_markdown
 from .i18n import t
 
 OPENED = "saved_opened"
 """Session key of the ``geo.scenariostore.StoredScenario`` last opened or saved."""
 MESSAGE = "saved_message"
-"""Session key of the panel's pending message: ``(kind, text)``, kind ``error``,
-``warning`` or ``success``."""
+"""Session key of the panel's pending messages: ``[(kind, text), ...]``, kind ``error``,
+``warning``, ``info`` or ``success``."""
 _REQUESTED = "saved_requested"
 """Session key of the office ids the last opened scenario closes or downgrades."""
 _URL_READ = "saved_url_read"
-_VIEW_FIELDS = ("base", "closed", "downgraded", "measure", "store_source", "network", "mode",
-                "store_share", "briefing_title", "phases")
+_VIEW_FIELDS = ("question", "briefing_title", "phases")
 """The fields that decide what the dashboard shows (the title: on the briefing page and its
 files; the phases: on the 比較 page)."""
 
@@ -53,35 +54,42 @@ def current_scenario(name: str = "", *, note: str = "", author: str = "") -> sav
     being edited, under the opened scenario's name or any other.
     """
     s = st.session_state
-    return saved.SavedScenario(
-        name=name, base=s["base"], closed=frozenset(s["closed"]),
-        downgraded=frozenset(s["downgraded"]), measure=s["measure"],
-        store_source=s["store_source"], network=s["network"], mode=s["mode"],
-        store_share=s["store_share_pct"] / 100.0, briefing_title=s["briefing_title"], note=note,
-        author=author, phases=s["phases"])
+    return saved.SavedScenario(question=state.current(), name=name,
+                               briefing_title=s["briefing_title"], note=note, author=author,
+                               phases=s["phases"])
+
+
+def shown(scenario: saved.SavedScenario) -> saved.SavedScenario:
+    """``scenario`` as this data directory shows it: a store layer left open, or one the
+    data lacks, is the data's default (the second said)."""
+    asked = scenario.question
+    available = layers.available_store_sources(cache.data_dir())
+    if not available:  # no store layer at all: the data-error page explains
+        return scenario
+    if asked.store_source is not None and asked.store_source not in available:
+        _say("error", t("saved_store_missing", source=asked.store_source))
+    elif asked.store_source is not None:
+        return scenario
+    default = layers.default_store_source(cache.data_dir())
+    return dataclasses.replace(scenario, question=asked.replace(store_source=default))
 
 
 def apply(scenario: saved.SavedScenario) -> None:
-    """Set the sidebar's session values to ``scenario`` (before the widgets are drawn).
+    """Show ``scenario``: its question, title and phases (before the widgets are drawn).
 
-    A store source the data directory lacks falls back to its default, with a message.
+    A record made before a question field was saved opens with today's default for it, a
+    store share off the slider's steps on the nearest step: both said.
     """
     s = st.session_state
-    available = layers.available_store_sources(cache.data_dir())
-    s["store_source"] = scenario.store_source
-    if available and scenario.store_source not in available:  # none: the data-error page
-        _say("error", t("saved_store_missing", source=scenario.store_source))
-        s["store_source"] = layers.default_store_source(cache.data_dir())
-    s["base"] = s["preset"] = scenario.base  # the base sets are presets of their own
-    s["closed"] = sorted(scenario.closed)
-    s["downgraded"] = sorted(scenario.downgraded)
-    s["measure"] = scenario.measure
-    s["network"] = scenario.network
-    s["mode"] = scenario.mode
-    s["store_share_pct"] = round(scenario.store_share * 100)
+    asked = scenario.question
+    if scenario.defaulted:
+        _say("info", t("saved_defaulted", fields="、".join(
+            t(f"saved_field_{field}") for field in scenario.defaulted)))
+    s["question"] = _on_slider(asked)
+    s["preset"] = asked.base  # the base sets are presets of their own
     s["briefing_title"] = scenario.briefing_title
     s["phases"] = scenario.phases
-    s[_REQUESTED] = scenario.closed | scenario.downgraded
+    s[_REQUESTED] = asked.changes
 
 
 def same_view(one: saved.SavedScenario, other: saved.SavedScenario) -> bool:
@@ -90,11 +98,12 @@ def same_view(one: saved.SavedScenario, other: saved.SavedScenario) -> bool:
 
 
 def _say(kind: str, text: str) -> None:
-    st.session_state[MESSAGE] = (kind, text)
+    st.session_state[MESSAGE] = [*st.session_state.get(MESSAGE, []), (kind, text)]
 
 
 def _open(stored: scenariostore.StoredScenario) -> None:
     """Show ``stored`` and fill the save fields with its name, note and author."""
+    stored = dataclasses.replace(stored, scenario=shown(stored.scenario))
     apply(stored.scenario)
     s = st.session_state
     s[OPENED] = stored
@@ -141,16 +150,28 @@ def open_from_url() -> None:
     if st.session_state.get(_URL_READ):
         return
     st.session_state[_URL_READ] = True
-    params = st.query_params.to_dict()
-    _read_view_params(params)
+    params = {key: st.query_params.get_all(key) for key in st.query_params}
     try:
-        found = links.from_query_params(params)
-        if isinstance(found, links.SavedRef):
-            _open(store().open(found.name, found.version))
-        elif found is not None:
-            apply(found)
+        link = links.from_query_params(params, view_keys=VIEW_PARAMS)
+        _read_view_params(st.query_params.to_dict())
+        if link.ignored:
+            _say("warning", t("saved_url_ignored", params=", ".join(link.ignored)))
+        if link.saved is not None:
+            _open(store().open(link.saved.name, link.saved.version))
+        elif link.scenario is not None:
+            apply(shown(link.scenario))
     except MadoguchiError as error:
         _say("error", t("saved_url_bad", error=error))
+
+
+def _on_slider(asked: Question) -> Question:
+    """The question with its store share on a step of the slider, said when moved."""
+    step = loadshift.SHARE_STEP_PCT
+    pct = step * round(100 * asked.store_share / step)
+    if pct == 100 * asked.store_share:
+        return asked
+    _say("warning", t("saved_share_rounded", share=f"{asked.store_share:g}", pct=pct))
+    return asked.replace(store_share=pct / 100)
 
 
 def mirror_url() -> None:
@@ -160,11 +181,14 @@ def mirror_url() -> None:
     included, so that a link keeps the edited phases.
     """
     opened: scenariostore.StoredScenario | None = st.session_state.get(OPENED)
-    shown = current_scenario()
-    if opened is not None and same_view(shown, opened.scenario):
+    view = current_scenario()
+    if opened is not None and same_view(view, opened.scenario):
         params = links.to_query_params(links.SavedRef(opened.scenario.name, opened.version))
-    else:
-        params = links.to_query_params(shown)
+    else:  # the data's default store layer goes without saying, as in a fresh view
+        asked = view.question
+        if asked.store_source == layers.default_store_source(cache.data_dir()):
+            view = dataclasses.replace(view, question=asked.replace(store_source=None))
+        params = links.to_query_params(view)
     params |= _view_params()
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
@@ -210,15 +234,17 @@ def _version_label(stored: scenariostore.StoredScenario) -> str:
 def panel() -> None:
     """The 保存・読み込み expander (in the sidebar), then the URL mirrored from the view."""
     s = st.session_state
-    messages = [s.pop(MESSAGE)] if MESSAGE in s else []
-    dropped = s.pop(_REQUESTED, frozenset()) - set(s["closed"]) - set(s["downgraded"])
+    messages = s.pop(MESSAGE, [])
+    asked = state.current()
+    dropped = s.pop(_REQUESTED, frozenset()) - asked.changes
     if dropped:
-        names = office_name(cache.study(state.current().study_key).engine.offices)
-        messages.append(("warning", t("saved_dropped", base=t(f"preset_{s['base']}"),
+        names = office_name(cache.study(state.study_key()).engine.offices)
+        messages.append(("warning", t("saved_dropped", base=t(f"preset_{asked.base}"),
                                       offices="、".join(names(o) for o in sorted(dropped)))))
     opened: scenariostore.StoredScenario | None = s.get(OPENED)
     with st.expander(t("saved_heading"), expanded=bool(messages)):
-        show = {"error": st.error, "warning": st.warning, "success": st.success}
+        show = {"error": st.error, "warning": st.warning, "info": st.info,
+                "success": st.success}
         for kind, text in messages:
             show[kind](plain_markdown(text))
         if opened is not None:

@@ -1,17 +1,23 @@
-"""Session-state defaults, office-set presets and the scenario the sidebar describes."""
+"""Session-state defaults, the planner's question, office-set presets and widget binding.
+
+The question the dashboard shows is one ``geo.question.Question`` in session state
+(``question``); the sidebar's widgets edit its fields (``bind``), presets and map clicks
+replace its office set, a saved scenario or a link replaces it whole. Everything else in
+session state is how the planner looks at it (language, colouring, page choices).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
-from geo import demand, engine, layers, reorganisation, scenarios
-from geo import study as study_module
+from geo import engine, layers, question, reorganisation, scenarios
+from geo.errors import QuestionError
+from geo.question import Question
 
 from . import cache
 from .i18n import t
@@ -20,78 +26,79 @@ logger = logging.getLogger(__name__)
 
 PRESETS = reorganisation.PRESETS
 NETWORKS = engine.NETWORKS
-MODES = study_module.MODES
-MEASURES = ("counter", "certificate")
+MODES = question.MODES
+MEASURES = scenarios.MEASURES
 COLOUR_BY = ("after", "before", "change", "beyond")
-THRESHOLDS_KM = (2, 5)
 
 DEFAULTS = {
     "lang": "ja",
+    "question": question.DEFAULT,
     "preset": "fy2015",
-    "base": "fy2015",
-    "closed": [],
-    "downgraded": [],
-    "measure": "counter",
-    "network": engine.DEFAULT_NETWORK,
-    "mode": "drive",
-    "zone_layer": "district",
     "colour_by": "change",
-    "threshold_km": 2,
+    "threshold_km": scenarios.HEADLINE_THRESHOLDS_KM[0],
     "click_action": "close",
     "show_tiles": False,
     "briefing_layout": "side-by-side",
     "pending_toggles": [],
-    "briefing_title": "",
-    "briefing_present": False,  # typed by the planner; empty: the title follows the scenario
-    "store_share_pct": 0,  # % of certificate transactions moving to convenience stores
-    "demand_reading": "brief",  # geo.demand.DEFAULT_READING (城南/南部 counts)
+    "briefing_title": "",  # typed by the planner; empty: the title follows the scenario
+    "briefing_present": False,
     "phases": (),  # the plan's dated steps (geo.saved.Phase), edited on the 比較 page
 }
 
+Reader = Callable[[Question], Any]
+Writer = Callable[[Question, Any], Question]
 
-@dataclass(frozen=True)
-class Choice:
-    """What the sidebar currently describes (all hashable, ready for cache keys)."""
 
-    data: str
-    base: str
-    closed: tuple[str, ...]
-    downgraded: tuple[str, ...]
-    measure: str
-    store_source: str
-    zone_layer: str
-    network: str = engine.DEFAULT_NETWORK
-    mode: str = "drive"
+def _field(name: str) -> tuple[Reader, Writer]:
+    return (lambda asked: getattr(asked, name),
+            lambda asked, value: asked.replace(**{name: value}))
 
-    store_share: float = 0.0
-    """Share (0-1) of the closed counters' certificates going to convenience stores."""
-    reading: str = demand.DEFAULT_READING
 
-    @property
-    def study_key(self) -> cache.StudyKey:
-        return cache.StudyKey(self.data, self.network, self.mode)
+QUESTION_WIDGETS: dict[str, tuple[Reader, Writer]] = {
+    "closed": (lambda q: sorted(q.closed),
+               lambda q, v: q.replace(closed=v, downgraded=q.downgraded - set(v))),
+    "downgraded": (lambda q: sorted(q.downgraded),
+                   lambda q, v: q.replace(downgraded=v, closed=q.closed - set(v))),
+    "store_share_pct": (lambda q: round(100 * q.store_share),
+                        lambda q, v: q.replace(store_share=v / 100)),
+    **{name: _field(name)
+       for name in ("measure", "zones", "store_source", "network", "mode", "reading")},
+}
+"""Widget name -> how it reads the question and how it writes it back (a percentage for
+the store share; closing a downgraded office, or the other way, moves it)."""
 
-    @property
-    def scenario(self) -> scenarios.Scenario:
-        """The office set with the chosen closures and downgrades (``geo.scenarios``)."""
-        return scenarios.Scenario(base=self.base, closed=frozenset(self.closed),
-                                  downgraded=frozenset(self.downgraded))
 
-    def result_key(self, zones: str | None = None, *, after: bool = True) -> cache.ResultKey:
-        """The cache key of this choice's result on ``zones`` (default: the chosen layer).
+def current() -> Question:
+    """The question the dashboard shows."""
+    return st.session_state["question"]
 
-        ``after=False`` gives the base set with nothing closed (the briefing's "before").
-        """
-        return cache.ResultKey(
-            study=self.study_key, base=self.base, closed=self.closed if after else (),
-            downgraded=self.downgraded if after else (), measure=self.measure,
-            zones=zones or self.zone_layer, stores=self.store_source,
-            store_share=self.store_share, reading=self.reading)
+
+def study_key(asked: Question | None = None) -> cache.StudyKey:
+    """The study a question is answered on (default the dashboard's)."""
+    asked = asked or current()
+    return cache.StudyKey(cache.data_dir(), asked.network, asked.mode)
+
+
+def _read(name: str) -> Any:
+    if name in QUESTION_WIDGETS:
+        return QUESTION_WIDGETS[name][0](current())
+    return st.session_state[name]
+
+
+def _write(name: str, value: Any) -> None:
+    if name not in QUESTION_WIDGETS:
+        st.session_state[name] = value
+        return
+    try:
+        st.session_state["question"] = QUESTION_WIDGETS[name][1](current(), value)
+    except QuestionError as error:  # a widget offers only valid values: logged, kept as was
+        logger.warning("widget %s: %s", name, error)
 
 
 def bind(name: str, *, labels: Sequence[str] | None = None, options: Sequence[Any] = (),
          extent: Sequence[Any] = (), then: Callable[[], None] | None = None) -> dict:
-    """Keyword arguments tying a widget to the canonical session value ``name`` (a code).
+    """Keyword arguments tying a widget to the canonical session value ``name`` (a code):
+    a value of session state, or a field of the question (``QUESTION_WIDGETS``).
 
     Streamlit keeps a choice widget's value as its *formatted label*, so a widget whose
     labels change (another language, minutes instead of km in transit mode, a slider whose
@@ -110,16 +117,16 @@ def bind(name: str, *, labels: Sequence[str] | None = None, options: Sequence[An
         _keep_choosable(name, allowed)
     digest = hashlib.sha1(repr(shown).encode("utf-8")).hexdigest()[:10]
     key = f"{name}__{shown[0]}__{digest}"
-    if s.get(key, _UNSET) != s[name]:
-        s[key] = s[name]
+    if s.get(key, _UNSET) != _read(name):
+        s[key] = _read(name)
 
     def copy_back() -> None:
         value = s[key]
         if allowed is not None and not _is_choice(value, allowed):
             logger.warning("widget %s returned %r, not one of its options; kept %r",
-                           key, value, s[name])
+                           key, value, _read(name))
             return
-        s[name] = value
+        _write(name, value)
         if then is not None:
             then()
 
@@ -148,13 +155,12 @@ def _is_choice(value: Any, allowed: list[Any]) -> bool:
 
 
 def _keep_choosable(name: str, allowed: list[Any]) -> None:
-    s = st.session_state
-    value = s[name]
+    value = _read(name)
     if isinstance(value, list):
         if not _is_choice(value, allowed):
-            s[name] = [item for item in value if item in allowed]
+            _write(name, [item for item in value if item in allowed])
     elif value not in allowed and allowed:
-        s[name] = allowed[0]
+        _write(name, allowed[0])
 
 
 _UNSET = object()
@@ -173,23 +179,20 @@ def init_defaults() -> None:
         st.session_state.setdefault(key, list(value) if isinstance(value, list) else value)
 
 
-
 def init_store_source() -> None:
-    """Default store layer: ``union``, or ``osm`` where the data has no Overture stores.
-
-    Reads the data directory, so it runs where data errors are shown as a page.
-    """
-    st.session_state.setdefault("store_source", layers.default_store_source(cache.data_dir()))
+    """Name the question's store layer: ``union``, or ``osm`` where the data has no Overture
+    stores (a saved record and a link name one). Reads the data directory, so it runs where
+    data errors are shown as a page."""
+    if current().store_source is None:
+        st.session_state["question"] = current().replace(
+            store_source=layers.default_store_source(cache.data_dir()))
 
 
 def apply_preset() -> None:
-    """Widget callback: set the office set, closures and downgrades of the chosen preset."""
-    choice = current()
-    chosen = study_module.options(cache.study(choice.study_key), choice.base).presets[
-        st.session_state["preset"]].scenario
-    st.session_state["base"] = chosen.base
-    st.session_state["closed"] = sorted(chosen.closed)
-    st.session_state["downgraded"] = sorted(chosen.downgraded)
+    """Widget callback: the chosen preset's office set, in the question."""
+    preset = reorganisation.presets(cache.study(study_key()).engine.offices)[
+        st.session_state["preset"]]
+    st.session_state["question"] = current().with_offices(preset.question)
 
 
 def request_toggle(office_id: str, action: str) -> None:
@@ -203,7 +206,8 @@ def request_toggle(office_id: str, action: str) -> None:
 
 
 def apply_pending_toggles(open_ids: list[str]) -> list[str]:
-    """Apply the queued map toggles, in click order, to the ``closed`` / ``downgraded`` state.
+    """Apply the queued map toggles, in click order, to the question's closed / downgraded
+    offices (an office closed by one is no longer downgraded, and the other way).
 
     Returns the ids of the offices toggled (a toggle of an office not open in the base set,
     e.g. after the base changed, is dropped).
@@ -214,26 +218,8 @@ def apply_pending_toggles(open_ids: list[str]) -> list[str]:
     for office_id, action in queued:
         if office_id not in open_ids:
             continue
-        key, other = ("closed", "downgraded") if action == "close" else ("downgraded", "closed")
-        chosen = list(st.session_state.get(key, []))
-        if office_id in chosen:
-            chosen.remove(office_id)
-        else:
-            chosen.append(office_id)
-            st.session_state[other] = [o for o in st.session_state.get(other, [])
-                                       if o != office_id]
-        st.session_state[key] = chosen
+        name = "closed" if action == "close" else "downgraded"
+        chosen = set(_read(name)) ^ {office_id}
+        _write(name, sorted(chosen))
         applied.append(office_id)
     return applied
-
-
-def current() -> Choice:
-    """The scenario and display choices in session state."""
-    s = st.session_state
-    return Choice(
-        data=cache.data_dir(), base=s["base"],
-        closed=tuple(sorted(s["closed"])), downgraded=tuple(sorted(s["downgraded"])),
-        measure=s["measure"], store_source=s["store_source"], zone_layer=s["zone_layer"],
-        network=s["network"], mode=s["mode"], store_share=s["store_share_pct"] / 100.0,
-        reading=s["demand_reading"],
-    )

@@ -1,6 +1,6 @@
 """The 提案 page's questions to ``geo.optimise`` and their answers (no widgets here).
 
-A ``Question`` is everything the page's controls describe, hashable for the cache
+A ``Request`` is everything the page's controls describe, hashable for the cache
 (``dashboard.cache.suggestion``); ``answer`` solves it on a built study, ``frontier_of``
 gives its frontier. Pages only format what these return.
 """
@@ -13,7 +13,7 @@ import pandas as pd
 
 from geo import optimise
 from geo.errors import PoorFitError
-from geo.scenarios import Scenario
+from geo.question import Question
 from geo.study import Study
 
 FRONTIER_MODEL = {"p-median": "p-median", "coverage": "coverage", "p-center": "p-center",
@@ -23,8 +23,8 @@ coverage within the same distance (the fewest people beyond it for each count), 
 
 
 @dataclass(frozen=True)
-class Question:
-    """One location-allocation question, as the page's controls describe it.
+class Request:
+    """One location-allocation request, as the page's controls describe it.
 
     ``open_count`` counts every open counter (fixed ones included) and is not used by
     ``set-cover``; ``within_km`` is the distance of coverage and set-cover; ``sites`` are new
@@ -63,32 +63,32 @@ class Answer:
     loads_note: str | None
 
 
-def problem(study: Study, question: Question) -> optimise.Problem:
-    """The question's problem: the base set's counters, its sites, fixed and excluded ids.
+def problem(study: Study, request: Request) -> optimise.Problem:
+    """The request's problem: the base set's counters, its sites, fixed and excluded ids.
 
     Raises ``geo.errors.SiteError`` for a site outside the city and
     ``geo.errors.UnknownOfficeError`` for an id that is not a candidate.
     """
-    found = optimise.problem_from_model(study.engine.model, base=question.base,
-                                        weight=question.weight, fix_ward_offices=False)
-    if question.sites:
-        points = optimise.site_points({name: (lat, lon) for name, lat, lon in question.sites})
+    found = optimise.problem_from_model(study.engine.model, base=request.base,
+                                        weight=request.weight, fix_ward_offices=False)
+    if request.sites:
+        points = optimise.site_points({name: (lat, lon) for name, lat, lon in request.sites})
         found = optimise.with_points(found, study.engine, points)
-    return optimise.with_choices(found, fix=question.fix, exclude=question.exclude,
+    return optimise.with_choices(found, fix=request.fix, exclude=request.exclude,
                                  fix_ward_offices=False)
 
 
-def answer(study: Study, question: Question, *, reading: str) -> Answer:
-    """Solve ``question`` exactly (MILP), with its near-ties and predicted counter loads.
+def answer(study: Study, request: Request, *, reading: str) -> Answer:
+    """Solve ``request`` exactly (MILP), with its near-ties and predicted counter loads.
 
     ``reading`` names the demand fit (``Study.demand_fits``) the loads come from.
     """
-    posed = problem(study, question)
-    solution = optimise.solve(posed, question.model, open_count=question.open_count,
-                              within_m=question.within_m, share=question.share)
-    ties = (None if question.model == "set-cover" else
-            optimise.near_ties(posed, question.model, open_count=len(solution.selected),
-                               within_m=question.within_m))
+    posed = problem(study, request)
+    solution = optimise.solve(posed, request.model, open_count=request.open_count,
+                              within_m=request.within_m, share=request.share)
+    ties = (None if request.model == "set-cover" else
+            optimise.near_ties(posed, request.model, open_count=len(solution.selected),
+                               within_m=request.within_m))
     loads, note = None, None
     fit = study.demand_fits.get(reading)
     if fit is None:
@@ -103,10 +103,10 @@ def answer(study: Study, question: Question, *, reading: str) -> Answer:
                   loads_note=note)
 
 
-def frontier_of(study: Study, question: Question) -> pd.DataFrame:
-    """``geo.optimise.frontier`` of the question's problem (``FRONTIER_MODEL`` of its model)."""
-    return optimise.frontier(problem(study, question), FRONTIER_MODEL[question.model],
-                             within_m=question.within_m)
+def frontier_of(study: Study, request: Request) -> pd.DataFrame:
+    """``geo.optimise.frontier`` of the request's problem (``FRONTIER_MODEL`` of its model)."""
+    return optimise.frontier(problem(study, request), FRONTIER_MODEL[request.model],
+                             within_m=request.within_m)
 
 
 def parse_site(name: str, text: str) -> tuple[str, float, float]:
@@ -137,9 +137,9 @@ def check_site(study: Study, name: str, lat: float, lon: float) -> None:
     optimise.point_distances(study.engine, optimise.site_points({name: (lat, lon)}))
 
 
-def scenario_of(found: Answer) -> Scenario:
-    """The solution as a closure scenario of its base set (``geo.optimise.as_scenario``).
+def question_of(found: Answer) -> Question:
+    """The solution as a question about its base set (``geo.optimise.as_question``).
 
     Raises ValueError when the solution opens a new site (a scenario only closes offices).
     """
-    return optimise.as_scenario(found.problem, found.solution)
+    return optimise.as_question(found.problem, found.solution)

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from records import record
 from test_planner_day import CHROMIUM, Day, wait_for
 
 from dashboard.bench import dashboard_server
@@ -83,7 +84,7 @@ def hostile_data(bundle_dir: Path, tmp_path_factory) -> Path:
 def day(hostile_data: Path, tmp_path_factory):
     folder = tmp_path_factory.mktemp("hostile_day")
     url = f"sqlite:///{folder / 'scenarios.sqlite'}"
-    scenariostore.ScenarioStore(url).save(saved.SavedScenario(
+    scenariostore.ScenarioStore(url).save(record(
         name=hostile("scenario"), base="fy2015", closed={"oe-branch"}, note=hostile("note"),
         author=hostile("author"), briefing_title=hostile("title"),
         phases=(saved.Phase(dt.date(2026, 4, 1), hostile("phase"), closed={"oe-branch"}),)))

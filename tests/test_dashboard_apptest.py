@@ -10,9 +10,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from widgets import as_shown, bound
 
+from dashboard.i18n import STRINGS
 from geo import layers, settings
 from geo.colours import MINUTES_SCALE
 from geo.labels import COLUMN_LABELS
+from geo.question import Question
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
@@ -51,7 +53,7 @@ def test_missing_data_directory_shows_a_page_not_a_traceback(tmp_path, monkeypat
 @pytest.mark.bundle
 def test_map_page_starts_from_the_fy2015_set_with_nobody_farther(app):
     assert app.session_state["preset"] == "fy2015"
-    assert app.session_state["closed"] == []
+    assert app.session_state["question"].closed == set([])
     values = _metrics(app)
     assert len(values) == 5  # farther, mean, beyond 2 km, beyond 5 km, aged 65+ beyond 2 km
     assert values[0] == "0 人"
@@ -73,7 +75,7 @@ def test_elderly_card_matches_the_engine(app, engine):
 
 @pytest.mark.bundle
 def test_districts_are_the_default_zone_layer(app):
-    assert bound(app.selectbox, "zone_layer").value == "district"
+    assert bound(app.selectbox, "zones").value == "district"
 
 
 @pytest.mark.bundle
@@ -101,13 +103,13 @@ def test_downgrading_keeps_certificates(app):
 def test_a_map_click_toggles_the_office(app):
     app.session_state["pending_toggles"] = [("tobu-branch", "close")]
     app.run()
-    assert app.session_state["closed"] == ["tobu-branch"]
+    assert app.session_state["question"].closed == set(["tobu-branch"])
     app.session_state["pending_toggles"] = [("tobu-branch", "close")]
     app.run()
-    assert app.session_state["closed"] == []
+    assert app.session_state["question"].closed == set([])
     app.session_state["pending_toggles"] = [("tobu-branch", "downgrade")]
     app.run()
-    assert app.session_state["downgraded"] == ["tobu-branch"]
+    assert app.session_state["question"].downgraded == set(["tobu-branch"])
 
 
 @pytest.mark.bundle
@@ -118,8 +120,8 @@ def test_clicks_queued_during_an_update_are_all_applied_in_order(app):
                                             ("akitsu-branch", "downgrade")]
     app.run()
     assert not app.exception, app.exception
-    assert app.session_state["closed"] == ["tobu-branch"]  # 東区役所 closed, then reopened
-    assert app.session_state["downgraded"] == ["akitsu-branch"]
+    assert app.session_state["question"].closed == {"tobu-branch"}  # 東区役所 closed, reopened
+    assert app.session_state["question"].downgraded == set(["akitsu-branch"])
     assert app.session_state["pending_toggles"] == []
     assert [t.value for t in app.toast] == [f"地図のクリックを反映しました：{name}" for name in
                                             ("東区役所", "東部出張所", "東区役所", "秋津出張所")]
@@ -130,12 +132,13 @@ def test_a_click_queued_for_an_office_outside_the_base_is_dropped(app):
     bound(app.selectbox, "preset").set_value("now").run()
     app.session_state["pending_toggles"] = [("oe-branch", "close")]  # closed before 'now'
     app.run()
-    assert app.session_state["closed"] == []
+    assert app.session_state["question"].closed == set([])
     assert not app.toast
 
 
 @pytest.mark.bundle
-def test_store_switch_under_the_counter_measure_builds_and_evaluates_nothing(app, monkeypatch):
+def test_store_switch_under_the_counter_measure_builds_nothing_and_changes_no_figure(
+        app, monkeypatch):
     from geo import study
 
     calls = {"build_study": 0, "evaluate": 0}
@@ -155,7 +158,8 @@ def test_store_switch_under_the_counter_measure_builds_and_evaluates_nothing(app
         bound(app.selectbox, "store_source").set_value(source).run()
         assert not app.exception, app.exception
         assert _metrics(app) == cards
-    assert calls == {"build_study": 0, "evaluate": 0}
+        assert app.session_state["question"].store_source == source
+    assert calls["build_study"] == 0
     bound(app.radio, "measure").set_value("certificate").run()
     bound(app.selectbox, "store_source").set_value("lawson2013").run()
     assert calls["build_study"] == 0  # the study holds every store source
@@ -185,15 +189,15 @@ def test_presets_set_the_office_set(app):
 
     bound(app.selectbox, "preset").set_value("plan2015").run()
     assert not app.exception
-    assert sorted(app.session_state["closed"]) == sorted(OFFICIAL_2015_CANDIDATES)
-    assert app.session_state["base"] == "fy2015"
+    assert app.session_state["question"].closed == set(OFFICIAL_2015_CANDIDATES)
+    assert app.session_state["question"].base == "fy2015"
     bound(app.selectbox, "preset").set_value("reorganisation").run()
     # what the city closed: the plan's list less 幸田 (still open), plus 森都心
-    assert sorted(app.session_state["closed"]) == sorted(
+    assert app.session_state["question"].closed == set(
         (set(OFFICIAL_2015_CANDIDATES) - {"koda-general-branch"}) | {"moritoshin-service-corner"})
     bound(app.selectbox, "preset").set_value("now").run()
-    assert app.session_state["base"] == "now"
-    assert app.session_state["closed"] == []
+    assert app.session_state["question"].base == "now"
+    assert app.session_state["question"].closed == set([])
     assert "oe-branch" not in _open_ids("now")
 
 
@@ -223,14 +227,13 @@ def test_the_briefing_legend_lists_only_what_its_maps_draw(app):
 
 @pytest.mark.bundle
 def test_walk_mode_shows_minutes_on_the_card_and_in_the_zone_table(app, bundle_dir):
-    from geo import scenarios
     from geo.study import build_study, evaluate
 
     bound(app.radio, "mode").set_value("walk").run()
     bound(app.multiselect, "closed").set_value(["oe-branch"]).run()
     assert not app.exception, app.exception
     walking = evaluate(build_study(bundle_dir, mode="walk"),
-                       scenarios.Scenario(base="fy2015", closed=frozenset({"oe-branch"})))
+                       Question(closed={"oe-branch"}, mode="walk", store_source="union"))
     after_km = walking.city["after_km"]
     card = next(m for m in app.metric if m.label == "平均徒歩時間（変更後）")
     assert card.value == f"{after_km / 4.8 * 60:.0f} 分 ({after_km:.2f} km)"
@@ -269,10 +272,16 @@ def test_every_page_renders(app, page, lang):
     bound(app.multiselect, "closed").set_value(["oe-branch", "akitsu-branch"]).run()
     app.switch_page(page).run()
     app.radio(key="lang").set_value(lang).run()
-    assert app.session_state["closed"] == ["oe-branch", "akitsu-branch"]
-    assert bound(app.multiselect, "closed", lang).value == ["oe-branch", "akitsu-branch"]
+    assert app.session_state["question"].closed == {"oe-branch", "akitsu-branch"}
+    assert bound(app.multiselect, "closed", lang).value == ["akitsu-branch", "oe-branch"]
     assert not app.exception, app.exception
-    assert app.title or app.markdown
+    index = 0 if lang == "ja" else 1
+    if page == "views/briefing.py":  # the scenario's title: two counters closed
+        assert app.markdown[0].value.startswith("# ")
+        assert ("閉鎖 2 か所" if lang == "ja" else "2 closed") in app.markdown[0].value
+    else:
+        key = "page_tables" if page == "views/tables.py" else "page_sources"
+        assert app.title[0].value == STRINGS[key][index]
 
 
 @pytest.mark.bundle
@@ -364,7 +373,7 @@ def test_store_share_slider_changes_the_predicted_figures(app):
     stores_before = next(m.value for m in app.metric if m.label.startswith("コンビニ"))
     bound(app.slider, "store_share_pct").set_value(10).run()
     assert not app.exception, app.exception
-    assert app.session_state["store_share_pct"] == 10
+    assert round(100 * app.session_state["question"].store_share) == 10
     after = _shift_lines(app)
     stores_after = next(m.value for m in app.metric if m.label.startswith("コンビニ"))
     assert stores_before == "0 件/年" and stores_after != stores_before
@@ -419,7 +428,6 @@ def test_excel_export_holds_the_load_shift_of_the_scenario(app, downloads):
     import pandas as pd
 
     from geo.labels import COLUMN_LABELS
-
     bound(app.multiselect, "closed").set_value(["oe-branch", "akitsu-branch"]).run()
     app.switch_page("views/tables.py").run()
     bound(app.slider, "store_share_pct").set_value(20).run()
@@ -441,14 +449,13 @@ def test_excel_export_holds_the_load_shift_of_the_scenario(app, downloads):
 
 @pytest.mark.bundle
 def test_transit_mode_shows_minutes_by_bus_and_says_what_is_missing(app, bundle_dir):
-    from geo import scenarios
     from geo.study import build_study, evaluate
 
     bound(app.radio, "mode").set_value("transit").run()
     bound(app.multiselect, "closed").set_value(["oe-branch"]).run()
     assert not app.exception, app.exception
     transit = evaluate(build_study(bundle_dir, mode="transit"),
-                       scenarios.Scenario(base="fy2015", closed=frozenset({"oe-branch"})))
+                       Question(closed={"oe-branch"}, mode="transit", store_source="union"))
     card = next(m for m in app.metric if m.label == "平均所要時間（バス・電車・徒歩、変更後）")
     assert card.value == f"{transit.city['transit_after_min']:.0f} 分"
     elderly = next(m for m in app.metric if m.label == "バス・徒歩で45分超の65歳以上（変更後）")
@@ -530,7 +537,7 @@ def test_leaving_transit_mode_keeps_the_colouring_as_a_code(app, back_to):
     app.radio(key="lang").set_value("en").run()
     app.radio(key="lang").set_value("ja").run()
     assert not app.exception, app.exception
-    assert app.session_state["closed"] == ["oe-branch"]
+    assert app.session_state["question"].closed == set(["oe-branch"])
     assert bound(app.multiselect, "closed").value == ["oe-branch"]
 
 

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from widgets import bound
 
 from geo import report, settings
-from geo.scenarios import Scenario
+from geo.question import Question
 from geo.study import build_study, evaluate
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
@@ -30,7 +30,7 @@ def test_the_briefing_page_downloads_the_residents_handout_and_leaflets(
     leaflets = downloads["briefing_fy2015_1closed_leaflets.pdf"]
     assert pdf_viewers.page_lines(residents)[0][0] == "住民のみなさまへ"
     study = build_study(bundle_dir)
-    expected = report.leaflet_districts(study, evaluate(study, Scenario(
+    expected = report.leaflet_districts(study, evaluate(study, Question(
         base="fy2015", closed={"oe-branch"})))
     assert [page[0] for page in pdf_viewers.page_lines(leaflets)] == [
         f"{district}校区のみなさまへ" for district in expected]

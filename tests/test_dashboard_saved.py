@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from records import record
 from streamlit.testing.v1 import AppTest
 from widgets import bound
 
@@ -17,7 +18,7 @@ from dashboard import saved_panel
 from geo import links, saved, scenariostore, settings
 from geo import study as study_module
 from geo.colours import DISTANCE_SCALE
-from geo.scenarios import Scenario
+from geo.question import Question
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
@@ -103,9 +104,10 @@ def test_save_list_and_open_restore_the_sidebar(new_app, db_url):
 
     stored = scenariostore.ScenarioStore(db_url).open("案A")
     assert stored.version == 1
-    assert stored.scenario.closed == {"oe-branch", "tobu-branch"}
-    assert stored.scenario.measure == "certificate"
-    assert (stored.scenario.store_source, stored.scenario.store_share) == ("osm", 0.3)
+    assert stored.scenario.question.closed == {"oe-branch", "tobu-branch"}
+    assert stored.scenario.question.measure == "certificate"
+    asked = stored.scenario.question
+    assert (asked.store_source, asked.store_share) == ("osm", 0.3)
     assert (stored.scenario.note, stored.scenario.author) == ("東部と大江", "区政推進課 田中")
     assert _url(at)["saved"] == "案A" and _url(at)["version"] == "1"
 
@@ -124,7 +126,7 @@ def test_save_list_and_open_restore_the_sidebar(new_app, db_url):
     at.selectbox(key="saved_version:案A").set_value(1)
     _button(at, "saved_open").click().run()
     assert not at.exception, at.exception
-    assert at.session_state["closed"] == ["oe-branch", "tobu-branch"]
+    assert at.session_state["question"].closed == set(["oe-branch", "tobu-branch"])
     assert bound(at.multiselect, "closed").value == ["oe-branch", "tobu-branch"]
     assert bound(at.radio, "measure").value == "certificate"
     assert bound(at.selectbox, "store_source").value == "osm"
@@ -134,7 +136,7 @@ def test_save_list_and_open_restore_the_sidebar(new_app, db_url):
 
 
 def test_delete_hides_and_restore_brings_back(new_app, db_url):
-    scenariostore.ScenarioStore(db_url).save(saved.SavedScenario(name="案B", base="fy2015",
+    scenariostore.ScenarioStore(db_url).save(record(name="案B", base="fy2015",
                                                          closed={"oe-branch"}))
     at = new_app()
     assert at.selectbox(key="saved_pick").options == ["案B"]
@@ -179,40 +181,40 @@ def test_a_url_with_a_missing_data_directory_shows_the_data_page(tmp_path, monke
 def test_a_url_with_scenario_fields_opens_that_view_and_survives_a_rerun(new_app):
     at = new_app(base="fy2015", close="oe-branch,akitsu-branch", downgrade="tobu-branch",
                  measure="certificate", share="0.3")
-    state = at.session_state
-    assert state["closed"] == ["akitsu-branch", "oe-branch"]
-    assert state["downgraded"] == ["tobu-branch"]
-    assert state["measure"] == "certificate"
-    assert state["store_share_pct"] == 30
+    asked = at.session_state["question"]
+    assert asked.closed == {"akitsu-branch", "oe-branch"}
+    assert asked.downgraded == {"tobu-branch"}
+    assert asked.measure == "certificate"
+    assert asked.store_share == 0.3 and bound(at.slider, "store_share_pct").value == 30
     at.run()  # a rerun keeps the view and the URL
-    assert at.session_state["closed"] == ["akitsu-branch", "oe-branch"]
+    assert at.session_state["question"].closed == set(["akitsu-branch", "oe-branch"])
     assert _url(at)["close"] == "akitsu-branch,oe-branch"
     assert _url(at)["share"] == "0.3"
 
 
 def test_a_url_with_a_saved_name_and_version_opens_that_version(new_app, db_url):
     database = scenariostore.ScenarioStore(db_url)
-    database.save(saved.SavedScenario(name="案C", base="fy2015", closed={"oe-branch"}))
-    database.save(saved.SavedScenario(name="案C", base="now", closed={"koda-general-branch"}))
+    database.save(record(name="案C", base="fy2015", closed={"oe-branch"}))
+    database.save(record(name="案C", base="now", closed={"koda-general-branch"}))
     at = new_app(saved="案C", version="1")
-    assert at.session_state["base"] == "fy2015"
-    assert at.session_state["closed"] == ["oe-branch"]
+    assert at.session_state["question"].base == "fy2015"
+    assert at.session_state["question"].closed == set(["oe-branch"])
     assert _url(at)["saved"] == "案C" and _url(at)["version"] == "1"
     latest = new_app(saved="案C")
-    assert latest.session_state["base"] == "now"
-    assert latest.session_state["closed"] == ["koda-general-branch"]
+    assert latest.session_state["question"].base == "now"
+    assert latest.session_state["question"].closed == set(["koda-general-branch"])
 
 
 @pytest.mark.parametrize(("params", "said"), [
-    ({"close": "oe-branch", "measure": "teleport"}, "unknown measure 'teleport'"),
+    ({"close": "oe-branch", "measure": "teleport"}, "measure: unknown 'teleport'"),
     ({"saved": "no such plan"}, "no saved scenario named 'no such plan'"),
     ({"share": "lots"}, "share"),
 ])
 def test_junk_in_the_url_gives_a_message_and_the_default_view(new_app, params, said):
     at = new_app(**params)
     assert not at.exception
-    assert at.session_state["closed"] == []
-    assert at.session_state["measure"] == "counter"
+    assert at.session_state["question"].closed == set([])
+    assert at.session_state["question"].measure == "counter"
     assert any("URL のシナリオを読めない" in text and said in text for text in _shown(at.error)), \
         _shown(at.error)
     assert _url(at)["base"] == "fy2015"  # the URL now names the default view
@@ -220,18 +222,18 @@ def test_junk_in_the_url_gives_a_message_and_the_default_view(new_app, params, s
 
 def test_offices_not_in_the_opened_base_are_named_when_left_out(new_app):
     at = new_app(base="now", close="oe-branch,koda-general-branch")
-    assert at.session_state["closed"] == ["koda-general-branch"]
+    assert at.session_state["question"].closed == set(["koda-general-branch"])
     dropped = "開いたシナリオの次の窓口は「現在の窓口」にないため、外しました：大江出張所"
     assert dropped in _shown(at.warning)
     assert _url(at)["close"] == "koda-general-branch"
 
 
 def test_opening_from_the_panel_says_so_and_names_the_offices_left_out(new_app, db_url):
-    scenariostore.ScenarioStore(db_url).save(saved.SavedScenario(
+    scenariostore.ScenarioStore(db_url).save(record(
         name="案E", base="now", closed={"oe-branch", "koda-general-branch"}))
     at = new_app()
     _button(at, "saved_open").click().run()
-    assert at.session_state["closed"] == ["koda-general-branch"]
+    assert at.session_state["question"].closed == set(["koda-general-branch"])
     assert "「案E」第1版を開きました。" in _sidebar_texts(at)
     dropped = "開いたシナリオの次の窓口は「現在の窓口」にないため、外しました：大江出張所"
     assert dropped in _sidebar_texts(at)
@@ -243,8 +245,8 @@ def _compare_page(at: AppTest) -> AppTest:
     return at
 
 
-def _expected_figures(study, scenario: Scenario, **kwargs) -> dict[str, float]:
-    found = study_module.evaluate(study, scenario, **kwargs)
+def _expected_figures(study, asked: Question) -> dict[str, float]:
+    found = study_module.evaluate(study, asked)
     city = found.city
     shift = found.load_shift.table
     return {"people_farther": round(city["people_farther"]),
@@ -252,8 +254,8 @@ def _expected_figures(study, scenario: Scenario, **kwargs) -> dict[str, float]:
             "beyond_2km": round(city["beyond_2km_after"]),
             "beyond_5km": round(city["beyond_5km_after"]),
             "beyond_2km_65plus": round(city["beyond_2km_after_65plus"]),
-            "received": round(shift.loc[(shift["status"] == "open") & (shift["change"] > 0),
-                                        "change"].sum())}
+            "received": round(shift.loc[(shift["status"] == "open") & (shift["change"] >= 0.5),
+                                        "change"].sum())}  # gains of a transaction or more
 
 
 def test_the_built_in_comparison_equals_evaluate(new_app, study):
@@ -263,7 +265,7 @@ def test_the_built_in_comparison_equals_evaluate(new_app, study):
     for key in ("fy2015", "reorganisation"):
         label = next(label for label in table.index if label.startswith(
             {"fy2015": "2015年度の窓口", "reorganisation": "実際の再編"}[key]))
-        expected = _expected_figures(study, presets[key].scenario)
+        expected = _expected_figures(study, presets[key].question.replace(zones="district"))
         for name, value in expected.items():
             assert table.loc[label, name] == pytest.approx(value), (key, name)
     assert "mean_minutes" not in table.columns  # by car
@@ -280,7 +282,7 @@ def test_the_built_in_comparison_equals_evaluate(new_app, study):
     maps = at.get("component_instance")
     assert len(maps) == 3  # FY2015, the reorganisation, the current settings
     for drawn, key in zip(maps[:2], ("fy2015", "reorganisation"), strict=True):
-        zones = study_module.evaluate(study, presets[key].scenario).zone_table
+        zones = study_module.evaluate(study, presets[key].question).zone_table
         populated = zones[zones["population"] > 0].set_index("zone_id")["after_km"]
         expected = {zone: DISTANCE_SCALE.colour(km) for zone, km in populated.items()}
         assert _map_fills(drawn) == expected, key
@@ -296,16 +298,16 @@ def _map_fills(drawn) -> dict[str, str]:
 
 
 def test_a_saved_scenario_is_compared_with_its_own_settings(new_app, db_url, study):
-    scenariostore.ScenarioStore(db_url).save(saved.SavedScenario(
+    scenariostore.ScenarioStore(db_url).save(record(
         name="案D", base="fy2015", closed={"oe-branch"}, downgraded={"tobu-branch"},
         measure="certificate", store_source="osm"))
     at = new_app()
     at.session_state["compare_chosen"] = ["saved:案D", "current"]
     at = _compare_page(at)
     table = at.dataframe[0].value
-    expected = _expected_figures(study, Scenario(base="fy2015", closed={"oe-branch"},
-                                                 downgraded={"tobu-branch"}),
-                                 measure="certificate", stores="osm")
+    expected = _expected_figures(study, Question(base="fy2015", closed={"oe-branch"},
+                                                 downgraded={"tobu-branch"},
+                                                 measure="certificate", store_source="osm"))
     for name, value in expected.items():
         assert table.loc["案D (v1)", name] == pytest.approx(value), name
     assert table.loc["現在の設定", "people_farther"] == 0
@@ -319,7 +321,7 @@ PHASES = (saved.Phase(dt.date(2026, 4, 1), "第1段階", downgraded={"oe-branch"
 
 
 def _save_phased_plan(db_url: str) -> None:
-    scenariostore.ScenarioStore(db_url).save(saved.SavedScenario(
+    scenariostore.ScenarioStore(db_url).save(record(
         name="段階案", base="fy2015", closed={"oe-branch", "tobu-branch"}, phases=PHASES))
 
 
@@ -329,7 +331,7 @@ def _assert_phase_table_equals_evaluate(at: AppTest, study, phases) -> None:
     assert list(table["label"]) == [phase.label for phase in phases]
     assert list(table["date"]) == [phase.date for phase in phases]
     for row, phase in zip(table.itertuples(), phases, strict=True):
-        expected = _expected_figures(study, Scenario(base="fy2015", closed=phase.closed,
+        expected = _expected_figures(study, Question(base="fy2015", closed=phase.closed,
                                                      downgraded=phase.downgraded))
         for name, value in expected.items():
             assert getattr(row, name) == pytest.approx(value), (phase.label, name)
@@ -355,7 +357,7 @@ def test_phases_chart_and_table_equal_evaluate_per_phase(new_app, db_url, study)
 
 def test_a_saved_scenario_that_cannot_be_evaluated_is_named_and_the_rest_compared(new_app,
                                                                                  db_url):
-    scenariostore.ScenarioStore(db_url).save(saved.SavedScenario(name="古い案", base="fy2015",
+    scenariostore.ScenarioStore(db_url).save(record(name="古い案", base="fy2015",
                                                          closed={"demolished-branch"}))
     at = new_app()
     at.session_state["compare_chosen"] = ["saved:古い案", "preset:fy2015", "current"]
@@ -367,16 +369,16 @@ def test_a_saved_scenario_that_cannot_be_evaluated_is_named_and_the_rest_compare
 
 
 def test_a_walking_scenario_opens_on_foot_and_compares_in_minutes(new_app, db_url, bundle_dir):
-    scenariostore.ScenarioStore(db_url).save(saved.SavedScenario(name="徒歩案", base="fy2015",
+    scenariostore.ScenarioStore(db_url).save(record(name="徒歩案", base="fy2015",
                                                          closed={"oe-branch"}, mode="walk"))
     at = new_app(saved="徒歩案")
-    assert (at.session_state["mode"], bound(at.radio, "mode").value) == ("walk", "walk")
+    assert (at.session_state["question"].mode, bound(at.radio, "mode").value) == ("walk", "walk")
     bound(at.radio, "mode").set_value("drive").run()  # presets now by car
     at.session_state["compare_chosen"] = ["saved:徒歩案", "preset:fy2015"]
     at = _compare_page(at)
     table = at.dataframe[0].value
     walking = study_module.build_study(bundle_dir, mode="walk")
-    city = study_module.evaluate(walking, Scenario(base="fy2015", closed={"oe-branch"})).city
+    city = study_module.evaluate(walking, Question(closed={"oe-branch"}, mode="walk")).city
     assert table.loc["徒歩案 (v1)", "mean_minutes"] == round(city["after_km"] / 4.8 * 60, 1)
     assert table.loc["徒歩案 (v1)", "people_farther"] == round(city["people_farther"])
     assert not at.get("component_instance")  # walk next to drive: no shared colour scale
@@ -419,21 +421,21 @@ def test_steps_added_in_the_editor_equal_evaluate_and_are_saved(new_app, db_url,
     assert at.session_state["phases"] == phases
     _assert_phase_table_equals_evaluate(at, study, phases)
     assert at.get("vega_lite_chart")
-    assert links.from_query_params(_url(at)).phases == phases  # a link keeps the steps
+    assert links.from_query_params(_url(at)).scenario.phases == phases  # a link keeps the steps
 
     at.text_input(key="saved_name").input("段階案")
     _button(at, "saved_save").click().run()
     assert not at.exception, at.exception
     stored = scenariostore.ScenarioStore(db_url).open("段階案")
     assert stored.scenario.phases == phases
-    assert stored.scenario.closed == {"oe-branch"}
+    assert stored.scenario.question.closed == {"oe-branch"}
     assert _url(at) == {"saved": "段階案", "version": "1"}
     assert "段階計画：段階案" in _headings(at)
 
 
 def test_a_step_reopening_a_closed_office_is_refused_and_the_steps_kept(new_app, study):
     first = saved.Phase(dt.date(2026, 4, 1), "第1段階", closed={"oe-branch"})
-    link = links.to_query_params(saved.SavedScenario(base="fy2015", closed={"oe-branch"},
+    link = links.to_query_params(record(base="fy2015", closed={"oe-branch"},
                                                      phases=(first,)))
     at = new_app(**link)
     assert at.session_state["phases"] == (first,)  # a URL's phases are loaded
@@ -473,7 +475,7 @@ def test_a_step_added_before_the_others_goes_first_and_a_step_can_be_removed(new
     assert picker.value in remaining
     # the link now carries the edited steps, not the saved name (which would lose them)
     assert "saved" not in _url(at)
-    assert links.from_query_params(_url(at)).phases == remaining
+    assert links.from_query_params(_url(at)).scenario.phases == remaining
 
     bound(at.multiselect, "closed").set_value([]).run()  # nothing closed yet in FY2015
     _add_step(at, dt.date(2016, 4, 1), "準備")
@@ -504,3 +506,54 @@ def test_a_typed_step_date_and_label_survive_leaving_the_page(new_app):
     at = _compare_page(at)
     assert bound(at.date_input, "phase_date").value == dt.date(2027, 4, 1)
     assert bound(at.text_input, "phase_label").value == "第2段階"
+
+
+@pytest.mark.bundle
+def test_a_saved_scenario_gives_the_same_workbook_on_screen_and_from_the_command_line(
+        new_app, db_url, downloads, tmp_path):
+    """The 城南/南部 reading, store layer, walking and store share travel with the record: the
+    tables page's workbook and ``geo report --scenario`` have the same cells (issue 19)."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from geo import cli
+
+    scenariostore.ScenarioStore(db_url).save(record(
+        name="徒歩・別読み案", base="fy2015", closed={"oe-branch", "akitsu-branch"},
+        measure="certificate", store_source="osm", mode="walk", store_share=0.35,
+        reading="alternative", briefing_title="別の読みで"))
+    at = new_app(saved="徒歩・別読み案")
+    at.switch_page("views/tables.py").run()
+    assert not at.exception, at.exception
+    screen = load_workbook(io.BytesIO(downloads["madoguchi_scenario.xlsx"]))
+    out = tmp_path / "cli.xlsx"
+    assert cli.main(["report", "--scenario", "徒歩・別読み案", "--db", db_url,
+                     "--xlsx", str(out)]) == 0
+    paper = load_workbook(out)
+    assert screen.sheetnames == paper.sheetnames
+    for name in screen.sheetnames:
+        cells = [[c.value for c in row] for row in screen[name].iter_rows()]
+        other = [[c.value for c in row] for row in paper[name].iter_rows()]
+        if name == "シナリオ":  # the day it was made may differ at midnight; nothing else
+            cells, other = ([row for row in rows if row[0] != "作成日"] for rows in
+                            (cells, other))
+        assert cells == other, name
+    described = dict(row for row in ([c.value for c in r] for r in paper["シナリオ"].iter_rows())
+                     if len(row) == 2)
+    assert described["城南・南部の件数の読み方"] == "別の読み（城南 24,100・南部 23,920 件）"
+
+
+@pytest.mark.bundle
+def test_a_shared_link_shows_the_sender_s_cards_in_a_fresh_session(new_app):
+    sender = new_app()
+    bound(sender.multiselect, "closed").set_value(["oe-branch", "tobu-branch"]).run()
+    bound(sender.radio, "measure").set_value("certificate").run()
+    sender.switch_page("views/tables.py").run()
+    bound(sender.slider, "store_share_pct").set_value(40).run()
+    bound(sender.radio, "reading").set_value("alternative").run()
+    sender.switch_page("views/map.py").run()
+    receiver = new_app(**_url(sender))
+    assert receiver.session_state["question"] == sender.session_state["question"]
+    assert [m.value for m in receiver.metric] == [m.value for m in sender.metric]
+    assert receiver.session_state["question"].reading == "alternative"

@@ -143,11 +143,12 @@ def test_open_as_scenario_closes_the_complement_and_shows_the_map(page, problem)
     page.button(key="suggest_open_scenario").click().run()
     assert not page.exception, page.exception
     fy2015 = problem.candidates.loc[problem.candidates["in_fy2015"], "office_id"]
-    assert page.session_state["base"] == "fy2015"
-    assert page.session_state["closed"] == sorted(set(fy2015) - set(solution.selected))
-    assert len(page.session_state["closed"]) == 9
+    assert page.session_state["question"].base == "fy2015"
+    assert page.session_state["question"].closed == set(fy2015) - set(solution.selected)
+    assert len(page.session_state["question"].closed) == 9
     assert page.title[0].value == "地図：最寄り窓口までの道路距離"
-    assert bound(page.multiselect, "closed").value == page.session_state["closed"]
+    assert bound(page.multiselect, "closed").value == sorted(
+        page.session_state["question"].closed)
 
 
 @pytest.mark.bundle

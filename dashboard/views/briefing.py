@@ -13,12 +13,9 @@ from dashboard import cache, components, loadshift, mapview, state
 from dashboard.i18n import lang, name_column, t
 from geo import briefing, report
 from geo.colours import in_minutes
+from geo.question import Question
+from geo.scenarios import HEADLINE_THRESHOLDS_KM
 from geo.study import Result
-
-
-def key_figures(summary: dict, lang: str) -> dict[str, str]:
-    """The three headline figures, as on the page and in the PNG / PDF (geo.briefing)."""
-    return briefing.key_figures(summary, threshold_km=2.0, lang=lang)
 
 
 def figure_cards(figures: dict[str, str]) -> None:
@@ -30,27 +27,31 @@ def figure_cards(figures: dict[str, str]) -> None:
             f'{html.escape(value)}</div></div>')
 
 
-def side_map(choice: state.Choice, found: Result, *, colour_by: str, key: str,
-             height: int = 520) -> None:
+def side_map(found: Result, *, colour_by: str, key: str, height: int = 520) -> None:
     """One briefing map: zones of ``found`` coloured by ``colour_by``, its offices' states."""
-    zones = cache.zone_features(choice.study_key, choice.zone_layer)
-    points = cache.office_points(choice.study_key)[["office_id", "lat", "lon"]]
+    study_key = state.study_key(found.question)
+    zones = cache.zone_features(study_key, found.zones)
+    points = cache.office_points(study_key)[["office_id", "lat", "lon"]]
     offices = found.offices.drop(columns="geometry", errors="ignore").merge(points, on="office_id")
-    groups = [mapview.zone_group(zones, found.zone_table, colour_by=colour_by, threshold_km=2),
+    groups = [mapview.zone_group(zones, found.zone_table, colour_by=colour_by,
+                                 threshold_km=THRESHOLD_KM),
               mapview.office_group(offices, name_column=name_column())]
-    fmap = mapview.base_map(cache.ward_features(choice.study_key),
-                            cache.store_points(choice.study_key, choice.store_source).iloc[0:0],
-                            show_tiles=False, ward_labels=cache.ward_labels(choice.study_key))
+    fmap = mapview.base_map(cache.ward_features(study_key),
+                            cache.store_points(study_key, found.store_source).iloc[0:0],
+                            show_tiles=False, ward_labels=cache.ward_labels(study_key))
     st_folium(fmap, key=key, height=height, use_container_width=True, returned_objects=[],
               feature_group_to_add=mapview.localised(groups))
 
 
+THRESHOLD_KM = HEADLINE_THRESHOLDS_KM[0]  # the briefing's figures and maps: beyond 2 km
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
-def render(choice: state.Choice, title: str, fmt: str, lang: str, layout: str) -> bytes:
+def render(asked: Question, title: str, fmt: str, lang: str, layout: str) -> bytes:
     """The slide (PNG / PDF) or the A4 handout (``handout``), the same files as
     ``python -m geo report`` (geo.report), cached per scenario, title and language."""
-    study = cache.study(choice.study_key)
-    found = components.result(choice)
+    study = cache.study(state.study_key(asked))
+    found = cache.result(asked)
     if fmt == "handout":
         return report.handout(study, found, title=title, lang=lang)
     if fmt == "residents":
@@ -60,11 +61,11 @@ def render(choice: state.Choice, title: str, fmt: str, lang: str, layout: str) -
     return report.slide(study, found, title=title, lang=lang, format=fmt, layout=layout)
 
 
-choice = state.current()
-found = components.result(choice)
+asked = state.current()
+found = cache.result(asked)
 table = found.zone_table
 
-study = cache.study(choice.study_key)
+study = cache.study(state.study_key(asked))
 transit = in_minutes(table)
 present = st.toggle(t("briefing_present"), help=t("briefing_present_help"),
                     **state.bind("briefing_present"))
@@ -85,14 +86,14 @@ title = report.default_title(study, found, lang=lang(), custom=st.session_state[
 st.markdown(("## " if present else "# ") + components.plain_markdown(title))
 components.transit_notice(study)
 components.unreachable_notice(found)
-figure_cards(key_figures(found.city, lang()))
-names = components.office_name(cache.study(choice.study_key).engine.offices)
+figure_cards(briefing.key_figures(found.city, threshold_km=THRESHOLD_KM, lang=lang()))
+names = components.office_name(study.engine.offices)
 
 
 def receiving_counters() -> None:
     """Where the closed counters' traffic goes (after the maps in presentation mode)."""
-    shift = loadshift.result(choice)
-    if not loadshift.has_changes(choice):
+    shift = loadshift.result(asked)
+    if not loadshift.has_changes(asked):
         return
     if shift.shift is None:
         st.warning(shift.problem, icon="⚠️")
@@ -110,27 +111,29 @@ map_height = 600 if present else 520
 widths = [5, 5] if layout == "side-by-side" else [10]
 places = st.columns([*widths, 2] if present else widths)
 if layout == "side-by-side":
-    before = cache.result(choice.result_key(after=False))
+    before = cache.result(asked.baseline)
     with places[0]:
         st.subheader(t("briefing_before"))
-        side_map(choice, before, colour_by="before", key="briefing_before", height=map_height)
+        side_map(before, colour_by="before", key="briefing_before", height=map_height)
     with places[1]:
         st.subheader(t("briefing_after"))
-        side_map(choice, found, colour_by="after", key="briefing_after", height=map_height)
+        side_map(found, colour_by="after", key="briefing_after", height=map_height)
     legend_by, drawn = "after", [before, found]
 else:
     with places[0]:
-        side_map(choice, found, colour_by="change", key="briefing_change", height=map_height)
+        side_map(found, colour_by="change", key="briefing_change", height=map_height)
     legend_by, drawn = "change", [found]
 if present:
     with places[-1]:
-        components.legends(legend_by, 2, drawn, stores=False, blank=False, projected=True)
+        components.legends(legend_by, THRESHOLD_KM, drawn, stores=False, blank=False,
+                           projected=True)
     receiving_counters()
 else:
-    components.legends(legend_by, 2, drawn, stores=False, blank=False, side_by_side=True)
-st.caption(components.scenario_sources_line(choice))
+    components.legends(legend_by, THRESHOLD_KM, drawn, stores=False, blank=False,
+                       side_by_side=True)
+st.caption(components.scenario_sources_line(found))
 
-stem = f"briefing_{choice.base}_{len(choice.closed)}closed"
+stem = f"briefing_{asked.base}_{len(asked.closed)}closed"
 files = [("png", f"{stem}.png", "image/png"), ("pdf", f"{stem}.pdf", "application/pdf"),
          ("handout", f"{stem}_handout_A4.pdf", "application/pdf"),
          ("residents", f"{stem}_residents.pdf", "application/pdf")]
@@ -141,5 +144,5 @@ except ValueError:  # not by district, or no district affected: no leaflet to pr
     pass
 for column, (fmt, name, mime) in zip(st.columns(3) + st.columns(3), files, strict=False):
     components.download(column, t(f"briefing_download_{fmt}"),
-                        partial(render, choice, title, fmt, lang(), layout),
+                        partial(render, asked, title, fmt, lang(), layout),
                         file_name=name, mime=mime, key=f"briefing_{fmt}")

@@ -12,6 +12,8 @@ from streamlit_folium import st_folium
 
 from dashboard import cache, components, loadshift, mapview, state, vendor_assets
 from dashboard.i18n import name_column, t
+from geo.question import Question
+from geo.scenarios import HEADLINE_THRESHOLDS_KM
 from geo.study import Result
 
 MAP_KEY = "scenario_map"
@@ -19,33 +21,33 @@ RETURNED = ["last_object_clicked", "last_object_clicked_tooltip", "last_object_c
 
 
 @st.fragment
-def map_panel(choice: state.Choice) -> None:
+def map_panel(asked: Question) -> None:
     """The map in a fragment: colour choices and clicks rerun only this panel."""
     controls = st.columns([2, 1, 2, 2])
-    transit = choice.mode == "transit"
+    transit = asked.mode == "transit"
     state.choose(controls[0].radio, t("colour_by"), "colour_by", state.COLOUR_BY,
                  format_func=lambda c: mapview.colour_label(c, transit=transit), horizontal=True)
-    state.choose(controls[1].radio, t("threshold"), "threshold_km", state.THRESHOLDS_KM,
+    state.choose(controls[1].radio, t("threshold"), "threshold_km", HEADLINE_THRESHOLDS_KM,
                  format_func=lambda k: mapview.threshold_label(k, transit=transit),
                  horizontal=True)
     state.choose(controls[2].radio, t("click_action"), "click_action", ("close", "downgrade"),
                  format_func=lambda a: t(f"click_{a}"), horizontal=True)
     controls[3].toggle(t("show_tiles"), **state.bind("show_tiles"))
 
-    found = components.result(choice)
-    zones = cache.zone_features(choice.study_key, choice.zone_layer)
-    blank_ids = cache.study(choice.study_key).blank_ids[choice.store_source]
-    offices = office_markers(choice, found)
+    found = cache.result(asked)
+    key = state.study_key(asked)
+    zones = cache.zone_features(key, asked.zones)
+    blank_ids = cache.study(key).blank_ids(asked.store_source)
+    offices = office_markers(key, found)
     groups = [
         mapview.zone_group(zones, found.zone_table, colour_by=st.session_state["colour_by"],
                            threshold_km=st.session_state["threshold_km"]),
         mapview.blank_group(zones, blank_ids),
         mapview.office_group(offices, name_column=name_column()),
     ]
-    fmap = mapview.base_map(cache.ward_features(choice.study_key),
-                            cache.store_points(choice.study_key, choice.store_source),
+    fmap = mapview.base_map(cache.ward_features(key), cache.store_points(key, found.store_source),
                             show_tiles=st.session_state["show_tiles"],
-                            ward_labels=cache.ward_labels(choice.study_key))
+                            ward_labels=cache.ward_labels(key))
     left, right = st.columns([4, 1])
     with left:
         st_folium(fmap, key=MAP_KEY, height=640, use_container_width=True,
@@ -60,9 +62,9 @@ def map_panel(choice: state.Choice) -> None:
         st.rerun(scope="app")
 
 
-def office_markers(choice: state.Choice, found: Result) -> pd.DataFrame:
+def office_markers(key: cache.StudyKey, found: Result) -> pd.DataFrame:
     """``Result.offices`` (with its ``state``) at the markers' WGS84 positions."""
-    points = cache.office_points(choice.study_key)[["office_id", "lat", "lon"]]
+    points = cache.office_points(key)[["office_id", "lat", "lon"]]
     return found.offices.drop(columns="geometry", errors="ignore").merge(points, on="office_id")
 
 
@@ -79,18 +81,19 @@ def queue_click(offices: pd.DataFrame) -> None:
         state.request_toggle(office_id, st.session_state["click_action"])
 
 
-choice = state.current()
-st.title(t("map_heading_min" if choice.mode == "transit" else "map_heading"))
+asked = state.current()
+st.title(t("map_heading_min" if asked.mode == "transit" else "map_heading"))
 if vendor_assets.missing_files():
     st.error(t("vendor_missing"))
 if not st.get_option("server.enableStaticServing"):
     st.error(t("static_serving_off"))
-found = components.result(choice)
-components.transit_notice(cache.study(choice.study_key))
+found = cache.result(asked)
+study = cache.study(state.study_key(asked))
+components.transit_notice(study)
 components.unreachable_notice(found)
-st.caption(cache.study(choice.study_key).population.notice(st.session_state["lang"]))
-components.metric_cards(found.city, mode=choice.mode)
-map_panel(choice)
+st.caption(study.population.notice(st.session_state["lang"]))
+components.metric_cards(found.city, mode=asked.mode)
+map_panel(asked)
 loadshift.panel()
 components.most_affected(found.zone_table)
-st.caption(components.scenario_sources_line(choice))
+st.caption(components.scenario_sources_line(found))

@@ -11,8 +11,8 @@ from geo import layers
 from geo.engine import MLIT_DEFECT
 from geo.stores import REFERENCE_2015
 
-choice = state.current()
-study = cache.study(choice.study_key)
+asked = state.current()
+study = cache.study(state.study_key(asked))
 engine = study.engine
 
 st.title(t("page_sources"))
@@ -50,25 +50,24 @@ for item in items:
     st.markdown(f"- {item}")
 
 st.subheader(t("network_check_heading"))
-if choice.network == "mlit":
+if asked.network == "mlit":
     st.warning(MLIT_DEFECT[st.session_state["lang"]])
-check = cache.network_quality(choice.study_key)
+check = cache.network_quality(state.study_key(asked))
 st.dataframe(check.figures_table().rename(columns={"figure": t("col_figure"),
                                                   "value": t("col_value")}),
              hide_index=True, width="stretch")
 st.caption(t("network_check_explain"))
 
 st.subheader(t("blank_heading"))
-district_people = (study.districts.polygons.set_index("district_id")["population"]
-                   if study.districts is not None else pd.Series(dtype=float))
 reference = f"{REFERENCE_2015['stores']} / {REFERENCE_2015['blank_districts']}"
-st.dataframe(pd.DataFrame({
+blank = {source: (study.blank_districts(source) if study.districts is not None
+                  else pd.DataFrame({"population": []})) for source in study.store_sources}
+components.show_table(pd.DataFrame({
     t("col_store_source"): [t(f"store_{source}") for source in study.store_sources],
     t("col_stores"): [len(study.stores[source]) for source in study.store_sources],
-    t("col_blank"): [len(study.blank_ids[source]) for source in study.store_sources],
-    t("col_blank_people"): [round(district_people.reindex(list(study.blank_ids[source])).sum())
+    t("col_blank"): [len(blank[source]) for source in study.store_sources],
+    t("col_blank_people"): [round(blank[source]["population"].sum())
                             for source in study.store_sources],
     t("col_reference"): reference,
-}), hide_index=True, width="stretch",
-    column_config={t("col_blank_people"): st.column_config.NumberColumn(format="%d")})
+}))
 st.caption(t("blank_explain"))

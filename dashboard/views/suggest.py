@@ -107,7 +107,7 @@ def add_site(name: str, where: str) -> None:
         st.error(md("suggest_site_duplicate", name=site[0]))
         return
     try:
-        suggestions.check_site(cache.study(state.current().study_key), *site)
+        suggestions.check_site(cache.study(state.study_key()), *site)
     except MadoguchiError:
         st.error(md("suggest_site_outside", name=site[0]))
         return
@@ -176,7 +176,7 @@ def frontier_chart(frontier: pd.DataFrame) -> alt.HConcatChart:
     return alt.hconcat(*panels, data=frontier_data(frontier))
 
 
-def frontier_panel(question: suggestions.Question, key: cache.StudyKey) -> None:
+def frontier_panel(question: suggestions.Request, key: cache.StudyKey) -> None:
     st.subheader(t("suggest_frontier_heading"))
     model = suggestions.FRONTIER_MODEL[question.model]
     try:
@@ -297,9 +297,9 @@ def solution_map(found: suggestions.Answer, key: cache.StudyKey) -> None:
     offices["state"] = offices["selected"].map({True: "open", False: "closed"}).fillna(
         "not in base")
     groups = [mapview.office_group(offices, name_column=name_column()), site_group(found)]
-    fmap = mapview.base_map(cache.ward_features(key), cache.store_points(
-        key, st.session_state["store_source"]).iloc[0:0], show_tiles=False,
-        ward_labels=cache.ward_labels(key))
+    no_stores = cache.store_points(key, cache.study(key).default_store_source).iloc[0:0]
+    fmap = mapview.base_map(cache.ward_features(key), no_stores, show_tiles=False,
+                            ward_labels=cache.ward_labels(key))
     drawn = st_folium(fmap, key="suggest_map", height=480, use_container_width=True,
                       returned_objects=["last_clicked"],
                       feature_group_to_add=mapview.localised(groups))
@@ -326,16 +326,14 @@ def site_group(found: suggestions.Answer) -> folium.FeatureGroup:
 def open_as_scenario(found: suggestions.Answer) -> None:
     """Button: the solution's closures become the sidebar's scenario, then the map opens."""
     try:
-        scenario = suggestions.scenario_of(found)
+        chosen = suggestions.question_of(found)
     except ValueError:
         st.button(t("suggest_open_scenario"), disabled=True, key="suggest_open_scenario")
         st.caption(t("suggest_open_scenario_site"))
         return
     if st.button(t("suggest_open_scenario"), type="primary", key="suggest_open_scenario"):
-        st.session_state["base"] = scenario.base
-        st.session_state["preset"] = scenario.base
-        st.session_state["closed"] = sorted(scenario.closed)
-        st.session_state["downgraded"] = []
+        st.session_state["question"] = state.current().with_offices(chosen)
+        st.session_state["preset"] = chosen.base
         st.switch_page(MAP_PAGE)
 
 
@@ -345,7 +343,7 @@ def office_names(offices: pd.DataFrame) -> Callable[[str], str]:
     return lambda office_id: known.get(office_id, office_id.removeprefix("site:"))
 
 
-def candidate_kinds(study: Study, question: suggestions.Question) -> pd.DataFrame:
+def candidate_kinds(study: Study, question: suggestions.Request) -> pd.DataFrame:
     """``office_id, kind`` of the question's candidates: the base set's counters, then its sites."""
     offices = optimise.problem_from_model(study.engine.model, base=question.base).candidates
     sites = pd.DataFrame({"office_id": [f"site:{name}" for name, _, _ in question.sites],
@@ -354,14 +352,14 @@ def candidate_kinds(study: Study, question: suggestions.Question) -> pd.DataFram
 
 
 init_defaults()
-choice = state.current()
-study = cache.study(choice.study_key)
+asked = state.current()
+study = cache.study(state.study_key(asked))
 names = office_names(study.engine.offices)
 st.title(t("suggest_heading"))
 st.caption(t("suggest_intro"))
 question_controls()
 site_controls()
-base_question = suggestions.Question(
+base_question = suggestions.Request(
     base=st.session_state["suggest_base"], model=st.session_state["suggest_model"],
     weight=st.session_state["suggest_weight"],
     within_km=(float(st.session_state["suggest_within_km"])
@@ -378,11 +376,11 @@ high = len(candidates) - len(question.exclude)
 if question.model != "set-cover":
     count_control(low, high)
     question = dataclasses.replace(question, open_count=int(st.session_state["suggest_open"]))
-frontier_panel(question, choice.study_key)
+frontier_panel(question, state.study_key(asked))
 try:
     with st.spinner(t("suggest_solving")):
         found = cast(suggestions.Answer,
-                     cache.suggestion(choice.study_key, question, reading=choice.reading))
+                     cache.suggestion(state.study_key(asked), question, reading=asked.reading))
 except MadoguchiError as error:
     st.error(md("suggest_failed", error=error))
     st.stop()
@@ -390,4 +388,4 @@ solution_panel(found, names)
 open_as_scenario(found)
 ties_panel(found, names)
 loads_panel(found, names)
-solution_map(found, choice.study_key)
+solution_map(found, state.study_key(asked))

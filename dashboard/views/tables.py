@@ -15,23 +15,23 @@ import streamlit as st
 
 from dashboard import cache, components, loadshift, state
 from dashboard.i18n import lang, t
-from geo import demand, io, labels, provenance, report
-from geo.errors import MadoguchiError
+from geo import io, labels, provenance, report
+from geo.reorganisation import RULE_THRESHOLD_KM
 from geo.study import Study, options, transit_catchments
 from geo.zones import with_results
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-choice = state.current()
-study = cache.study(choice.study_key)
-found = components.result(choice)
+asked = state.current()
+study = cache.study(state.study_key(asked))
+found = cache.result(asked)
 language = lang()
 names = components.office_name(study.engine.offices)
-sources = provenance.scenario_sources(measure=choice.measure, store_source=choice.store_source,
-                              zones=choice.zone_layer, network=choice.network,
+sources = provenance.scenario_sources(measure=asked.measure, store_source=found.store_source,
+                              zones=asked.zones, network=asked.network,
                               timetables=study.transit_sources)
-description = provenance.describe_scenario(choice.scenario, measure=choice.measure,
-                                   store_source=choice.store_source, offices=study.engine.offices,
+description = provenance.describe_scenario(asked.scenario, measure=asked.measure,
+                                   store_source=found.store_source, offices=study.engine.offices,
                                    lang=language)
 
 
@@ -70,11 +70,11 @@ city = labels.figures_table(found.city, lang=language)
 show(city)
 downloads(report.SHEETS["city"][index], "city_summary", city)
 
-st.subheader(t("tables_zones") + f"（{t(f'zone_{choice.zone_layer}')}）")
+st.subheader(t("tables_zones") + f"（{t(f'zone_{asked.zones}')}）")
 show(found.zone_table)
-downloads(report.SHEETS[choice.zone_layer][index], f"zones_{choice.zone_layer}",
+downloads(report.SHEETS[asked.zones][index], f"zones_{asked.zones}",
           found.zone_table,
-          geojson=partial(zones_geojson, study, choice.zone_layer, found.zone_table))
+          geojson=partial(zones_geojson, study, asked.zones, found.zone_table))
 
 if study.transit is not None:
     st.subheader(t("tables_catchments"))
@@ -92,7 +92,7 @@ show(offices)
 downloads(report.SHEETS["offices"][index], "offices", offices)
 
 st.subheader(t("shift_table_heading"))
-shift = loadshift.result(choice)
+shift = loadshift.result(asked)
 loadshift.controls()
 st.caption(" / ".join(loadshift.assumption_lines(shift.fit)))
 if shift.shift is None:
@@ -114,10 +114,9 @@ st.caption(t("download_workbook_help"))
 
 st.subheader(t("tables_chart"))
 distances = options(study, "fy2015").rule
-try:
-    counts = demand.load_counts()
-except MadoguchiError as error:
-    st.info(t("tables_chart_missing") + f" ({error})")
+counts = study.counts.get(asked.reading)
+if counts is None:
+    st.info(t("tables_chart_missing"))
 else:
     long = counts.melt(id_vars=["office_id"], value_vars=["fy2011", "fy2012", "fy2013"],
                        var_name="year", value_name="transactions").dropna()
@@ -130,5 +129,6 @@ else:
         color=alt.Color("year:N", title=t("fiscal_year")),
         shape=alt.Shape("candidate:N", title=labels.column_label("candidate", language)),
         tooltip=["office", "year", "transactions", "road_km"])
-    rule = alt.Chart(pd.DataFrame({"x": [5.0]})).mark_rule(strokeDash=[4, 4]).encode(x="x")
+    rule = alt.Chart(pd.DataFrame({"x": [RULE_THRESHOLD_KM]})).mark_rule(
+        strokeDash=[4, 4]).encode(x="x")
     st.altair_chart(chart + rule, width="stretch")
