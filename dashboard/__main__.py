@@ -24,6 +24,9 @@ SAFE_OPTIONS = {
     "browser.gatherUsageStats": "false",  # no request to an outside metrics address
     "client.showErrorDetails": "none",  # a short notice, no traceback or server path
     "client.toolbarMode": "minimal",
+    # no hot reload: a module re-imported under a running session (a code update while
+    # the app serves) mixes old and new classes and breaks every open page
+    "server.fileWatcherType": "none",
 }
 """The settings ``.streamlit/config.toml`` holds, passed on the command line."""
 

@@ -55,6 +55,9 @@ def test_the_launcher_passes_every_setting_of_the_project_config():
     args = launcher.streamlit_args(["--server.port", "8502"])
     assert args[:2] == ["run", str(ROOT / "dashboard" / "app.py")]
     assert "--server.address=localhost" in args and args[-2:] == ["--server.port", "8502"]
+    # a file edited under a running server (a code update) must not re-import modules into
+    # open sessions: saved_panel then met a Question from a stale geo.question and crashed
+    assert "--server.fileWatcherType=none" in args
 
 
 def _session(url: str) -> list[ForwardMsg]:
