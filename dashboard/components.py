@@ -131,17 +131,20 @@ def _minutes(value: float) -> str:
 def metric_cards(summary: dict, *, mode: str = "drive") -> None:
     """People farther; mean distance (minutes on foot in walk mode); people beyond 2 km and
     5 km, and people aged 65+ beyond 2 km (after, with before)."""
+    near_km = scenarios.HEADLINE_THRESHOLDS_KM[0]
     counts = [(t("metric_beyond", km=km), f"beyond_{km}km_after", f"beyond_{km}km_before",
-               "metric_before") for km in (2, 5)]
-    if "beyond_2km_after_65plus" in summary:
-        counts.append((t("metric_beyond_elderly", km=2), "beyond_2km_after_65plus",
-                       "beyond_2km_before_65plus", "metric_elderly_help"))
+               "metric_before") for km in scenarios.HEADLINE_THRESHOLDS_KM]
+    if f"beyond_{near_km}km_after_65plus" in summary:
+        counts.append((t("metric_beyond_elderly", km=near_km), f"beyond_{near_km}km_after_65plus",
+                       f"beyond_{near_km}km_before_65plus", "metric_elderly_help"))
     if mode == "transit":
+        far_min = scenarios.HEADLINE_THRESHOLDS_MIN[-1]
         counts = [(t("metric_beyond_min", minutes=m), f"transit_beyond_{m}min_after",
-                   f"transit_beyond_{m}min_before", "metric_before") for m in (30, 45)]
-        counts.append((t("metric_beyond_min_elderly", minutes=45),
-                       "transit_beyond_45min_after_65plus", "transit_beyond_45min_before_65plus",
-                       "metric_elderly_help"))
+                   f"transit_beyond_{m}min_before", "metric_before")
+                  for m in scenarios.HEADLINE_THRESHOLDS_MIN]
+        counts.append((t("metric_beyond_min_elderly", minutes=far_min),
+                       f"transit_beyond_{far_min}min_after_65plus",
+                       f"transit_beyond_{far_min}min_before_65plus", "metric_elderly_help"))
     columns = st.columns(2 + len(counts))
     farther = float(summary["people_farther"])
     columns[0].metric(t("metric_farther"), _people(farther), border=True)

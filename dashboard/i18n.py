@@ -202,6 +202,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "shift_chart_legend": ("状態", "State"),
     "shift_chart_receiving": ("受付が増える", "gaining"),
     "shift_chart_losing": ("受付が減る", "losing"),
+    "shift_chart_unchanged": ("ほぼ変わらない（年0.5件未満）", "about the same (under 0.5 a year)"),
     "shift_fit_heading": ("モデルの当てはまり", "Fit of the model"),
     "shift_fit_r2": ("2013年度の受付件数への当てはまり R²（対数）：{r2}（{n} 窓口）",
                      "R² on log FY2013 counts: {r2} ({n} counters)"),

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -19,7 +20,7 @@ from .i18n import lang, t
 
 TOP_RECEIVERS = 3
 _STATUS_COLOURS = {"closed": "#d62728", "downgraded": "#ff7f0e", "receiving": "#1f77b4",
-                   "losing": "#9e9e9e"}
+                   "losing": "#9e9e9e", "unchanged": "#d9d9d9"}
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,7 @@ def _sources(table: pd.DataFrame, names) -> tuple[str, str]:
 
 def receivers(shift: demand.LoadShift, *, top: int = TOP_RECEIVERS) -> pd.DataFrame:
     """The open counters gaining the most transactions, largest first."""
-    gaining = shift.table[(shift.table["status"] == "open") & (shift.table["change"] >= 0.5)]
-    return gaining.sort_values("change", ascending=False).head(top)
+    return shift.receivers.head(top)
 
 
 def receiver_lines(shift: demand.LoadShift, names) -> list[str]:
@@ -119,10 +119,12 @@ def chart(shift: demand.LoadShift, names) -> alt.Chart:
     """Horizontal bars of the change per counter, sorted, coloured by what happens to it."""
     table = shift.table.copy()
     table["office"] = table["office_id"].map(names)
-    kind = table["status"].where(table["status"] != "open",
-                                 table["change"].map(lambda c: "receiving" if c >= 0 else "losing"))
+    open_kind = np.select([table["office_id"].isin(shift.receivers["office_id"]),
+                           table["change"] < 0], ["receiving", "losing"], "unchanged")
+    kind = table["status"].where(table["status"] != "open", pd.Series(open_kind, table.index))
     labels = {"closed": t("state_closed"), "downgraded": t("state_downgraded"),
-              "receiving": t("shift_chart_receiving"), "losing": t("shift_chart_losing")}
+              "receiving": t("shift_chart_receiving"), "losing": t("shift_chart_losing"),
+              "unchanged": t("shift_chart_unchanged")}
     table["state"] = kind.map(labels)
     shown = [k for k in _STATUS_COLOURS if (kind == k).any()]
     table = table.round({"predicted_before": 0, "predicted_after": 0, "change": 0,

@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from geo.colours import (
-    TRANSIT_THRESHOLD_MIN,
     UNREACHABLE_COLOUR,
     ColourScale,
     in_minutes,
+    transit_threshold_min,
     travel_columns,
     zone_colouring,
 )
@@ -45,7 +45,7 @@ def colour_label(colour_by: str, *, transit: bool) -> str:
 def threshold_label(threshold_km: int, *, transit: bool) -> str:
     """``2 km``, or the minutes it reads as in transit mode (``30 分``)."""
     if transit:
-        return f"{TRANSIT_THRESHOLD_MIN.get(threshold_km, 45)} {t('minutes')}"
+        return f"{transit_threshold_min(threshold_km)} {t('minutes')}"
     return f"{threshold_km} km"
 
 

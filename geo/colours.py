@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .scenarios import HEADLINE_THRESHOLDS_KM, HEADLINE_THRESHOLDS_MIN
+
 UNREACHABLE_COLOUR = "#2b2b2b"
 """Zones where some residents reach no counter (the same on screen and on paper)."""
 
@@ -90,9 +92,24 @@ MINUTES_SCALE = ColourScale((10, 20, 30, 45, 60), DISTANCE_SCALE.colours, "min")
 MINUTE_CHANGE_SCALE = ColourScale((2, 5, 10, 20), CHANGE_SCALE.colours, "min",
                                   zero_colour=CHANGE_SCALE.zero_colour)
 """Added minutes (transit mode; decreases are drawn as zero)."""
-TRANSIT_THRESHOLD_MIN = {2: 30, 5: 45}
-"""In transit mode the 2 km / 5 km threshold reads as 30 / 45 minutes."""
+TRANSIT_THRESHOLD_MIN = dict(zip(HEADLINE_THRESHOLDS_KM, HEADLINE_THRESHOLDS_MIN, strict=True))
+"""In transit mode each headline threshold in km (2, 5) reads as minutes (30, 45)."""
 COLOUR_BY = ("before", "after", "change", "beyond")
+
+
+def transit_threshold_min(threshold_km: float) -> int:
+    """The minutes a headline threshold in km reads as in transit mode (2 km -> 30 min).
+
+    Raises
+    ------
+    ValueError
+        For a distance that is not a headline threshold (``HEADLINE_THRESHOLDS_KM``).
+    """
+    if threshold_km not in TRANSIT_THRESHOLD_MIN:
+        known = ", ".join(f"{km} km" for km in TRANSIT_THRESHOLD_MIN)
+        msg = f"no transit threshold for {threshold_km:g} km; choose {known}"
+        raise ValueError(msg)
+    return TRANSIT_THRESHOLD_MIN[int(threshold_km)]
 
 
 def in_minutes(table: pd.DataFrame) -> bool:
@@ -142,7 +159,7 @@ def zone_colouring(table: pd.DataFrame, colour_by: str, *, threshold_km: float =
     if in_minutes(table):
         level, change = MINUTES_SCALE.in_unit(minutes_word), \
             MINUTE_CHANGE_SCALE.in_unit(minutes_word)
-        minutes = TRANSIT_THRESHOLD_MIN.get(int(threshold_km), 45)
+        minutes = transit_threshold_min(threshold_km)
         beyond = f"transit_beyond_{minutes}min_after"
     else:
         level, change = DISTANCE_SCALE, CHANGE_SCALE

@@ -206,10 +206,9 @@ def load_shift_notes(result: Result, *, lang: str = "ja") -> list[str]:
     if result.load_shift is None:
         return []
     index = labels.language_index(lang)
-    table = result.load_shift.table
     name_column = ("name_ja", "name_en")[index]
     names = dict(zip(result.offices["office_id"], result.offices[name_column], strict=True))
-    gaining = table[table["change"] > 0].nlargest(TOP_RECEIVERS, "change")
+    gaining = result.receivers.head(TOP_RECEIVERS)
     unit = ("件/年", "a year")[index]
     lines = [f"{names[row.office_id]} +{row.change:,.0f} {unit} (+{row.change_pct:.1f}%)"
              for row in gaining.itertuples()]

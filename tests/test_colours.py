@@ -128,3 +128,9 @@ def test_every_class_is_named_in_words():
         labels = [label for _, label in scale.classes()]
         assert all(label.strip() for label in labels)
         assert len(set(labels)) == len(labels)  # no two classes share a name
+
+
+def test_transit_thresholds_read_the_headline_km_as_minutes():
+    assert [colours.transit_threshold_min(km) for km in (2, 5)] == [30, 45]
+    with pytest.raises(ValueError, match="3 km"):
+        colours.transit_threshold_min(3)

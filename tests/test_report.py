@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 from records import record
 
-from geo import cli, layers, network_check, report
+from geo import cli, demand, layers, network_check, report
 from geo.labels import labelled_table
 from geo.scenariostore import ScenarioStore
 
@@ -187,12 +187,15 @@ def test_slide_notes_keep_the_caveat_and_never_a_heading_without_a_counter():
 
     caveat = "九州産交バス（市内最大の事業者）の時刻表データが含まれていないため、公共交通の所要時間はサービスの下限（実際より長め）です。"  # noqa: E501
     study = SimpleNamespace(transit=SimpleNamespace(caveat={"ja": caveat, "en": ""}))
-    offices = pd.DataFrame({"office_id": ["a", "b", "c"], "name_ja": ["甲", "乙", "丙"],
-                            "name_en": ["A", "B", "C"]})
-    shift = SimpleNamespace(table=pd.DataFrame({"office_id": ["a", "b", "c"],
-                                                "change": [300.0, 200.0, -500.0],
-                                                "change_pct": [3.0, 2.0, -100.0]}))
-    result = SimpleNamespace(load_shift=shift, offices=offices)
+    offices = pd.DataFrame({"office_id": ["a", "b", "c", "d"], "name_ja": ["甲", "乙", "丙", "丁"],
+                            "name_en": ["A", "B", "C", "D"]})
+    # 丁 gains under half a transaction a year: not a receiver (as on the dashboard)
+    shift = SimpleNamespace(table=pd.DataFrame({"office_id": ["a", "b", "c", "d"],
+                                                "status": ["open", "open", "closed", "open"],
+                                                "change": [300.0, 200.0, -500.0, 0.3],
+                                                "change_pct": [3.0, 2.0, -100.0, 0.01]}))
+    receivers = demand.LoadShift.receivers.fget(shift)  # type: ignore[attr-defined]
+    result = SimpleNamespace(load_shift=shift, offices=offices, receivers=receivers)
     notes = report.slide_notes(study, result)
     lines = report.transit_notes(study)
     assert "".join(lines) == caveat and len(lines) == 3 and max(map(len, lines)) <= 24
