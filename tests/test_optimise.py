@@ -69,6 +69,7 @@ def test_excluded_and_fixed_candidates_are_respected():
     solution = optimise.solve(line_problem(fix=("A", "B")), "p-median", open_count=3)
     assert solution.selected == ("A", "B", "D")
     assert solution.figures["mean_distance_m"] == pytest.approx(2.0 / 12.0)
+    assert solution.figures["mean_distance_km"] == pytest.approx(2.0 / 12.0 / 1000)
 
 
 @pytest.mark.parametrize("solver", [optimise.solve, optimise.solve_exhaustive])

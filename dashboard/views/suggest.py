@@ -146,9 +146,8 @@ def count_control(low: int, high: int) -> None:
 
 def frontier_data(frontier: pd.DataFrame) -> pd.DataFrame:
     """The frontier's rows as the chart draws them: kept branch counters and three figures."""
-    shown = frontier[["label", "branches_open", "open_count", "mean_distance_m",
+    shown = frontier[["label", "branches_open", "open_count", "mean_distance_km",
                       "people_beyond_5km", "people_65plus_beyond_2km"]].copy()
-    shown["mean_distance_km"] = shown.pop("mean_distance_m") / 1000.0
     shown["name"] = [t("suggest_optimal") if label == "optimal" else t(f"suggest_ref_{label}")
                      for label in shown["label"]]
     return shown
@@ -206,7 +205,7 @@ def solution_panel(found: suggestions.Answer, names) -> None:
     cards = st.columns(4)
     cards[0].metric(t("suggest_kept"), f"{figures['branches_open']:.0f}", border=True,
                     help=t("suggest_kept_help", n=f"{figures['open_count']:.0f}"))
-    cards[1].metric(t("suggest_fig_mean"), f"{figures['mean_distance_m'] / 1000:.2f} km",
+    cards[1].metric(t("suggest_fig_mean"), f"{figures['mean_distance_km']:.2f} km",
                     border=True)
     cards[2].metric(t("suggest_fig_beyond5"), f"{figures['people_beyond_5km']:,.0f} {t('people')}",
                     border=True)
@@ -215,11 +214,11 @@ def solution_panel(found: suggestions.Answer, names) -> None:
     table = found.table.assign(name=found.table["office_id"].map(names),
                                kind=found.table["kind"].map(lambda k: t(f"kind_{k}")))
     shown = table[["name", "kind", "selected", "fixed", "excluded", "people_served",
-                   "people_65plus_served", "mean_distance_served_m"]]
+                   "people_65plus_served", "mean_distance_served_km"]]
     components.show_table(shown.assign(
         people_served=shown["people_served"].round().astype("Int64"),
         people_65plus_served=shown["people_65plus_served"].round().astype("Int64"),
-        mean_distance_served_m=(shown["mean_distance_served_m"] / 1000).round(2),
+        mean_distance_served_km=shown["mean_distance_served_km"].round(2),
     ).rename(columns=_columns()))
 
 
@@ -228,7 +227,7 @@ def _columns() -> dict[str, str]:
             "fixed": t("col_fixed"), "excluded": t("col_excluded"),
             "people_served": t("col_people_served"),
             "people_65plus_served": t("col_elderly_served"),
-            "mean_distance_served_m": t("col_mean_served_km")}
+            "mean_distance_served_km": t("col_mean_served_km")}
 
 
 def _percent(value: float) -> str:
@@ -255,7 +254,7 @@ def ties_panel(found: suggestions.Answer, names) -> None:
                    for ids in sets],
         "closed": ["、".join(names(o) for o in optimum if o not in ids) for ids in sets],
         "above": table["above_optimum_pct"].round(3),
-        "mean_km": (table["mean_distance_m"] / 1000).round(2),
+        "mean_km": table["mean_distance_km"].round(2),
         "beyond5": table["people_beyond_5km"].round().astype("Int64"),
         "elderly2": table["people_65plus_beyond_2km"].round().astype("Int64")})
     components.show_table(rows.rename(columns={
