@@ -334,7 +334,7 @@ def test_one_district_per_primary_school(real: gd.DistrictLayer, bundle_dir) -> 
 @pytest.mark.bundle
 def test_population_sums_to_small_areas(real: gd.DistrictLayer, bundle_dir) -> None:
     total = layers.load_small_areas(bundle_dir)["population"].sum()
-    assert real.polygons["population"].sum() == pytest.approx(total, rel=0.005)
+    assert real.polygons["population"].sum() == pytest.approx(total)  # split areas share out
     shares = real.membership.groupby("key_code")["share"].sum()
     assert shares.to_numpy() == pytest.approx(1.0)
 

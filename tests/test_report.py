@@ -117,9 +117,16 @@ def test_report_of_a_saved_scenario_on_the_bundle(bundle_dir, tmp_path, capsys):
     assert book.sheetnames == ["校区別", "市全体", "窓口", "窓口の件数", "コンビニ空白校区",
                                "項目説明", "シナリオ", "出典"]
     city = {h.value: c.value for h, c in zip(book["市全体"][1], book["市全体"][2], strict=True)}
-    assert city["人口"] == 740171 and isinstance(city["65歳以上人口"], int)
-    assert city["平均距離（変更前, km）"] == pytest.approx(1.96)
-    assert city["最寄り窓口が遠くなる人"] > 0 and city["2kmより遠い65歳以上（変更後）"] > 0
+    from geo import study
+    from geo.question import Question
+
+    expected = study.evaluate(study.build_study(bundle_dir), Question(
+        base="fy2015", closed={"oe-branch", "akitsu-branch"}, store_share=0.3)).city
+    assert city["人口"] == round(expected["population"]) == 740171  # the census total
+    assert city["65歳以上人口"] == round(expected["population_65plus"])
+    assert city["平均距離（変更前, km）"] == round(expected["before_km"], 2)
+    assert city["最寄り窓口が遠くなる人"] == round(expected["people_farther"]) > 0
+    assert city["2kmより遠い65歳以上（変更後）"] == round(expected["beyond_2km_after_65plus"])
     states = {row[0].value: row[4].value for row in book["窓口"].iter_rows(min_row=2)}
     assert states["oe-branch"] == "閉鎖" and states["chuo-ward-office"] == "存続"
     scenario = {row[0].value: row[1].value for row in book["シナリオ"].iter_rows(min_row=2)}
