@@ -220,6 +220,28 @@ def test_junk_in_the_url_gives_a_message_and_the_default_view(new_app, params, s
     assert _url(at)["base"] == "fy2015"  # the URL now names the default view
 
 
+def test_a_url_parameter_not_understood_is_named_on_the_page_and_the_rest_opened(new_app):
+    at = new_app(close="oe-branch", closd="akitsu-branch")
+    assert at.session_state["question"].closed == {"oe-branch"}
+    assert any("無視しました：closd" in text for text in _sidebar_texts(at)), _sidebar_texts(at)
+
+
+def test_a_store_share_off_the_slider_is_rounded_and_said(new_app):
+    at = new_app(close="oe-branch", share="0.333")
+    assert at.session_state["question"].store_share == pytest.approx(0.35)
+    assert any("0.333" in text and "35%" in text for text in _sidebar_texts(at)), \
+        _sidebar_texts(at)
+
+
+def test_a_url_parameter_given_twice_is_refused_on_the_page(new_app):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["close"] = ["oe-branch", "akitsu-branch"]
+    at.run()
+    assert not at.exception
+    assert at.session_state["question"].closed == set()
+    assert any("'close' is given 2 times" in text for text in _shown(at.error)), _shown(at.error)
+
+
 def test_offices_not_in_the_opened_base_are_named_when_left_out(new_app):
     at = new_app(base="now", close="oe-branch,koda-general-branch")
     assert at.session_state["question"].closed == set(["koda-general-branch"])
