@@ -304,10 +304,12 @@ STORE_CALLBACK = """
 function (row) {
     var icon = L.divIcon({html: 'STORE_DOT', iconSize: [7, 7],
         iconAnchor: [4, 4], className: 'store-dot'});
-    return L.marker(new L.LatLng(row[0], row[1]), {icon: icon}).bindTooltip(row[2]);
+    return L.marker(new L.LatLng(row[0], row[1]), {icon: icon, title: row[3]})
+        .bindTooltip(row[2]);
 }
 """.replace("STORE_DOT", STORE_DOT)
-"""One clustered store marker; ``row[2]`` is already HTML-escaped."""
+"""One clustered store marker: ``row[2]`` is its tooltip (already HTML-escaped), ``row[3]``
+the same label as text, the name of the focusable marker (set as a property, never parsed)."""
 
 
 def feature_bounds(features: dict) -> list[list[float]] | None:
@@ -360,10 +362,10 @@ def base_map(wards: dict, stores: pd.DataFrame, *, show_tiles: bool,
     if bounds is not None:
         fmap.fit_bounds(bounds)  # the whole city, north of 北区 included
     store_layer = folium.FeatureGroup(name=t("layer_stores"), show=True)
-    labels = [html.escape(" ".join(p for p in (b, n) if p) or i)
+    labels = [" ".join(p for p in (b, n) if p) or i
               for i, b, n in zip(stores["store_id"], stores["brand"], stores["name"], strict=True)]
     folium.plugins.FastMarkerCluster(
-        [[lat, lon, label]
+        [[lat, lon, html.escape(label), label]
          for lat, lon, label in zip(stores["lat"], stores["lon"], labels, strict=True)],
         callback=STORE_CALLBACK,
         options={"showCoverageOnHover": False, "maxClusterRadius": 40,
