@@ -30,7 +30,7 @@ from geo.colours import (
 )
 
 from . import vendor_assets
-from .i18n import t
+from .i18n import lang, t
 
 CITY_CENTRE = [32.80, 130.69]
 UNREACHABLE = UNREACHABLE_COLOUR
@@ -358,6 +358,7 @@ def base_map(wards: dict, stores: pd.DataFrame, *, show_tiles: bool,
     assert isinstance(page, branca.element.Figure)  # a Map's root is its page
     page.header.add_child(folium.Element(LAYER_PANEL_CSS + MARKER_FOCUS_CSS), name="map_css")
     OfficeKeys().add_to(fmap)
+    DocumentLanguage(lang()).add_to(fmap)
     bounds = feature_bounds(wards)
     if bounds is not None:
         fmap.fit_bounds(bounds)  # the whole city, north of 北区 included
@@ -417,6 +418,20 @@ if (!window.__madoguchiOfficeKeys) {
   });
 }
 {% endmacro %}""")
+
+
+class DocumentLanguage(branca.element.MacroElement):
+    """Mark the map's frame as written in the interface language (``<html lang>``): the
+    frame's own page says ``lang="en"`` (streamlit-folium), so the names of the markers were
+    read with an English voice."""
+
+    _template = jinja2.Template("""{% macro script(this, kwargs) %}
+document.documentElement.lang = {{ this.language|tojson }};
+{% endmacro %}""")
+
+    def __init__(self, language: str) -> None:
+        super().__init__()
+        self.language = language
 
 
 def localised(groups: list[folium.FeatureGroup]) -> list[folium.FeatureGroup]:

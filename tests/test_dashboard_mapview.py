@@ -132,6 +132,15 @@ def test_localised_maps_link_no_external_asset():
     assert "<i>x</i>" not in fmap.get_root().render()
 
 
+def test_the_map_frame_says_the_interface_language():
+    """streamlit-folium's frame says ``lang="en"``; the map sets the chosen language."""
+    labels = pd.DataFrame({"ward": [], "lat": [], "lon": []})
+    empty = pd.DataFrame({"store_id": [], "name": [], "brand": [], "lat": [], "lon": []})
+    fmap = mapview.base_map({"type": "FeatureCollection", "features": []}, empty,
+                            show_tiles=False, ward_labels=labels)
+    assert 'document.documentElement.lang = "ja";' in fmap.get_root().render()
+
+
 def test_no_tile_layer_by_default():
     labels = pd.DataFrame({"ward": [], "lat": [], "lon": []})
     empty = pd.DataFrame({"store_id": [], "name": [], "brand": [], "lat": [], "lon": []})
