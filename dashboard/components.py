@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
@@ -48,6 +49,16 @@ def served_on() -> str:
     shown = f"http://{address or '0.0.0.0'}:{st.get_option('server.port')}"
     who = "served_local" if address in LOCAL_ADDRESSES else "served_network"
     return f"{t('served_on', address=shown)} {t(who)}"
+
+
+def page_language() -> None:
+    """Mark the page as written in the interface language (``<html lang>``).
+
+    Streamlit's page says ``lang="en"`` whatever it shows, so a screen reader read the
+    Japanese pages with an English voice. The script runs again when the language changes.
+    """
+    st.html(f"<script>document.documentElement.lang = {json.dumps(lang())};</script>",
+            unsafe_allow_javascript=True)
 
 
 def office_name(offices: pd.DataFrame):

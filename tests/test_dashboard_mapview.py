@@ -132,6 +132,43 @@ def test_localised_maps_link_no_external_asset():
     assert "<i>x</i>" not in fmap.get_root().render()
 
 
+def _contrast_on_white(colour: str) -> float:
+    """WCAG contrast ratio of an ``#rrggbb`` text colour on white."""
+    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return 1.05 / (luminance + 0.05)
+
+
+def test_the_office_id_in_a_marker_tooltip_is_readable():
+    """axe-core cannot judge it (the tooltip lies over the map), so its contrast is checked
+    here: WCAG AA asks 4.5:1 for text of this size."""
+    page = _render(mapview.office_group(_offices(), name_column="name_ja"))
+    assert f"color:{mapview.OFFICE_ID_COLOUR}'>[a]" in page
+    assert _contrast_on_white(mapview.OFFICE_ID_COLOUR) >= 4.5
+
+
+def test_ward_labels_are_not_keyboard_stops():
+    """A label is no button: Leaflet makes a marker a focusable button unless told not to."""
+    labels = pd.DataFrame({"ward": ["中央区", "東区"], "lat": [32.8, 32.79],
+                           "lon": [130.7, 130.75]})
+    empty = pd.DataFrame({"store_id": [], "name": [], "brand": [], "lat": [], "lon": []})
+    fmap = mapview.base_map({"type": "FeatureCollection", "features": []}, empty,
+                            show_tiles=False, ward_labels=labels)
+    markers = [element for element in _walk(fmap) if isinstance(element, mapview.folium.Marker)]
+    assert len(markers) == 2
+    assert all(marker.options.get("keyboard") is False for marker in markers)
+
+
+def test_the_map_frame_says_the_interface_language():
+    """streamlit-folium's frame says ``lang="en"``; the map sets the chosen language."""
+    labels = pd.DataFrame({"ward": [], "lat": [], "lon": []})
+    empty = pd.DataFrame({"store_id": [], "name": [], "brand": [], "lat": [], "lon": []})
+    fmap = mapview.base_map({"type": "FeatureCollection", "features": []}, empty,
+                            show_tiles=False, ward_labels=labels)
+    assert 'document.documentElement.lang = "ja";' in fmap.get_root().render()
+
+
 def test_no_tile_layer_by_default():
     labels = pd.DataFrame({"ward": [], "lat": [], "lon": []})
     empty = pd.DataFrame({"store_id": [], "name": [], "brand": [], "lat": [], "lon": []})
