@@ -48,7 +48,9 @@ from geo.settings import DATA_ENV_VAR
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking"]
-MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+MAP_FRAME = ('iframe[title="dashboard.instant_map.instant_map"], '
+             'iframe[title="streamlit_folium.st_folium"]')
+"""The map page's instant map, or the folium maps of the other pages."""
 MARKER = ".office-marker"
 CARD_VALUE = '[data-testid="stMetricValue"]'
 STALE = '[data-stale="true"]'  # Streamlit greys out elements a rerun has not redrawn yet

@@ -33,7 +33,7 @@ from geo.zones import ZONE_KINDS
 pytestmark = pytest.mark.bundle
 
 ROOT = Path(__file__).resolve().parent.parent
-EVALUATOR = ROOT / "dashboard" / "instant_map" / "evaluator.js"
+EVALUATOR = ROOT / "dashboard" / "instant_map" / "frontend" / "evaluator.js"
 RUNNER = ROOT / "tests" / "js" / "evaluate_scenarios.js"
 NODE = shutil.which("node")
 QUESTIONS_PER_MODE = 80
