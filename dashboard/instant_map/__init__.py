@@ -39,12 +39,11 @@ QUESTION_FIELDS = ("base", "closed", "downgraded", "measure", "zones", "store_so
 those of its own question."""
 LABEL_KEYS = (
     "layer_zones", "layer_wards", "layer_offices", "layer_stores", "layer_blank",
-    "layer_tiles", "tooltip_zone", "tooltip_people", "tooltip_farther", "tooltip_quality",
-    "legend_unreachable", "popup_kind", "popup_ward", "popup_address", "popup_state",
-    "map_unconfirmed", "map_confirmed", "map_mismatch", "map_key_hint", "map_loading",
-    "people", "minutes", "metric_before", "click_close", "click_downgrade",
-    "state_open", "state_closed", "state_downgraded", "quality_exact", "quality_split",
-    "quality_filled")
+    "layer_tiles", "tooltip_zone", "tooltip_people", "tooltip_farther", "legend_unreachable",
+    "popup_kind", "popup_ward", "popup_address", "popup_state", "map_unconfirmed",
+    "map_unconfirmed_help", "map_confirmed", "map_mismatch", "map_key_hint", "map_loading",
+    "people", "minutes", "metric_before", "metric_elderly_help", "click_close",
+    "click_downgrade", "state_open", "state_closed", "state_downgraded")
 
 
 def payload_url(file_name: str) -> str:

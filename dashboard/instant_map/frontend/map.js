@@ -142,6 +142,7 @@
     const key = {loading: "map_loading", unconfirmed: "map_unconfirmed",
                  confirmed: "map_confirmed", mismatch: "map_mismatch"}[status];
     box.textContent = label(key);
+    box.title = status === "unconfirmed" ? label("map_unconfirmed_help") : "";
     document.getElementById("cards").dataset.state = status;
   }
 
@@ -183,7 +184,13 @@
         const zoneId = String(feature.properties.zone_id);
         view.zoneById.set(zoneId, layer);
         layer.bindTooltip(() => zoneTooltip(zoneId), {sticky: true});
-        layer.on("add", () => layer.getElement().setAttribute("data-zone-id", zoneId));
+        layer.on("add", () => {
+          const path = layer.getElement();
+          path.setAttribute("data-zone-id", zoneId);
+          // Leaflet makes a path with a tooltip a tab stop: the keyboard would cross every
+          // zone (932 small areas) before an office; the zone figures are in the tables
+          path.setAttribute("tabindex", "-1");
+        });
         layer.on("mouseover", () => layer.setStyle({weight: 2.5, color: "#000000"}));
         layer.on("mouseout", () => layer.setStyle({weight: 0.6, color: "#555555"}));
       },
