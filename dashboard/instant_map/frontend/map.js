@@ -6,7 +6,9 @@
  * arguments of each run; "streamlit:setComponentValue" reports {seq, closed, downgraded}.
  * Performance marks (read by dashboard/bench.py and the browser test):
  *   click-N, zones-N, cards-N, confirmed-N   for the N-th click of this map
- *   payload-loaded, map-drawn                  once
+ *   payload-loaded, map-drawn                  once per frame
+ * Each mark is also kept, as epoch milliseconds, in the page's window.instantMapMarks, which
+ * outlives a frame that Streamlit replaces (the counts of map-drawn tell how often).
  */
 (function () {
   "use strict";
@@ -30,14 +32,34 @@
     post("streamlit:setFrameHeight", {height: document.body.scrollHeight});
   }
 
+  const REPORT_AGAIN_MS = 3000;
+
+  /** Report the office set after the latest click, and again every few seconds until the
+   * server has applied it: Streamlit drops a component's value while it counts the app as
+   * disconnected (a loaded server can miss its pings), and the click would then be lost. */
   function reportOffices() {
     post("streamlit:setComponentValue", {
       dataType: "json",
       value: {seq: view.seq, closed: view.local.closed, downgraded: view.local.downgraded},
     });
+    clearTimeout(view.reportAgain);
+    view.reportAgain = setTimeout(() => {
+      if (view.args.applied_seq < view.seq) reportOffices();
+    }, REPORT_AGAIN_MS);
   }
 
   // -- small helpers -------------------------------------------------------------------------
+
+  function mark(name) {
+    const entry = performance.mark(name);
+    try {
+      const marks = window.parent.instantMapMarks || (window.parent.instantMapMarks = {});
+      const time = performance.timeOrigin + entry.startTime;
+      marks[name] = name === "map-drawn" ? [...(marks[name] || []), time] : time;
+    } catch (error) {  // a page of another origin: the frame's own marks only
+      console.debug(error);
+    }
+  }
 
   function label(key, values) {
     let text = view.args.labels[key] || key;
@@ -369,9 +391,9 @@
     view.fills = E.zoneFills(view.result.zoneTable, args.view.colour_by, args.view.threshold_km,
                              args.view.threshold_min, args.scale);
     paintZones(view.fills);
-    if (seq !== null) performance.mark(`zones-${seq}`);
+    if (seq !== null) mark(`zones-${seq}`);
     paintCards(args.cards.map((card) => cardText(card, view.result.city)));
-    if (seq !== null) performance.mark(`cards-${seq}`);
+    if (seq !== null) mark(`cards-${seq}`);
     paintOffices();
   }
 
@@ -406,7 +428,7 @@
       showStatus("confirmed");
     }
     if (view.confirmedSeq !== view.seq) {
-      performance.mark(`confirmed-${view.seq}`);
+      mark(`confirmed-${view.seq}`);
       view.confirmedSeq = view.seq;
     }
   }
@@ -416,7 +438,7 @@
     const next = E.toggle(view.bundle, view.local, officeId, view.args.view.click_action);
     if (next === null) return;
     view.seq += 1;
-    performance.mark(`click-${view.seq}`);
+    mark(`click-${view.seq}`);
     view.local = Object.assign({}, view.local, next);
     evaluateAndPaint(view.seq);
     showStatus("unconfirmed");
@@ -436,7 +458,7 @@
     confirm();
     if (!view.drawn) {
       view.drawn = true;
-      performance.mark("map-drawn");
+      mark("map-drawn");
     }
     setFrameHeight();
   }
@@ -449,7 +471,7 @@
     if (view.bundleUrl !== url) return;
     view.raw = raw;
     view.bundle = E.decodePayload(raw);
-    performance.mark("payload-loaded");
+    mark("payload-loaded");
     if (view.map) {  // another study: its shapes and offices
       view.zoneKind = null;
       view.storeSource = null;
