@@ -347,6 +347,10 @@
     const {raw, args} = view;
     const box = document.getElementById("map");
     box.style.height = `${args.view.height}px`;
+    // Leaflet focuses the map on its first mousedown; the page would then scroll the frame
+    // into view, move the marker from under the pointer and lose that first click
+    const focusElement = box.focus.bind(box);
+    box.focus = (options) => focusElement(Object.assign({preventScroll: true}, options));
     const map = L.map(box, {minZoom: 9, maxZoom: 18, zoomControl: true});
     view.map = map;
     L.control.scale().addTo(map);
