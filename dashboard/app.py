@@ -69,7 +69,7 @@ st.session_state.pop("data_error", None)
 
 asked = state.current()
 choices = options(study, asked.base)
-toggled = state.apply_pending_toggles(choices.closable)
+toggled = state.apply_map_offices(choices.closable, choices.downgradable)
 asked = state.current()
 st.session_state["question"] = asked.replace(  # offices the base set holds (a saved record,
     closed=asked.closed & set(choices.closable),  # a link or a base switch may name others)

@@ -6,6 +6,12 @@ launcher's safe settings), drives Debian Chromium through Playwright and prints,
 and range over N runs, the time to: the first map after a server start, a new session, a click
 on an office marker, a preset, a store-source switch, a language switch and the briefing PNG /
 PDF. An untimed server start first warms the disk cache; then each run restarts the server.
+
+The instant map (issue 22) is timed from its own performance marks (``click-N``, ``zones-N``,
+``cards-N``, ``confirmed-N``): click -> zones recoloured, -> the map's cards updated, -> the
+server's confirmed cards, for several clicks per run, quiet and while four other browser
+sessions click offices at the same time; with the server's resident memory (peak, with five
+sessions, per session above one) and the map frame's JavaScript heap.
 The issue's targets are printed beside the figures, never asserted, with each figure's
 ratio to a plain page reload measured in the same run.
 
@@ -48,7 +54,9 @@ from geo.settings import DATA_ENV_VAR
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking"]
-MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+MAP_FRAME = ('iframe[title="dashboard.instant_map.instant_map"], '
+             'iframe[title="streamlit_folium.st_folium"]')
+"""The map page's instant map, or the folium maps of the other pages."""
 MARKER = ".office-marker"
 CARD_VALUE = '[data-testid="stMetricValue"]'
 STALE = '[data-stale="true"]'  # Streamlit greys out elements a rerun has not redrawn yet
@@ -64,7 +72,13 @@ STEPS = {  # step name -> (printed label, target in seconds or None)
     "first_map": ("first map after a server start", 8.0),
     "new_session": ("new session on a running server", 3.0),
     "reload": ("plain page reload, no change (baseline)", None),
-    "click": ("click on an office -> updated cards", 1.0),
+    "click": ("click on an office -> updated page cards", 1.0),
+    "instant_zones": ("instant map: click -> zones recoloured", 0.3),
+    "instant_cards": ("instant map: click -> map cards updated", 0.3),
+    "instant_confirmed": ("instant map: click -> server-confirmed cards", None),
+    "instant_zones_load": ("  same, 4 other sessions clicking: zones", 0.3),
+    "instant_cards_load": ("  same, 4 other sessions clicking: map cards", 0.3),
+    "instant_confirmed_load": ("  same, 4 other sessions clicking: confirmed", None),
     "preset": ("preset -> updated cards", None),
     "store_switch": ("store-source switch -> updated map/cards", 1.5),
     "language": ("language switch -> page redrawn in English", None),
@@ -72,6 +86,27 @@ STEPS = {  # step name -> (printed label, target in seconds or None)
     "briefing_pdf": ("briefing PDF download", None),
 }
 """The printed rows in order; the targets are issue 9's for this 2-core machine."""
+
+
+MEMORY = {
+    "server_peak": "server resident memory, peak with 5 sessions",
+    "server_per_session": "server memory per session (above one)",
+    "map_heap": "instant map frame, JavaScript heap",
+}
+INSTANT_CLICKS = 4
+"""Clicks timed per run on the instant map, quiet and under load (each toggles an office)."""
+INSTANT_OFFICES = ("oe-branch", "tobu-branch", "akitsu-branch", "nanbu-branch")
+BUSY_SESSIONS = 4
+BUSY_CLICKING = """body => {
+  const ids = Array.from(document.querySelectorAll('.office-marker'))
+    .map(m => [...m.classList].find(c => c.startsWith('office-id-')));
+  window.busyClicks = setInterval(() => {
+    const id = ids[Math.floor(Math.random() * ids.length)];
+    document.querySelector('.' + id).dispatchEvent(new MouseEvent('click', {bubbles: true}));
+  }, 700 + Math.random() * 600);
+}"""
+"""A background session clicks a random office every 0.7-1.3 s, inside its own map frame."""
+INSTANT_FRAME = 'iframe[title="dashboard.instant_map.instant_map"]'
 
 
 class StepNotFound(Exception):
@@ -85,6 +120,9 @@ class Timings:
     seconds: dict[str, list[float]] = field(default_factory=dict)
     ratios: dict[str, list[float]] = field(default_factory=dict)
     not_measured: dict[str, str] = field(default_factory=dict)
+    memory_mb: dict[str, list[float]] = field(default_factory=dict)
+    """``server_peak`` (five sessions), ``server_per_session`` (above one session) and
+    ``map_heap`` (the instant map frame's JavaScript heap), MB, one value per run."""
 
     def add_run(self, run: dict[str, float]) -> None:
         """Record one run's seconds, and each step's ratio to that run's reload."""
@@ -95,6 +133,14 @@ class Timings:
                 self.ratios.setdefault(step, []).append(value / baseline)
 
 
+def add_clicks(timings: Timings, step: str, seconds: list[float], baseline: float | None
+               ) -> None:
+    """Record several timings of one step in a run (the instant map's clicks)."""
+    timings.seconds.setdefault(step, []).extend(seconds)
+    if baseline:
+        timings.ratios.setdefault(step, []).extend(value / baseline for value in seconds)
+
+
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that no process listens on right now."""
     with socket.socket() as sock:
@@ -103,10 +149,14 @@ def free_port() -> int:
 
 
 def describe(seconds: list[float]) -> str:
-    """Return ``median (min-max, n=N)`` in seconds, e.g. ``1.20 s (0.90-2.00, n=3)``."""
+    """Return ``median (min-max, n=N)`` in seconds, e.g. ``1.20 s (0.90-2.00, n=3)``, or
+    in milliseconds below 0.1 s (``4 ms (3-9, n=8)``)."""
     if not seconds:
         msg = "no timings to describe"
         raise ValueError(msg)
+    if statistics.median(seconds) < 0.1:  # the instant map's figures: milliseconds
+        return (f"{1000 * statistics.median(seconds):.0f} ms "
+                f"({1000 * min(seconds):.0f}-{1000 * max(seconds):.0f}, n={len(seconds)})")
     return (f"{statistics.median(seconds):.2f} s "
             f"({min(seconds):.2f}-{max(seconds):.2f}, n={len(seconds)})")
 
@@ -127,6 +177,11 @@ def report(timings: Timings) -> list[str]:
         lines.append(f"{label:<46} {describe(timings.seconds[step]):<28} {goal:<18} {ratio}")
         if step in timings.not_measured:
             lines.append(f"{'':<46} (some runs not measured: {timings.not_measured[step]})")
+    for name, what in MEMORY.items():
+        values = timings.memory_mb.get(name)
+        if values:
+            lines.append(f"{what:<46} {statistics.median(values):.0f} MB "
+                         f"({min(values):.0f}-{max(values):.0f}, n={len(values)})")
     return lines
 
 
@@ -351,6 +406,89 @@ def download_briefing(session: Session, fmt: str) -> float:
     return time.monotonic() - started
 
 
+def server_memory_mb() -> float:
+    """Resident memory of the dashboard servers this process started, MB."""
+    import psutil  # type: ignore[import-untyped]  # the test extra, without its stubs
+
+    total = 0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "dashboard" in " ".join(child.cmdline()):
+                total += child.memory_info().rss
+        except psutil.Error:  # a browser process that has just ended
+            continue
+    return total / 2**20
+
+
+def _marks(page: Any) -> dict[str, Any]:
+    """The instant map's performance marks as the page keeps them (epoch milliseconds; a
+    list of times for ``map-drawn``), which outlive a map frame that Streamlit replaces."""
+    marks: dict[str, Any] = page.evaluate("() => window.instantMapMarks || {}")
+    return marks
+
+
+def _confirmed(page: Any, seq: int, during: Callable[[], None]) -> bool:
+    """Whether the instant map shows the server's figures of its click ``seq``."""
+    during()
+    return f"confirmed-{seq}" in _marks(page)
+
+
+def instant_clicks(session: Session, *, timeout_s: float,
+                   during: Callable[[], None] = lambda: None) -> dict[str, list[float]]:
+    """Click ``INSTANT_OFFICES`` on the instant map one after the other, each once the
+    previous one is confirmed; return the seconds from each click to its zones, map cards
+    and confirmed cards (from the map's performance marks). ``during`` runs while waiting
+    (e.g. sampling memory)."""
+    frame = session.page.frame_locator(INSTANT_FRAME).first
+    if frame.locator(".office-marker").count() == 0:
+        msg = "no instant map on the page"
+        raise StepNotFound(msg)
+    found: dict[str, list[float]] = {"zones": [], "cards": [], "confirmed": []}
+    for office_id in INSTANT_OFFICES[:INSTANT_CLICKS]:
+        seq = int(frame.locator("body").evaluate("() => window.instantMap.seq")) + 1
+        frame.locator(f".office-id-{office_id}").dispatch_event("click")
+        wait_until(partial(_confirmed, session.page, seq, during), timeout_s=timeout_s,
+                   what=f"the confirmed figures of click {seq}")
+        marks = _marks(session.page)
+        for name, seconds in found.items():
+            seconds.append((marks[f"{name}-{seq}"] - marks[f"click-{seq}"]) / 1000)
+    return found
+
+
+def time_instant_map(browser: Any, url: str, session: Session, timings: Timings,
+                     baseline: float | None, *, timeout_s: float) -> None:
+    """The instant map's clicks quiet, then with ``BUSY_SESSIONS`` others clicking, and the
+    memory figures; into ``timings``."""
+    session.settle()
+    alone_mb = server_memory_mb()
+    quiet = instant_clicks(session, timeout_s=timeout_s)
+    busy = [Session(browser, url, timeout_s=timeout_s) for _ in range(BUSY_SESSIONS)]
+    peak = [server_memory_mb()]
+    try:
+        for other in busy:
+            other.open()
+            other.page.frame_locator(INSTANT_FRAME).first.locator("body").evaluate(
+                BUSY_CLICKING)
+        loaded = instant_clicks(session, timeout_s=timeout_s,
+                                during=lambda: peak.append(server_memory_mb()))
+    finally:
+        for other in busy:
+            other.close()
+    for name in ("zones", "cards", "confirmed"):
+        add_clicks(timings, f"instant_{name}", quiet[name], baseline)
+        add_clicks(timings, f"instant_{name}_load", loaded[name], baseline)
+    drawn = len(_marks(session.page).get("map-drawn", []))
+    print(f"  instant map: {2 * INSTANT_CLICKS} clicks, its frame drawn {drawn} time(s)",
+          flush=True)
+    heap = session.page.frame_locator(INSTANT_FRAME).first.locator("body").evaluate(
+        "() => performance.memory ? performance.memory.usedJSHeapSize : null")
+    for name, value in (("server_peak", max(peak)),
+                        ("server_per_session", (max(peak) - alone_mb) / BUSY_SESSIONS),
+                        ("map_heap", None if heap is None else heap / 2**20)):
+        if value is not None:
+            timings.memory_mb.setdefault(name, []).append(value)
+
+
 def one_run(browser: Any, data_dir: Path, timings: Timings, *, timeout_s: float) -> None:
     """Start a server, measure every step once, stop the server; add the figures to timings."""
     run: dict[str, float] = {}
@@ -374,7 +512,16 @@ def one_run(browser: Any, data_dir: Path, timings: Timings, *, timeout_s: float)
         try:
             if (_measure("first_map", first_map, run, timings)
                     and _measure("new_session", second.open, run, timings)):
-                for step, measure in steps:
+                for step, measure in steps[:1]:
+                    _measure(step, measure, run, timings)
+                try:
+                    time_instant_map(browser, url, first, timings, run.get("reload"),
+                                     timeout_s=timeout_s)
+                except (StepNotFound, PlaywrightError) as error:
+                    why = str(error).splitlines()[0]
+                    timings.not_measured["instant_zones"] = why
+                    print(f"  instant map: not measured: {why}", flush=True)
+                for step, measure in steps[1:]:
                     _measure(step, measure, run, timings)
         finally:
             second.close()

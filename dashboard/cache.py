@@ -19,7 +19,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
-from geo import cartography, network_check, settings
+from geo import cartography, instant, network_check, settings
 from geo import demand as demand_module
 from geo import study as study_module
 from geo.question import Question
@@ -152,3 +152,23 @@ def demand_check(key: StudyKey, reading: str) -> demand_module.OutOfSample:
 def network_quality(key: StudyKey) -> network_check.NetworkCheck:
     """``geo.network_check.check_network`` on the study's network (the sources page)."""
     return network_check.check_network(study(key).engine)
+
+
+PAYLOAD_DIR = settings.cache_dir() / "instant-map"
+"""Where the instant map's payloads are written, one file per content (``<sha256>.json``),
+served to the browser by the ``dashboard.instant_map`` payload component."""
+
+
+@st.cache_resource(show_spinner=False)
+def browser_payload(key: StudyKey) -> str:
+    """The file name of the study's ``geo.instant.browser_payload`` in ``PAYLOAD_DIR``,
+    written once (through a temporary file, so a reader never sees half of it)."""
+    data, digest = instant.payload_bytes(instant.browser_payload(study(key)))
+    name = f"{digest}.json"
+    target = PAYLOAD_DIR / name
+    if not target.is_file():
+        PAYLOAD_DIR.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(f".{threading.get_ident()}.part")
+        partial.write_bytes(data)
+        partial.replace(target)
+    return name

@@ -7,6 +7,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -139,53 +140,88 @@ def _minutes(value: float) -> str:
     return "—" if not math.isfinite(value) else f"{value:.0f} {t('minutes')}"
 
 
-def metric_cards(summary: dict, *, mode: str = "drive") -> None:
-    """People farther; mean distance (minutes on foot in walk mode); people beyond 2 km and
-    5 km, and people aged 65+ beyond 2 km (after, with before)."""
-    near_km = scenarios.HEADLINE_THRESHOLDS_KM[0]
-    counts = [(t("metric_beyond", km=km), f"beyond_{km}km_after", f"beyond_{km}km_before",
-               "metric_before") for km in scenarios.HEADLINE_THRESHOLDS_KM]
-    if f"beyond_{near_km}km_after_65plus" in summary:
-        counts.append((t("metric_beyond_elderly", km=near_km), f"beyond_{near_km}km_after_65plus",
-                       f"beyond_{near_km}km_before_65plus", "metric_elderly_help"))
+@dataclass(frozen=True)
+class Card:
+    """One metric card: its label, how it reads (``farther``, ``km``, ``walk``,
+    ``transit`` or ``people``), the city figures after and before, and its help text key."""
+
+    label: str
+    kind: str
+    after: str
+    before: str
+    help_key: str | None
+
+
+def cards(mode: str, *, elderly: bool) -> list[Card]:
+    """The card row of a travel mode: people farther; the mean distance (minutes on foot
+    in walk mode, by bus in transit mode); people beyond 2 km and 5 km and people aged 65+
+    beyond 2 km (beyond 30 and 45 minutes, and 65+ beyond 45, in transit mode), after with
+    before. ``elderly``: the figures hold the 65+ columns."""
+    row = [Card(t("metric_farther"), "farther", "people_farther", "people_farther", None)]
     if mode == "transit":
         far_min = scenarios.HEADLINE_THRESHOLDS_MIN[-1]
-        counts = [(t("metric_beyond_min", minutes=m), f"transit_beyond_{m}min_after",
-                   f"transit_beyond_{m}min_before", "metric_before")
-                  for m in scenarios.HEADLINE_THRESHOLDS_MIN]
-        counts.append((t("metric_beyond_min_elderly", minutes=far_min),
-                       f"transit_beyond_{far_min}min_after_65plus",
-                       f"transit_beyond_{far_min}min_before_65plus", "metric_elderly_help"))
-    columns = st.columns(2 + len(counts))
-    farther = float(summary["people_farther"])
-    columns[0].metric(t("metric_farther"), _people(farther), border=True)
-    after_km, before_km = float(summary["after_km"]), float(summary["before_km"])
-    delta = after_km - before_km if math.isfinite(after_km) and math.isfinite(before_km) else None
-    delta = None if delta is not None and abs(delta) < 0.005 else delta
-    if mode == "transit":
-        after_min = float(summary["transit_after_min"])
-        before_min = float(summary["transit_before_min"])
-        change = after_min - before_min
-        columns[1].metric(t("metric_mean_transit"), _minutes(after_min),
-                          delta=f"{change:+.1f} {t('minutes')}" if abs(change) >= 0.05 else None,
-                          delta_color="inverse", border=True,
-                          help=t("metric_before", value=_minutes(before_min)))
-    elif mode == "walk":
-        minutes = None if delta is None else summary["after_min"] - summary["before_min"]
-        columns[1].metric(t("metric_mean_walk"), _walk(summary, "after"),
-                          delta=None if minutes is None else f"{minutes:+.1f} {t('minutes')}",
-                          delta_color="inverse", border=True,
-                          help=t("metric_before", value=_walk(summary, "before")))
+        row.append(Card(t("metric_mean_transit"), "transit", "transit_after_min",
+                        "transit_before_min", "metric_before"))
+        row += [Card(t("metric_beyond_min", minutes=m), "people",
+                     f"transit_beyond_{m}min_after", f"transit_beyond_{m}min_before",
+                     "metric_before") for m in scenarios.HEADLINE_THRESHOLDS_MIN]
+        return [*row, Card(t("metric_beyond_min_elderly", minutes=far_min), "people",
+                           f"transit_beyond_{far_min}min_after_65plus",
+                           f"transit_beyond_{far_min}min_before_65plus", "metric_elderly_help")]
+    if mode == "walk":
+        row.append(Card(t("metric_mean_walk"), "walk", "after_km", "before_km", "metric_before"))
     else:
-        columns[1].metric(t("metric_mean"), _km(after_km),
-                          delta=None if delta is None else f"{delta:+.2f} km",
-                          delta_color="inverse", border=True,
-                          help=t("metric_before", value=_km(before_km)))
-    for column, (label, after_key, before_key, help_key) in zip(columns[2:], counts, strict=True):
-        after, before = float(summary[after_key]), float(summary[before_key])
-        column.metric(label, _people(after),
-                      delta=f"{after - before:+,.0f}" if abs(after - before) >= 0.5 else None,
-                      delta_color="inverse", border=True, help=t(help_key, value=_people(before)))
+        row.append(Card(t("metric_mean"), "km", "after_km", "before_km", "metric_before"))
+    near_km = scenarios.HEADLINE_THRESHOLDS_KM[0]
+    row += [Card(t("metric_beyond", km=km), "people", f"beyond_{km}km_after",
+                 f"beyond_{km}km_before", "metric_before")
+            for km in scenarios.HEADLINE_THRESHOLDS_KM]
+    if elderly:
+        row.append(Card(t("metric_beyond_elderly", km=near_km), "people",
+                        f"beyond_{near_km}km_after_65plus", f"beyond_{near_km}km_before_65plus",
+                        "metric_elderly_help"))
+    return row
+
+
+def has_elderly(summary: dict) -> bool:
+    """Whether the city figures hold the people aged 65+ (the elderly card)."""
+    return f"beyond_{scenarios.HEADLINE_THRESHOLDS_KM[0]}km_after_65plus" in summary
+
+
+def card_text(card: Card, summary: dict) -> tuple[str, str | None, str | None]:
+    """A card's value, its change (None when there is none to show) and its help text, as
+    ``metric_cards`` writes them from ``summary`` (``geo.study.Result.city``)."""
+    after, before = float(summary[card.after]), float(summary[card.before])
+    if card.kind == "farther":
+        return _people(after), None, None
+    if card.kind in ("km", "walk"):
+        delta = after - before if math.isfinite(after) and math.isfinite(before) else None
+        delta = None if delta is not None and abs(delta) < 0.005 else delta
+        if card.kind == "km":
+            return (_km(after), None if delta is None else f"{delta:+.2f} km",
+                    t("metric_before", value=_km(before)))
+        minutes = (None if delta is None
+                   else float(summary["after_min"]) - float(summary["before_min"]))
+        return (_walk(summary, "after"),
+                None if minutes is None else f"{minutes:+.1f} {t('minutes')}",
+                t("metric_before", value=_walk(summary, "before")))
+    if card.kind == "transit":
+        change = after - before
+        return (_minutes(after),
+                f"{change:+.1f} {t('minutes')}" if abs(change) >= 0.05 else None,
+                t("metric_before", value=_minutes(before)))
+    assert card.help_key is not None
+    return (_people(after), f"{after - before:+,.0f}" if abs(after - before) >= 0.5 else None,
+            t(card.help_key, value=_people(before)))
+
+
+def metric_cards(summary: dict, *, mode: str = "drive") -> None:
+    """The card row of ``cards`` for the city figures ``summary``, after with before."""
+    row = cards(mode, elderly=has_elderly(summary))
+    for column, card in zip(st.columns(len(row)), row, strict=True):
+        value, delta, help_text = card_text(card, summary)
+        column.metric(card.label, value, delta=delta, delta_color="inverse", border=True,
+                      help=help_text)
 
 
 def transit_notice(study: Study) -> None:

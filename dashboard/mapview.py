@@ -81,10 +81,24 @@ def quality_text(quality: str) -> str:
     return html.escape(" / ".join(t(words[p]) if p in words else p for p in parts))
 
 
+def zone_fills(table: pd.DataFrame, colour_by: str, threshold_km: int) -> dict[str, str]:
+    """Zone id -> fill colour: the scale's colour of ``zone_values``, white for a zone
+    without residents, dark grey where some residents reach no counter."""
+    values, scale = zone_values(table, colour_by, threshold_km)
+    after = table[travel_columns(table)[1]].astype(float).to_numpy()
+    fills = {}
+    for zone_id, people, value, reached in zip(table["zone_id"].astype(str),
+                                               table["population"].astype(float),
+                                               values.astype(float), after, strict=True):
+        fills[zone_id] = (NO_PEOPLE if people <= 0 else UNREACHABLE if not math.isfinite(reached)
+                          else scale.colour(value))
+    return fills
+
+
 def zone_group(features: dict, table: pd.DataFrame, *, colour_by: str, threshold_km: int
                ) -> folium.FeatureGroup:
-    """Zones coloured by the chosen measure, with an escaped tooltip."""
-    values, scale = zone_values(table, colour_by, threshold_km)
+    """Zones coloured by the chosen measure (``zone_fills``), with an escaped tooltip."""
+    fills = zone_fills(table, colour_by, threshold_km)
     rows = table.set_index(table["zone_id"].astype(str))
     transit = in_minutes(table)
     before_column, after_column = travel_columns(table)
@@ -96,14 +110,11 @@ def zone_group(features: dict, table: pd.DataFrame, *, colour_by: str, threshold
             continue
         row = rows.loc[zone_id]
         people = float(row["population"])
-        colour = NO_PEOPLE if people <= 0 else scale.colour(float(values.loc[zone_id]))
         before, after = float(row[before_column]), float(row[after_column])
-        if people > 0 and not math.isfinite(after):
-            colour = UNREACHABLE
         shown.append({
             "type": "Feature", "id": zone_id, "geometry": feature["geometry"],
             "properties": {
-                "fill": colour,
+                "fill": fills[zone_id],
                 "name": html.escape(f"{row['zone_name']}（{row['ward']}）"),
                 "population": f"{people:,.0f}",
                 "before": _number(before, digits),
@@ -256,46 +267,6 @@ def office_group(offices: pd.DataFrame, *, name_column: str) -> folium.FeatureGr
                    f"{t(f'state_{state}')}）"),  # the focusable marker's accessible name
         ).add_to(group)
     return group
-
-
-CLICK_TOLERANCE_DEG = 1e-6
-"""A marker click reports the marker's own coordinates; anything farther is another object."""
-OFFICE_ID_IN_TEXT = re.compile(r"\[([A-Za-z0-9_.\-]+)\]\s*$")
-
-
-def office_id_from_text(text: str | None) -> str | None:
-    """Office id written as ``[id]`` at the end of a marker tooltip, if any."""
-    if not text:
-        return None
-    match = OFFICE_ID_IN_TEXT.search(text)
-    return match.group(1) if match else None
-
-
-def clicked_office(clicked: dict, offices: pd.DataFrame) -> str | None:
-    """The office whose marker a streamlit-folium click hit, or None.
-
-    The map reports the last clicked object's tooltip text and position. A layer without a
-    tooltip (a blank-district outline) leaves the previous tooltip in place, so the id in
-    the tooltip counts only when that office's marker stands at the reported position.
-
-    Parameters
-    ----------
-    clicked
-        ``st_folium``'s return: ``last_object_clicked`` (``lat``, ``lng``) and
-        ``last_object_clicked_tooltip``.
-    offices
-        The drawn offices: ``office_id``, ``lat``, ``lon`` (WGS84).
-    """
-    office_id = office_id_from_text(clicked.get("last_object_clicked_tooltip"))
-    where = clicked.get("last_object_clicked") or {}
-    marker = offices[offices["office_id"] == office_id]
-    if office_id is None or marker.empty or "lat" not in where or "lng" not in where:
-        return None
-    at_marker = (math.isclose(float(marker["lat"].iloc[0]), float(where["lat"]),
-                              abs_tol=CLICK_TOLERANCE_DEG)
-                 and math.isclose(float(marker["lon"].iloc[0]), float(where["lng"]),
-                                  abs_tol=CLICK_TOLERANCE_DEG))
-    return office_id if at_marker else None
 
 
 def _css_id(text: str) -> str:

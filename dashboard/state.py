@@ -39,7 +39,7 @@ DEFAULTS = {
     "click_action": "close",
     "show_tiles": False,
     "briefing_layout": "side-by-side",
-    "pending_toggles": [],
+    "map_applied_seq": 0,  # the instant map's last report applied to the question
     "briefing_title": "",  # typed by the planner; empty: the title follows the scenario
     "briefing_present": False,
     "phases": (),  # the plan's dated steps (geo.saved.Phase), edited on the 比較 page
@@ -195,31 +195,33 @@ def apply_preset() -> None:
     st.session_state["question"] = current().with_offices(preset.question)
 
 
-def request_toggle(office_id: str, action: str) -> None:
-    """Queue a close / downgrade toggle from the map, applied before the sidebar is drawn.
+def request_offices(reported: Any) -> None:
+    """The instant map's change callback: keep the office set it reports (``seq``,
+    ``closed``, ``downgraded``: the whole set after its clicks), applied before the sidebar
+    is drawn (a widget's state cannot change after the widget is drawn in the same run)."""
+    st.session_state["map_offices"] = reported
 
-    (A widget's state cannot change after the widget has been drawn in the same run.) Clicks
-    queue in order, so several made while the app is updating are all applied.
+
+def apply_map_offices(closable: list[str], downgradable: list[str]) -> list[str]:
+    """Put the office set the instant map reported into the question: the offices it
+    closes among ``closable``, and downgrades among ``downgradable`` (an office both
+    closed and downgraded is closed). Records the report's ``seq`` as applied, which the
+    map reads to know the server has caught up with its clicks.
+
+    Returns the ids of the offices whose state changed, in id order (none when nothing was
+    reported, or a report is malformed: logged and dropped).
     """
-    st.session_state["pending_toggles"] = [*st.session_state.get("pending_toggles", []),
-                                           (office_id, action)]
-
-
-def apply_pending_toggles(open_ids: list[str]) -> list[str]:
-    """Apply the queued map toggles, in click order, to the question's closed / downgraded
-    offices (an office closed by one is no longer downgraded, and the other way).
-
-    Returns the ids of the offices toggled (a toggle of an office not open in the base set,
-    e.g. after the base changed, is dropped).
-    """
-    queued = st.session_state.get("pending_toggles", [])
-    st.session_state["pending_toggles"] = []
-    applied = []
-    for office_id, action in queued:
-        if office_id not in open_ids:
-            continue
-        name = "closed" if action == "close" else "downgraded"
-        chosen = set(_read(name)) ^ {office_id}
-        _write(name, sorted(chosen))
-        applied.append(office_id)
-    return applied
+    reported = st.session_state.pop("map_offices", None)
+    if reported is None:
+        return []
+    try:
+        seq = int(reported["seq"])
+        closed = set(reported["closed"]) & set(closable)
+        downgraded = set(reported["downgraded"]) & set(downgradable) - closed
+        before = current()
+        st.session_state["question"] = before.replace(closed=closed, downgraded=downgraded)
+    except (KeyError, TypeError, ValueError, QuestionError) as error:
+        logger.warning("the map reported %r, not an office set (%s); dropped", reported, error)
+        return []
+    st.session_state["map_applied_seq"] = seq
+    return sorted((before.closed ^ closed) | (before.downgraded ^ downgraded))

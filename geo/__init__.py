@@ -15,6 +15,7 @@ from . import exchange as exchange
 from . import fetch as fetch
 from . import graph as graph
 from . import gtfs as gtfs
+from . import instant as instant
 from . import io as io
 from . import labels as labels
 from . import layers as layers

@@ -25,7 +25,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.bundle]
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "tests" / "artifacts"
-MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+MAP_FRAME = 'iframe[title="dashboard.instant_map.instant_map"]'
+FOLIUM_FRAME = 'iframe[title="streamlit_folium.st_folium"]'  # the briefing page's maps
 LOCAL_HOSTS = {"127.0.0.1", "localhost", ""}
 NOTHING_CHANGES = STRINGS["nothing_changes"][0]
 
@@ -159,10 +160,10 @@ def test_briefing_page_renders_two_maps(app_url, browser):
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
     page.goto(f"{app_url}/briefing", wait_until="domcontentloaded")
-    page.wait_for_selector(MAP_FRAME, timeout=90_000)
-    _wait_until(lambda: page.locator(MAP_FRAME).count() == 2, timeout=60)
+    page.wait_for_selector(FOLIUM_FRAME, timeout=90_000)
+    _wait_until(lambda: page.locator(FOLIUM_FRAME).count() == 2, timeout=60)
     for index in range(2):
-        frame = page.frame_locator(MAP_FRAME).nth(index)
+        frame = page.frame_locator(FOLIUM_FRAME).nth(index)
         _wait_until(lambda frame=frame: frame.locator(".leaflet-overlay-pane path").count() >= 50,
                     timeout=60)
     page.screenshot(path=str(ARTIFACTS / "briefing.png"), full_page=True)
@@ -266,18 +267,18 @@ def test_presentation_mode_fits_the_maps_and_figures_on_one_full_hd_screen(app_u
         page.get_by_text("発表モード").click(timeout=90_000)
         _wait_until(lambda: not page.locator('[data-testid="stSidebar"]').is_visible(),
                     timeout=60)
-        _wait_until(lambda: page.locator(MAP_FRAME).count() == 2, timeout=60)
+        _wait_until(lambda: page.locator(FOLIUM_FRAME).count() == 2, timeout=60)
         for index in range(2):
-            frame = page.frame_locator(MAP_FRAME).nth(index)
+            frame = page.frame_locator(FOLIUM_FRAME).nth(index)
             _wait_until(lambda frame=frame: frame.locator(".office-marker").count() > 10,
                         timeout=60)
         page.screenshot(path=str(ARTIFACTS / "briefing_presentation_1920x1080.png"))
         for index in range(2):
-            box = page.locator(MAP_FRAME).nth(index).bounding_box()
+            box = page.locator(FOLIUM_FRAME).nth(index).bounding_box()
             assert box is not None and box["y"] + box["height"] <= 1080, box
         figures = page.get_by_text("最寄り窓口が遠くなる人").first.bounding_box()
         assert figures is not None and figures["y"] + figures["height"] <= 1080
-        north = page.frame_locator(MAP_FRAME).first.locator(".ward-label", has_text="北区")
+        north = page.frame_locator(FOLIUM_FRAME).first.locator(".ward-label", has_text="北区")
         label = north.bounding_box()
         assert label is not None and label["y"] > 0  # 北区's label inside the drawn map
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -99,41 +98,55 @@ def test_downgrading_keeps_certificates(app):
     assert certificate[0] == "0 人"  # the downgraded corner still issues certificates
 
 
-@pytest.mark.bundle
-def test_a_map_click_toggles_the_office(app):
-    app.session_state["pending_toggles"] = [("tobu-branch", "close")]
-    app.run()
-    assert app.session_state["question"].closed == set(["tobu-branch"])
-    app.session_state["pending_toggles"] = [("tobu-branch", "close")]
-    app.run()
-    assert app.session_state["question"].closed == set([])
-    app.session_state["pending_toggles"] = [("tobu-branch", "downgrade")]
-    app.run()
-    assert app.session_state["question"].downgraded == set(["tobu-branch"])
+def _map_reports(app, seq: int, closed: list[str], downgraded: tuple[str, ...] = ()) -> None:
+    """What the instant map's change callback keeps: the office set after its clicks."""
+    app.session_state["map_offices"] = {"seq": seq, "closed": closed,
+                                        "downgraded": list(downgraded)}
 
 
 @pytest.mark.bundle
-def test_clicks_queued_during_an_update_are_all_applied_in_order(app):
-    app.session_state["pending_toggles"] = [("higashi-ward-office", "close"),
-                                            ("tobu-branch", "close"),
-                                            ("higashi-ward-office", "close"),
-                                            ("akitsu-branch", "downgrade")]
+def test_the_map_s_office_set_becomes_the_question(app):
+    _map_reports(app, 1, ["tobu-branch"])
+    app.run()
+    assert app.session_state["question"].closed == {"tobu-branch"}
+    assert app.session_state["map_applied_seq"] == 1
+    _map_reports(app, 2, [])
+    app.run()
+    assert app.session_state["question"].closed == set()
+    _map_reports(app, 3, [], ("tobu-branch",))
+    app.run()
+    assert app.session_state["question"].downgraded == {"tobu-branch"}
+    assert app.session_state["map_applied_seq"] == 3
+    assert [t.value for t in app.toast] == ["地図のクリックを反映しました：東部出張所"]
+
+
+@pytest.mark.bundle
+def test_clicks_made_during_an_update_arrive_as_one_office_set(app):
+    """The map reports the whole set after its clicks, so the last report holds them all."""
+    _map_reports(app, 4, ["tobu-branch"], ("akitsu-branch",))
     app.run()
     assert not app.exception, app.exception
-    assert app.session_state["question"].closed == {"tobu-branch"}  # 東区役所 closed, reopened
-    assert app.session_state["question"].downgraded == set(["akitsu-branch"])
-    assert app.session_state["pending_toggles"] == []
-    assert [t.value for t in app.toast] == [f"地図のクリックを反映しました：{name}" for name in
-                                            ("東区役所", "東部出張所", "東区役所", "秋津出張所")]
+    assert app.session_state["question"].closed == {"tobu-branch"}
+    assert app.session_state["question"].downgraded == {"akitsu-branch"}
+    assert "map_offices" not in app.session_state
+    assert sorted(t.value for t in app.toast) == [f"地図のクリックを反映しました：{name}" for name
+                                                  in ("東部出張所", "秋津出張所")]
+    args = json.loads(app.get("component_instance")[0].proto.json_args)
+    assert args["applied_seq"] == 4  # the map knows the server has caught up
+    assert args["confirmed"]["question"]["closed"] == ["tobu-branch"]
 
 
 @pytest.mark.bundle
-def test_a_click_queued_for_an_office_outside_the_base_is_dropped(app):
+def test_offices_outside_the_base_or_not_downgradable_are_dropped_from_a_report(app):
     bound(app.selectbox, "preset").set_value("now").run()
-    app.session_state["pending_toggles"] = [("oe-branch", "close")]  # closed before 'now'
+    _map_reports(app, 1, ["oe-branch"], ("tobu-branch",))  # both closed before 'now'
     app.run()
-    assert app.session_state["question"].closed == set([])
-    assert not app.toast
+    assert app.session_state["question"].closed == set()
+    assert app.session_state["question"].downgraded == set()
+    app.session_state["map_offices"] = {"seq": "x", "closed": "oe-branch"}  # malformed
+    app.run()
+    assert not app.exception, app.exception
+    assert app.session_state["question"].closed == set()
 
 
 @pytest.mark.bundle
@@ -482,13 +495,13 @@ def test_transit_mode_shows_minutes_by_bus_and_says_what_is_missing(app, bundle_
     bound(app.radio, "colour_by").set_value("after").run()
     legend = " ".join(h.proto.body for h in app.get("html"))
     assert "変更後の所要時間" in legend and "45–60 分" in legend
-    drawn = json.loads(app.get("component_instance")[0].proto.json_args)["feature_group"]
-    fills = dict(re.findall(r'"id": "([^"]*)", "properties": \{[^}]*"fill": "(#[0-9a-f]{6})"',
-                            drawn))
+    drawn = json.loads(app.get("component_instance")[0].proto.json_args)
+    assert drawn["view"]["threshold_min"] == 30 and drawn["scale"]["edges"] == [10, 20, 30, 45, 60]
+    fills = drawn["confirmed"]["fills"]  # the server's colours, which the map shows confirmed
     zones = transit.zone_table[transit.zone_table["population"] > 0].set_index("zone_id")
     expected = {str(zone): MINUTES_SCALE.colour(minutes)
                 for zone, minutes in zones["transit_after_min"].items()}
-    assert {json.loads(f'"{zone}"'): fill for zone, fill in fills.items()} == expected
+    assert {zone: fills[zone] for zone in expected} == expected
 
 
 @pytest.mark.bundle

@@ -74,30 +74,11 @@ def test_district_tooltips_say_how_the_boundary_was_built():
     assert mapview.quality_text("") == ""
 
 
-def test_office_ids_are_read_back_from_tooltip_text():
-    assert mapview.office_id_from_text("大江出張所（出張所・開設） [oe-branch]") == "oe-branch"
-    assert mapview.office_id_from_text("黒髪小（中央区） 15,238") is None
-    assert mapview.office_id_from_text(None) is None
-
-
 def test_markers_show_the_state_of_the_result_and_skip_offices_outside_the_base():
     offices = _offices().assign(state=["downgraded", "not in base"])
     page = _render(mapview.office_group(offices, name_column="name_en"))
     assert "office-downgraded office-id-a" in page
     assert "office-id-b" not in page  # not a counter of the base set: not drawn
-
-
-def test_a_click_counts_only_on_the_marker_its_tooltip_names():
-    offices = _offices()
-    on_b = {"last_object_clicked": {"lat": 32.79, "lng": 130.75},
-            "last_object_clicked_tooltip": "East（区役所・開設） [b]"}
-    assert mapview.clicked_office(on_b, offices) == "b"
-    # a layer without a tooltip (a blank-district outline) keeps b's tooltip: not b's click
-    elsewhere = on_b | {"last_object_clicked": {"lat": 32.80, "lng": 130.70}}
-    assert mapview.clicked_office(elsewhere, offices) is None
-    unknown = on_b | {"last_object_clicked_tooltip": "x [nowhere]"}
-    assert mapview.clicked_office(unknown, offices) is None
-    assert mapview.clicked_office({"last_object_clicked_tooltip": "[b]"}, offices) is None
 
 
 def test_offices_near_each_other_are_drawn_apart():

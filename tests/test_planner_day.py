@@ -31,7 +31,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.bundle]
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+MAP_FRAME = ('iframe[title="dashboard.instant_map.instant_map"], '
+             'iframe[title="streamlit_folium.st_folium"]')  # the map page's, other pages'
 CARD = '[data-testid="stMetricValue"]'
 STALE = '[data-stale="true"]'
 RUNNING = '[data-testid="stStatusWidget"]'
