@@ -74,8 +74,8 @@ def fresh_session(day: Day) -> None:
 
 
 def map_frames(day: Day) -> list[Any]:
-    """The frames streamlit-folium draws the page's maps in."""
-    return [frame for frame in day.page.frames if "streamlit_folium" in frame.url]
+    """The frames of the page's maps: the instant map's, and streamlit-folium's."""
+    return [handle.content_frame() for handle in day.page.locator(MAP_FRAME).element_handles()]
 
 
 def wait_for_maps(day: Day) -> None:

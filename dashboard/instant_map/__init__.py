@@ -25,7 +25,7 @@ from geo.study import Result
 
 from .. import cache, mapview
 from ..components import card_text, cards, has_elderly
-from ..i18n import name_column, t
+from ..i18n import lang, name_column, t
 
 FRONTEND = __file__.rsplit("/", 1)[0] + "/frontend"
 _map = components.declare_component("instant_map", path=FRONTEND)
@@ -123,6 +123,7 @@ def draw(found: Result, key: cache.StudyKey, *, colour_by: str, threshold_km: in
                  for kind in mapview.KIND_SHAPES},
         cards=[{"label": card.label, "kind": card.kind, "after": card.after,
                 "before": card.before, "help_key": card.help_key} for card in row],
+        lang=lang(),
         labels={name: t(name) for name in LABEL_KEYS} | {"store_dot": mapview.STORE_DOT},
         blank_ids=sorted(blank_ids),
         confirmed={"question": question_args(found), "city": _numbers(found.city),

@@ -488,6 +488,7 @@
   window.addEventListener("message", (event) => {
     if (!event.data || event.data.type !== "streamlit:render") return;
     view.args = event.data.args;
+    document.documentElement.lang = view.args.lang;  // a screen reader's voice follows it
     if (view.bundleUrl !== view.args.payload.url) {
       showStatus("loading");
       setFrameHeight();
