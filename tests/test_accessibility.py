@@ -18,9 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_planner_day import CHROMIUM, MAP_FRAME, Day, wait_for
-
-from dashboard.bench import dashboard_server
+from test_planner_day import MAP_FRAME, Day, served_day, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.bundle]
 
@@ -54,15 +52,8 @@ it is in, and the classes of the office marker it is."""
 
 @pytest.fixture(scope="module")
 def day(bundle_dir: Path, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("accessibility")
-    log = folder / "server.log"
-    with dashboard_server(bundle_dir, log_path=log) as (url, _), \
-            sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-background-networking"])
-        yield Day(browser, url, log)
-        browser.close()
+    with served_day(bundle_dir, tmp_path_factory.mktemp("accessibility")) as day:
+        yield day
 
 
 def fresh_session(day: Day) -> None:

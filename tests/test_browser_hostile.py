@@ -19,9 +19,8 @@ from urllib.parse import quote
 
 import pytest
 from records import record
-from test_planner_day import CHROMIUM, Day, wait_for
+from test_planner_day import served_day, wait_for
 
-from dashboard.bench import dashboard_server
 from geo import saved, scenariostore
 
 pytestmark = [pytest.mark.browser, pytest.mark.bundle]
@@ -88,16 +87,9 @@ def day(hostile_data: Path, tmp_path_factory):
         name=hostile("scenario"), base="fy2015", closed={"oe-branch"}, note=hostile("note"),
         author=hostile("author"), briefing_title=hostile("title"),
         phases=(saved.Phase(dt.date(2026, 4, 1), hostile("phase"), closed={"oe-branch"}),)))
-    log = folder / "server.log"
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with dashboard_server(hostile_data, env={scenariostore.DB_ENV_VAR: url,
-                                             "MADOGUCHI_CACHE": str(folder / "cache")},
-                          log_path=log) as (address, _), sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-background-networking"])
-        yield Day(browser, address, log)
-        browser.close()
+    with served_day(hostile_data, folder, {scenariostore.DB_ENV_VAR: url,
+                                           "MADOGUCHI_CACHE": str(folder / "cache")}) as day:
+        yield day
 
 
 PAGES = ("page_map", "page_briefing", "page_tables", "page_suggest", "page_compare",

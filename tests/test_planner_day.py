@@ -16,7 +16,8 @@ import io
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -189,19 +190,27 @@ class Day:
         assert not self.outside, f"{step}: requests left localhost: {self.outside}"
 
 
-@pytest.fixture(scope="module")
-def day(bundle_dir: Path, tmp_path_factory):
-    ARTIFACTS.mkdir(exist_ok=True)
-    folder = tmp_path_factory.mktemp("day")
+@contextmanager
+def served_day(data_dir: Path, folder: Path, env: dict[str, str] | None = None
+               ) -> Iterator[Day]:
+    """The app on ``data_dir`` (``env`` added), its log in ``folder``, and Chromium on it."""
     log = folder / "server.log"
-    database = {scenariostore.DB_ENV_VAR: f"sqlite:///{folder / 'scenarios.sqlite'}"}
-    with dashboard_server(bundle_dir, env=database, log_path=log) as (url, _), \
+    with dashboard_server(data_dir, env=env, log_path=log) as (url, _), \
             sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True,
             args=["--no-sandbox", "--disable-background-networking"])
         yield Day(browser, url, log)
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def day(bundle_dir: Path, tmp_path_factory):
+    ARTIFACTS.mkdir(exist_ok=True)
+    folder = tmp_path_factory.mktemp("day")
+    database = {scenariostore.DB_ENV_VAR: f"sqlite:///{folder / 'scenarios.sqlite'}"}
+    with served_day(bundle_dir, folder, database) as day:
+        yield day
 
 
 @pytest.fixture(autouse=True)
